@@ -1,0 +1,7 @@
+export * from './database.js';
+export * from './connect.js';
+export * from './migrator.js';
+export * from './user.repository.js';
+export * from './room.repository.js';
+export * from './message.repository.js';
+export type { Kysely } from 'kysely';

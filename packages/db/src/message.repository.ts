@@ -1,0 +1,44 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, MessageRow, NewMessage } from './database.js';
+
+/**
+ * Inserts a batch; rows already present (a replayed stream entry, or a client_id already stored)
+ * are skipped, which makes persisting idempotent.
+ */
+export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  const result = await db.insertInto('messages').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0);
+}
+
+/** Messages of a room with fromSeq <= seq <= toSeq, in seq order. */
+export async function messagesInRange(db: Kysely<Database>, roomId: number, fromSeq: number, toSeq: number): Promise<MessageRow[]> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .where('room_id', '=', roomId)
+    .where('seq', '>=', fromSeq)
+    .where('seq', '<=', toSeq)
+    .orderBy('seq')
+    .execute();
+}
+
+/**
+ * The highest seq up to which the room's messages are all in Postgres, given that they all are up
+ * to `known`. Rows after `known` whose seq equals known + their rank form the contiguous run.
+ */
+export async function contiguousPersistedSeq(db: Kysely<Database>, roomId: number, known: number): Promise<number> {
+  const row = await sql<{ upto: number | null }>`
+    select max(seq)::bigint as upto from (
+      select seq, seq - row_number() over (order by seq) as run
+      from messages where room_id = ${roomId} and seq > ${known}
+    ) s where run = ${known}`.execute(db);
+  return Number(row.rows[0]?.upto ?? known);
+}
+
+export async function countMessages(db: Kysely<Database>, roomId?: number): Promise<number> {
+  let q = db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n'));
+  if (roomId !== undefined) q = q.where('room_id', '=', roomId);
+  const row = await q.executeTakeFirstOrThrow();
+  return Number(row.n);
+}

@@ -1,0 +1,118 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, RoomRow } from './database.js';
+import { ensureUsers } from './user.repository.js';
+
+export type MemberRole = 'admin' | 'member';
+
+/** The key that makes a direct room unique per pair, whichever user asks first. */
+export function directKey(a: string, b: string): string {
+  const [x, y] = a < b ? [a, b] : [b, a];
+  return `${x.length}:${x}|${y}`;
+}
+
+/** Returns the pair's direct room, creating it (and both memberships) on first call. */
+export async function createDirectRoom(db: Kysely<Database>, userId: string, peerId: string) {
+  return db.transaction().execute(async (trx) => {
+    await ensureUsers(trx, [peerId]);
+    const key = directKey(userId, peerId);
+    const inserted = await trx
+      .insertInto('rooms')
+      .values({ type: 'direct', direct_key: key, created_by: userId, is_public: false, is_official: false, name: null, description: null })
+      .onConflict((oc) => oc.column('direct_key').doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    const room = inserted ?? (await trx.selectFrom('rooms').selectAll().where('direct_key', '=', key).executeTakeFirstOrThrow());
+    if (inserted) {
+      await trx
+        .insertInto('room_members')
+        .values([userId, peerId].map((user_id) => ({ room_id: room.id, user_id, role: 'member' as const })))
+        .execute();
+    }
+    return { room, created: inserted !== undefined };
+  });
+}
+
+export interface NewGroupRoom {
+  name: string;
+  description?: string | null;
+  isPublic: boolean;
+  memberIds: string[];
+}
+
+/** Creates a group room; the creator is its admin, the listed users its members. */
+export async function createGroupRoom(db: Kysely<Database>, creatorId: string, group: NewGroupRoom): Promise<RoomRow> {
+  return db.transaction().execute(async (trx) => {
+    const others = group.memberIds.filter((id) => id !== creatorId);
+    await ensureUsers(trx, others);
+    const room = await trx
+      .insertInto('rooms')
+      .values({
+        type: 'group',
+        name: group.name,
+        description: group.description ?? null,
+        is_public: group.isPublic,
+        is_official: false,
+        direct_key: null,
+        created_by: creatorId,
+      })
+      .returningAll()
+      .executeTakeFirstOrThrow();
+    await trx
+      .insertInto('room_members')
+      .values([
+        { room_id: room.id, user_id: creatorId, role: 'admin' as const },
+        ...others.map((user_id) => ({ room_id: room.id, user_id, role: 'member' as const })),
+      ])
+      .execute();
+    return room;
+  });
+}
+
+/** Adds a member; `added` is false when the user already was one. */
+export async function addRoomMember(db: Kysely<Database>, roomId: number, userId: string, role: MemberRole) {
+  return db.transaction().execute(async (trx) => {
+    await ensureUsers(trx, [userId]);
+    const row = await trx
+      .insertInto('room_members')
+      .values({ room_id: roomId, user_id: userId, role })
+      .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
+      .returningAll()
+      .executeTakeFirst();
+    const member = row ?? (await trx.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirstOrThrow());
+    return { member, added: row !== undefined };
+  });
+}
+
+export async function findRoom(db: Kysely<Database>, roomId: number): Promise<RoomRow | undefined> {
+  return db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
+}
+
+export async function memberRole(db: Kysely<Database>, roomId: number, userId: string): Promise<MemberRole | undefined> {
+  const row = await db.selectFrom('room_members').select('role').where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+  return row?.role;
+}
+
+export async function roomMemberIds(db: Kysely<Database>, roomId: number): Promise<string[]> {
+  const rows = await db.selectFrom('room_members').select('user_id').where('room_id', '=', roomId).execute();
+  return rows.map((r) => r.user_id);
+}
+
+export async function roomIdsOfUser(db: Kysely<Database>, userId: string): Promise<number[]> {
+  const rows = await db.selectFrom('room_members').select('room_id').where('user_id', '=', userId).execute();
+  return rows.map((r) => r.room_id);
+}
+
+/** The rooms a user belongs to, with member counts and the user's role, newest first. */
+export async function listRoomsOfUser(db: Kysely<Database>, userId: string, limit: number, skip: number) {
+  return db
+    .selectFrom('room_members as me')
+    .innerJoin('rooms as r', 'r.id', 'me.room_id')
+    .selectAll('r')
+    .select('me.role')
+    .select(sql<number>`(select count(*)::int from room_members m where m.room_id = r.id)`.as('member_count'))
+    .where('me.user_id', '=', userId)
+    .orderBy('r.id', 'desc')
+    .limit(limit)
+    .offset(skip)
+    .execute();
+}

@@ -1,0 +1,38 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { limits } from './limits.js';
+
+/** A room id: a positive integer assigned by Postgres. */
+export const ChatId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
+/** A position in a room's order: 1, 2, 3… (0 means "before the first message"). */
+export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
+/** A user id: the `sub` claim of the customer's JWT, opaque (numeric ids and UUIDs both occur). */
+export const UserId = Type.String({ minLength: 1, maxLength: limits.userIdMaxLength });
+/** An idempotency key chosen by the client; resending it never creates a second message. */
+export const ClientId = Type.String({
+  minLength: 1,
+  maxLength: limits.clientIdMaxLength,
+  pattern: '^[A-Za-z0-9._:-]+$',
+});
+/** Message types a user may send; `system` messages come only from the server. */
+export const SendableMessageType = Type.Union([
+  Type.Literal('text'),
+  Type.Literal('image'),
+  Type.Literal('file'),
+  Type.Literal('audio'),
+  Type.Literal('video'),
+]);
+export const MessageType = Type.Union([...SendableMessageType.anyOf, Type.Literal('system')]);
+export type MessageType = Static<typeof MessageType>;
+
+/** A message as history returns it; the `message` event adds `type`. */
+export const Message = Type.Object({
+  seq: Seq,
+  chat_id: ChatId,
+  id: Type.String({ format: 'uuid' }),
+  sender_id: UserId,
+  client_id: ClientId,
+  message_type: MessageType,
+  content: Type.String({ maxLength: limits.contentMaxLength }),
+  created_at: Type.String({ format: 'date-time' }),
+});
+export type Message = Static<typeof Message>;

@@ -1,0 +1,43 @@
+/**
+ * The catalogue of error codes: one entry per code, with the HTTP status a REST call answers with
+ * and the default message. WebSocket error frames carry the same codes. `docs/errors.md` lists every
+ * code; a test fails when it does not.
+ */
+export const errors = {
+  AUTH_TOKEN_MISSING: { status: 401, message: 'A bearer token is required' },
+  AUTH_TOKEN_INVALID: { status: 401, message: 'The token is invalid' },
+  AUTH_TOKEN_EXPIRED: { status: 401, message: 'The token has expired' },
+  REQUEST_INVALID: { status: 400, message: 'The request does not match its schema' },
+  REQUEST_TOO_LARGE: { status: 413, message: 'The request body is over the size limit' },
+  REQUEST_NOT_FOUND: { status: 404, message: 'No such route' },
+  FRAME_NOT_JSON: { status: 400, message: 'A frame must be a JSON object in a text frame' },
+  FRAME_BINARY: { status: 400, message: 'Binary frames are not accepted' },
+  FRAME_UNKNOWN_TYPE: { status: 400, message: 'Unknown frame type' },
+  FRAME_INVALID: { status: 400, message: 'The frame does not match its schema' },
+  FRAME_HELLO_REQUIRED: { status: 400, message: 'The first frame must be hello' },
+  FRAME_HELLO_REPEATED: { status: 400, message: 'hello was already received on this connection' },
+  ROOM_NOT_MEMBER: { status: 403, message: 'You are not a member of this room' },
+  ROOM_NOT_ADMIN: { status: 403, message: 'Only a room admin may do this' },
+  ROOM_NOT_FOUND: { status: 404, message: 'No such room' },
+  ROOM_DIRECT_SELF: { status: 400, message: 'A direct room needs another user' },
+  ROOM_DIRECT_MEMBERS: { status: 400, message: 'A direct room has exactly two members' },
+  MESSAGE_BACKLOG_FULL: { status: 503, message: 'Too many messages are waiting to be persisted; retry later' },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable; retry later' },
+  INTERNAL: { status: 500, message: 'Internal error' },
+} as const satisfies Record<string, { status: number; message: string }>;
+
+export type ErrorCode = keyof typeof errors;
+
+export const errorCodes = Object.keys(errors) as ErrorCode[];
+
+/** An error that carries a catalogue code; REST answers it with the code's status, WS with an error frame. */
+export class ParleyError extends Error {
+  readonly code: ErrorCode;
+  readonly statusCode: number;
+  constructor(code: ErrorCode, message?: string) {
+    super(message ?? errors[code].message);
+    this.name = 'ParleyError';
+    this.code = code;
+    this.statusCode = errors[code].status;
+  }
+}

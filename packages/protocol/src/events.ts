@@ -1,0 +1,40 @@
+import type { Message } from './common.js';
+
+/**
+ * The wire encoding of a room event. The seq comes first (`{"seq":N,…`) because the Redis script
+ * that assigns it prepends it to the rest of the frame; history and backfill encode with the same
+ * function so that a backfilled event is byte-identical to the live one.
+ */
+export function encodeMessageEventBody(m: Omit<Message, 'seq'>): string {
+  return JSON.stringify({
+    type: 'message',
+    chat_id: m.chat_id,
+    id: m.id,
+    sender_id: m.sender_id,
+    client_id: m.client_id,
+    message_type: m.message_type,
+    content: m.content,
+    created_at: m.created_at,
+  });
+}
+
+/** Prepends the seq, exactly as the room-append script does. */
+export function withSeq(seq: number, body: string): string {
+  return `{"seq":${seq},${body.slice(1)}`;
+}
+
+export function encodeMessageEvent(m: Message): string {
+  return withSeq(m.seq, encodeMessageEventBody(m));
+}
+
+/** The seq of an encoded room event, read without parsing the whole frame. */
+export function readEventSeq(event: string): number {
+  if (!event.startsWith('{"seq":')) throw new Error('not a room event');
+  return Number(event.slice(7, event.indexOf(',', 7)));
+}
+
+/** A message event decoded back into the Message history returns. */
+export function decodeMessageEvent(event: string): Message {
+  const { type: _type, ...message } = JSON.parse(event) as Message & { type: 'message' };
+  return message;
+}

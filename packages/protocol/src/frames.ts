@@ -1,0 +1,112 @@
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { ChatId, ClientId, Message, Seq, SendableMessageType, UserId } from './common.js';
+import { limits } from './limits.js';
+import { errorCodes } from './errors.js';
+
+// ---- client -> server -------------------------------------------------------------------------
+
+/** First frame of every connection: which rooms to resume, and from which seq. */
+export const HelloFrame = Type.Object(
+  {
+    type: Type.Literal('hello'),
+    resume: Type.Optional(
+      Type.Array(Type.Object({ chat_id: ChatId, last_seq: Seq }, { additionalProperties: false }), {
+        maxItems: limits.resumeMaxRooms,
+      }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+/** Send a message; answered by `ack` (or `error` with the same client_id). */
+export const SendMessageFrame = Type.Object(
+  {
+    type: Type.Literal('send_message'),
+    client_id: ClientId,
+    chat_id: ChatId,
+    message_type: SendableMessageType,
+    content: Type.String({ minLength: 1, maxLength: limits.contentMaxLength }),
+  },
+  { additionalProperties: false },
+);
+
+/** Application-level keepalive for clients that cannot send WebSocket pings (browsers). */
+export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
+
+/** Every frame a client may send, by type. The gateway has one handler per entry. */
+export const clientFrames = {
+  hello: HelloFrame,
+  send_message: SendMessageFrame,
+  ping: PingFrame,
+} as const satisfies Record<string, TSchema>;
+
+export type ClientFrameType = keyof typeof clientFrames;
+export type ClientFrame = { [K in ClientFrameType]: Static<(typeof clientFrames)[K]> }[ClientFrameType];
+
+// ---- server -> client -------------------------------------------------------------------------
+
+/** Answer to hello: the rooms this connection receives, each with its head seq at that moment. */
+export const WelcomeFrame = Type.Object({
+  type: Type.Literal('welcome'),
+  user_id: UserId,
+  node_id: Type.String(),
+  chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq })),
+});
+
+/** A message in a room, in seq order. Backfilled and live messages have the same shape. */
+export const MessageEvent = Type.Composite([Type.Object({ type: Type.Literal('message') }), Message]);
+
+/** The message with this client_id is durable (in the Redis stream) with this id and seq. */
+export const AckFrame = Type.Object({
+  type: Type.Literal('ack'),
+  client_id: ClientId,
+  chat_id: ChatId,
+  id: Type.String({ format: 'uuid' }),
+  seq: Seq,
+  created_at: Type.String({ format: 'date-time' }),
+  /** True when this client_id had already been accepted: the original id and seq are returned. */
+  duplicate: Type.Boolean(),
+});
+
+export const ErrorFrame = Type.Object({
+  type: Type.Literal('error'),
+  code: Type.Union(errorCodes.map((c) => Type.Literal(c))),
+  message: Type.String(),
+  /** Present when the error answers a send_message frame. */
+  client_id: Type.Optional(Type.String()),
+});
+
+/**
+ * The gap since `last_seq` is longer than the server replays. Live messages continue after
+ * `head_seq`; page history with `after=last_seq` up to `head_seq` to fill the gap.
+ */
+export const ResumeTooFarFrame = Type.Object({
+  type: Type.Literal('resume_too_far'),
+  chat_id: ChatId,
+  last_seq: Seq,
+  head_seq: Seq,
+});
+
+/** This connection now receives a room it was added to; messages after `head_seq` follow. */
+export const ChatAddedFrame = Type.Object({
+  type: Type.Literal('chat_added'),
+  chat_id: ChatId,
+  head_seq: Seq,
+});
+
+export const PongFrame = Type.Object({ type: Type.Literal('pong') });
+
+export const serverFrames = {
+  welcome: WelcomeFrame,
+  message: MessageEvent,
+  ack: AckFrame,
+  error: ErrorFrame,
+  resume_too_far: ResumeTooFarFrame,
+  chat_added: ChatAddedFrame,
+  pong: PongFrame,
+} as const satisfies Record<string, TSchema>;
+
+export type ServerFrameType = keyof typeof serverFrames;
+export type ServerFrame = { [K in ServerFrameType]: Static<(typeof serverFrames)[K]> }[ServerFrameType];
+export type ServerFrameOf<K extends ServerFrameType> = Static<(typeof serverFrames)[K]>;
+export type ClientFrameOf<K extends ClientFrameType> = Static<(typeof clientFrames)[K]>;

@@ -1,0 +1,15 @@
+/** Limits that are part of the protocol: both ends may rely on them. */
+export const limits = {
+  /** Longest message content, in UTF-16 code units. */
+  contentMaxLength: 8000,
+  /** Longest client_id (idempotency key). */
+  clientIdMaxLength: 64,
+  /** Longest user id (the JWT `sub`). */
+  userIdMaxLength: 128,
+  /** Most rooms a hello frame may resume at once. */
+  resumeMaxRooms: 2000,
+  /** Largest history page. */
+  historyMaxLimit: 100,
+  /** History page size when none is asked for. */
+  historyDefaultLimit: 50,
+} as const;

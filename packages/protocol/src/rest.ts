@@ -1,0 +1,102 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { ChatId, Message, Seq, UserId } from './common.js';
+import { errorCodes } from './errors.js';
+import { limits } from './limits.js';
+
+/** Every REST error: fastify's error shape with a catalogue code. */
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  code: Type.Union(errorCodes.map((c) => Type.Literal(c))),
+  error: Type.String(),
+  message: Type.String(),
+});
+
+export const ChatType = Type.Union([Type.Literal('direct'), Type.Literal('group')]);
+
+/** A room as the caller sees it (field names follow seed 003). */
+export const Chat = Type.Object({
+  id: ChatId,
+  type: ChatType,
+  name: Type.Union([Type.String(), Type.Null()]),
+  description: Type.Union([Type.String(), Type.Null()]),
+  is_public: Type.Boolean(),
+  is_official: Type.Boolean(),
+  created_by: UserId,
+  created_at: Type.String({ format: 'date-time' }),
+  member_count: Type.Integer({ minimum: 0 }),
+  is_member: Type.Boolean(),
+  is_admin: Type.Boolean(),
+  /** The seq of the room's newest message (0 when it has none). */
+  head_seq: Seq,
+});
+export type Chat = Static<typeof Chat>;
+
+export const ChatParams = Type.Object({ id: ChatId });
+
+export const CreateDirectChatBody = Type.Object(
+  { type: Type.Literal('direct'), user_id: UserId },
+  { additionalProperties: false },
+);
+export const CreateGroupChatBody = Type.Object(
+  {
+    type: Type.Literal('group'),
+    name: Type.String({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(Type.String({ maxLength: 500 })),
+    is_public: Type.Optional(Type.Boolean({ description: 'default true' })),
+    member_ids: Type.Optional(Type.Array(UserId, { maxItems: 100, uniqueItems: true })),
+  },
+  { additionalProperties: false },
+);
+export const CreateChatBody = Type.Union([CreateDirectChatBody, CreateGroupChatBody]);
+export type CreateChatBody = Static<typeof CreateChatBody>;
+
+export const ChatList = Type.Object({ chats: Type.Array(Chat) });
+
+export const AddParticipantBody = Type.Object({ user_id: UserId }, { additionalProperties: false });
+export const Participant = Type.Object({
+  chat_id: ChatId,
+  user_id: UserId,
+  role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+  joined_at: Type.String({ format: 'date-time' }),
+});
+
+/**
+ * History is newest first. `before` pages back from a seq (exclusive); `after` returns the
+ * messages that follow a seq (exclusive), the oldest of them first in time but still listed newest first.
+ */
+export const HistoryQuery = Type.Object(
+  {
+    before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+    after: Type.Optional(Seq),
+    limit: Type.Optional(
+      Type.Integer({ minimum: 1, maximum: limits.historyMaxLimit, default: limits.historyDefaultLimit }),
+    ),
+  },
+  { additionalProperties: false },
+);
+export type HistoryQuery = Static<typeof HistoryQuery>;
+
+export const HistoryPage = Type.Object({
+  messages: Type.Array(Message),
+  /** Whether more messages lie beyond this page in the paging direction. */
+  has_more: Type.Boolean(),
+  head_seq: Seq,
+});
+export type HistoryPage = Static<typeof HistoryPage>;
+
+export const DevTokenBody = Type.Object(
+  {
+    sub: UserId,
+    name: Type.Optional(Type.String({ maxLength: 100 })),
+    role: Type.Optional(Type.String({ maxLength: 32 })),
+    expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86400, default: 86400 })),
+  },
+  { additionalProperties: false },
+);
+export const DevTokenResponse = Type.Object({ token: Type.String(), expires_at: Type.String({ format: 'date-time' }) });
+
+export const Liveness = Type.Object({ status: Type.Literal('ok'), node_id: Type.String() });
+export const Readiness = Type.Object({
+  status: Type.Union([Type.Literal('ready'), Type.Literal('unready')]),
+  checks: Type.Object({ redis: Type.Boolean(), postgres: Type.Boolean() }),
+});

@@ -1,0 +1,41 @@
+-- room-append: authorize, deduplicate, order and publish one room event, atomically.
+-- KEYS[1] room meta hash       (field seq = head seq)
+-- KEYS[2] room log stream      (entry id <seq>-0, field e = event)
+-- KEYS[3] idempotency record   (string "id|seq|created_at", TTL)
+-- KEYS[4] room members set     (cached member ids plus the sentinel "")
+-- KEYS[5] event stream         (persisters' consumer group; fields r = room, s = seq, e = event)
+-- ARGV[1] sender id
+-- ARGV[2] the event JSON without its opening "{"; the script prepends {"seq":N,
+-- ARGV[3] message id (uuid)
+-- ARGV[4] created_at (ISO 8601)
+-- ARGV[5] idempotency TTL in seconds
+-- ARGV[6] room channel to PUBLISH the event on
+-- ARGV[7] room id
+-- ARGV[8] most entries the event stream may hold before appends are refused
+-- Returns {status, id, seq, created_at}; status is one of
+--   OK                 appended as seq
+--   DUPLICATE          the client_id was already appended: the original id, seq, created_at
+--   MEMBERS_UNCACHED   the members set is not cached: fill it and call again
+--   NOT_MEMBER         the sender is not a member of the room
+--   BACKLOG_FULL       the event stream holds ARGV[8] entries: the persisters are behind
+if redis.call('EXISTS', KEYS[4]) == 0 then
+  return {'MEMBERS_UNCACHED'}
+end
+if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 0 then
+  return {'NOT_MEMBER'}
+end
+local prior = redis.call('GET', KEYS[3])
+if prior then
+  local id, seq, created_at = string.match(prior, '^([^|]+)|([^|]+)|(.+)$')
+  return {'DUPLICATE', id, tonumber(seq), created_at}
+end
+if redis.call('XLEN', KEYS[5]) >= tonumber(ARGV[8]) then
+  return {'BACKLOG_FULL'}
+end
+local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
+local event = '{"seq":' .. seq .. ',' .. ARGV[2]
+redis.call('XADD', KEYS[2], seq .. '-0', 'e', event)
+redis.call('XADD', KEYS[5], '*', 'r', ARGV[7], 's', seq, 'e', event)
+redis.call('SET', KEYS[3], ARGV[3] .. '|' .. seq .. '|' .. ARGV[4], 'EX', tonumber(ARGV[5]))
+redis.call('PUBLISH', ARGV[6], event)
+return {'OK', ARGV[3], seq, ARGV[4]}

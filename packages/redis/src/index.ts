@@ -1,0 +1,3 @@
+export * from './keys.js';
+export * from './scripts.js';
+export * from './script-errors.js';

@@ -1,0 +1,45 @@
+/**
+ * Every Redis key and channel name Parley uses, built in one place. A room's keys share the
+ * `{room:ID}` hash tag so that they live in one Redis Cluster slot and one script may touch them all.
+ * `prefix` lets several deployments (or test files) share one Redis; it must not contain `{`.
+ */
+export function createKeys(prefix = '') {
+  if (prefix.includes('{')) throw new Error('REDIS_KEY_PREFIX must not contain "{"');
+  const room = (id: number) => `${prefix}{room:${id}}`;
+  return {
+    /** Hash: `seq` = head seq (room-append), `persisted` = highest seq below which Postgres has every message (room-persisted). */
+    roomMeta: (id: number) => `${room(id)}:meta`,
+    /** Stream, entry id `<seq>-0`: every event not yet persisted plus the last ROOM_LOG_WINDOW events, for resume and history (room-append adds, room-persisted trims). */
+    roomLog: (id: number) => `${room(id)}:log`,
+    /** String `id|seq|created_at` with a TTL: the idempotency record of one client_id of one sender (room-append). */
+    roomIdempotency: (id: number, senderId: string, clientId: string) =>
+      `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
+    /** Set: cache of the room's member ids plus the sentinel "" (room-members-fill; dropped by room-members-bump). */
+    roomMembers: (id: number) => `${room(id)}:members`,
+    /** Counter: bumped on every membership change so that a fill racing a change is discarded (room-members-bump). */
+    roomMembersGen: (id: number) => `${room(id)}:members-gen`,
+    /** Pub/sub channel: every event of the room, encoded once as its wire frame (room-append publishes). */
+    roomChannel: (id: number) => `${room(id)}:events`,
+    /** Pub/sub channel: control messages for one user's sockets on every gateway (membership changes). */
+    userChannel: (userId: string) => `${prefix}{user:${userId}}:control`,
+    /** Stream: every event, for the persisters' consumer group; entries are deleted once in Postgres (room-append adds, persister deletes). */
+    eventStream: () => `${prefix}parley:events`,
+  };
+}
+
+export type Keys = ReturnType<typeof createKeys>;
+
+/** The persisters' consumer group on the event stream. */
+export const PERSISTER_GROUP = 'persisters';
+
+/** Parses the room id out of a room channel name, or undefined for any other channel. */
+export function roomIdOfChannel(channel: string): number | undefined {
+  const m = /\{room:(\d+)\}:events$/.exec(channel);
+  return m ? Number(m[1]) : undefined;
+}
+
+/** Parses the user id out of a user channel name, or undefined for any other channel. */
+export function userIdOfChannel(channel: string): string | undefined {
+  const m = /\{user:(.+)\}:control$/.exec(channel);
+  return m ? m[1] : undefined;
+}

@@ -1,0 +1,88 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import type { Keys } from './keys.js';
+
+const scriptDir = new URL('../scripts/', import.meta.url);
+const lua = (name: string) => readFileSync(new URL(`${name}.lua`, scriptDir), 'utf8');
+
+/** Each script with its key count; ioredis sends EVALSHA and falls back to EVAL once per connection. */
+const definitions = {
+  roomAppend: { file: 'room-append', numberOfKeys: 5 },
+  roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
+  roomMembersBump: { file: 'room-members-bump', numberOfKeys: 2 },
+  roomPersisted: { file: 'room-persisted', numberOfKeys: 2 },
+} as const;
+
+type ScriptName = keyof typeof definitions;
+type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL';
+
+export interface AppendInput {
+  roomId: number;
+  senderId: string;
+  clientId: string;
+  id: string;
+  createdAt: string;
+  /** The event's JSON without `seq`; the script puts `seq` first. */
+  eventJson: string;
+  idempotencyTtlSeconds: number;
+  maxBacklog: number;
+}
+
+export type AppendResult =
+  | { status: 'OK' | 'DUPLICATE'; id: string; seq: number; createdAt: string }
+  | { status: 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' };
+
+/** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
+export function createScripts(redis: Redis, keys: Keys) {
+  for (const [name, def] of Object.entries(definitions)) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: lua(def.file) });
+  }
+  const call = (name: ScriptName) => (redis as unknown as Record<ScriptName, ScriptCall>)[name].bind(redis);
+  const roomAppend = call('roomAppend');
+  const roomMembersFill = call('roomMembersFill');
+  const roomMembersBump = call('roomMembersBump');
+  const roomPersisted = call('roomPersisted');
+
+  return {
+    async roomAppend(input: AppendInput): Promise<AppendResult> {
+      const { roomId } = input;
+      if (!input.eventJson.startsWith('{')) throw new Error('eventJson must be a JSON object');
+      const reply = (await roomAppend(
+        keys.roomMeta(roomId),
+        keys.roomLog(roomId),
+        keys.roomIdempotency(roomId, input.senderId, input.clientId),
+        keys.roomMembers(roomId),
+        keys.eventStream(),
+        input.senderId,
+        input.eventJson.slice(1),
+        input.id,
+        input.createdAt,
+        input.idempotencyTtlSeconds,
+        keys.roomChannel(roomId),
+        roomId,
+        input.maxBacklog,
+      )) as [AppendStatus, string?, number?, string?];
+      const [status, id, seq, createdAt] = reply;
+      if (status === 'OK' || status === 'DUPLICATE') return { status, id: id!, seq: seq!, createdAt: createdAt! };
+      return { status };
+    },
+
+    /** Returns false when membership changed since `generation` was read. */
+    async roomMembersFill(roomId: number, generation: string, ttlSeconds: number, members: string[]) {
+      const r = await roomMembersFill(keys.roomMembers(roomId), keys.roomMembersGen(roomId), generation, ttlSeconds, ...members);
+      return r === 1;
+    },
+
+    async roomMembersBump(roomId: number): Promise<number> {
+      return (await roomMembersBump(keys.roomMembers(roomId), keys.roomMembersGen(roomId))) as number;
+    },
+
+    async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {
+      return (await roomPersisted(keys.roomMeta(roomId), keys.roomLog(roomId), persistedSeq, logWindow)) as number;
+    },
+  };
+}
+
+export type Scripts = ReturnType<typeof createScripts>;

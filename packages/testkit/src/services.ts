@@ -1,0 +1,31 @@
+import { fileURLToPath } from 'node:url';
+import { Child } from './child.js';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const mainOf = (service: 'gateway' | 'persister') => `${repoRoot}services/${service}/dist/main.js`;
+
+export interface GatewayProcess {
+  child: Child;
+  port: number;
+  url: string;
+  wsUrl: string;
+  nodeId: string;
+}
+
+/** Starts a compiled gateway on a free port; resolves when it listens. */
+export async function startGateway(env: Record<string, string>, name = 'gateway'): Promise<GatewayProcess> {
+  const nodeId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
+  const child = new Child(name, process.execPath, [mainOf('gateway')], {
+    env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', NODE_ID: nodeId, ...env },
+  });
+  const line = await child.waitFor(/"msg":"gateway listening"/);
+  const port = (JSON.parse(line) as { port: number }).port;
+  return { child, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, nodeId };
+}
+
+/** Starts a compiled persister; resolves when its consumer group is ready. */
+export async function startPersister(env: Record<string, string>, name = 'persister'): Promise<Child> {
+  const child = new Child(name, process.execPath, [mainOf('persister')], { env: { ...process.env, ...env } });
+  await child.waitFor(/"msg":"persister ready"/);
+  return child;
+}

@@ -1,0 +1,53 @@
+import Fastify, { type FastifyInstance } from 'fastify';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { GatewayConfig } from './config.js';
+import errors from './plugins/errors.js';
+import redis from './plugins/redis.js';
+import db from './plugins/db.js';
+import auth from './plugins/auth.js';
+import relay from './plugins/relay.js';
+import ws from './ws/endpoint.js';
+import health from './routes/health.js';
+import devTokens from './routes/dev-tokens.js';
+import chats from './routes/chats.js';
+import messages from './routes/messages.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    config: GatewayConfig;
+  }
+}
+
+/** Never log a token: it may sit in the query string of a browser's WebSocket URL. */
+function redactUrl(url: string): string {
+  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+}
+
+/** Builds the gateway without listening: main.ts listens, tests inject or listen on port 0. */
+export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> {
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      base: { node: config.nodeId },
+      redact: ['req.headers.authorization'],
+      serializers: {
+        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+      },
+    },
+    bodyLimit: config.httpBodyLimitBytes,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+  }).withTypeProvider<TypeBoxTypeProvider>();
+
+  app.decorate('config', config);
+  await app.register(errors);
+  await app.register(redis, { config });
+  await app.register(db, { config });
+  await app.register(auth, { config });
+  await app.register(relay, { config });
+  await app.register(ws, { config });
+  await app.register(health);
+  await app.register(chats);
+  await app.register(messages);
+  if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
+  return app;
+}

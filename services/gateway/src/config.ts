@@ -1,0 +1,92 @@
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import { Type, type Static } from '@sinclair/typebox';
+import { envSchema } from 'env-schema';
+
+/** Every setting of the gateway, read from the environment once, here and nowhere else. */
+const Env = Type.Object({
+  NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
+  HOST: Type.String({ default: '127.0.0.1' }),
+  /** 0 picks a free port; the log line "gateway listening" names it. */
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  NODE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
+  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
+  DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
+  /** HS* shared secret (as the customer's backend signs with); required unless JWT_PUBLIC_KEY is set. */
+  JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  /** PEM public key for RS256/ES256 tokens. */
+  JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
+  /** Comma-separated algorithms accepted; pinned, never taken from the token. */
+  JWT_ALGORITHMS: Type.String({ pattern: '^(HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512)(,(HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512))*$', default: 'HS256' }),
+  JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
+  JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
+  /** Largest WebSocket frame accepted; a bigger one closes the socket with 1009. */
+  WS_MAX_FRAME_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
+  /** Bytes queued for one socket before it is closed as a slow consumer (4100). */
+  WS_SEND_BUFFER_MAX_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
+  /** How long a socket may stay open without sending hello (closed with 4101). */
+  WS_HELLO_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  /** Largest REST body. */
+  HTTP_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
+  /** How long a client_id is remembered in Redis; Postgres' unique key guards beyond it. */
+  IDEMPOTENCY_TTL_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
+  /** Most events a resume replays per room; past it the client gets resume_too_far and pages history. */
+  RESUME_MAX_EVENTS: Type.Integer({ minimum: 1, default: 1000 }),
+  /** Most entries the event stream holds before appends are refused with MESSAGE_BACKLOG_FULL. */
+  STREAM_MAX_BACKLOG: Type.Integer({ minimum: 1, default: 1_000_000 }),
+  /** Lifetime of a room's cached member set. */
+  MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
+});
+
+type Env = Static<typeof Env>;
+
+export interface GatewayConfig {
+  env: Env['NODE_ENV'];
+  host: string;
+  port: number;
+  nodeId: string;
+  logLevel: string;
+  redisUrl: string;
+  redisKeyPrefix: string;
+  databaseUrl: string;
+  databasePoolSize: number;
+  jwt: { key: string; algorithms: string[]; issuer?: string; audience?: string; canSign: boolean };
+  ws: { maxFrameBytes: number; sendBufferMaxBytes: number; helloTimeoutMs: number };
+  httpBodyLimitBytes: number;
+  idempotencyTtlSeconds: number;
+  resumeMaxEvents: number;
+  streamMaxBacklog: number;
+  membersCacheTtlSeconds: number;
+}
+
+/** Reads and validates the environment; throws an Error naming each bad variable. */
+export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
+  const env = envSchema<Env>({ schema: Env, data: source });
+  const algorithms = env.JWT_ALGORITHMS.split(',');
+  const symmetric = algorithms.every((a) => a.startsWith('HS'));
+  const asymmetric = algorithms.every((a) => !a.startsWith('HS'));
+  if (!symmetric && !asymmetric) throw new Error('JWT_ALGORITHMS must not mix HS* with RS*/ES* algorithms');
+  const key = symmetric ? env.JWT_SECRET : env.JWT_PUBLIC_KEY;
+  if (!key) throw new Error(symmetric ? 'JWT_SECRET is required for HS* algorithms (at least 16 characters)' : 'JWT_PUBLIC_KEY is required for RS*/ES* algorithms');
+  return Object.freeze({
+    env: env.NODE_ENV,
+    host: env.HOST,
+    port: env.PORT,
+    nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
+    logLevel: env.LOG_LEVEL,
+    redisUrl: env.REDIS_URL,
+    redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    jwt: Object.freeze({ key, algorithms, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, canSign: symmetric }),
+    ws: Object.freeze({ maxFrameBytes: env.WS_MAX_FRAME_BYTES, sendBufferMaxBytes: env.WS_SEND_BUFFER_MAX_BYTES, helloTimeoutMs: env.WS_HELLO_TIMEOUT_MS }),
+    httpBodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+    idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
+    resumeMaxEvents: env.RESUME_MAX_EVENTS,
+    streamMaxBacklog: env.STREAM_MAX_BACKLOG,
+    membersCacheTtlSeconds: env.MEMBERS_CACHE_TTL_SECONDS,
+  });
+}

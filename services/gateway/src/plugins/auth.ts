@@ -1,0 +1,87 @@
+import fp from 'fastify-plugin';
+import fastifyJwt from '@fastify/jwt';
+import type { FastifyRequest } from 'fastify';
+import { ParleyError, limits } from '@parley/protocol';
+import { upsertUser } from '@parley/db';
+import type { GatewayConfig } from '../config.js';
+
+/** The caller, from the verified token. */
+export interface Caller {
+  id: string;
+  name: string | null;
+  avatar: string | null;
+  role: string | null;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** preValidation hook: verifies the bearer token (header, or `token` query for browsers' WebSockets). */
+    authenticate: (request: FastifyRequest) => Promise<void>;
+  }
+  interface FastifyRequest {
+    caller: Caller;
+  }
+}
+
+/** How many users' profiles a gateway remembers as already written to Postgres. */
+const SEEN_USERS_MAX = 50_000;
+
+export function tokenOf(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (header) {
+    const m = /^Bearer\s+(\S+)$/i.exec(header);
+    return m?.[1];
+  }
+  const query = request.query as { token?: unknown } | undefined;
+  return typeof query?.token === 'string' && query.token.length > 0 ? query.token : undefined;
+}
+
+function callerOf(claims: Record<string, unknown>): Caller {
+  // Laravel's tymon/jwt-auth puts numeric ids in `sub`; a user id is an opaque string here.
+  const sub = typeof claims.sub === 'number' ? String(claims.sub) : claims.sub;
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > limits.userIdMaxLength) {
+    throw new ParleyError('AUTH_TOKEN_INVALID', 'The token has no usable sub claim');
+  }
+  const str = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : null);
+  return { id: sub, name: str(claims.name, 100), avatar: str(claims.avatar, 2048), role: str(claims.role, 32) };
+}
+
+export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
+  const { jwt } = config;
+  await app.register(fastifyJwt, {
+    secret: jwt.key,
+    sign: jwt.canSign ? { algorithm: jwt.algorithms[0] as 'HS256' } : undefined,
+    verify: {
+      algorithms: jwt.algorithms as ['HS256'],
+      requiredClaims: ['exp', 'sub'],
+      ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
+      ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
+    },
+  });
+
+  // Profiles written to Postgres, so that a user is upserted on first sight, not on every request.
+  const seen = new Map<string, string>();
+  async function remember(caller: Caller) {
+    const fingerprint = `${caller.name}\u0000${caller.avatar}\u0000${caller.role}`;
+    if (seen.get(caller.id) === fingerprint) return;
+    await upsertUser(app.db, caller);
+    seen.delete(caller.id);
+    seen.set(caller.id, fingerprint);
+    if (seen.size > SEEN_USERS_MAX) seen.delete(seen.keys().next().value!);
+  }
+
+  app.decorateRequest('caller', null as unknown as Caller);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const token = tokenOf(request);
+    if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
+    let claims: Record<string, unknown>;
+    try {
+      claims = app.jwt.verify<Record<string, unknown>>(token);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
+    }
+    request.caller = callerOf(claims);
+    await remember(request.caller);
+  });
+}, { name: 'auth', dependencies: ['db'] });

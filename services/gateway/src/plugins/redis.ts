@@ -1,0 +1,38 @@
+import fp from 'fastify-plugin';
+import { Redis } from 'ioredis';
+import { createKeys, createScripts, type Keys, type Scripts } from '@parley/redis';
+import type { GatewayConfig } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** Commands and scripts; never used for SUBSCRIBE. */
+    redis: Redis;
+    /** A dedicated connection in subscriber mode, owned by the relay. */
+    redisSubscriber: Redis;
+    keys: Keys;
+    scripts: Scripts;
+  }
+}
+
+/**
+ * Fails commands fast while Redis is unreachable instead of queueing them without bound: a send
+ * then gets SERVICE_UNAVAILABLE, never a late or false ack.
+ */
+const connectionOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 } as const;
+
+export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
+  const redis = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway:${config.nodeId}` });
+  const redisSubscriber = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway-sub:${config.nodeId}` });
+  for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
+    conn.on('error', (err) => app.log.warn({ err: err.message, connection: name }, 'redis connection error'));
+  }
+  const keys = createKeys(config.redisKeyPrefix);
+  app.decorate('redis', redis);
+  app.decorate('redisSubscriber', redisSubscriber);
+  app.decorate('keys', keys);
+  app.decorate('scripts', createScripts(redis, keys));
+  app.addHook('onClose', async () => {
+    redisSubscriber.disconnect();
+    await redis.quit().catch(() => redis.disconnect());
+  });
+}, { name: 'redis' });

@@ -1,0 +1,26 @@
+import fp from 'fastify-plugin';
+import { Membership } from '../rooms/membership.js';
+import { RoomEvents } from '../rooms/room-events.js';
+import { ChannelSubscriber } from '../relay/channel-subscriber.js';
+import { RoomHub } from '../relay/room-hub.js';
+import { UserHub } from '../relay/user-hub.js';
+import type { GatewayConfig } from '../config.js';
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    membership: Membership;
+    roomEvents: RoomEvents;
+    roomHub: RoomHub;
+    userHub: UserHub;
+  }
+}
+
+/** Room membership, room event reads, and the pub/sub relay of this node. */
+export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
+  const subscriber = new ChannelSubscriber(app.redisSubscriber, app.log);
+  const roomEvents = new RoomEvents(app.redis, app.db, app.keys);
+  app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
+  app.decorate('roomEvents', roomEvents);
+  app.decorate('roomHub', new RoomHub(subscriber, app.keys, roomEvents, app.log));
+  app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
+}, { name: 'relay', dependencies: ['redis', 'db'] });

@@ -1,0 +1,122 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { readEventSeq } from '@parley/protocol';
+import type { Keys } from '@parley/redis';
+import type { RoomEvents } from '../rooms/room-events.js';
+import type { ChannelSubscriber } from './channel-subscriber.js';
+
+/** What the hub delivers to: a socket's connection. */
+export interface RoomListener {
+  deliver(roomId: number, seq: number, event: string): void;
+}
+
+interface RoomState {
+  listeners: Set<RoomListener>;
+  /** Resolves when the channel subscription is confirmed. */
+  subscribed: Promise<void>;
+  /** Highest seq delivered to listeners; 0 until known. */
+  lastSeq: number;
+  /** Events held while a gap is being backfilled, delivered after it in order. */
+  held: string[] | null;
+}
+
+/**
+ * Relays room events from Redis pub/sub to this node's sockets. Each event arrives once per node,
+ * already encoded; its seq is read from the frame's prefix and the same string is written to every
+ * local socket in the room. A seq that skips ahead (pub/sub dropped messages, say across a Redis
+ * reconnect) is backfilled from the room's log before anything newer is delivered.
+ */
+export class RoomHub {
+  private readonly rooms = new Map<number, RoomState>();
+
+  constructor(
+    private readonly subscriber: ChannelSubscriber,
+    private readonly keys: Keys,
+    private readonly events: RoomEvents,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    subscriber.onResubscribed(() => {
+      for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
+    });
+  }
+
+  /** Adds a listener; resolves once every later event of the room is sure to reach it. */
+  async join(roomId: number, listener: RoomListener): Promise<void> {
+    let state = this.rooms.get(roomId);
+    if (!state) {
+      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null };
+      fresh.subscribed = this.subscriber.subscribe(this.keys.roomChannel(roomId), (event) => this.onEvent(roomId, event));
+      this.rooms.set(roomId, fresh);
+      state = fresh;
+      state.listeners.add(listener);
+      try {
+        await state.subscribed;
+      } catch (err) {
+        this.leave(roomId, listener);
+        throw err;
+      }
+      state.lastSeq = Math.max(state.lastSeq, await this.events.head(roomId));
+      return;
+    }
+    state.listeners.add(listener);
+    await state.subscribed;
+  }
+
+  leave(roomId: number, listener: RoomListener): void {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    state.listeners.delete(listener);
+    if (state.listeners.size === 0) {
+      this.rooms.delete(roomId);
+      this.subscriber.unsubscribe(this.keys.roomChannel(roomId)).catch((err: Error) => this.log.warn({ err: err.message, roomId }, 'unsubscribe failed'));
+    }
+  }
+
+  /** Rooms this node relays, for health and tests. */
+  get size(): number {
+    return this.rooms.size;
+  }
+
+  private onEvent(roomId: number, event: string): void {
+    const state = this.rooms.get(roomId);
+    if (!state) return;
+    if (state.held) {
+      state.held.push(event);
+      return;
+    }
+    const seq = readEventSeq(event);
+    if (state.lastSeq > 0 && seq > state.lastSeq + 1) {
+      state.held = [event];
+      void this.backfill(roomId, state, seq - 1);
+      return;
+    }
+    this.fanOut(roomId, state, seq, event);
+  }
+
+  private fanOut(roomId: number, state: RoomState, seq: number, event: string): void {
+    if (seq <= state.lastSeq) return;
+    state.lastSeq = seq;
+    for (const listener of state.listeners) listener.deliver(roomId, seq, event);
+  }
+
+  /** After a resubscribe: deliver whatever was published while the subscription was down. */
+  private async catchUp(roomId: number): Promise<void> {
+    const state = this.rooms.get(roomId);
+    if (!state || state.held) return;
+    state.held = [];
+    await this.backfill(roomId, state, await this.events.head(roomId).catch(() => state.lastSeq));
+  }
+
+  private async backfill(roomId: number, state: RoomState, upTo: number): Promise<void> {
+    try {
+      const missed = await this.events.range(roomId, state.lastSeq + 1, upTo);
+      this.log.info({ roomId, from: state.lastSeq + 1, upTo, found: missed.length }, 'backfilled a relay gap');
+      for (const { seq, event } of missed) this.fanOut(roomId, state, seq, event);
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, roomId }, 'relay backfill failed; listeners resync on reconnect');
+    } finally {
+      const held = state.held ?? [];
+      state.held = null;
+      for (const event of held) this.fanOut(roomId, state, readEventSeq(event), event);
+    }
+  }
+}

@@ -1,0 +1,113 @@
+import type { WebSocket } from 'ws';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import { closeCodes, type CloseCodeName, type ServerFrame } from '@parley/protocol';
+import type { Caller } from '../plugins/auth.js';
+import type { RoomListener } from '../relay/room-hub.js';
+import type { UserControl, UserListener } from '../relay/user-hub.js';
+
+interface RoomCursor {
+  /** Highest seq written to this socket. */
+  cursor: number;
+  /** Live events that arrived while the room was being backfilled; null once live. */
+  buffer: Array<{ seq: number; event: string }> | null;
+}
+
+/** Live events a socket may hold back while one room is backfilled, before it is dropped. */
+const BACKFILL_BUFFER_MAX = 10_000;
+
+/**
+ * One authenticated socket: the rooms it receives, each with the highest seq written to it, so
+ * that backfilled and live events meet with no gap and no duplicate.
+ */
+export class Connection implements RoomListener, UserListener {
+  readonly rooms = new Map<number, RoomCursor>();
+  helloReceived = false;
+  closed = false;
+
+  constructor(
+    readonly id: string,
+    readonly caller: Caller,
+    private readonly ws: WebSocket,
+    readonly app: FastifyInstance,
+    readonly log: FastifyBaseLogger,
+  ) {}
+
+  send(frame: ServerFrame): void {
+    this.write(JSON.stringify(frame));
+  }
+
+  /** Writes an encoded frame, closing the socket instead when the peer does not read fast enough. */
+  private write(data: string): void {
+    if (this.closed) return;
+    if (this.ws.bufferedAmount > this.app.config.ws.sendBufferMaxBytes) {
+      this.close('SLOW_CONSUMER');
+      return;
+    }
+    this.ws.send(data);
+  }
+
+  close(name: CloseCodeName): void {
+    if (this.closed) return;
+    const { code, reason } = closeCodes[name];
+    this.log.info({ code, reason }, 'closing socket');
+    this.ws.close(code, reason);
+    this.detach();
+  }
+
+  deliver(roomId: number, seq: number, event: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    if (room.buffer) {
+      if (room.buffer.length >= BACKFILL_BUFFER_MAX) return this.close('SLOW_CONSUMER');
+      room.buffer.push({ seq, event });
+      return;
+    }
+    if (seq <= room.cursor) return;
+    room.cursor = seq;
+    this.write(event);
+  }
+
+  control(message: UserControl): void {
+    if (message.type === 'chat_added' && !this.rooms.has(message.chat_id)) {
+      this.attach(message.chat_id, message.head_seq)
+        .then(() => this.send(message))
+        .catch((err: Error) => this.log.error({ err: err.message }, 'attaching an added room failed'));
+    }
+  }
+
+  /**
+   * Starts receiving a room after `lastSeq`: subscribe first (buffering live events), replay the
+   * gap from the log and Postgres, then flush the buffer, skipping what the replay already wrote.
+   * A gap longer than the replay maximum is not replayed: the client is told to page history.
+   */
+  async attach(roomId: number, lastSeq: number): Promise<void> {
+    const room: RoomCursor = { cursor: lastSeq, buffer: [] };
+    this.rooms.set(roomId, room);
+    await this.app.roomHub.join(roomId, this);
+    if (this.closed) return;
+    const head = await this.app.roomEvents.head(roomId);
+    if (head - lastSeq > this.app.config.resumeMaxEvents) {
+      this.send({ type: 'resume_too_far', chat_id: roomId, last_seq: lastSeq, head_seq: head });
+      room.cursor = head;
+    } else {
+      for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) {
+        if (seq > room.cursor) {
+          room.cursor = seq;
+          this.write(event);
+        }
+      }
+    }
+    const buffered = room.buffer ?? [];
+    room.buffer = null;
+    for (const { seq, event } of buffered) this.deliver(roomId, seq, event);
+  }
+
+  /** Stops all relaying to this socket. */
+  detach(): void {
+    if (this.closed) return;
+    this.closed = true;
+    for (const roomId of this.rooms.keys()) this.app.roomHub.leave(roomId, this);
+    this.rooms.clear();
+    this.app.userHub.leave(this.caller.id, this);
+  }
+}

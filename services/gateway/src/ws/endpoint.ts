@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import fp from 'fastify-plugin';
+import fastifyWebsocket from '@fastify/websocket';
+import type { RawData, WebSocket } from 'ws';
+import { ParleyError, type ServerFrameOf } from '@parley/protocol';
+import type { GatewayConfig } from '../config.js';
+import { isUnavailable } from '../plugins/errors.js';
+import { Connection } from './connection.js';
+import { decodeFrame, routeFrame } from './frame-router.js';
+
+/** Frames read from one socket and not yet handled before the socket stops being read (TCP backpressure). */
+const MAX_FRAMES_IN_FLIGHT = 64;
+
+function errorFrame(err: unknown, conn: Connection, clientId?: string): ServerFrameOf<'error'> {
+  let error: ParleyError;
+  if (err instanceof ParleyError) error = err;
+  else if (isUnavailable(err)) error = new ParleyError('SERVICE_UNAVAILABLE');
+  else {
+    conn.log.error({ err }, 'frame handler failed');
+    error = new ParleyError('INTERNAL');
+  }
+  return { type: 'error', code: error.code, message: error.message, ...(clientId ? { client_id: clientId } : {}) };
+}
+
+/**
+ * GET /ws: the WebSocket endpoint. The token is verified before the upgrade (401 otherwise); the
+ * first frame must be hello. Frames are handled one at a time in arrival order, so a client's
+ * messages get seqs in the order it sent them.
+ */
+export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
+  await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes } });
+
+  app.get('/ws', { websocket: true, preValidation: app.authenticate }, (socket: WebSocket, request) => {
+    const id = randomBytes(6).toString('hex');
+    const log = request.log.child({ conn: id, user: request.caller.id });
+    const conn = new Connection(id, request.caller, socket, app, log);
+    log.info('socket open');
+
+    const helloTimer = setTimeout(() => {
+      if (!conn.helloReceived) conn.close('HELLO_TIMEOUT');
+    }, config.ws.helloTimeoutMs);
+
+    let chain = Promise.resolve();
+    let inFlight = 0;
+    socket.on('message', (data: RawData, isBinary: boolean) => {
+      if (conn.closed) return;
+      if (isBinary) {
+        conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
+        return;
+      }
+      let frame;
+      try {
+        frame = decodeFrame(data.toString());
+      } catch (err) {
+        conn.send(errorFrame(err, conn));
+        return;
+      }
+      const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
+      if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
+      chain = chain
+        .then(() => routeFrame(conn, frame))
+        .catch((err) => conn.send(errorFrame(err, conn, clientId)))
+        .finally(() => {
+          if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed) socket.resume();
+        });
+    });
+    socket.on('error', (err) => log.warn({ err: err.message }, 'socket error'));
+    socket.on('close', (code) => {
+      clearTimeout(helloTimer);
+      conn.detach();
+      log.info({ code }, 'socket closed');
+    });
+  });
+}, { name: 'ws', dependencies: ['auth', 'relay'] });

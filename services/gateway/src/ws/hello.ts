@@ -1,0 +1,25 @@
+import { roomIdsOfUser } from '@parley/db';
+import { ParleyError, type ClientFrameOf } from '@parley/protocol';
+import type { Connection } from './connection.js';
+
+/**
+ * hello: the connection starts receiving every room of its user. Rooms listed in `resume` replay
+ * what followed `last_seq`; the others go live from the head seq that `welcome` reports.
+ */
+export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Promise<void> {
+  if (conn.helloReceived) throw new ParleyError('FRAME_HELLO_REPEATED');
+  conn.helloReceived = true;
+  const { app, caller } = conn;
+  // Subscribe to membership changes before reading memberships, so that none falls between.
+  await app.userHub.join(caller.id, conn);
+  const roomIds = await roomIdsOfUser(app.db, caller.id);
+  const heads = await app.roomEvents.heads(roomIds);
+  const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
+  conn.send({
+    type: 'welcome',
+    user_id: caller.id,
+    node_id: app.config.nodeId,
+    chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]! })),
+  });
+  await Promise.all(roomIds.map((roomId, i) => conn.attach(roomId, Math.min(resume.get(roomId) ?? heads[i]!, heads[i]!))));
+}

@@ -1,0 +1,28 @@
+import t from 'tap';
+import { countMessages } from '@parley/db';
+import { Stack, TestClient, eventually } from '@parley/testkit';
+
+t.test('a message sent on one socket is acked, delivered, listed in history and persisted', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
+  const [gw] = stack.gateways;
+  const room = await stack.createGroup('alice', ['bob']);
+  const { client: alice, welcome } = await TestClient.open(gw!.wsUrl, stack.token('alice'));
+  const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'));
+  t.same(welcome.chats, [{ chat_id: room, head_seq: 0 }]);
+  t.teardown(() => Promise.all([alice.close(), bob.close()]));
+
+  const ack = await alice.sendMessage(room, '你好, bob', 'c-1');
+  t.equal(ack.type, 'ack');
+  if (ack.type !== 'ack') return;
+  t.equal(ack.seq, 1);
+  t.match(ack.id, /^[0-9a-f-]{36}$/);
+  const received = await bob.waitForSeq(room, 1);
+  t.match(received, { type: 'message', seq: 1, chat_id: room, id: ack.id, sender_id: 'alice', content: '你好, bob', message_type: 'text' });
+
+  const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, stack.token('bob'));
+  t.equal(history.status, 200);
+  t.match(history.body.messages, [{ seq: 1, id: ack.id, content: '你好, bob' }]);
+
+  await eventually(async () => (await countMessages(stack.db, room)) === 1, 10_000, 'message persisted');
+  t.equal(await stack.pendingCount(), 0);
+});

@@ -1,0 +1,118 @@
+import { setTimeout as delay } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { contiguousPersistedSeq, insertMessages, type Database, type Kysely, type NewMessage } from '@parley/db';
+import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
+import type { PersisterConfig } from './config.js';
+import { messageRowOf, type StreamEntry } from './stream-entry.js';
+
+/** Longest wait between retries while Postgres or Redis fails. */
+const MAX_BACKOFF_MS = 5000;
+
+/**
+ * Drains the event stream into Postgres. Entries are acked (and deleted) only after the
+ * transaction that inserted them commits, so a crash at any instant leaves them pending; another
+ * persister claims them once idle. Inserting is idempotent, so a replayed entry changes nothing.
+ */
+export class Persister {
+  private stopping = false;
+  /** Our own pending entries may need a retry: read them (id 0) before new ones (>). */
+  private ownPending = true;
+  private lastClaim = 0;
+  private claimCursor = '0-0';
+  private failures = 0;
+  private loop: Promise<void> | undefined;
+
+  constructor(
+    private readonly config: PersisterConfig,
+    /** For blocking reads only. */
+    private readonly reader: Redis,
+    private readonly redis: Redis,
+    private readonly db: Kysely<Database>,
+    private readonly keys: Keys,
+    private readonly scripts: Scripts,
+    private readonly log: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    try {
+      await this.redis.xgroup('CREATE', this.keys.eventStream(), PERSISTER_GROUP, '0', 'MKSTREAM');
+    } catch (err) {
+      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+    }
+    this.loop = this.run();
+  }
+
+  /** Finishes the batch in hand, acks it, and resolves. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    while (!this.stopping) {
+      try {
+        const entries = await this.read();
+        if (entries.length > 0) await this.persist(entries);
+        if (Date.now() - this.lastClaim >= this.config.claimIntervalMs) await this.claim();
+        this.failures = 0;
+      } catch (err) {
+        this.ownPending = true;
+        this.failures++;
+        const wait = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
+        this.log.error({ err: (err as Error).message, retryInMs: wait }, 'persist failed; retrying');
+        await delay(wait);
+      }
+    }
+  }
+
+  private async read(): Promise<StreamEntry[]> {
+    const { batchSize, blockMs, consumer } = this.config;
+    const from = this.ownPending ? '0' : '>';
+    const block = from === '>' ? ['BLOCK', blockMs] : [];
+    const reply = (await this.reader.call(
+      'XREADGROUP', 'GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, ...block, 'STREAMS', this.keys.eventStream(), from,
+    )) as [string, StreamEntry[]][] | null;
+    const entries = reply?.[0]?.[1] ?? [];
+    if (from === '0' && entries.length < batchSize) this.ownPending = false;
+    return entries;
+  }
+
+  /** Takes over entries a dead consumer left pending past the idle threshold. */
+  private async claim(): Promise<void> {
+    this.lastClaim = Date.now();
+    const [next, entries] = (await this.redis.xautoclaim(
+      this.keys.eventStream(), PERSISTER_GROUP, this.config.consumer, this.config.claimIdleMs, this.claimCursor, 'COUNT', this.config.batchSize,
+    )) as [string, StreamEntry[], string[]];
+    this.claimCursor = next;
+    if (entries.length > 0) {
+      this.log.info({ count: entries.length }, 'claimed entries of a stalled consumer');
+      await this.persist(entries);
+    }
+  }
+
+  private async persist(entries: StreamEntry[]): Promise<void> {
+    const rows: NewMessage[] = [];
+    for (const entry of entries) {
+      // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
+      if (!entry[1] || entry[1].length === 0) continue;
+      const row = messageRowOf(entry);
+      if (row) rows.push(row);
+      else this.log.error({ id: entry[0] }, 'dropping a malformed stream entry');
+    }
+    const inserted = await this.db.transaction().execute((trx) => insertMessages(trx, rows));
+    const ids = entries.map(([id]) => id);
+    await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
+    await this.advanceWatermarks(rows.map((r) => r.room_id));
+    this.log.debug({ entries: entries.length, inserted }, 'batch persisted');
+  }
+
+  /** Moves each room's persisted watermark to the end of its contiguous run in Postgres, trimming its log. */
+  private async advanceWatermarks(roomIds: number[]): Promise<void> {
+    for (const roomId of new Set(roomIds)) {
+      const known = Number((await this.redis.hget(this.keys.roomMeta(roomId), 'persisted')) ?? 0);
+      const upTo = await contiguousPersistedSeq(this.db, roomId, known);
+      if (upTo > known) await this.scripts.roomPersisted(roomId, upTo, this.config.roomLogWindow);
+    }
+  }
+}
