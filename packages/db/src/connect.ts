@@ -9,10 +9,13 @@ export interface DbOptions {
   url: string;
   /** Most connections this process opens. */
   poolSize?: number;
+  /** Told when an idle connection breaks (Postgres restarted, say); the pool replaces it. */
+  onIdleError?: (err: Error) => void;
 }
 
-export function createDb({ url, poolSize = 10 }: DbOptions): Kysely<Database> {
-  return new Kysely<Database>({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: poolSize }) }),
-  });
+export function createDb({ url, poolSize = 10, onIdleError = () => {} }: DbOptions): Kysely<Database> {
+  const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
+  // Without a listener, an idle client's error would crash the process.
+  pool.on('error', onIdleError);
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
 }

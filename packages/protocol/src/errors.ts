@@ -18,7 +18,6 @@ export const errors = {
   FRAME_HELLO_REPEATED: { status: 400, message: 'hello was already received on this connection' },
   ROOM_NOT_MEMBER: { status: 403, message: 'You are not a member of this room' },
   ROOM_NOT_ADMIN: { status: 403, message: 'Only a room admin may do this' },
-  ROOM_NOT_FOUND: { status: 404, message: 'No such room' },
   ROOM_DIRECT_SELF: { status: 400, message: 'A direct room needs another user' },
   ROOM_DIRECT_MEMBERS: { status: 400, message: 'A direct room has exactly two members' },
   MESSAGE_BACKLOG_FULL: { status: 503, message: 'Too many messages are waiting to be persisted; retry later' },

@@ -56,9 +56,12 @@ export class TestClient {
     this.ws.send(data, { binary });
   }
 
-  /** The first frame, already received or still to come, that passes `test`; rejects after timeoutMs. */
-  find(test: (f: ServerFrame) => boolean, timeoutMs = 15_000): Promise<ServerFrame> {
-    const seen = this.frames.find(test);
+  /**
+   * The first frame that passes `test`, among those received from index `from` on or still to
+   * come; rejects after timeoutMs.
+   */
+  find(test: (f: ServerFrame) => boolean, timeoutMs = 15_000, from = 0): Promise<ServerFrame> {
+    const seen = this.frames.slice(from).find(test);
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -77,8 +80,9 @@ export class TestClient {
 
   /** Sends a message and waits for its ack or error frame. */
   async sendMessage(chatId: number, content: string, clientId: string): Promise<ServerFrameOf<'ack'> | ServerFrameOf<'error'>> {
+    const from = this.frames.length;
     this.send({ type: 'send_message', chat_id: chatId, client_id: clientId, message_type: 'text', content });
-    return (await this.find((f) => (f.type === 'ack' || f.type === 'error') && f.client_id === clientId)) as ServerFrameOf<'ack'> | ServerFrameOf<'error'>;
+    return (await this.find((f) => (f.type === 'ack' || f.type === 'error') && f.client_id === clientId, 15_000, from)) as ServerFrameOf<'ack'> | ServerFrameOf<'error'>;
   }
 
   /** Message events received for one room, in arrival order. */

@@ -18,7 +18,7 @@ const redisOptions = { maxRetriesPerRequest: null, connectTimeout: 5000 } as con
 const reader = new Redis(config.redisUrl, { ...redisOptions, connectionName: `persister-reader:${config.consumer}` });
 const redis = new Redis(config.redisUrl, { ...redisOptions, connectionName: `persister:${config.consumer}` });
 for (const conn of [reader, redis]) conn.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-const db = createDb({ url: config.databaseUrl, poolSize: 2 });
+const db = createDb({ url: config.databaseUrl, poolSize: 2, onIdleError: (err) => log.warn({ err: err.message }, 'postgres connection lost') });
 const keys = createKeys(config.redisKeyPrefix);
 const persister = new Persister(config, reader, redis, db, keys, createScripts(redis, keys), log);
 

@@ -9,7 +9,11 @@ declare module 'fastify' {
 }
 
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  const db = createDb({ url: config.databaseUrl, poolSize: config.databasePoolSize });
+  const db = createDb({
+    url: config.databaseUrl,
+    poolSize: config.databasePoolSize,
+    onIdleError: (err) => app.log.warn({ err: err.message }, 'postgres connection lost'),
+  });
   app.decorate('db', db);
   app.addHook('onClose', async () => db.destroy());
 }, { name: 'db' });

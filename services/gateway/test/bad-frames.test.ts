@@ -1,0 +1,46 @@
+import t from 'tap';
+import { limits } from '@parley/protocol';
+import { Stack, TestClient } from '@parley/testkit';
+
+t.test('bad frames get an error frame or 1009, and the gateway serves everyone else', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_MAX_FRAME_BYTES: '32768' } });
+  const [gw] = stack.gateways;
+  const room = await stack.createGroup('alice', ['bob']);
+  const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'));
+  t.teardown(() => bob.close());
+
+  const alice = await TestClient.connect(gw!.wsUrl, stack.token('alice'));
+  t.teardown(() => alice.close());
+  const expectError = async (send: () => void, code: string, name: string) => {
+    const before = alice.frames.length;
+    send();
+    const frame = await alice.find((f) => f.type === 'error', 15_000, before);
+    t.match(frame, { type: 'error', code }, name);
+  };
+  await expectError(() => alice.send({ type: 'send_message', chat_id: room, client_id: 'x', message_type: 'text', content: 'hi' }), 'FRAME_HELLO_REQUIRED', 'a frame before hello');
+  alice.send({ type: 'hello' });
+  await alice.next('welcome');
+  await expectError(() => alice.sendRaw('{not json'), 'FRAME_NOT_JSON', 'not JSON');
+  await expectError(() => alice.sendRaw('[1,2]'), 'FRAME_NOT_JSON', 'a JSON array');
+  await expectError(() => alice.sendRaw('{"type":"shout"}'), 'FRAME_UNKNOWN_TYPE', 'unknown type');
+  await expectError(() => alice.sendRaw('{"type":"send_message","chat_id":"one","client_id":"x","message_type":"text","content":"hi"}'), 'FRAME_INVALID', 'wrong field type');
+  await expectError(() => alice.sendRaw('{"type":"send_message","chat_id":1,"client_id":"x","message_type":"system","content":"hi"}'), 'FRAME_INVALID', 'a system message from a user');
+  await expectError(() => alice.sendRaw('{"type":"send_message","chat_id":1,"client_id":"x","message_type":"text","content":"hi","__proto__":{"admin":true}}'), 'FRAME_INVALID', 'an extra __proto__ key');
+  await expectError(() => alice.send({ type: 'send_message', chat_id: room, client_id: 'x', message_type: 'text', content: 'x'.repeat(limits.contentMaxLength + 1) }), 'FRAME_INVALID', 'content over the limit');
+  await expectError(() => alice.sendRaw(Buffer.from([1, 2, 3]), true), 'FRAME_BINARY', 'a binary frame');
+  await expectError(() => alice.send({ type: 'hello' }), 'FRAME_HELLO_REPEATED', 'a second hello');
+
+  t.match(await alice.sendMessage(room, 'still here', 'ok-1'), { type: 'ack', seq: 1 }, 'the connection still serves');
+  t.equal((await bob.waitForSeq(room, 1)).content, 'still here', 'other clients are served');
+
+  alice.sendRaw('x'.repeat(40_000));
+  t.equal((await alice.closed).code, 1009, 'an oversized frame closes with 1009');
+  t.match(await bob.sendMessage(room, 'after', 'ok-2'), { type: 'ack', seq: 2 }, 'the gateway goes on serving');
+  t.equal((await stack.http(gw!, 'GET', '/health/live')).status, 200);
+});
+
+t.test('a socket that never sends hello is closed with 4101', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_HELLO_TIMEOUT_MS: '300' } });
+  const silent = await TestClient.connect(stack.gateways[0]!.wsUrl, stack.token('quiet'));
+  t.equal((await silent.closed).code, 4101);
+});

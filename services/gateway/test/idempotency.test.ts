@@ -1,0 +1,38 @@
+import t from 'tap';
+import { Stack, TestClient, eventually } from '@parley/testkit';
+
+t.test('a resent client_id returns the original id and seq, and Postgres holds one row', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gw1, gw2] = stack.gateways;
+  const room = await stack.createGroup('alice', ['bob']);
+
+  const { client: first } = await TestClient.open(gw1!.wsUrl, stack.token('alice'));
+  const original = await first.sendMessage(room, 'once', 'same-key');
+  const again = await first.sendMessage(room, 'once', 'same-key');
+  t.match(original, { type: 'ack', seq: 1, duplicate: false });
+  t.match(again, { type: 'ack', seq: 1, duplicate: true, id: (original as { id: string }).id, created_at: (original as { created_at: string }).created_at });
+  await first.close();
+
+  // After reconnecting to another gateway: still the original.
+  const { client: second } = await TestClient.open(gw2!.wsUrl, stack.token('alice'), [{ chat_id: room, last_seq: 1 }]);
+  t.teardown(() => second.close());
+  const third = await second.sendMessage(room, 'once', 'same-key');
+  t.match(third, { type: 'ack', seq: 1, duplicate: true, id: (original as { id: string }).id });
+
+  // The key is per sender: bob's same client_id is a new message.
+  const { client: bob } = await TestClient.open(gw2!.wsUrl, stack.token('bob'));
+  t.teardown(() => bob.close());
+  t.match(await bob.sendMessage(room, 'mine', 'same-key'), { type: 'ack', seq: 2, duplicate: false });
+  const next = await second.sendMessage(room, 'twice', 'other-key');
+  t.match(next, { type: 'ack', seq: 3 }, 'duplicates consumed no seq');
+
+  await eventually(async () => (await stack.streamLength()) === 0, 10_000, 'stream drained');
+  const rows = await stack.db.selectFrom('messages').select(['seq', 'sender_id', 'client_id']).where('room_id', '=', room).orderBy('seq').execute();
+  t.same(rows, [
+    { seq: 1, sender_id: 'alice', client_id: 'same-key' },
+    { seq: 2, sender_id: 'bob', client_id: 'same-key' },
+    { seq: 3, sender_id: 'alice', client_id: 'other-key' },
+  ]);
+  // Only alice's second socket and bob saw live events: each message once.
+  t.same(bob.messages(room).map((m) => m.seq), [2, 3]);
+});

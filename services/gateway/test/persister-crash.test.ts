@@ -1,0 +1,47 @@
+import t from 'tap';
+import { PERSISTER_GROUP } from '@parley/redis';
+import { Stack, TestClient, eventually } from '@parley/testkit';
+
+t.test('a persister killed mid-batch under load loses nothing and duplicates nothing', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { PERSISTER_BATCH_SIZE: '20' } });
+  const [gw] = stack.gateways;
+  const room = await stack.createGroup('alice', []);
+  const { client } = await TestClient.open(gw!.wsUrl, stack.token('alice'));
+  t.teardown(() => client.close());
+
+  const total = 600;
+  const acked: string[] = [];
+  let sent = 0;
+  // A steady load: batches of 10 in flight, one after another, until `total` are acked.
+  const load = (async () => {
+    while (sent < total) {
+      const batch = Array.from({ length: 10 }, () => sent++).map((i) => client.sendMessage(room, `m${i}`, `k${i}`));
+      for (const ack of await Promise.all(batch)) if (ack.type === 'ack') acked.push(ack.id);
+    }
+  })();
+
+  // Kill the persister at a moment it holds entries it read but has not acked: mid-batch.
+  const victim = stack.persisters[0]!;
+  const consumerWithPending = await eventually(async () => {
+    const consumers = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number, string, string, [string, string][] | null];
+    if (consumers[0] > 0 && acked.length > 100) {
+      await victim.kill('SIGKILL');
+      return consumers[3]?.[0]?.[0];
+    }
+    return undefined;
+  }, 30_000, 'persister holding pending entries');
+  t.ok(consumerWithPending, 'the persister was killed while entries were pending for it');
+  const leftPending = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number];
+  t.ok(leftPending[0] > 0, `it left ${leftPending[0]} entries pending`);
+
+  await stack.addPersister('persister2');
+  await load;
+  t.equal(acked.length, total, 'every message was acked');
+
+  await eventually(async () => (await stack.pendingCount()) === 0 && (await stack.streamLength()) === 0, 30_000, 'backlog drained');
+  const rows = await stack.db.selectFrom('messages').select(['id', 'seq']).where('room_id', '=', room).orderBy('seq').execute();
+  t.equal(rows.length, total, 'Postgres holds every acked message once');
+  t.same(new Set(rows.map((r) => r.id)), new Set(acked), 'exactly the acked ids');
+  t.same(rows.map((r) => r.seq), Array.from({ length: total }, (_, i) => i + 1), 'seqs 1..N without gap');
+  t.equal(await stack.pendingCount(), 0, 'the pending list ends empty');
+});

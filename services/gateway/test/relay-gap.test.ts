@@ -1,0 +1,30 @@
+import t from 'tap';
+import { Stack, TestClient } from '@parley/testkit';
+
+t.test('a gateway whose Redis subscription dropped backfills what pub/sub lost', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gw1, gw2] = stack.gateways;
+  const room = await stack.createGroup('alice', ['bob']);
+  const { client: bob } = await TestClient.open(gw1!.wsUrl, stack.token('bob'));
+  const { client: alice } = await TestClient.open(gw2!.wsUrl, stack.token('alice'));
+  t.teardown(() => Promise.all([bob.close(), alice.close()]));
+  t.match(await alice.sendMessage(room, 'before', 'b-0'), { type: 'ack', seq: 1 });
+  await bob.waitForSeq(room, 1);
+
+  // Cut gateway 1's subscriber and keep it from reconnecting while messages are published.
+  const clients = (await stack.redis.client('LIST')) as string;
+  const subscriberId = /id=(\d+) [^\n]*name=gateway-sub:/.exec(clients.split('\n').find((l) => l.includes(`name=gateway-sub:${gw1!.nodeId}`)) ?? '')?.[1];
+  t.ok(subscriberId, 'found gateway 1 subscriber connection');
+  await stack.redis.config('SET', 'requirepass', 'closed-for-a-moment');
+  await stack.redis.client('KILL', 'ID', subscriberId!);
+  await gw1!.child.waitFor(/redis subscriber|redis connection error/);
+  for (let i = 1; i <= 10; i++) t.match(await alice.sendMessage(room, `during ${i}`, `d-${i}`), { type: 'ack', seq: i + 1 });
+  await stack.redis.config('SET', 'requirepass', '');
+
+  await bob.waitForSeq(room, 11);
+  t.same(bob.messages(room).map((m) => m.seq), Array.from({ length: 11 }, (_, i) => i + 1), 'every message once, in order');
+  t.ok(gw1!.child.lines.some((l) => l.includes('backfilled a relay gap')), 'gateway 1 backfilled from the room log');
+  t.match(await alice.sendMessage(room, 'after', 'a-1'), { type: 'ack', seq: 12 });
+  await bob.waitForSeq(room, 12);
+  t.same(bob.messages(room).map((m) => m.seq).slice(-2), [11, 12], 'live delivery goes on');
+});
