@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
 import { freePort } from './free-port.js';
 
@@ -11,19 +12,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export interface RedisOptions {
-  /** Extra `redis-server` arguments, for example ['--appendonly', 'yes']. */
-  args?: string[];
-}
+const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta.url));
 
-/** Starts Debian's redis-server on a free loopback port, with its data in a temporary directory. */
-export async function startRedis(options: RedisOptions = {}): Promise<RedisServer> {
+/**
+ * Starts Debian's redis-server with Parley's infra/redis.conf (AOF on) on a free loopback port,
+ * with its data in a temporary directory.
+ */
+export async function startRedis(): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = new Child('redis', 'redis-server', [
-      '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', ...(options.args ?? []),
-    ]);
+    const child = new Child('redis', 'redis-server', [redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir]);
     try {
       await child.waitFor(/Ready to accept connections/);
     } catch (err) {
