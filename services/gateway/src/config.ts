@@ -64,7 +64,9 @@ export interface GatewayConfig {
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  const env = envSchema<Env>({ schema: Env, data: source });
+  // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
+  const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const env = envSchema<Env>({ schema: Env, data: set, env: false });
   const algorithms = env.JWT_ALGORITHMS.split(',');
   const symmetric = algorithms.every((a) => a.startsWith('HS'));
   const asymmetric = algorithms.every((a) => !a.startsWith('HS'));

@@ -32,6 +32,10 @@ t.test('with no persister running, history lists every acked message; a persiste
   const after = await stack.http(gw!, 'GET', `/api/chats/${room}/messages?after=200&limit=5`, stack.token('bob'));
   t.same(after.body.messages.map((m: { seq: number }) => m.seq), [205, 204, 203, 202, 201], 'after= returns the messages that follow');
   t.equal(after.body.has_more, true);
+  const tooMany = await stack.http(gw!, 'GET', `/api/chats/${room}/messages?limit=101`, stack.token('bob'));
+  t.match(tooMany, { status: 400, body: { code: 'REQUEST_INVALID' } }, 'a page holds at most 100');
+  const both = await stack.http(gw!, 'GET', `/api/chats/${room}/messages?after=1&before=9`, stack.token('bob'));
+  t.match(both, { status: 400, body: { code: 'REQUEST_INVALID' } }, 'before and after together are refused');
 
   await stack.addPersister();
   await eventually(async () => (await countMessages(stack.db, room)) === total && (await stack.streamLength()) === 0, 20_000, 'backlog drained');

@@ -25,4 +25,10 @@ t.test('a message sent on one socket is acked, delivered, listed in history and 
 
   await eventually(async () => (await countMessages(stack.db, room)) === 1, 10_000, 'message persisted');
   t.equal(await stack.pendingCount(), 0);
+
+  const channel = stack.keys.roomChannel(room);
+  t.same(await stack.redis.pubsub('NUMSUB', channel), [channel, 1], 'one subscription per gateway, not per socket');
+  await Promise.all([alice.close(), bob.close()]);
+  await eventually(async () => ((await stack.redis.pubsub('NUMSUB', channel)) as [string, number])[1] === 0, 10_000, 'unsubscribed');
+  t.pass('the gateway unsubscribes once no local socket is in the room');
 });

@@ -45,3 +45,20 @@ t.test('a persister killed mid-batch under load loses nothing and duplicates not
   t.same(rows.map((r) => r.seq), Array.from({ length: total }, (_, i) => i + 1), 'seqs 1..N without gap');
   t.equal(await stack.pendingCount(), 0, 'the pending list ends empty');
 });
+
+t.test('a persister stopped with SIGTERM finishes its batch, acks it and exits cleanly', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { PERSISTER_BATCH_SIZE: '20' } });
+  const room = await stack.createGroup('alice', []);
+  const { client } = await TestClient.open(stack.gateways[0]!.wsUrl, stack.token('alice'));
+  t.teardown(() => client.close());
+  const load = Promise.all(Array.from({ length: 300 }, (_, i) => client.sendMessage(room, `m${i}`, `k${i}`)));
+  await eventually(async () => (await stack.pendingCount()) > 0, 20_000, 'persister busy');
+  const { code } = await stack.persisters[0]!.kill('SIGTERM');
+  t.equal(code, 0, 'exit code 0');
+  t.equal(await stack.pendingCount(), 0, 'it left nothing pending');
+  await load;
+  await stack.addPersister('persister2');
+  await eventually(async () => (await stack.streamLength()) === 0, 20_000, 'drained');
+  const rows = await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).execute();
+  t.equal(rows.length, 300);
+});

@@ -38,7 +38,9 @@ export interface PersisterConfig {
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterConfig {
-  const env = envSchema<Env>({ schema: Env, data: source });
+  // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
+  const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const env = envSchema<Env>({ schema: Env, data: set, env: false });
   return Object.freeze({
     logLevel: env.LOG_LEVEL,
     redisUrl: env.REDIS_URL,

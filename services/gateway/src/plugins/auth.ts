@@ -49,11 +49,13 @@ function callerOf(claims: Record<string, unknown>): Caller {
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const { jwt } = config;
   await app.register(fastifyJwt, {
-    secret: jwt.key,
+    // With a public key the plugin is verify-only: tokens come from the customer's backend.
+    secret: jwt.canSign ? jwt.key : { public: jwt.key },
     sign: jwt.canSign ? { algorithm: jwt.algorithms[0] as 'HS256' } : undefined,
     verify: {
       algorithms: jwt.algorithms as ['HS256'],
-      requiredClaims: ['exp', 'sub'],
+      // allowedIss/allowedAud only check a claim that is present: require it too.
+      requiredClaims: ['exp', 'sub', ...(jwt.issuer ? ['iss'] : []), ...(jwt.audience ? ['aud'] : [])],
       ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
       ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
     },
