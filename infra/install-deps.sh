@@ -1,24 +1,27 @@
 #!/usr/bin/env bash
-# Installs the system packages Parley needs (redis-server, PostgreSQL) from Debian when missing.
-# Run as root it installs them with apt-get; otherwise it says exactly what to install.
+# Installs the Debian packages Parley runs on when they are missing: redis-server, PostgreSQL and
+# HAProxy; with --test also docker-compose (the test suite validates docker-compose.yml with it).
+# As root it installs them with apt-get; otherwise it says exactly what to install. It downloads
+# nothing else. Source infra/pg-path.sh afterwards to put PostgreSQL's programs on PATH.
 set -euo pipefail
+here=$(dirname "$0")
+. "$here/pg-path.sh"
 missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
-if ! command -v initdb >/dev/null || ! command -v postgres >/dev/null; then
-  pgbin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
-  if [ -n "$pgbin" ] && [ -x "$pgbin/initdb" ]; then
-    echo "PostgreSQL found in $pgbin; add it to PATH" >&2
-  else
-    missing+=(postgresql)
-  fi
-fi
+command -v initdb >/dev/null && command -v postgres >/dev/null && command -v psql >/dev/null || missing+=(postgresql)
+command -v haproxy >/dev/null || missing+=(haproxy)
+if [ "${1:-}" = "--test" ]; then command -v docker-compose >/dev/null || missing+=(docker-compose); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
-  echo "installing ${missing[*]} with apt-get" >&2
+  echo "[parley] installing ${missing[*]} with apt-get" >&2
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   apt-get install -y -qq "${missing[@]}" >/dev/null
+  # Debian's postgresql starts a cluster of its own on 5432; Parley runs its own clusters.
+  if [[ " ${missing[*]} " == *" postgresql "* ]] && command -v pg_ctlcluster >/dev/null; then
+    pg_lsclusters -h 2>/dev/null | while read -r ver name _; do pg_ctlcluster "$ver" "$name" stop || true; done
+  fi
 else
-  echo "missing: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}" >&2
+  echo "[parley] missing: ${missing[*]}. Install them with: sudo apt-get install -y ${missing[*]}" >&2
   exit 1
 fi

@@ -2,8 +2,9 @@
 # The whole test suite on a fresh machine: installs what is missing, builds, runs tap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash infra/install-deps.sh
-[ -d node_modules ] && [ node_modules -nt package-lock.json ] || npm ci --no-audit --no-fund
+bash infra/install-deps.sh --test
+. infra/pg-path.sh
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then npm ci --no-audit --no-fund; fi
 npx tsc -b tsconfig.build.json
 npx tsc -p tsconfig.json
 npx tap "$@"

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ChatId, Message, Seq, UserId } from './common.js';
+import { AckFrame, SendMessageFrame } from './frames.js';
 import { errorCodes } from './errors.js';
 import { limits } from './limits.js';
 
@@ -83,6 +84,11 @@ export const HistoryPage = Type.Object({
   head_seq: Seq,
 });
 export type HistoryPage = Static<typeof HistoryPage>;
+
+/** Sending over REST takes the send_message frame's fields, with the room in the path. */
+export const SendMessageBody = Type.Omit(SendMessageFrame, ['type', 'chat_id'], { additionalProperties: false });
+/** The same answer as the ack frame: 201 when appended, 200 when the client_id was already. */
+export const SendMessageResult = Type.Omit(AckFrame, ['type']);
 
 export const DevTokenBody = Type.Object(
   {

@@ -39,6 +39,10 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', config);
+  // Which gateway answered: for operators behind the load balancer, and for the README's tour.
+  app.addHook('onSend', async (_request, reply) => {
+    reply.header('x-parley-node', config.nodeId);
+  });
   await app.register(errors);
   await app.register(redis, { config });
   await app.register(db, { config });

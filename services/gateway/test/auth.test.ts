@@ -49,6 +49,9 @@ t.test('handshake and per-frame authorization', async (t) => {
   t.equal(await stack.redis.exists(stack.keys.roomIdempotency(room, 'mallory', 'm-1')), 0, 'no idempotency record');
   t.equal((await stack.db.selectFrom('messages').select('id').where('sender_id', '=', 'mallory').execute()).length, 0, 'no row in Postgres');
 
+  const restSend = await stack.http(gw!, 'POST', `/api/chats/${room}/messages`, stack.token('mallory'), { client_id: 'm-2', message_type: 'text', content: 'hi' });
+  t.match(restSend, { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'a REST send by a non-member is refused');
+  t.equal(await stack.streamLength(), streamBefore, 'event stream still unchanged');
   const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, stack.token('mallory'));
   t.equal(history.status, 403);
   t.equal(history.body.code, 'ROOM_NOT_MEMBER');

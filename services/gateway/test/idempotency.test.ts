@@ -26,13 +26,22 @@ t.test('a resent client_id returns the original id and seq, and Postgres holds o
   const next = await second.sendMessage(room, 'twice', 'other-key');
   t.match(next, { type: 'ack', seq: 3 }, 'duplicates consumed no seq');
 
+  // REST sends share the path and the idempotency records.
+  const viaRest = await stack.http(gw1!, 'POST', `/api/chats/${room}/messages`, stack.token('alice'), { client_id: 'rest-key', message_type: 'text', content: 'by REST' });
+  t.match(viaRest, { status: 201, body: { seq: 4, duplicate: false, client_id: 'rest-key' } });
+  const restAgain = await stack.http(gw2!, 'POST', `/api/chats/${room}/messages`, stack.token('alice'), { client_id: 'rest-key', message_type: 'text', content: 'by REST' });
+  t.match(restAgain, { status: 200, body: { seq: 4, duplicate: true, id: viaRest.body.id } }, 'a REST resend on another gateway: 200 and the original');
+  t.match(await second.sendMessage(room, 'by REST', 'rest-key'), { type: 'ack', seq: 4, duplicate: true, id: viaRest.body.id }, 'and over the socket too');
+  t.equal((await bob.waitForSeq(room, 4)).content, 'by REST', 'a REST send is delivered live');
+
   await eventually(async () => (await stack.streamLength()) === 0, 10_000, 'stream drained');
   const rows = await stack.db.selectFrom('messages').select(['seq', 'sender_id', 'client_id']).where('room_id', '=', room).orderBy('seq').execute();
   t.same(rows, [
     { seq: 1, sender_id: 'alice', client_id: 'same-key' },
     { seq: 2, sender_id: 'bob', client_id: 'same-key' },
     { seq: 3, sender_id: 'alice', client_id: 'other-key' },
+    { seq: 4, sender_id: 'alice', client_id: 'rest-key' },
   ]);
   // Only alice's second socket and bob saw live events: each message once.
-  t.same(bob.messages(room).map((m) => m.seq), [2, 3]);
+  t.same(bob.messages(room).map((m) => m.seq), [2, 3, 4]);
 });

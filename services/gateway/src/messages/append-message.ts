@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { encodeMessageEventBody, ParleyError, type MessageType } from '@parley/protocol';
-import { appendStatusError, type Scripts } from '@parley/redis';
-import type { Membership } from '../rooms/membership.js';
+import type { FastifyInstance } from 'fastify';
+import type { Static } from '@sinclair/typebox';
+import { encodeMessageEventBody, ParleyError, type MessageType, type SendMessageResult } from '@parley/protocol';
+import { appendStatusError } from '@parley/redis';
 
 export interface NewMessage {
   roomId: number;
@@ -11,24 +12,12 @@ export interface NewMessage {
   content: string;
 }
 
-export interface Appended {
-  id: string;
-  seq: number;
-  createdAt: string;
-  duplicate: boolean;
-}
-
-export interface AppendLimits {
-  idempotencyTtlSeconds: number;
-  maxBacklog: number;
-}
-
 /**
  * The one write path of a message, for the socket and REST alike: a single script call checks
  * membership and the client_id, assigns the seq, appends to the room log and the event stream,
- * and publishes. Resolving means the message is in the stream: the caller may ack.
+ * and publishes. Resolving means the message is in the stream: the answer is the ack.
  */
-export async function appendMessage(scripts: Scripts, membership: Membership, limits: AppendLimits, msg: NewMessage): Promise<Appended> {
+export async function appendMessage(app: FastifyInstance, msg: NewMessage): Promise<Static<typeof SendMessageResult>> {
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const eventJson = encodeMessageEventBody({
@@ -40,16 +29,32 @@ export async function appendMessage(scripts: Scripts, membership: Membership, li
     content: msg.content,
     created_at: createdAt,
   });
-  const input = { roomId: msg.roomId, senderId: msg.senderId, clientId: msg.clientId, id, createdAt, eventJson, idempotencyTtlSeconds: limits.idempotencyTtlSeconds, maxBacklog: limits.maxBacklog };
+  const input = {
+    roomId: msg.roomId,
+    senderId: msg.senderId,
+    clientId: msg.clientId,
+    id,
+    createdAt,
+    eventJson,
+    idempotencyTtlSeconds: app.config.idempotencyTtlSeconds,
+    maxBacklog: app.config.streamMaxBacklog,
+  };
   // A cold member cache costs one fill; a membership change racing the fill costs another.
   for (let attempt = 0; attempt < 3; attempt++) {
-    const result = await scripts.roomAppend(input);
+    const result = await app.scripts.roomAppend(input);
     switch (result.status) {
       case 'OK':
       case 'DUPLICATE':
-        return { id: result.id, seq: result.seq, createdAt: result.createdAt, duplicate: result.status === 'DUPLICATE' };
+        return {
+          client_id: msg.clientId,
+          chat_id: msg.roomId,
+          id: result.id,
+          seq: result.seq,
+          created_at: result.createdAt,
+          duplicate: result.status === 'DUPLICATE',
+        };
       case 'MEMBERS_UNCACHED':
-        await membership.fill(msg.roomId);
+        await app.membership.fill(msg.roomId);
         continue;
       default:
         throw appendStatusError(result.status);

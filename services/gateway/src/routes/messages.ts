@@ -1,7 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ChatParams, decodeMessageEvent, ErrorBody, HistoryPage, HistoryQuery, limits, ParleyError } from '@parley/protocol';
+import {
+  ChatParams,
+  decodeMessageEvent,
+  ErrorBody,
+  HistoryPage,
+  HistoryQuery,
+  limits,
+  ParleyError,
+  SendMessageBody,
+  SendMessageResult,
+} from '@parley/protocol';
+import { appendMessage } from '../messages/append-message.js';
 
 /**
+ * POST /api/chats/:id/messages: send, through the same append path and idempotency as the socket.
  * GET /api/chats/:id/messages: history, newest first, by seq cursor. Reads through RoomEvents, so
  * an acked message is listed even before a persister has written it to Postgres.
  */
@@ -31,6 +43,17 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       const page = events.map((e) => decodeMessageEvent(e.event)).reverse();
       const hasMore = after !== undefined ? to < head : from > 1;
       return { messages: page, has_more: hasMore, head_seq: head };
+    },
+  );
+
+  app.post(
+    '/api/chats/:id/messages',
+    { schema: { params: ChatParams, body: SendMessageBody, response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 503: ErrorBody } } },
+    async (request, reply) => {
+      const { client_id: clientId, message_type: messageType, content } = request.body;
+      const roomId = request.params.id;
+      const ack = await appendMessage(app, { roomId, senderId: request.caller.id, clientId, messageType, content });
+      return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );
 };

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# The whole Parley topology on one machine, without Docker:
+# Redis (AOF), Postgres, migrations, persisters, gateways and HAProxy in front of them.
+#
+#   infra/cluster.sh start      build, start everything, stay in the foreground (Ctrl-C stops all)
+#   infra/cluster.sh stop       stop a cluster started from another terminal
+#   infra/cluster.sh status     what is running
+#   infra/cluster.sh topology   the topology as JSON (compared with docker-compose.yml by a test)
+#
+# Settings (environment): GATEWAYS (3), PERSISTERS (2), LB_PORT (8080), GATEWAY_PORTS (a comma-
+# separated list; default 3001, 3002, …), REDIS_PORT (6380), PG_PORT (5433), APPENDFSYNC
+# (everysec | always), PARLEY_DATA (the git-ignored .data/ in the project). Data persists across
+# restarts in PARLEY_DATA.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+GATEWAYS=${GATEWAYS:-3}
+PERSISTERS=${PERSISTERS:-2}
+LB_PORT=${LB_PORT:-8080}
+REDIS_PORT=${REDIS_PORT:-6380}
+PG_PORT=${PG_PORT:-5433}
+APPENDFSYNC=${APPENDFSYNC:-everysec}
+PARLEY_DATA=${PARLEY_DATA:-$ROOT/.data}
+RUN=$PARLEY_DATA/run
+LOGS=$PARLEY_DATA/logs
+HOST=127.0.0.1
+
+if [ -n "${GATEWAY_PORTS:-}" ]; then
+  IFS=, read -r -a gateway_ports <<<"$GATEWAY_PORTS"
+  GATEWAYS=${#gateway_ports[@]}
+else
+  gateway_ports=()
+  for ((i = 0; i < GATEWAYS; i++)); do gateway_ports+=($((3001 + i))); done
+fi
+
+. "$ROOT/infra/pg-path.sh"
+
+say() { printf '[parley] %s\n' "$*"; }
+die() { printf '[parley] error: %s\n' "$*" >&2; exit 1; }
+
+# Services run in their own sessions (setsid; pg_ctl does the same), so that Ctrl-C reaches only
+# this script, which then stops them in order.
+
+# PostgreSQL refuses to run as root: as root, its commands run as the postgres system user.
+as_pg() {
+  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# Polls until a command succeeds; for services that announce readiness only by answering.
+wait_until() {
+  local what=$1 tries=$2; shift 2
+  for ((n = 0; n < tries; n++)); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  die "$what did not come up; see $LOGS"
+}
+
+http_ok() { node -e "fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"; }
+
+topology() {
+  cat <<EOF
+{"gateways":$GATEWAYS,"persisters":$PERSISTERS,"redis_conf":"infra/redis.conf","appendfsync":"$APPENDFSYNC","haproxy_cfg":"infra/haproxy/haproxy.cfg","migrate":true,"load_balancer":"haproxy"}
+EOF
+}
+
+start_redis() {
+  mkdir -p "$PARLEY_DATA/redis"
+  setsid redis-server "$ROOT/infra/redis.conf" --port "$REDIS_PORT" --bind "$HOST" --dir "$PARLEY_DATA/redis" \
+    --appendfsync "$APPENDFSYNC" >"$LOGS/redis.log" 2>&1 &
+  echo $! >"$RUN/redis.pid"
+  wait_until "Redis" 100 redis-cli -h "$HOST" -p "$REDIS_PORT" ping
+  say "redis     $HOST:$REDIS_PORT (AOF, appendfsync $APPENDFSYNC)"
+}
+
+start_postgres() {
+  local pgdata=$PARLEY_DATA/postgres
+  if [ ! -f "$pgdata/PG_VERSION" ]; then
+    mkdir -p "$pgdata"
+    [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pgdata"
+    chmod 700 "$pgdata"
+    # Trust on loopback only: this is a development cluster on one machine.
+    as_pg initdb -D "$pgdata" -U parley --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1
+  fi
+  touch "$LOGS/postgres.log"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$LOGS/postgres.log"
+  as_pg pg_ctl start -w -D "$pgdata" -l "$LOGS/postgres.log" \
+    -o "-p $PG_PORT -c listen_addresses=$HOST -c unix_socket_directories=''" >/dev/null
+  psql -h "$HOST" -p "$PG_PORT" -U parley -d postgres -tAc "select 1 from pg_database where datname = 'parley'" | grep -q 1 ||
+    psql -h "$HOST" -p "$PG_PORT" -U parley -d postgres -qc "create database parley" >/dev/null
+  say "postgres  $HOST:$PG_PORT"
+}
+
+start_node() { # name, script, then env assignments
+  local name=$1 script=$2; shift 2
+  setsid env "$@" node "$ROOT/$script" >"$LOGS/$name.log" 2>&1 &
+  echo $! >"$RUN/$name.pid"
+}
+
+start_haproxy() {
+  {
+    echo "backend gateways"
+    for ((i = 0; i < GATEWAYS; i++)); do echo "    server gateway-$((i + 1)) $HOST:${gateway_ports[$i]} check"; done
+  } >"$RUN/haproxy-backend.cfg"
+  LB_BIND="$HOST:$LB_PORT" setsid haproxy -db -f "$ROOT/infra/haproxy/haproxy.cfg" -f "$RUN/haproxy-backend.cfg" >"$LOGS/haproxy.log" 2>&1 &
+  echo $! >"$RUN/haproxy.pid"
+  wait_until "HAProxy" 100 http_ok "http://$HOST:$LB_PORT/health/ready"
+  say "haproxy   http://$HOST:$LB_PORT (leastconn over $GATEWAYS gateways)"
+}
+
+# Stops one process by pid file and waits for it; SIGKILL after 15 s.
+stop_pid() {
+  local name=$1 pid
+  [ -f "$RUN/$name.pid" ] || return 0
+  pid=$(cat "$RUN/$name.pid")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((n = 0; n < 150; n++)); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid" 2>/dev/null
+  fi
+  rm -f "$RUN/$name.pid"
+}
+
+# In order: the load balancer, the gateways, the persisters (each finishes its batch), Redis, Postgres.
+stop_all() {
+  trap - INT TERM EXIT
+  say "stopping"
+  stop_pid haproxy
+  stop_group gateway "$GATEWAYS"
+  stop_group persister "$PERSISTERS"
+  stop_pid redis
+  if [ -f "$PARLEY_DATA/postgres/postmaster.pid" ]; then
+    as_pg pg_ctl stop -w -m fast -D "$PARLEY_DATA/postgres" >/dev/null 2>&1 || true
+  fi
+  rm -f "$RUN/cluster.pid"
+  say "stopped"
+}
+
+# Stops name-1 … name-N in parallel and waits for all of them.
+stop_group() {
+  local stoppers=()
+  for ((i = 1; i <= $2; i++)); do
+    stop_pid "$1-$i" &
+    stoppers+=($!)
+  done
+  for pid in "${stoppers[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+
+start() {
+  alive cluster && die "a cluster is already running from $PARLEY_DATA (pid $(cat "$RUN/cluster.pid")); run: infra/cluster.sh stop"
+  bash "$ROOT/infra/install-deps.sh"
+  if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules" ]; then
+    (cd "$ROOT" && npm ci --no-audit --no-fund)
+  fi
+  (cd "$ROOT" && npx tsc -b tsconfig.build.json)
+  mkdir -p "$RUN" "$LOGS"
+  echo $$ >"$RUN/cluster.pid"
+  # Whatever ends this script (Ctrl-C, stop, a service that fails to come up) stops everything.
+  trap 'exit 0' INT TERM
+  trap 'stop_all' EXIT
+
+  local secret_file=$PARLEY_DATA/jwt-secret
+  if [ -z "${JWT_SECRET:-}" ]; then
+    [ -f "$secret_file" ] || (umask 077 && node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))" >"$secret_file")
+    JWT_SECRET=$(cat "$secret_file")
+  fi
+  local common=(REDIS_URL="redis://$HOST:$REDIS_PORT" DATABASE_URL="postgres://parley@$HOST:$PG_PORT/parley" LOG_LEVEL="${LOG_LEVEL:-info}")
+
+  start_redis
+  start_postgres
+  env "${common[@]}" node "$ROOT/packages/db/dist/migrate-cli.js" | sed 's/^/[parley] migrate   /'
+  for ((i = 1; i <= PERSISTERS; i++)); do
+    start_node "persister-$i" services/persister/dist/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i"
+  done
+  for ((i = 1; i <= GATEWAYS; i++)); do
+    local port=${gateway_ports[$((i - 1))]}
+    start_node "gateway-$i" services/gateway/dist/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" \
+      NODE_ENV="${NODE_ENV:-development}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i"
+  done
+  for ((i = 1; i <= GATEWAYS; i++)); do
+    wait_until "gateway-$i" 150 http_ok "http://$HOST:${gateway_ports[$((i - 1))]}/health/ready"
+    say "gateway-$i $HOST:${gateway_ports[$((i - 1))]}"
+  done
+  say "persisters $PERSISTERS"
+  start_haproxy
+  cat <<EOF
+[parley] cluster ready: http://$HOST:$LB_PORT   WebSocket: ws://$HOST:$LB_PORT/ws
+[parley] a development token for user alice:
+[parley]   curl -s -X POST http://$HOST:$LB_PORT/dev/tokens -H 'content-type: application/json' -d '{"sub":"alice"}'
+[parley]   or: JWT_SECRET=\$(cat $secret_file) node services/gateway/dist/token-cli.js alice
+[parley] logs in $LOGS; Ctrl-C (or infra/cluster.sh stop) stops everything
+EOF
+  # Stay in the foreground while any service runs; a signal ends the script, and the EXIT trap stops all.
+  wait || true
+}
+
+stop() {
+  if alive cluster; then
+    local pid
+    pid=$(cat "$RUN/cluster.pid")
+    kill -TERM "$pid"
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.2; done
+    say "stopped"
+  else
+    stop_all
+  fi
+}
+
+status() {
+  for f in "$RUN"/*.pid; do
+    [ -e "$f" ] || { say "not running"; return 0; }
+    local name
+    name=$(basename "$f" .pid)
+    if kill -0 "$(cat "$f")" 2>/dev/null; then say "$name running (pid $(cat "$f"))"; else say "$name dead"; fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  topology) topology ;;
+  *) die "usage: infra/cluster.sh start|stop|status|topology" ;;
+esac
