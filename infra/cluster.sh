@@ -151,15 +151,18 @@ stop_group() {
 start() {
   alive cluster && die "a cluster is already running from $PARLEY_DATA (pid $(cat "$RUN/cluster.pid")); run: infra/cluster.sh stop"
   bash "$ROOT/infra/install-deps.sh"
-  if [ ! -d "$ROOT/node_modules" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules" ]; then
+  if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     (cd "$ROOT" && npm ci --no-audit --no-fund)
   fi
   (cd "$ROOT" && npx tsc -b tsconfig.build.json)
   mkdir -p "$RUN" "$LOGS"
+  # The postgres user must reach its data directory inside PARLEY_DATA.
+  [ "$(id -u)" -eq 0 ] && chmod a+x "$PARLEY_DATA"
   echo $$ >"$RUN/cluster.pid"
   # Whatever ends this script (Ctrl-C, stop, a service that fails to come up) stops everything.
   trap 'exit 0' INT TERM
   trap 'stop_all' EXIT
+  trap 'say "failed at line $LINENO of infra/cluster.sh; logs in $LOGS"' ERR
 
   local secret_file=$PARLEY_DATA/jwt-secret
   if [ -z "${JWT_SECRET:-}" ]; then

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Parley runs on when they are missing: redis-server, PostgreSQL and
-# HAProxy; with --test also docker-compose (the test suite validates docker-compose.yml with it).
+# HAProxy; with --test also docker-compose (the suite validates docker-compose.yml) and curl.
 # As root it installs them with apt-get; otherwise it says exactly what to install. It downloads
 # nothing else. Source infra/pg-path.sh afterwards to put PostgreSQL's programs on PATH.
 set -euo pipefail
@@ -10,7 +10,10 @@ missing=()
 command -v redis-server >/dev/null || missing+=(redis-server)
 command -v initdb >/dev/null && command -v postgres >/dev/null && command -v psql >/dev/null || missing+=(postgresql)
 command -v haproxy >/dev/null || missing+=(haproxy)
-if [ "${1:-}" = "--test" ]; then command -v docker-compose >/dev/null || missing+=(docker-compose); fi
+if [ "${1:-}" = "--test" ]; then
+  command -v docker-compose >/dev/null || missing+=(docker-compose)
+  command -v curl >/dev/null || missing+=(curl) # the README tour, run by the cluster test
+fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then
   echo "[parley] installing ${missing[*]} with apt-get" >&2

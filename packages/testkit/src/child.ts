@@ -17,7 +17,10 @@ export class Child {
   private waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
 
+  private readonly detached: boolean;
+
   constructor(readonly name: string, command: string, args: string[], options: SpawnOptions = {}) {
+    this.detached = options.detached === true;
     mkdirSync(logDir, { recursive: true });
     const file = createWriteStream(join(logDir, `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`));
     this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
@@ -56,9 +59,12 @@ export class Child {
     });
   }
 
-  /** Sends a signal and resolves once the process is gone. */
+  /** Sends a signal (to the whole process group when spawned detached) and resolves once the process is gone. */
   async kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-    if (!this.exitInfo) this.proc.kill(signal);
+    if (!this.exitInfo) {
+      if (this.detached) process.kill(-this.pid, signal);
+      else this.proc.kill(signal);
+    }
     return this.exited;
   }
 }

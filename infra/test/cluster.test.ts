@@ -1,0 +1,143 @@
+import t, { type Test } from 'tap';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Child, eventually, freePort, TestClient } from '@parley/testkit';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const data = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+t.teardown(() => rmSync(data, { recursive: true, force: true }));
+
+const ports = { lb: await freePort(), redis: await freePort(), pg: await freePort(), gateways: [await freePort(), await freePort(), await freePort()] };
+const env = {
+  ...process.env,
+  PARLEY_DATA: data,
+  LB_PORT: String(ports.lb),
+  REDIS_PORT: String(ports.redis),
+  PG_PORT: String(ports.pg),
+  GATEWAY_PORTS: ports.gateways.join(','),
+};
+const lb = `http://127.0.0.1:${ports.lb}`;
+const allPorts = [ports.lb, ports.redis, ports.pg, ...ports.gateways];
+
+async function startCluster(): Promise<Child> {
+  const cluster = new Child('cluster', 'bash', [join(root, 'infra/cluster.sh'), 'start'], { env, cwd: root });
+  await cluster.waitFor(/cluster ready/, 180_000);
+  return cluster;
+}
+
+/** Every pid the cluster recorded (its services and the Postgres postmaster). */
+function clusterPids(): number[] {
+  const run = join(data, 'run');
+  const pids = readdirSync(run).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(run, f), 'utf8')));
+  const postmaster = join(data, 'postgres', 'postmaster.pid');
+  if (existsSync(postmaster)) pids.push(Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
+  return pids;
+}
+
+/** Running, that is: signalable and not a zombie waiting for its (re)parent to reap it. */
+const isAlive = (pid: number) => {
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false;
+  }
+  const status = existsSync(`/proc/${pid}/status`) ? readFileSync(`/proc/${pid}/status`, 'utf8') : '';
+  return !/^State:\s+Z/m.test(status);
+};
+const portFree = (port: number) =>
+  new Promise<boolean>((resolve) => {
+    const srv = createServer().once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+
+async function stopCluster(t: Test, cluster: Child) {
+  const pids = clusterPids();
+  const stop = new Child('cluster-stop', 'bash', [join(root, 'infra/cluster.sh'), 'stop'], { env, cwd: root });
+  t.equal((await stop.exited).code, 0, 'infra/cluster.sh stop succeeds');
+  t.equal((await cluster.exited).code, 0, 'the cluster script exits cleanly');
+  const order = cluster.lines.filter((l) => /stopping|stopped/.test(l));
+  t.same(order, ['[parley] stopping', '[parley] stopped']);
+  t.same(pids.filter(isAlive), [], `no process left of ${pids.length}`);
+  t.same((await Promise.all(allPorts.map(async (p) => [p, await portFree(p)] as const))).filter(([, free]) => !free), [], 'every port is free again');
+}
+
+const post = async (path: string, token: string | undefined, body: unknown) => {
+  const res = await fetch(lb + path, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, node: res.headers.get('x-parley-node'), body: (await res.json()) as any };
+};
+const get = async (path: string, token: string) => (await fetch(lb + path, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
+
+let room = 0;
+let anaToken = '';
+
+/** Runs the README's tour, its two terminals as written, against this cluster. */
+async function tour(t: Test) {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Five-minute tour'), readme.indexOf('## docker-compose'));
+  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.replaceAll('127.0.0.1:8080', `127.0.0.1:${ports.lb}`));
+  t.equal(blocks.length, 2, 'the tour has two terminals');
+  // wscat stops at the end of its input, as it would when a terminal closes: keep stdin open.
+  const bob = new Child('tour-bob', 'bash', ['-euo', 'pipefail', '-c', blocks[0]!], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+  const welcome = JSON.parse(await bob.waitFor(/^\{"type":"welcome"/, 30_000));
+  const alice = new Child('tour-alice', 'bash', ['-euo', 'pipefail', '-c', blocks[1]!], { cwd: root, env });
+  t.equal((await alice.exited).code, 0, 'every command of Alice’s terminal succeeds');
+  const aliceOut = alice.lines.join('\n');
+  const aliceNode = /x-parley-node: (\S+)/i.exec(aliceOut)?.[1];
+  t.comment(`bob listens on ${welcome.node_id}; alice's message went in through ${aliceNode}`);
+  t.not(aliceNode, welcome.node_id, 'the message went in through another gateway');
+  t.match(aliceOut, /\{"messages":\[\{"seq":1,.*"content":"hello bob"/, 'history lists it');
+  await bob.waitFor(/^\{"type":"chat_added"/, 10_000);
+  const message = JSON.parse(await bob.waitFor(/"content":"hello bob"/, 10_000));
+  t.match(message, { type: 'message', seq: 1, sender_id: 'alice', content: 'hello bob' }, 'bob’s wscat shows it arriving live');
+  await bob.kill('SIGTERM');
+}
+
+t.test('the cluster comes up, two clients on different gateways talk through the load balancer', async (t) => {
+  const cluster = await startCluster();
+  const alice = (await post('/dev/tokens', undefined, { sub: 'ana' })).body.token as string;
+  const bob = (await post('/dev/tokens', undefined, { sub: 'ben' })).body.token as string;
+  anaToken = alice;
+  room = (await post('/api/chats', alice, { type: 'group', name: 'smoke', member_ids: ['ben'] })).body.id;
+
+  const a = await TestClient.open(`ws://127.0.0.1:${ports.lb}/ws`, alice);
+  const b = await TestClient.open(`ws://127.0.0.1:${ports.lb}/ws`, bob);
+  t.comment(`alice on ${a.welcome.node_id}, bob on ${b.welcome.node_id}`);
+  t.not(a.welcome.node_id, b.welcome.node_id, 'least-connections put them on different gateways');
+  t.match(await a.client.sendMessage(room, 'hi bob', 'a-1'), { type: 'ack', seq: 1 });
+  t.equal((await b.client.waitForSeq(room, 1)).content, 'hi bob', 'bob got alice’s message');
+  t.match(await b.client.sendMessage(room, 'hi alice', 'b-1'), { type: 'ack', seq: 2 });
+  t.equal((await a.client.waitForSeq(room, 2)).content, 'hi alice', 'alice got bob’s message');
+  const history = await get(`/api/chats/${room}/messages`, bob);
+  t.same(history.messages.map((m: { content: string }) => m.content), ['hi alice', 'hi bob'], 'both are in history');
+
+  // Kill alice's gateway: new connections go to the others.
+  const victim = a.welcome.node_id;
+  process.kill(Number(readFileSync(join(data, 'run', `${victim}.pid`), 'utf8')), 'SIGKILL');
+  const killedAt = Date.now();
+  for (let i = 0; i < 6; i++) {
+    const c = await TestClient.open(`ws://127.0.0.1:${ports.lb}/ws`, alice);
+    t.not(c.welcome.node_id, victim, `connection ${i + 1} after the kill landed on ${c.welcome.node_id}`);
+    await c.client.close();
+  }
+  const haproxyLog = join(data, 'logs', 'haproxy.log');
+  await eventually(() => readFileSync(haproxyLog, 'utf8').includes(`gateways/${victim} is DOWN`), 10_000, 'HAProxy marks the gateway down');
+  t.comment(`HAProxy took ${Date.now() - killedAt} ms to mark ${victim} down (check every 1 s, fall 2)`);
+  await Promise.all([a.client.close(), b.client.close()]);
+
+  await tour(t);
+  await stopCluster(t, cluster);
+});
+
+t.test('a restarted cluster keeps its data', async (t) => {
+  const cluster = await startCluster();
+  const history = await get(`/api/chats/${room}/messages`, anaToken);
+  t.same(history.messages.map((m: { content: string }) => m.content), ['hi alice', 'hi bob'], 'history survived the restart');
+  await stopCluster(t, cluster);
+});

@@ -1,0 +1,65 @@
+import t from 'tap';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { Child } from '@parley/testkit';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+async function run(name: string, command: string, args: string[], env: Record<string, string> = {}) {
+  const child = new Child(name, command, args, { cwd: root, env: { ...process.env, ...env } });
+  const { code } = await child.exited;
+  return { code, out: child.lines.join('\n') };
+}
+
+interface ComposeService {
+  command?: string[];
+  scale?: number;
+  volumes?: Array<{ source: string; target: string } | string>;
+  depends_on?: Record<string, { condition: string }>;
+  healthcheck?: unknown;
+  environment?: Record<string, string>;
+}
+
+t.test('docker-compose.yml is valid and starts the same topology as infra/cluster.sh', async (t) => {
+  const valid = await run('compose-validate', 'docker-compose', ['config', '-q'], { JWT_SECRET: 'compose-test-secret-0123456789' });
+  t.equal(valid.code, 0, `docker-compose config -q passes ${valid.out}`);
+  const noSecret = await run('compose-no-secret', 'docker-compose', ['config', '-q'], { JWT_SECRET: '' });
+  t.not(noSecret.code, 0, 'without JWT_SECRET the deployment refuses to start');
+  t.match(noSecret.out, /JWT_SECRET/);
+
+  const resolved = await run('compose-config', 'docker-compose', ['config'], { JWT_SECRET: 'compose-test-secret-0123456789' });
+  const compose = parse(resolved.out) as { services: Record<string, ComposeService> };
+  const local = JSON.parse((await run('cluster-topology', 'bash', ['infra/cluster.sh', 'topology'])).out);
+  const s = compose.services;
+
+  t.same(Object.keys(s).sort(), ['gateway', 'lb', 'migrate', 'persister', 'postgres', 'redis'], 'the same services');
+  t.equal(s.gateway!.scale, local.gateways, `${local.gateways} gateways in both`);
+  t.equal(s.persister!.scale, local.persisters, `${local.persisters} persisters in both`);
+
+  const mounts = (svc: ComposeService) => (svc.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+  t.ok(mounts(s.redis!).some((m) => m.startsWith(join(root, local.redis_conf) + ':')), 'redis runs with the same infra/redis.conf');
+  t.match(readFileSync(join(root, local.redis_conf), 'utf8'), /^appendonly yes$/m, 'which turns AOF on');
+  const fsync = s.redis!.command!;
+  t.equal(fsync[fsync.indexOf('--appendfsync') + 1], local.appendfsync, `appendfsync ${local.appendfsync} by default in both`);
+  t.ok(mounts(s.lb!).some((m) => m.startsWith(join(root, local.haproxy_cfg) + ':')), 'HAProxy runs with the same infra/haproxy/haproxy.cfg');
+  t.ok(mounts(s.postgres!).some((m) => /^pg-data:\/var\/lib\/postgresql\/data/.test(m)), 'postgres keeps its data in a named volume');
+
+  t.equal(local.migrate, true);
+  t.same(s.migrate!.command, ['node', 'packages/db/dist/migrate-cli.js'], 'a one-shot migrate job');
+  for (const svc of ['gateway', 'persister']) {
+    t.equal(s[svc]!.depends_on?.migrate?.condition, 'service_completed_successfully', `${svc} waits for the migrations`);
+    t.equal(s[svc]!.depends_on?.redis?.condition, 'service_healthy', `${svc} waits for a healthy Redis`);
+  }
+  t.equal(s.lb!.depends_on?.gateway?.condition, 'service_healthy', 'the load balancer waits for healthy gateways');
+  for (const svc of ['redis', 'postgres', 'gateway']) t.ok(s[svc]!.healthcheck, `${svc} has a healthcheck`);
+});
+
+t.test('the Dockerfile builds compiled JavaScript in stages and runs as a non-root user', async (t) => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  t.equal((dockerfile.match(/^FROM /gm) ?? []).length, 2, 'two stages');
+  t.match(dockerfile, /tsc -b tsconfig\.build\.json/, 'compiles with tsc');
+  t.match(dockerfile, /npm prune --omit=dev/, 'ships production dependencies only');
+  t.match(dockerfile, /^USER node$/m, 'runs as the unprivileged node user');
+});
