@@ -15,7 +15,14 @@ export class ChannelSubscriber {
   private readonly resubscribedListeners: Array<() => void> = [];
 
   constructor(private readonly sub: Redis, log: FastifyBaseLogger) {
-    sub.on('message', (channel: string, payload: string) => this.handlers.get(channel)?.(payload));
+    sub.on('message', (channel: string, payload: string) => {
+      // A handler's failure must not escape into the Redis client's reader.
+      try {
+        this.handlers.get(channel)?.(payload);
+      } catch (err) {
+        log.error({ err: (err as Error).message, channel }, 'relaying a published message failed');
+      }
+    });
     sub.on('ready', () => {
       if (this.connectedOnce) {
         log.warn({ channels: this.handlers.size }, 'redis subscriber reconnected; resyncing channels');

@@ -83,7 +83,12 @@ export class Connection implements RoomListener, UserListener {
   async attach(roomId: number, lastSeq: number): Promise<void> {
     const room: RoomCursor = { cursor: lastSeq, buffer: [] };
     this.rooms.set(roomId, room);
-    await this.app.roomHub.join(roomId, this);
+    try {
+      await this.app.roomHub.join(roomId, this);
+    } catch (err) {
+      this.rooms.delete(roomId);
+      throw err;
+    }
     if (this.closed) return;
     const head = await this.app.roomEvents.head(roomId);
     if (head - lastSeq > this.app.config.resumeMaxEvents) {
