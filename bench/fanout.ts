@@ -1,0 +1,189 @@
+// WebSocket fan-out: Parley against Socket.IO + @socket.io/redis-adapter and against a bare ws relay
+// (the floor), each with 3 nodes and its own Redis, in interleaved rounds of one run.
+//   npm run fanout -w @parley/bench                      the three workloads of bench/README.md
+//   ROUNDS=5 DURATION_MS=8000 npm run fanout -w @parley/bench
+import { fileURLToPath } from 'node:url';
+import { cpuSeconds } from './lib/proc-cpu.js';
+import { latencyHistogram, now, percentiles, type Percentiles } from './lib/latency.js';
+import { openLoop } from './lib/open-loop.js';
+import { fmt, summarize } from './lib/stats.js';
+import { startFloor, startParley, startSocketIo, type BenchClient, type SystemUnderTest } from './lib/systems.js';
+
+export interface Workload {
+  name: string;
+  clients: number;
+  rooms: number;
+  /** Messages per second offered, over all senders; deliveries are this times the room size. */
+  rate: number;
+}
+
+export const workloads: Workload[] = [
+  { name: '1,000 clients in 100 rooms of 10', clients: 1000, rooms: 100, rate: 800 },
+  { name: '1,000 clients in 10 rooms of 100', clients: 1000, rooms: 10, rate: 80 },
+  { name: 'one room of 2,000', clients: 2000, rooms: 1, rate: 4 },
+];
+
+export interface RoundResult {
+  system: SystemUnderTest['name'];
+  sent: number;
+  expected: number;
+  delivered: number;
+  deliveriesPerSecond: number;
+  latency: Percentiles;
+  /** CPU seconds per 1,000 deliveries: gateways (nodes) + Redis, and persister + Postgres. */
+  frontCpuPer1k: number;
+  backCpuPer1k: number;
+}
+
+const BODY_BYTES = 100;
+/** How long to wait for the last deliveries after the last send. */
+const DRAIN_MS = 10_000;
+
+interface Loaded {
+  system: SystemUnderTest;
+  clients: Array<{ client: BenchClient; room: string }>;
+  received: number;
+  histogram: ReturnType<typeof latencyHistogram>;
+  lastDelivery: number;
+}
+
+/** Connects `workload.clients` clients to `system`: client i on node i mod nodes, rooms filled in order. */
+async function load(system: SystemUnderTest, workload: Workload): Promise<Loaded> {
+  const size = workload.clients / workload.rooms;
+  const tag = Math.random().toString(36).slice(2, 7);
+  const members = Array.from({ length: workload.rooms }, (_, r) => Array.from({ length: size }, (_, k) => `${tag}-${r * size + k}`));
+  const rooms = await system.setupRooms(members);
+  const loaded: Loaded = { system, clients: [], received: 0, histogram: latencyHistogram(), lastDelivery: 0 };
+  const onMessage = (body: string) => {
+    const t = now();
+    loaded.received++;
+    loaded.lastDelivery = t;
+    loaded.histogram.recordValue(Math.max(1, Math.round((t - Number.parseFloat(body)) * 1000)));
+  };
+  // Connect in batches so that the handshakes do not all land in one instant.
+  for (let i = 0; i < workload.clients; i += 50) {
+    const batch = [];
+    for (let j = i; j < Math.min(i + 50, workload.clients); j++) {
+      const room = rooms[Math.floor(j / size)]!;
+      batch.push(system.connect(j % system.nodes, members[Math.floor(j / size)]![j % size]!, [room], onMessage).then((client) => ({ client, room })));
+    }
+    loaded.clients.push(...(await Promise.all(batch)));
+  }
+  return loaded;
+}
+
+async function round(l: Loaded, workload: Workload, durationMs: number): Promise<RoundResult> {
+  const size = workload.clients / workload.rooms;
+  l.received = 0;
+  l.histogram = latencyHistogram();
+  const front0 = cpuSeconds(l.system.frontPids());
+  const back0 = cpuSeconds(l.system.backPids());
+  const start = now();
+  const sent = await openLoop(workload.rate, durationMs, (i, dueAt) => {
+    // Spread senders over rooms and nodes: consecutive messages come from different rooms.
+    const sender = l.clients[(i * size + Math.floor(i / workload.rooms)) % l.clients.length]!;
+    sender.client.send(sender.room, dueAt.toFixed(3).padEnd(BODY_BYTES, '.'));
+  });
+  const expected = sent * size;
+  const deadline = now() + DRAIN_MS;
+  while (l.received < expected && now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const front1 = cpuSeconds(l.system.frontPids());
+  const back1 = cpuSeconds(l.system.backPids());
+  const delivered = l.received;
+  return {
+    system: l.system.name,
+    sent,
+    expected,
+    delivered,
+    deliveriesPerSecond: delivered / ((Math.max(l.lastDelivery, start + durationMs) - start) / 1000),
+    latency: percentiles(l.histogram),
+    frontCpuPer1k: ((front1 - front0) / Math.max(1, delivered)) * 1000,
+    backCpuPer1k: ((back1 - back0) / Math.max(1, delivered)) * 1000,
+  };
+}
+
+export interface FanoutOptions {
+  workloads: Workload[];
+  rounds: number;
+  durationMs: number;
+  warmupMs: number;
+  systems?: Array<SystemUnderTest['name']>;
+  log?: (line: string) => void;
+}
+
+/** Runs every workload on every system, rounds interleaved (A B C, A B C, …); returns every round. */
+export async function runFanout(options: FanoutOptions): Promise<Map<string, RoundResult[]>> {
+  const log = options.log ?? (() => {});
+  const starters = { parley: startParley, socketio: startSocketIo, floor: startFloor };
+  const systems: SystemUnderTest[] = [];
+  for (const name of options.systems ?? (['parley', 'socketio', 'floor'] as const)) systems.push(await starters[name]());
+  const results = new Map<string, RoundResult[]>();
+  try {
+    for (const workload of options.workloads) {
+      const loaded: Loaded[] = [];
+      for (const s of systems) loaded.push(await load(s, workload));
+      for (const l of loaded) if (options.warmupMs > 0) await round(l, workload, options.warmupMs);
+      const rows: RoundResult[] = [];
+      for (let r = 0; r < options.rounds; r++) {
+        // Rotate which system goes first, so that none always runs right after another's load.
+        for (let k = 0; k < loaded.length; k++) {
+          const row = await round(loaded[(r + k) % loaded.length]!, workload, options.durationMs);
+          rows.push(row);
+          log(`${workload.name} round ${r + 1} ${row.system}: ${row.delivered}/${row.expected} delivered, ${fmt(row.deliveriesPerSecond, 0)}/s, p99 ${fmt(row.latency.p99)} ms, CPU/1k ${fmt(row.frontCpuPer1k, 3)} + ${fmt(row.backCpuPer1k, 3)} s`);
+        }
+      }
+      results.set(workload.name, rows);
+      for (const l of loaded) for (const c of l.clients) c.client.close();
+    }
+  } finally {
+    for (const s of systems) await s.stop();
+  }
+  return results;
+}
+
+/** Per-round ratios of Parley to another system for one metric, summarized. */
+function ratio(rows: RoundResult[], other: RoundResult['system'], metric: (r: RoundResult) => number) {
+  const parley = rows.filter((r) => r.system === 'parley');
+  const others = rows.filter((r) => r.system === other);
+  return summarize(parley.map((p, i) => metric(p) / metric(others[i]!)));
+}
+
+export function report(results: Map<string, RoundResult[]>): string {
+  const lines: string[] = [];
+  const show = (s: { median: number; min: number; max: number }) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
+  for (const [name, rows] of results) {
+    lines.push(`\n### ${name}\n`);
+    lines.push('| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries (gateways+Redis) | CPU s/1k (persister+Postgres) |');
+    lines.push('|---|---|---|---|---|---|---|---|');
+    for (const system of ['parley', 'socketio', 'floor'] as const) {
+      const mine = rows.filter((r) => r.system === system);
+      if (mine.length === 0) continue;
+      const med = (f: (r: RoundResult) => number) => fmt(summarize(mine.map(f)).median, 3);
+      const delivered = mine.reduce((a, r) => a + r.delivered, 0);
+      const expected = mine.reduce((a, r) => a + r.expected, 0);
+      lines.push(`| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} | ${med((r) => r.backCpuPer1k)} |`);
+    }
+    const has = (s: string) => rows.some((r) => r.system === s);
+    if (has('socketio')) {
+      lines.push('');
+      lines.push(`Parley / Socket.IO, median (min–max) over rounds: deliveries/s ${show(ratio(rows, 'socketio', (r) => r.deliveriesPerSecond))}; ` +
+        `CPU per delivery, gateways+Redis ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k))}; ` +
+        `everything included ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k + r.backCpuPer1k))}; ` +
+        `p50 ${show(ratio(rows, 'socketio', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio', (r) => r.latency.p99))}.`);
+    }
+    if (has('floor')) {
+      lines.push(`Parley / floor relay: CPU per delivery, gateways+Redis ${show(ratio(rows, 'floor', (r) => r.frontCpuPer1k))}.` +
+        (has('socketio') ? ` Floor / Socket.IO: ${show(summarize(rows.filter((r) => r.system === 'floor').map((f, i) => f.frontCpuPer1k / rows.filter((r) => r.system === 'socketio')[i]!.frontCpuPer1k)))}.` : ''));
+    }
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const rounds = Number(process.env.ROUNDS ?? 3);
+  const durationMs = Number(process.env.DURATION_MS ?? 5000);
+  const only = process.env.WORKLOAD ? workloads.filter((w) => w.name.includes(process.env.WORKLOAD!)) : workloads;
+  console.log(`fan-out: ${rounds} interleaved rounds of ${durationMs} ms per system and workload, ${BODY_BYTES}-byte bodies`);
+  const results = await runFanout({ workloads: only, rounds, durationMs, warmupMs: 2000, log: (l) => console.log(l) });
+  console.log(report(results));
+}

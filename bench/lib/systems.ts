@@ -1,0 +1,145 @@
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { createGroupRoom, ensureUsers } from '@parley/db';
+import { Child, Stack, startRedis, type RedisServer } from '@parley/testkit';
+import { nextLocalAddress } from './source-address.js';
+
+/** A connected load-generator client: same cost for every system (plain `ws`, JSON text frames). */
+export interface BenchClient {
+  send(room: string, body: string): void;
+  close(): void;
+}
+
+/** One system under test: its processes, its rooms, and a way to connect clients to a node. */
+export interface SystemUnderTest {
+  name: 'parley' | 'socketio' | 'floor';
+  nodes: number;
+  /** Gateways (or nodes) and Redis: the real-time path. */
+  frontPids(): number[];
+  /** Persister and Postgres (Parley only): the durable path. */
+  backPids(): number[];
+  /** Creates rooms with these members (user ids); returns the rooms' names in this system. */
+  setupRooms(members: string[][]): Promise<string[]>;
+  /** Connects a user to node `node`, in `rooms`; resolves once every later message will reach it. */
+  connect(node: number, userId: string, rooms: string[], onMessage: (body: string) => void): Promise<BenchClient>;
+  stop(): Promise<void>;
+}
+
+const systemScript = (name: string) => fileURLToPath(new URL(`../systems/${name}.ts`, import.meta.url));
+
+/**
+ * Opens a plain ws client socket from the next loopback source address, handling its frames from
+ * the first (a server may speak first, in the same turn as the open), and resolves when `onFrame`
+ * calls `ready`.
+ */
+function open(url: string, headers: Record<string, string>, onFrame: (ws: WebSocket, text: string, ready: () => void) => void, greeting?: string): Promise<WebSocket> {
+  const ws = new WebSocket(url, { headers, localAddress: nextLocalAddress() });
+  return new Promise((resolve, reject) => {
+    ws.on('message', (data) => onFrame(ws, data.toString(), () => resolve(ws)));
+    ws.once('open', () => greeting && ws.send(greeting));
+    ws.once('error', reject);
+  });
+}
+
+async function startNodes(script: string, count: number, redis: RedisServer): Promise<Array<{ child: Child; port: number }>> {
+  return Promise.all(
+    Array.from({ length: count }, async (_, i) => {
+      const child = new Child(`${script}-${i + 1}`, process.execPath, ['--import', 'tsx', systemScript(script)], {
+        env: { ...process.env, REDIS_URL: redis.url },
+      });
+      const line = await child.waitFor(/"msg":"ready"/);
+      return { child, port: (JSON.parse(line) as { port: number }).port };
+    }),
+  );
+}
+
+/** Parley: gateways, a persister, Redis and Postgres, as the test harness runs them. */
+export async function startParley(nodes = 3): Promise<SystemUnderTest> {
+  const cleanups: Array<() => unknown> = [];
+  const stack = await Stack.start({ teardown: (fn) => cleanups.push(fn) }, { gateways: nodes, persisters: 1 });
+  return {
+    name: 'parley',
+    nodes,
+    frontPids: () => [...stack.gateways.map((g) => g.child.pid), stack.redisServer.child.pid],
+    backPids: () => [...stack.persisters.map((p) => p.pid), stack.pgServer.child.pid],
+    async setupRooms(members) {
+      const ids = [];
+      for (const m of members) {
+        await ensureUsers(stack.db, m);
+        ids.push((await createGroupRoom(stack.db, m[0]!, { name: 'bench', isPublic: false, memberIds: m })).id);
+      }
+      return ids.map(String);
+    },
+    async connect(node, userId, _rooms, onMessage) {
+      const headers = { authorization: `Bearer ${stack.token(userId)}` };
+      const ws = await open(stack.gateways[node]!.wsUrl, headers, (_ws, text, ready) => {
+        const frame = JSON.parse(text) as { type: string; content?: string };
+        if (frame.type === 'message') onMessage(frame.content!);
+        else if (frame.type === 'welcome') ready();
+      }, '{"type":"hello"}');
+      let n = 0;
+      return {
+        send: (room, body) =>
+          ws.send(JSON.stringify({ type: 'send_message', client_id: `${userId}-${n++}`, chat_id: Number(room), message_type: 'text', content: body })),
+        close: () => ws.close(),
+      };
+    },
+    async stop() {
+      for (const fn of cleanups.reverse()) await fn();
+    },
+  };
+}
+
+/** Socket.IO with @socket.io/redis-adapter; the client speaks Engine.IO v4 / Socket.IO v5 over plain ws. */
+export async function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
+  const redis = await startRedis();
+  const servers = await startNodes('socketio-node', nodes, redis);
+  return {
+    name: 'socketio',
+    nodes,
+    frontPids: () => [...servers.map((s) => s.child.pid), redis.child.pid],
+    backPids: () => [],
+    setupRooms: async (members) => members.map((_, i) => `room-${i}`),
+    async connect(node, _userId, rooms, onMessage) {
+      const ws = await open(`ws://127.0.0.1:${servers[node]!.port}/socket.io/?EIO=4&transport=websocket`, {}, (ws, text, ready) => {
+        if (text.startsWith('42')) {
+          const [event, body] = JSON.parse(text.slice(2)) as [string, string];
+          if (event === 'msg') onMessage(body);
+          else if (event === 'joined') ready();
+        } else if (text === '2') ws.send('3'); // Engine.IO ping
+        else if (text.startsWith('0')) ws.send('40'); // Engine.IO open: connect to namespace "/"
+        else if (text.startsWith('40')) ws.send(`42${JSON.stringify(['join', rooms])}`);
+      });
+      return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close() };
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => s.child.kill('SIGKILL')));
+      await redis.stop();
+    },
+  };
+}
+
+/** The floor: a bare ws relay through Redis pub/sub per room. */
+export async function startFloor(nodes = 3): Promise<SystemUnderTest> {
+  const redis = await startRedis();
+  const servers = await startNodes('floor-node', nodes, redis);
+  return {
+    name: 'floor',
+    nodes,
+    frontPids: () => [...servers.map((s) => s.child.pid), redis.child.pid],
+    backPids: () => [],
+    setupRooms: async (members) => members.map((_, i) => `room-${i}`),
+    async connect(node, _userId, rooms, onMessage) {
+      const ws = await open(`ws://127.0.0.1:${servers[node]!.port}`, {}, (_ws, text, ready) => {
+        const frame = JSON.parse(text) as { t?: string; body?: string };
+        if (frame.t === 'joined') ready();
+        else onMessage(frame.body!);
+      }, JSON.stringify({ t: 'join', rooms }));
+      return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close() };
+    },
+    async stop() {
+      await Promise.all(servers.map((s) => s.child.kill('SIGKILL')));
+      await redis.stop();
+    },
+  };
+}
