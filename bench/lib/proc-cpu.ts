@@ -8,7 +8,8 @@ function stat(pid: number): { ppid: number; ticks: number } | undefined {
     const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // The command name may hold spaces: fields are counted from the closing parenthesis.
     const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) };
+    // utime + stime, plus cutime + cstime: the children it has reaped (Postgres backends come and go).
+    return { ppid: Number(fields[1]), ticks: Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]) };
   } catch {
     return undefined;
   }
@@ -32,7 +33,7 @@ export function processTree(root: number): number[] {
   return out;
 }
 
-/** CPU seconds (user + system) used so far by these processes and their descendants. */
+/** CPU seconds (user + system) used so far by these processes and all their descendants, exited ones included. */
 export function cpuSeconds(roots: number[]): number {
   let ticks = 0;
   for (const root of roots) for (const pid of processTree(root)) ticks += stat(pid)?.ticks ?? 0;

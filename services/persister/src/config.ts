@@ -19,6 +19,8 @@ const Env = Type.Object({
   PERSISTER_CLAIM_IDLE_MS: Type.Integer({ minimum: 100, default: 30_000 }),
   /** How often to look for such entries. */
   PERSISTER_CLAIM_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5000 }),
+  /** How often the rooms' persisted watermarks advance (and their Redis logs are trimmed). */
+  PERSISTER_WATERMARK_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
   /** Newest events per room kept in its Redis log after they are persisted, for resume. */
   ROOM_LOG_WINDOW: Type.Integer({ minimum: 0, default: 1000 }),
 });
@@ -34,6 +36,7 @@ export interface PersisterConfig {
   blockMs: number;
   claimIdleMs: number;
   claimIntervalMs: number;
+  watermarkIntervalMs: number;
   roomLogWindow: number;
 }
 
@@ -51,6 +54,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
     blockMs: env.PERSISTER_BLOCK_MS,
     claimIdleMs: env.PERSISTER_CLAIM_IDLE_MS,
     claimIntervalMs: env.PERSISTER_CLAIM_INTERVAL_MS,
+    watermarkIntervalMs: env.PERSISTER_WATERMARK_INTERVAL_MS,
     roomLogWindow: env.ROOM_LOG_WINDOW,
   });
 }

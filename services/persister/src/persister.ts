@@ -22,6 +22,9 @@ export class Persister {
   private claimCursor = '0-0';
   private failures = 0;
   private loop: Promise<void> | undefined;
+  /** Rooms persisted into since their watermark was last advanced. */
+  private readonly dirtyRooms = new Set<number>();
+  private lastAdvance = 0;
 
   constructor(
     private readonly config: PersisterConfig,
@@ -43,10 +46,11 @@ export class Persister {
     this.loop = this.run();
   }
 
-  /** Finishes the batch in hand, acks it, and resolves. */
+  /** Finishes the batch in hand, acks it, advances the watermarks, and resolves. */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop;
+    await this.advanceWatermarks();
   }
 
   private async run(): Promise<void> {
@@ -55,6 +59,7 @@ export class Persister {
         const entries = await this.read();
         if (entries.length > 0) await this.persist(entries);
         if (Date.now() - this.lastClaim >= this.config.claimIntervalMs) await this.claim();
+        if (Date.now() - this.lastAdvance >= this.config.watermarkIntervalMs) await this.advanceWatermarks();
         this.failures = 0;
       } catch (err) {
         this.ownPending = true;
@@ -103,16 +108,22 @@ export class Persister {
     const inserted = await this.db.transaction().execute((trx) => insertMessages(trx, rows));
     const ids = entries.map(([id]) => id);
     await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
-    await this.advanceWatermarks(rows.map((r) => r.room_id));
+    for (const row of rows) this.dirtyRooms.add(row.room_id);
     this.log.debug({ entries: entries.length, inserted }, 'batch persisted');
   }
 
-  /** Moves each room's persisted watermark to the end of its contiguous run in Postgres, trimming its log. */
-  private async advanceWatermarks(roomIds: number[]): Promise<void> {
-    for (const roomId of new Set(roomIds)) {
+  /**
+   * Moves the persisted watermark of each room written to since the last call to the end of its
+   * contiguous run in Postgres, trimming its log. Done at most every PERSISTER_WATERMARK_INTERVAL_MS
+   * rather than per batch: it costs a query per room, and only bounds the room logs' length.
+   */
+  private async advanceWatermarks(): Promise<void> {
+    this.lastAdvance = Date.now();
+    for (const roomId of this.dirtyRooms) {
       const known = Number((await this.redis.hget(this.keys.roomMeta(roomId), 'persisted')) ?? 0);
       const upTo = await contiguousPersistedSeq(this.db, roomId, known);
       if (upTo > known) await this.scripts.roomPersisted(roomId, upTo, this.config.roomLogWindow);
+      this.dirtyRooms.delete(roomId);
     }
   }
 }

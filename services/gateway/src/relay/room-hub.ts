@@ -2,11 +2,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { readEventSeq } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { RoomEvents } from '../rooms/room-events.js';
+import { textFrame } from '../ws/frame-writer.js';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 
-/** What the hub delivers to: a socket's connection. */
+/** What the hub delivers to: a socket's connection. `frame` is the event, framed once for all its sockets. */
 export interface RoomListener {
-  deliver(roomId: number, seq: number, event: string): void;
+  deliver(roomId: number, seq: number, frame: Buffer[]): void;
 }
 
 interface RoomState {
@@ -95,7 +96,8 @@ export class RoomHub {
   private fanOut(roomId: number, state: RoomState, seq: number, event: string): void {
     if (seq <= state.lastSeq) return;
     state.lastSeq = seq;
-    for (const listener of state.listeners) listener.deliver(roomId, seq, event);
+    const frame = textFrame(event);
+    for (const listener of state.listeners) listener.deliver(roomId, seq, frame);
   }
 
   /** After a resubscribe: deliver whatever was published while the subscription was down. */

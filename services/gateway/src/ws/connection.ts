@@ -4,12 +4,13 @@ import { closeCodes, type CloseCodeName, type ServerFrame } from '@parley/protoc
 import type { Caller } from '../plugins/auth.js';
 import type { RoomListener } from '../relay/room-hub.js';
 import type { UserControl, UserListener } from '../relay/user-hub.js';
+import { textFrame, writeFrame } from './frame-writer.js';
 
 interface RoomCursor {
   /** Highest seq written to this socket. */
   cursor: number;
   /** Live events that arrived while the room was being backfilled; null once live. */
-  buffer: Array<{ seq: number; event: string }> | null;
+  buffer: Array<{ seq: number; frame: Buffer[] }> | null;
 }
 
 /** Live events a socket may hold back while one room is backfilled, before it is dropped. */
@@ -33,17 +34,17 @@ export class Connection implements RoomListener, UserListener {
   ) {}
 
   send(frame: ServerFrame): void {
-    this.write(JSON.stringify(frame));
+    this.write(textFrame(JSON.stringify(frame)));
   }
 
-  /** Writes an encoded frame, closing the socket instead when the peer does not read fast enough. */
-  private write(data: string): void {
-    if (this.closed) return;
+  /** Writes a framed message, closing the socket instead when the peer does not read fast enough. */
+  private write(frame: Buffer[]): void {
+    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.app.config.ws.sendBufferMaxBytes) {
       this.close('SLOW_CONSUMER');
       return;
     }
-    this.ws.send(data);
+    writeFrame(this.ws, frame);
   }
 
   close(name: CloseCodeName): void {
@@ -54,17 +55,17 @@ export class Connection implements RoomListener, UserListener {
     this.detach();
   }
 
-  deliver(roomId: number, seq: number, event: string): void {
+  deliver(roomId: number, seq: number, frame: Buffer[]): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
     if (room.buffer) {
       if (room.buffer.length >= BACKFILL_BUFFER_MAX) return this.close('SLOW_CONSUMER');
-      room.buffer.push({ seq, event });
+      room.buffer.push({ seq, frame });
       return;
     }
     if (seq <= room.cursor) return;
     room.cursor = seq;
-    this.write(event);
+    this.write(frame);
   }
 
   control(message: UserControl): void {
@@ -98,13 +99,18 @@ export class Connection implements RoomListener, UserListener {
       for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) {
         if (seq > room.cursor) {
           room.cursor = seq;
-          this.write(event);
+          this.write(textFrame(event));
         }
       }
     }
     const buffered = room.buffer ?? [];
     room.buffer = null;
-    for (const { seq, event } of buffered) this.deliver(roomId, seq, event);
+    for (const { seq, frame } of buffered) {
+      if (seq > room.cursor) {
+        room.cursor = seq;
+        this.write(frame);
+      }
+    }
   }
 
   /** Stops all relaying to this socket. */

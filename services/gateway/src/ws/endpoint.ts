@@ -28,7 +28,8 @@ function errorFrame(err: unknown, conn: Connection, clientId?: string): ServerFr
  * messages get seqs in the order it sent them.
  */
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes } });
+  // No per-message compression: relayed events are framed once per node (ws/frame-writer.ts).
+  await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes, perMessageDeflate: false } });
 
   app.get('/ws', { websocket: true, preValidation: app.authenticate }, (socket: WebSocket, request) => {
     const id = randomBytes(6).toString('hex');
