@@ -39,7 +39,7 @@ const BODY_BYTES = 100;
 /** How long to wait for the last deliveries after the last send. */
 const DRAIN_MS = 10_000;
 
-interface Loaded {
+export interface Loaded {
   system: SystemUnderTest;
   clients: Array<{ client: BenchClient; room: string }>;
   received: number;
@@ -48,7 +48,7 @@ interface Loaded {
 }
 
 /** Connects `workload.clients` clients to `system`: client i on node i mod nodes, rooms filled in order. */
-async function load(system: SystemUnderTest, workload: Workload): Promise<Loaded> {
+export async function load(system: SystemUnderTest, workload: Workload): Promise<Loaded> {
   const size = workload.clients / workload.rooms;
   const tag = Math.random().toString(36).slice(2, 7);
   const members = Array.from({ length: workload.rooms }, (_, r) => Array.from({ length: size }, (_, k) => `${tag}-${r * size + k}`));
@@ -72,7 +72,7 @@ async function load(system: SystemUnderTest, workload: Workload): Promise<Loaded
   return loaded;
 }
 
-async function round(l: Loaded, workload: Workload, durationMs: number): Promise<RoundResult> {
+export async function round(l: Loaded, workload: Workload, durationMs: number): Promise<RoundResult> {
   const size = workload.clients / workload.rooms;
   l.received = 0;
   l.histogram = latencyHistogram();

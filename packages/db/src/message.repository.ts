@@ -3,12 +3,20 @@ import type { Database, MessageRow, NewMessage } from './database.js';
 
 /**
  * Inserts a batch; rows already present (a replayed stream entry, or a client_id already stored)
- * are skipped, which makes persisting idempotent.
+ * are skipped, which makes persisting idempotent. The rows travel as one array per column and
+ * `unnest` turns them back into rows: eight parameters whatever the batch size, where a VALUES list
+ * would take eight per row and cost Postgres a parse and plan that grow with it.
  */
 export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const result = await db.insertInto('messages').values(rows).onConflict((oc) => oc.doNothing()).executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0);
+  const column = <K extends keyof NewMessage>(k: K) => rows.map((r) => r[k]);
+  const result = await sql`
+    insert into messages (room_id, seq, id, sender_id, client_id, type, content, created_at)
+    select * from unnest(
+      ${column('room_id')}::bigint[], ${column('seq')}::bigint[], ${column('id')}::uuid[], ${column('sender_id')}::text[],
+      ${column('client_id')}::text[], ${column('type')}::text[], ${column('content')}::text[], ${column('created_at')}::timestamptz[])
+    on conflict do nothing`.execute(db);
+  return Number(result.numAffectedRows ?? 0);
 }
 
 /** Messages of a room with fromSeq <= seq <= toSeq, in seq order. */

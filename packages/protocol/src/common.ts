@@ -1,12 +1,15 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type StringOptions } from '@sinclair/typebox';
 import { limits } from './limits.js';
+
+/** Text a user writes (message content, room names): any characters but NUL, which Postgres cannot store. */
+export const UserText = (options: StringOptions) => Type.String({ ...options, pattern: '^[^\\u0000]*$' });
 
 /** A room id: a positive integer assigned by Postgres. */
 export const ChatId = Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER });
 /** A position in a room's order: 1, 2, 3… (0 means "before the first message"). */
 export const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 /** A user id: the `sub` claim of the customer's JWT, opaque (numeric ids and UUIDs both occur). */
-export const UserId = Type.String({ minLength: 1, maxLength: limits.userIdMaxLength });
+export const UserId = UserText({ minLength: 1, maxLength: limits.userIdMaxLength });
 /** An idempotency key chosen by the client; resending it never creates a second message. */
 export const ClientId = Type.String({
   minLength: 1,

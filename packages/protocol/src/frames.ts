@@ -1,5 +1,5 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { ChatId, ClientId, Message, Seq, SendableMessageType, UserId } from './common.js';
+import { ChatId, ClientId, Message, Seq, SendableMessageType, UserId, UserText } from './common.js';
 import { limits } from './limits.js';
 import { errorCodes } from './errors.js';
 
@@ -25,7 +25,7 @@ export const SendMessageFrame = Type.Object(
     client_id: ClientId,
     chat_id: ChatId,
     message_type: SendableMessageType,
-    content: Type.String({ minLength: 1, maxLength: limits.contentMaxLength }),
+    content: UserText({ minLength: 1, maxLength: limits.contentMaxLength }),
   },
   { additionalProperties: false },
 );

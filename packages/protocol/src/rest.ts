@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ChatId, Message, Seq, UserId } from './common.js';
+import { ChatId, Message, Seq, UserId, UserText } from './common.js';
 import { AckFrame, SendMessageFrame } from './frames.js';
 import { errorCodes } from './errors.js';
 import { limits } from './limits.js';
@@ -41,8 +41,8 @@ export const CreateDirectChatBody = Type.Object(
 export const CreateGroupChatBody = Type.Object(
   {
     type: Type.Literal('group'),
-    name: Type.String({ minLength: 1, maxLength: 100 }),
-    description: Type.Optional(Type.String({ maxLength: 500 })),
+    name: UserText({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(UserText({ maxLength: 500 })),
     is_public: Type.Optional(Type.Boolean({ description: 'default true' })),
     member_ids: Type.Optional(Type.Array(UserId, { maxItems: 100, uniqueItems: true })),
   },
@@ -93,8 +93,8 @@ export const SendMessageResult = Type.Omit(AckFrame, ['type']);
 export const DevTokenBody = Type.Object(
   {
     sub: UserId,
-    name: Type.Optional(Type.String({ maxLength: 100 })),
-    role: Type.Optional(Type.String({ maxLength: 32 })),
+    name: Type.Optional(UserText({ maxLength: 100 })),
+    role: Type.Optional(UserText({ maxLength: 32 })),
     expires_in: Type.Optional(Type.Integer({ minimum: 1, maximum: 7 * 86400, default: 86400 })),
   },
   { additionalProperties: false },

@@ -27,6 +27,7 @@ t.test('bad frames get an error frame or 1009, and the gateway serves everyone e
   await expectError(() => alice.sendRaw('{"type":"send_message","chat_id":1,"client_id":"x","message_type":"system","content":"hi"}'), 'FRAME_INVALID', 'a system message from a user');
   await expectError(() => alice.sendRaw('{"type":"send_message","chat_id":1,"client_id":"x","message_type":"text","content":"hi","__proto__":{"admin":true}}'), 'FRAME_INVALID', 'an extra __proto__ key');
   await expectError(() => alice.send({ type: 'send_message', chat_id: room, client_id: 'x', message_type: 'text', content: 'x'.repeat(limits.contentMaxLength + 1) }), 'FRAME_INVALID', 'content over the limit');
+  await expectError(() => alice.send({ type: 'send_message', chat_id: room, client_id: 'x', message_type: 'text', content: 'a\u0000b' }), 'FRAME_INVALID', 'a NUL character, which Postgres cannot store');
   await expectError(() => alice.sendRaw(Buffer.from([1, 2, 3]), true), 'FRAME_BINARY', 'a binary frame');
   await expectError(() => alice.send({ type: 'hello' }), 'FRAME_HELLO_REPEATED', 'a second hello');
 

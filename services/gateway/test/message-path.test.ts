@@ -23,8 +23,13 @@ t.test('a message sent on one socket is acked, delivered, listed in history and 
   t.equal(history.status, 200);
   t.match(history.body.messages, [{ seq: 1, id: ack.id, content: '你好, bob' }]);
 
-  await eventually(async () => (await countMessages(stack.db, room)) === 1, 10_000, 'message persisted');
+  // Content that array literals and CSV would have to escape reaches Postgres unchanged.
+  const awkward = 'he said "{a,b}" \\ NULL\n\ttab, 🙂 \\u0000 as text';
+  t.match(await alice.sendMessage(room, awkward, 'c-2'), { type: 'ack', seq: 2 });
+  await eventually(async () => (await countMessages(stack.db, room)) === 2, 10_000, 'messages persisted');
   t.equal(await stack.pendingCount(), 0);
+  const stored = await stack.db.selectFrom('messages').select(['content', 'created_at']).where('room_id', '=', room).orderBy('seq').execute();
+  t.same(stored.map((r) => r.content), ['你好, bob', awkward], 'contents stored exactly');
 
   const channel = stack.keys.roomChannel(room);
   t.same(await stack.redis.pubsub('NUMSUB', channel), [channel, 1], 'one subscription per gateway, not per socket');

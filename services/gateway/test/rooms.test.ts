@@ -17,6 +17,8 @@ t.test('direct and group rooms, members, and my room list', async (t) => {
   t.match(self, { status: 400, body: { code: 'ROOM_DIRECT_SELF' } });
   const invalid = await stack.http(gw1!, 'POST', '/api/chats', alice, { type: 'group', name: '' });
   t.match(invalid, { status: 400, body: { code: 'REQUEST_INVALID' } });
+  const nul = await stack.http(gw1!, 'POST', '/api/chats', alice, { type: 'group', name: 'a\u0000b', member_ids: ['x\u0000y'] });
+  t.match(nul, { status: 400, body: { code: 'REQUEST_INVALID' } }, 'NUL, which Postgres cannot store, is refused up front');
 
   const group = await stack.http(gw1!, 'POST', '/api/chats', alice, { type: 'group', name: '药房', description: 'pharmacy', member_ids: ['bob'] });
   t.equal(group.status, 201);

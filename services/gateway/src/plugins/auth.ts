@@ -39,10 +39,11 @@ export function tokenOf(request: FastifyRequest): string | undefined {
 function callerOf(claims: Record<string, unknown>): Caller {
   // Laravel's tymon/jwt-auth puts numeric ids in `sub`; a user id is an opaque string here.
   const sub = typeof claims.sub === 'number' ? String(claims.sub) : claims.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > limits.userIdMaxLength) {
+  if (typeof sub !== 'string' || sub.length === 0 || sub.length > limits.userIdMaxLength || sub.includes('\u0000')) {
     throw new ParleyError('AUTH_TOKEN_INVALID', 'The token has no usable sub claim');
   }
-  const str = (v: unknown, max: number) => (typeof v === 'string' ? v.slice(0, max) : null);
+  // Profile claims are informational: NUL (which Postgres cannot store) is dropped, length capped.
+  const str = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
   return { id: sub, name: str(claims.name, 100), avatar: str(claims.avatar, 2048), role: str(claims.role, 32) };
 }
 

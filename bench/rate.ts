@@ -1,0 +1,59 @@
+// Sustainable rate: step the offered rate up, Parley and Socket.IO interleaved at each step, until p99
+// passes 50 ms or anything goes undelivered; draws latency percentiles against offered rate as SVG.
+//   npm run rate -w @parley/bench          (STEP_MS=3000; writes bench/results/latency-vs-rate.svg)
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { load, round, type RoundResult, type Workload } from './fanout.js';
+import { lineChart } from './lib/svg-chart.js';
+import { fmt } from './lib/stats.js';
+import { startParley, startSocketIo, type SystemUnderTest } from './lib/systems.js';
+
+const P99_LIMIT_MS = 50;
+const workload: Workload = { name: '1,000 clients in 100 rooms of 10', clients: 1000, rooms: 100, rate: 0 };
+/** Offered deliveries per second at each step (messages per second are a tenth: rooms of 10). */
+const steps = [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 120_000];
+
+export async function runRate(stepMs: number, log: (l: string) => void = () => {}) {
+  const systems: SystemUnderTest[] = [await startParley(), await startSocketIo()];
+  const rows = new Map<string, Array<{ offered: number; result: RoundResult }>>();
+  const best = new Map<string, number>();
+  try {
+    const loaded = [];
+    for (const s of systems) loaded.push(await load(s, workload));
+    const alive = new Set(systems.map((s) => s.name));
+    for (const offered of steps) {
+      if (alive.size === 0) break;
+      for (const l of loaded) {
+        if (!alive.has(l.system.name)) continue;
+        const result = await round(l, { ...workload, rate: offered / 10 }, stepMs);
+        rows.set(l.system.name, [...(rows.get(l.system.name) ?? []), { offered, result }]);
+        const ok = result.delivered === result.expected && result.latency.p99 <= P99_LIMIT_MS;
+        log(`${l.system.name} at ${offered} deliveries/s: ${result.delivered}/${result.expected}, p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms ${ok ? '' : '(over the limit)'}`);
+        if (ok) best.set(l.system.name, offered);
+        else alive.delete(l.system.name);
+      }
+    }
+    for (const l of loaded) for (const c of l.clients) c.client.close();
+  } finally {
+    for (const s of systems) await s.stop();
+  }
+  return { rows, best };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const stepMs = Number(process.env.STEP_MS ?? 3000);
+  console.log(`rate: ${workload.name}, steps of ${stepMs} ms, limit p99 ${P99_LIMIT_MS} ms and nothing lost`);
+  const { rows, best } = await runRate(stepMs, (l) => console.log(l));
+  const colors: Record<string, string> = { parley: '#1f77b4', socketio: '#d62728' };
+  const series = [...rows].flatMap(([name, points]) => [
+    { name: `${name} p50`, color: colors[name]!, dashed: true, points: points.map((p) => [p.offered, p.result.latency.p50] as [number, number]) },
+    { name: `${name} p99`, color: colors[name]!, points: points.map((p) => [p.offered, p.result.latency.p99] as [number, number]) },
+    { name: `${name} p99.9`, color: colors[name]!, dashed: true, points: points.map((p) => [p.offered, p.result.latency.p999] as [number, number]) },
+  ]);
+  const file = fileURLToPath(new URL('results/latency-vs-rate.svg', import.meta.url));
+  writeFileSync(file, lineChart('Fan-out latency against offered rate (100 rooms of 10, 3 nodes)', 'offered deliveries per second', 'latency (log scale)', series));
+  console.log(`chart: ${file}`);
+  const parley = best.get('parley') ?? 0;
+  const sio = best.get('socketio') ?? 0;
+  console.log(`sustainable rate: parley ${parley}, socket.io ${sio} deliveries/s; ratio ${fmt(parley / Math.max(1, sio))}`);
+}
