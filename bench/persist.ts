@@ -13,6 +13,7 @@ import { createKeys, createScripts } from '@parley/redis';
 import { encodeMessageEventBody } from '@parley/protocol';
 import { eventually, startPersister, startPostgres, startRedis, TEST_JWT_SECRET } from '@parley/testkit';
 import { now } from './lib/latency.js';
+import { cpuSeconds } from './lib/proc-cpu.js';
 import { fmt, summarize } from './lib/stats.js';
 
 const ROOMS = 10;
@@ -20,6 +21,8 @@ const ROOMS = 10;
 export interface PersistRound {
   persisterRowsPerSecond: number;
   copyRowsPerSecond: number;
+  /** CPU seconds during the drain: the persister process, Postgres, Redis. */
+  cpu: { persister: number; postgres: number; redis: number };
 }
 
 export async function runPersist(events: number, rounds: number, log: (l: string) => void = () => {}): Promise<PersistRound[]> {
@@ -57,9 +60,12 @@ export async function runPersist(events: number, rounds: number, log: (l: string
       await Promise.all(appends);
 
       const persister = await startPersister(env, 'bench-persister');
+      const cpuBefore = [cpuSeconds([persister.pid]), cpuSeconds([pg.child.pid]), cpuSeconds([redisServer.child.pid])];
       const t0 = now();
       await eventually(async () => (await redis.xlen(keys.eventStream())) === 0, 600_000, 'stream drained');
       const persisterSeconds = (now() - t0) / 1000;
+      const cpuAfter = [cpuSeconds([persister.pid]), cpuSeconds([pg.child.pid]), cpuSeconds([redisServer.child.pid])];
+      const cpu = { persister: cpuAfter[0]! - cpuBefore[0]!, postgres: cpuAfter[1]! - cpuBefore[1]!, redis: cpuAfter[2]! - cpuBefore[2]! };
       await persister.kill('SIGTERM');
 
       // The same rows, by COPY, into the same (emptied) table.
@@ -70,9 +76,10 @@ export async function runPersist(events: number, rounds: number, log: (l: string
       execFileSync('psql', [pg.url, '-qc', `\\copy messages (room_id, seq, id, sender_id, client_id, type, content, created_at) from '${file}' csv`]);
       const copySeconds = (now() - t1) / 1000;
 
-      const row = { persisterRowsPerSecond: events / persisterSeconds, copyRowsPerSecond: events / copySeconds };
+      const row = { persisterRowsPerSecond: events / persisterSeconds, copyRowsPerSecond: events / copySeconds, cpu };
       results.push(row);
-      log(`round ${round + 1}: persister ${fmt(row.persisterRowsPerSecond, 0)} rows/s, COPY ${fmt(row.copyRowsPerSecond, 0)} rows/s, ratio ${fmt(row.persisterRowsPerSecond / row.copyRowsPerSecond)}`);
+      log(`round ${round + 1}: persister ${fmt(row.persisterRowsPerSecond, 0)} rows/s, COPY ${fmt(row.copyRowsPerSecond, 0)} rows/s, ratio ${fmt(row.persisterRowsPerSecond / row.copyRowsPerSecond)}; ` +
+        `drain CPU s: persister ${fmt(cpu.persister)}, Postgres ${fmt(cpu.postgres)}, Redis ${fmt(cpu.redis)} over ${fmt(persisterSeconds)} s`);
     }
     return results;
   } finally {

@@ -12,7 +12,7 @@ const Env = Type.Object({
   /** Name of this consumer in the group; unique per process unless given. */
   PERSISTER_CONSUMER: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   /** Most stream entries written to Postgres in one transaction. */
-  PERSISTER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 500 }),
+  PERSISTER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
   /** How long one XREADGROUP waits for new entries. */
   PERSISTER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
   /** Entries pending longer than this with another consumer (a dead one) are claimed. */

@@ -54,19 +54,28 @@ export class Persister {
   }
 
   private async run(): Promise<void> {
-    while (!this.stopping) {
+    // The next batch is read while the current one is written, so that Redis and the persister's
+    // own parsing overlap Postgres' work. Prefetched entries are pending for this consumer like
+    // any read ones: a crash leaves them to be claimed, and a stop writes them before exiting.
+    let prefetch: Promise<StreamEntry[]> | undefined;
+    while (!this.stopping || prefetch) {
       try {
-        const entries = await this.read();
+        const entries = await (prefetch ?? this.read());
+        prefetch = undefined;
+        if (entries.length > 0 && !this.stopping && !this.ownPending) prefetch = this.read();
         if (entries.length > 0) await this.persist(entries);
         if (Date.now() - this.lastClaim >= this.config.claimIntervalMs) await this.claim();
         if (Date.now() - this.lastAdvance >= this.config.watermarkIntervalMs) await this.advanceWatermarks();
         this.failures = 0;
       } catch (err) {
+        // Whatever was read stays pending for this consumer: read it again (id 0) after a pause.
+        await prefetch?.catch(() => undefined);
+        prefetch = undefined;
         this.ownPending = true;
         this.failures++;
         const wait = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
         this.log.error({ err: (err as Error).message, retryInMs: wait }, 'persist failed; retrying');
-        await delay(wait);
+        if (!this.stopping) await delay(wait);
       }
     }
   }
