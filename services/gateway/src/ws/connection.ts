@@ -30,8 +30,15 @@ export class Connection implements RoomListener, UserListener {
     readonly caller: Caller,
     private readonly ws: WebSocket,
     readonly app: FastifyInstance,
-    readonly log: FastifyBaseLogger,
   ) {}
+
+  /**
+   * A logger bound to this connection, made when something is logged: a child logger kept per
+   * socket would cost every idle connection its memory.
+   */
+  get log(): FastifyBaseLogger {
+    return this.app.log.child({ conn: this.id, user: this.caller.id });
+  }
 
   send(frame: ServerFrame): void {
     this.write(textFrame(JSON.stringify(frame)));

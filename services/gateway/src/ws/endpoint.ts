@@ -33,9 +33,8 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
 
   app.get('/ws', { websocket: true, preValidation: app.authenticate }, (socket: WebSocket, request) => {
     const id = randomBytes(6).toString('hex');
-    const log = request.log.child({ conn: id, user: request.caller.id });
-    const conn = new Connection(id, request.caller, socket, app, log);
-    log.info('socket open');
+    const conn = new Connection(id, request.caller, socket, app);
+    conn.log.info({ reqId: request.id }, 'socket open');
 
     const helloTimer = setTimeout(() => {
       if (!conn.helloReceived) conn.close('HELLO_TIMEOUT');
@@ -65,11 +64,11 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
           if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed) socket.resume();
         });
     });
-    socket.on('error', (err) => log.warn({ err: err.message }, 'socket error'));
+    socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
     socket.on('close', (code) => {
       clearTimeout(helloTimer);
       conn.detach();
-      log.info({ code }, 'socket closed');
+      conn.log.info({ code }, 'socket closed');
     });
   });
 }, { name: 'ws', dependencies: ['auth', 'relay'] });
