@@ -33,6 +33,9 @@ export interface RoundResult {
   /** CPU seconds per 1,000 deliveries: gateways (nodes) + Redis, and persister + Postgres. */
   frontCpuPer1k: number;
   backCpuPer1k: number;
+  /** The front split: the nodes' share and Redis' share. */
+  nodesCpuPer1k: number;
+  redisCpuPer1k: number;
 }
 
 const BODY_BYTES = 100;
@@ -76,7 +79,8 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
   const size = workload.clients / workload.rooms;
   l.received = 0;
   l.histogram = latencyHistogram();
-  const front0 = cpuSeconds(l.system.frontPids());
+  const nodes0 = cpuSeconds(l.system.nodePids());
+  const redis0 = cpuSeconds(l.system.redisPids());
   const back0 = cpuSeconds(l.system.backPids());
   const start = now();
   const sent = await openLoop(workload.rate, durationMs, (i, dueAt) => {
@@ -87,9 +91,11 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
   const expected = sent * size;
   const deadline = now() + DRAIN_MS;
   while (l.received < expected && now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  const front1 = cpuSeconds(l.system.frontPids());
+  const nodes1 = cpuSeconds(l.system.nodePids());
+  const redis1 = cpuSeconds(l.system.redisPids());
   const back1 = cpuSeconds(l.system.backPids());
   const delivered = l.received;
+  const per1k = (seconds: number) => (seconds / Math.max(1, delivered)) * 1000;
   return {
     system: l.system.name,
     sent,
@@ -97,8 +103,10 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
     delivered,
     deliveriesPerSecond: delivered / ((Math.max(l.lastDelivery, start + durationMs) - start) / 1000),
     latency: percentiles(l.histogram),
-    frontCpuPer1k: ((front1 - front0) / Math.max(1, delivered)) * 1000,
-    backCpuPer1k: ((back1 - back0) / Math.max(1, delivered)) * 1000,
+    frontCpuPer1k: per1k(nodes1 - nodes0 + redis1 - redis0),
+    backCpuPer1k: per1k(back1 - back0),
+    nodesCpuPer1k: per1k(nodes1 - nodes0),
+    redisCpuPer1k: per1k(redis1 - redis0),
   };
 }
 
@@ -153,7 +161,7 @@ export function report(results: Map<string, RoundResult[]>): string {
   const show = (s: { median: number; min: number; max: number }) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
   for (const [name, rows] of results) {
     lines.push(`\n### ${name}\n`);
-    lines.push('| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries (gateways+Redis) | CPU s/1k (persister+Postgres) |');
+    lines.push('| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries: gateways+Redis (gateways, Redis) | persister+Postgres |');
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const system of ['parley', 'socketio', 'floor'] as const) {
       const mine = rows.filter((r) => r.system === system);
@@ -161,7 +169,7 @@ export function report(results: Map<string, RoundResult[]>): string {
       const med = (f: (r: RoundResult) => number) => fmt(summarize(mine.map(f)).median, 3);
       const delivered = mine.reduce((a, r) => a + r.delivered, 0);
       const expected = mine.reduce((a, r) => a + r.expected, 0);
-      lines.push(`| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} | ${med((r) => r.backCpuPer1k)} |`);
+      lines.push(`| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} (${med((r) => r.nodesCpuPer1k)}, ${med((r) => r.redisCpuPer1k)}) | ${med((r) => r.backCpuPer1k)} |`);
     }
     const has = (s: string) => rows.some((r) => r.system === s);
     if (has('socketio')) {

@@ -14,8 +14,9 @@ export interface BenchClient {
 export interface SystemUnderTest {
   name: 'parley' | 'socketio' | 'floor';
   nodes: number;
-  /** Gateways (or nodes) and Redis: the real-time path. */
-  frontPids(): number[];
+  /** Gateways (or nodes): with Redis, the real-time path. */
+  nodePids(): number[];
+  redisPids(): number[];
   /** Persister and Postgres (Parley only): the durable path. */
   backPids(): number[];
   /** Creates rooms with these members (user ids); returns the rooms' names in this system. */
@@ -60,7 +61,8 @@ export async function startParley(nodes = 3): Promise<SystemUnderTest> {
   return {
     name: 'parley',
     nodes,
-    frontPids: () => [...stack.gateways.map((g) => g.child.pid), stack.redisServer.child.pid],
+    nodePids: () => stack.gateways.map((g) => g.child.pid),
+    redisPids: () => [stack.redisServer.child.pid],
     backPids: () => [...stack.persisters.map((p) => p.pid), stack.pgServer.child.pid],
     async setupRooms(members) {
       const ids = [];
@@ -97,7 +99,8 @@ export async function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
   return {
     name: 'socketio',
     nodes,
-    frontPids: () => [...servers.map((s) => s.child.pid), redis.child.pid],
+    nodePids: () => servers.map((s) => s.child.pid),
+    redisPids: () => [redis.child.pid],
     backPids: () => [],
     setupRooms: async (members) => members.map((_, i) => `room-${i}`),
     async connect(node, _userId, rooms, onMessage) {
@@ -126,7 +129,8 @@ export async function startFloor(nodes = 3): Promise<SystemUnderTest> {
   return {
     name: 'floor',
     nodes,
-    frontPids: () => [...servers.map((s) => s.child.pid), redis.child.pid],
+    nodePids: () => servers.map((s) => s.child.pid),
+    redisPids: () => [redis.child.pid],
     backPids: () => [],
     setupRooms: async (members) => members.map((_, i) => `room-${i}`),
     async connect(node, _userId, rooms, onMessage) {

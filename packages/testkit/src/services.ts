@@ -3,6 +3,8 @@ import { Child } from './child.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 const mainOf = (service: 'gateway' | 'persister') => `${repoRoot}services/${service}/dist/main.js`;
+/** Extra node flags for the services, for profiling (`PARLEY_SERVICE_NODE_ARGS="--cpu-prof"`). */
+const nodeArgs = (process.env.PARLEY_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 export interface GatewayProcess {
   child: Child;
@@ -15,7 +17,7 @@ export interface GatewayProcess {
 /** Starts a compiled gateway on a free port; resolves when it listens. */
 export async function startGateway(env: Record<string, string>, name = 'gateway'): Promise<GatewayProcess> {
   const nodeId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-  const child = new Child(name, process.execPath, [mainOf('gateway')], {
+  const child = new Child(name, process.execPath, [...nodeArgs, mainOf('gateway')], {
     env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', NODE_ID: nodeId, ...env },
   });
   const line = await child.waitFor(/"msg":"gateway listening"/);
@@ -25,7 +27,7 @@ export async function startGateway(env: Record<string, string>, name = 'gateway'
 
 /** Starts a compiled persister; resolves when its consumer group is ready. */
 export async function startPersister(env: Record<string, string>, name = 'persister'): Promise<Child> {
-  const child = new Child(name, process.execPath, [mainOf('persister')], { env: { ...process.env, ...env } });
+  const child = new Child(name, process.execPath, [...nodeArgs, mainOf('persister')], { env: { ...process.env, ...env } });
   await child.waitFor(/"msg":"persister ready"/);
   return child;
 }

@@ -13,6 +13,8 @@ const Env = Type.Object({
   PERSISTER_CONSUMER: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   /** Most stream entries written to Postgres in one transaction. */
   PERSISTER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
+  /** After a short batch, how long entries may gather before the next read (throughput over Postgres latency). */
+  PERSISTER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
   /** How long one XREADGROUP waits for new entries. */
   PERSISTER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
   /** Entries pending longer than this with another consumer (a dead one) are claimed. */
@@ -33,6 +35,7 @@ export interface PersisterConfig {
   databaseUrl: string;
   consumer: string;
   batchSize: number;
+  lingerMs: number;
   blockMs: number;
   claimIdleMs: number;
   claimIntervalMs: number;
@@ -51,6 +54,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
     databaseUrl: env.DATABASE_URL,
     consumer: env.PERSISTER_CONSUMER ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     batchSize: env.PERSISTER_BATCH_SIZE,
+    lingerMs: env.PERSISTER_LINGER_MS,
     blockMs: env.PERSISTER_BLOCK_MS,
     claimIdleMs: env.PERSISTER_CLAIM_IDLE_MS,
     claimIntervalMs: env.PERSISTER_CLAIM_INTERVAL_MS,

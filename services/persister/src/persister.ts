@@ -62,8 +62,13 @@ export class Persister {
       try {
         const entries = await (prefetch ?? this.read());
         prefetch = undefined;
-        if (entries.length > 0 && !this.stopping && !this.ownPending) prefetch = this.read();
+        const full = entries.length >= this.config.batchSize;
+        if (full && !this.stopping && !this.ownPending) prefetch = this.read();
         if (entries.length > 0) await this.persist(entries);
+        // A short batch means the stream is nearly drained: let entries gather before the next
+        // read, since every batch costs a transaction and round trips whatever its size. Acks do
+        // not wait for this; only the rows' arrival in Postgres does.
+        if (!full && entries.length > 0 && !this.stopping) await delay(this.config.lingerMs);
         if (Date.now() - this.lastClaim >= this.config.claimIntervalMs) await this.claim();
         if (Date.now() - this.lastAdvance >= this.config.watermarkIntervalMs) await this.advanceWatermarks();
         this.failures = 0;
