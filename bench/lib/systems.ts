@@ -92,29 +92,20 @@ export async function startParley(nodes = 3): Promise<SystemUnderTest> {
   };
 }
 
-/** Socket.IO with @socket.io/redis-adapter; the client speaks Engine.IO v4 / Socket.IO v5 over plain ws. */
-export async function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
+type NodeConnect = (port: number, rooms: string[], onMessage: (body: string) => void) => Promise<BenchClient>;
+
+/** A cluster of relay nodes (`bench/systems/<script>.ts`) sharing one Redis; rooms are just names. */
+async function startRelayCluster(name: 'socketio' | 'floor', script: string, nodes: number, connect: NodeConnect): Promise<SystemUnderTest> {
   const redis = await startRedis();
-  const servers = await startNodes('socketio-node', nodes, redis);
+  const servers = await startNodes(script, nodes, redis);
   return {
-    name: 'socketio',
+    name,
     nodes,
     nodePids: () => servers.map((s) => s.child.pid),
     redisPids: () => [redis.child.pid],
     backPids: () => [],
     setupRooms: async (members) => members.map((_, i) => `room-${i}`),
-    async connect(node, _userId, rooms, onMessage) {
-      const ws = await open(`ws://127.0.0.1:${servers[node]!.port}/socket.io/?EIO=4&transport=websocket`, {}, (ws, text, ready) => {
-        if (text.startsWith('42')) {
-          const [event, body] = JSON.parse(text.slice(2)) as [string, string];
-          if (event === 'msg') onMessage(body);
-          else if (event === 'joined') ready();
-        } else if (text === '2') ws.send('3'); // Engine.IO ping
-        else if (text.startsWith('0')) ws.send('40'); // Engine.IO open: connect to namespace "/"
-        else if (text.startsWith('40')) ws.send(`42${JSON.stringify(['join', rooms])}`);
-      });
-      return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close() };
-    },
+    connect: (node, _userId, rooms, onMessage) => connect(servers[node]!.port, rooms, onMessage),
     async stop() {
       await Promise.all(servers.map((s) => s.child.kill('SIGKILL')));
       await redis.stop();
@@ -122,28 +113,30 @@ export async function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
   };
 }
 
+/** Socket.IO with @socket.io/redis-adapter; the client speaks Engine.IO v4 / Socket.IO v5 over plain ws. */
+export function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
+  return startRelayCluster('socketio', 'socketio-node', nodes, async (port, rooms, onMessage) => {
+    const ws = await open(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, {}, (ws, text, ready) => {
+      if (text.startsWith('42')) {
+        const [event, body] = JSON.parse(text.slice(2)) as [string, string];
+        if (event === 'msg') onMessage(body);
+        else if (event === 'joined') ready();
+      } else if (text === '2') ws.send('3'); // Engine.IO ping
+      else if (text.startsWith('0')) ws.send('40'); // Engine.IO open: connect to namespace "/"
+      else if (text.startsWith('40')) ws.send(`42${JSON.stringify(['join', rooms])}`);
+    });
+    return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close() };
+  });
+}
+
 /** The floor: a bare ws relay through Redis pub/sub per room. */
-export async function startFloor(nodes = 3): Promise<SystemUnderTest> {
-  const redis = await startRedis();
-  const servers = await startNodes('floor-node', nodes, redis);
-  return {
-    name: 'floor',
-    nodes,
-    nodePids: () => servers.map((s) => s.child.pid),
-    redisPids: () => [redis.child.pid],
-    backPids: () => [],
-    setupRooms: async (members) => members.map((_, i) => `room-${i}`),
-    async connect(node, _userId, rooms, onMessage) {
-      const ws = await open(`ws://127.0.0.1:${servers[node]!.port}`, {}, (_ws, text, ready) => {
-        const frame = JSON.parse(text) as { t?: string; body?: string };
-        if (frame.t === 'joined') ready();
-        else onMessage(frame.body!);
-      }, JSON.stringify({ t: 'join', rooms }));
-      return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close() };
-    },
-    async stop() {
-      await Promise.all(servers.map((s) => s.child.kill('SIGKILL')));
-      await redis.stop();
-    },
-  };
+export function startFloor(nodes = 3): Promise<SystemUnderTest> {
+  return startRelayCluster('floor', 'floor-node', nodes, async (port, rooms, onMessage) => {
+    const ws = await open(`ws://127.0.0.1:${port}`, {}, (_ws, text, ready) => {
+      const frame = JSON.parse(text) as { t?: string; body?: string };
+      if (frame.t === 'joined') ready();
+      else onMessage(frame.body!);
+    }, JSON.stringify({ t: 'join', rooms }));
+    return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close() };
+  });
 }
