@@ -1,6 +1,6 @@
 import type { WebSocket } from 'ws';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { closeCodes, type CloseCodeName, type ServerFrame } from '@parley/protocol';
+import { closeCodes, ParleyError, type CloseCodeName, type ServerFrame } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
 import type { RoomListener } from '../relay/room-hub.js';
 import type { UserControl, UserListener } from '../relay/user-hub.js';
@@ -24,6 +24,7 @@ export class Connection implements RoomListener, UserListener {
   readonly rooms = new Map<number, RoomCursor>();
   helloReceived = false;
   closed = false;
+  private helloTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
@@ -38,6 +39,18 @@ export class Connection implements RoomListener, UserListener {
    */
   get log(): FastifyBaseLogger {
     return this.app.log.child({ conn: this.id, user: this.caller.id });
+  }
+
+  /** Closes the socket with 4101 unless hello arrives within `ms`. */
+  expectHello(ms: number): void {
+    this.helloTimer = setTimeout(() => this.close('HELLO_TIMEOUT'), ms);
+  }
+
+  /** Records hello (once per connection) and stops the hello timeout. */
+  acceptHello(): void {
+    if (this.helloReceived) throw new ParleyError('FRAME_HELLO_REPEATED');
+    this.helloReceived = true;
+    clearTimeout(this.helloTimer);
   }
 
   send(frame: ServerFrame): void {
@@ -124,6 +137,7 @@ export class Connection implements RoomListener, UserListener {
   detach(): void {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.helloTimer);
     for (const roomId of this.rooms.keys()) this.app.roomHub.leave(roomId, this);
     this.rooms.clear();
     this.app.userHub.leave(this.caller.id, this);

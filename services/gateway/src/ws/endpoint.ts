@@ -36,9 +36,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     const conn = new Connection(id, request.caller, socket, app);
     conn.log.info({ reqId: request.id }, 'socket open');
 
-    const helloTimer = setTimeout(() => {
-      if (!conn.helloReceived) conn.close('HELLO_TIMEOUT');
-    }, config.ws.helloTimeoutMs);
+    conn.expectHello(config.ws.helloTimeoutMs);
 
     let chain = Promise.resolve();
     let inFlight = 0;
@@ -66,7 +64,6 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     });
     socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
     socket.on('close', (code) => {
-      clearTimeout(helloTimer);
       conn.detach();
       conn.log.info({ code }, 'socket closed');
     });

@@ -1,5 +1,5 @@
 import { roomIdsOfUser } from '@parley/db';
-import { ParleyError, type ClientFrameOf } from '@parley/protocol';
+import type { ClientFrameOf } from '@parley/protocol';
 import type { Connection } from './connection.js';
 
 /**
@@ -7,8 +7,7 @@ import type { Connection } from './connection.js';
  * what followed `last_seq`; the others go live from the head seq that `welcome` reports.
  */
 export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Promise<void> {
-  if (conn.helloReceived) throw new ParleyError('FRAME_HELLO_REPEATED');
-  conn.helloReceived = true;
+  conn.acceptHello();
   const { app, caller } = conn;
   // Subscribe to membership changes before reading memberships, so that none falls between.
   await app.userHub.join(caller.id, conn);
