@@ -28,8 +28,9 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       const roomId = request.params.id;
       const { before, after, limit = limits.historyDefaultLimit } = request.query;
       if (before !== undefined && after !== undefined) throw new ParleyError('REQUEST_INVALID', 'Give before or after, not both');
-      if (!(await app.membership.isMember(roomId, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
-      const head = await app.roomEvents.head(roomId);
+      // Both in one round trip; the head is used only once membership is confirmed.
+      const [member, head] = await Promise.all([app.membership.isMember(roomId, request.caller.id), app.roomEvents.head(roomId)]);
+      if (!member) throw new ParleyError('ROOM_NOT_MEMBER');
       // Seqs are gapless, so a page is a seq range.
       let from: number;
       let to: number;
