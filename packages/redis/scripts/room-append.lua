@@ -18,10 +18,12 @@
 --   MEMBERS_UNCACHED   the members set is not cached: fill it and call again
 --   NOT_MEMBER         the sender is not a member of the room
 --   BACKLOG_FULL       the event stream holds ARGV[8] entries: the persisters are behind
-if redis.call('EXISTS', KEYS[4]) == 0 then
+-- One call answers both: the sentinel "" is in the set exactly when the set is cached.
+local membership = redis.call('SMISMEMBER', KEYS[4], '', ARGV[1])
+if membership[1] == 0 then
   return {'MEMBERS_UNCACHED'}
 end
-if redis.call('SISMEMBER', KEYS[4], ARGV[1]) == 0 then
+if membership[2] == 0 then
   return {'NOT_MEMBER'}
 end
 local prior = redis.call('GET', KEYS[3])
