@@ -51,6 +51,7 @@ export class Connection implements RoomListener, UserListener {
     if (this.helloReceived) throw new ParleyError('FRAME_HELLO_REPEATED');
     this.helloReceived = true;
     clearTimeout(this.helloTimer);
+    this.helloTimer = undefined;
   }
 
   send(frame: ServerFrame): void {
