@@ -31,15 +31,3 @@ export type Keys = ReturnType<typeof createKeys>;
 
 /** The persisters' consumer group on the event stream. */
 export const PERSISTER_GROUP = 'persisters';
-
-/** Parses the room id out of a room channel name, or undefined for any other channel. */
-export function roomIdOfChannel(channel: string): number | undefined {
-  const m = /\{room:(\d+)\}:events$/.exec(channel);
-  return m ? Number(m[1]) : undefined;
-}
-
-/** Parses the user id out of a user channel name, or undefined for any other channel. */
-export function userIdOfChannel(channel: string): string | undefined {
-  const m = /\{user:(.+)\}:control$/.exec(channel);
-  return m ? m[1] : undefined;
-}
