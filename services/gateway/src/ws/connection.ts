@@ -84,6 +84,11 @@ export class Connection implements RoomListener, UserListener {
       room.buffer.push({ seq, frame });
       return;
     }
+    this.writeNew(room, seq, frame);
+  }
+
+  /** Writes a room's event unless this socket already has it: the cursor keeps each seq once, in order. */
+  private writeNew(room: RoomCursor, seq: number, frame: Buffer[]): void {
     if (seq <= room.cursor) return;
     room.cursor = seq;
     this.write(frame);
@@ -117,21 +122,11 @@ export class Connection implements RoomListener, UserListener {
       this.send({ type: 'resume_too_far', chat_id: roomId, last_seq: lastSeq, head_seq: head });
       room.cursor = head;
     } else {
-      for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) {
-        if (seq > room.cursor) {
-          room.cursor = seq;
-          this.write(textFrame(event));
-        }
-      }
+      for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) this.writeNew(room, seq, textFrame(event));
     }
     const buffered = room.buffer ?? [];
     room.buffer = null;
-    for (const { seq, frame } of buffered) {
-      if (seq > room.cursor) {
-        room.cursor = seq;
-        this.write(frame);
-      }
-    }
+    for (const { seq, frame } of buffered) this.writeNew(room, seq, frame);
   }
 
   /** Stops all relaying to this socket. */
