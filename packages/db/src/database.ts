@@ -25,6 +25,12 @@ export interface RoomTable {
   created_by: string;
   created_at: Timestamp;
   updated_at: Timestamp;
+  /** Set when the room is deleted; a deleted room has no members and is never listed. */
+  deleted_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** Kept in step with room_members by every membership change. */
+  member_count: ColumnType<number, number | undefined, number>;
+  /** Time of the newest message the persister has written (the conversation list's order). */
+  last_message_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 /** room_members: who belongs to a room, with a role and the last seq they have read. */
@@ -36,16 +42,39 @@ export interface RoomMemberTable {
   last_read_seq: ColumnType<number, number | undefined, number>;
 }
 
-/** messages: every message, written by the persister; (room_id, seq) is the room's order. */
+/** The state a system message announces (the protocol's SystemInfo). */
+export interface SystemColumn {
+  event: string;
+  user_id?: string;
+  actor_id?: string;
+}
+
+type Nullable<T> = ColumnType<T | null, T | null | undefined, T | null>;
+
+/**
+ * messages: every room event, written by the persister; (room_id, seq) is the room's order. A
+ * `message` row holds its current state (edited, deleted); `edit` and `delete` rows are the events
+ * that changed the message at `target_seq`, kept so that resume replays them.
+ */
 export interface MessageTable {
   room_id: number;
   seq: number;
   id: string;
-  sender_id: string;
+  /** Null only for system messages posted by the service. */
+  sender_id: string | null;
   client_id: string;
+  kind: ColumnType<'message' | 'edit' | 'delete', 'message' | 'edit' | 'delete' | undefined, 'message' | 'edit' | 'delete'>;
+  target_seq: Nullable<number>;
   type: string;
   content: string;
+  system: Nullable<SystemColumn>;
+  attachment: Nullable<Record<string, unknown>>;
+  forwarded_from: Nullable<Record<string, unknown>>;
   created_at: Timestamp;
+  edited_at: Nullable<Date>;
+  deleted_at: Nullable<Date>;
+  deleted_by: Nullable<string>;
+  recalled: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 export interface Database {

@@ -4,17 +4,20 @@ import type { Database, MessageRow, NewMessage } from './database.js';
 /**
  * Inserts a batch; rows already present (a replayed stream entry, or a client_id already stored)
  * are skipped, which makes persisting idempotent. The rows travel as one array per column and
- * `unnest` turns them back into rows: eight parameters whatever the batch size, where a VALUES list
- * would take eight per row and cost Postgres a parse and plan that grow with it.
+ * `unnest` turns them back into rows: a fixed number of parameters whatever the batch size, where a
+ * VALUES list would take one per row and column and cost Postgres a parse and plan that grow with it.
  */
 export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): Promise<number> {
   if (rows.length === 0) return 0;
-  const column = <K extends keyof NewMessage>(k: K) => rows.map((r) => r[k]);
+  const column = <K extends keyof NewMessage>(k: K) => rows.map((r) => r[k] ?? null);
+  const json = (k: 'system' | 'attachment' | 'forwarded_from') => rows.map((r) => (r[k] ? JSON.stringify(r[k]) : null));
   const result = await sql`
-    insert into messages (room_id, seq, id, sender_id, client_id, type, content, created_at)
+    insert into messages (room_id, seq, id, sender_id, client_id, kind, target_seq, type, content, system, attachment, forwarded_from, created_at)
     select * from unnest(
       ${column('room_id')}::bigint[], ${column('seq')}::bigint[], ${column('id')}::uuid[], ${column('sender_id')}::text[],
-      ${column('client_id')}::text[], ${column('type')}::text[], ${column('content')}::text[], ${column('created_at')}::timestamptz[])
+      ${column('client_id')}::text[], ${rows.map((r) => r.kind ?? 'message')}::text[], ${column('target_seq')}::bigint[],
+      ${column('type')}::text[], ${column('content')}::text[], ${json('system')}::jsonb[], ${json('attachment')}::jsonb[],
+      ${json('forwarded_from')}::jsonb[], ${column('created_at')}::timestamptz[])
     on conflict do nothing`.execute(db);
   return Number(result.numAffectedRows ?? 0);
 }

@@ -1,9 +1,11 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import * as m0001 from './migrations/0001_create_core.js';
+import * as m0002 from './migrations/0002_extend_rooms_messages.js';
 
 /** Migrations are imported statically so that compiled and bundled builds carry them. */
 const migrations: Record<string, Migration> = {
   '0001_create_core': m0001,
+  '0002_extend_rooms_messages': m0002,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
