@@ -53,7 +53,7 @@ export async function runPersist(events: number, rounds: number, log: (l: string
         const content = `message ${i} `.padEnd(100, '.');
         const clientId = `r${round}-${i}`;
         const eventJson = encodeMessageEventBody({ chat_id: room, id, sender_id: 'writer', client_id: clientId, message_type: 'text', content, created_at: createdAt });
-        appends.push(scripts.roomAppend({ roomId: room, senderId: 'writer', clientId, id, createdAt, eventJson, idempotencyTtlSeconds: 600, maxBacklog: 10_000_000 }));
+        appends.push(scripts.roomAppend({ roomId: room, senderId: 'writer', mode: 'member', clientId, id, createdAt, eventJson, idempotencyTtlSeconds: 600, maxBacklog: 10_000_000 }));
         if (appends.length >= 1000) await Promise.all(appends.splice(0));
         csv.push(`${room},${round * (events / ROOMS) + Math.floor(i / ROOMS) + 1},${id},writer,${clientId},text,${content},${createdAt}`);
       }

@@ -17,7 +17,7 @@ export async function createDirectRoom(db: Kysely<Database>, userId: string, pee
     const key = directKey(userId, peerId);
     const inserted = await trx
       .insertInto('rooms')
-      .values({ type: 'direct', direct_key: key, created_by: userId, is_public: false, is_official: false, name: null, description: null })
+      .values({ type: 'direct', direct_key: key, created_by: userId, is_public: false, is_official: false, name: null, description: null, member_count: 2 })
       .onConflict((oc) => oc.column('direct_key').doNothing())
       .returningAll()
       .executeTakeFirst();
@@ -36,6 +36,7 @@ export interface NewGroupRoom {
   name: string;
   description?: string | null;
   isPublic: boolean;
+  isOfficial?: boolean;
   memberIds: string[];
 }
 
@@ -51,9 +52,10 @@ export async function createGroupRoom(db: Kysely<Database>, creatorId: string, g
         name: group.name,
         description: group.description ?? null,
         is_public: group.isPublic,
-        is_official: false,
+        is_official: group.isOfficial ?? false,
         direct_key: null,
         created_by: creatorId,
+        member_count: others.length + 1,
       })
       .returningAll()
       .executeTakeFirstOrThrow();
@@ -79,12 +81,42 @@ export async function addRoomMember(db: Kysely<Database>, roomId: number, userId
       .returningAll()
       .executeTakeFirst();
     const member = row ?? (await trx.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirstOrThrow());
+    if (row) await trx.updateTable('rooms').set((eb) => ({ member_count: eb('member_count', '+', 1) })).where('id', '=', roomId).execute();
     return { member, added: row !== undefined };
   });
 }
 
+/** Removes a member; false when the user was not one. */
+export async function removeRoomMember(db: Kysely<Database>, roomId: number, userId: string): Promise<boolean> {
+  return db.transaction().execute(async (trx) => {
+    const row = await trx.deleteFrom('room_members').where('room_id', '=', roomId).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
+    if (row) await trx.updateTable('rooms').set((eb) => ({ member_count: eb('member_count', '-', 1) })).where('id', '=', roomId).execute();
+    return row !== undefined;
+  });
+}
+
+/** Sets a member's role; returns the role it had, or undefined when the user is not a member. */
+export async function setMemberRole(db: Kysely<Database>, roomId: number, userId: string, role: MemberRole): Promise<MemberRole | undefined> {
+  const row = await sql<{ before: MemberRole }>`
+    update room_members m set role = ${role}
+    from room_members old
+    where m.room_id = ${roomId} and m.user_id = ${userId} and old.room_id = m.room_id and old.user_id = m.user_id
+    returning old.role as before`.execute(db);
+  return row.rows[0]?.before;
+}
+
+/** Marks the room deleted and ends every membership; returns the former members. */
+export async function deleteRoom(db: Kysely<Database>, roomId: number): Promise<string[]> {
+  return db.transaction().execute(async (trx) => {
+    await trx.updateTable('rooms').set({ deleted_at: new Date(), member_count: 0 }).where('id', '=', roomId).execute();
+    const rows = await trx.deleteFrom('room_members').where('room_id', '=', roomId).returning('user_id').execute();
+    return rows.map((r) => r.user_id);
+  });
+}
+
+/** A room that exists and is not deleted. */
 export async function findRoom(db: Kysely<Database>, roomId: number): Promise<RoomRow | undefined> {
-  return db.selectFrom('rooms').selectAll().where('id', '=', roomId).executeTakeFirst();
+  return db.selectFrom('rooms').selectAll().where('id', '=', roomId).where('deleted_at', 'is', null).executeTakeFirst();
 }
 
 export async function memberRole(db: Kysely<Database>, roomId: number, userId: string): Promise<MemberRole | undefined> {

@@ -27,15 +27,43 @@ export const SendableMessageType = Type.Union([
 export const MessageType = Type.Union([...SendableMessageType.anyOf, Type.Literal('system')]);
 export type MessageType = Static<typeof MessageType>;
 
+/**
+ * What a system message announces. Membership events take effect at their place in the room's
+ * order: a member removed (or leaving) receives that message and nothing after it; `room_deleted`
+ * ends every member's access the same way.
+ */
+export const SystemEventName = Type.Union([
+  Type.Literal('member_joined'),
+  Type.Literal('member_added'),
+  Type.Literal('member_left'),
+  Type.Literal('member_removed'),
+  Type.Literal('member_promoted'),
+  Type.Literal('member_demoted'),
+  Type.Literal('room_deleted'),
+  Type.Literal('notice'),
+]);
+export type SystemEventName = Static<typeof SystemEventName>;
+export const SystemInfo = Type.Object({
+  event: SystemEventName,
+  /** The member the event is about. */
+  user_id: Type.Optional(UserId),
+  /** Who did it, when not the member themself (an admin, or absent for the service). */
+  actor_id: Type.Optional(UserId),
+});
+export type SystemInfo = Static<typeof SystemInfo>;
+
 /** A message as history returns it; the `message` event adds `type`. */
 export const Message = Type.Object({
   seq: Seq,
   chat_id: ChatId,
   id: Type.String({ format: 'uuid' }),
-  sender_id: UserId,
+  /** Null only for system messages the service posts. */
+  sender_id: Type.Union([UserId, Type.Null()]),
   client_id: ClientId,
   message_type: MessageType,
   content: Type.String({ maxLength: limits.contentMaxLength }),
   created_at: Type.String({ format: 'date-time' }),
+  /** Present on system messages. */
+  system: Type.Optional(SystemInfo),
 });
 export type Message = Static<typeof Message>;

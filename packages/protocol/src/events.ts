@@ -15,6 +15,8 @@ export function encodeMessageEventBody(m: Omit<Message, 'seq'>): string {
     message_type: m.message_type,
     content: m.content,
     created_at: m.created_at,
+    // Optional fields last, left out when absent.
+    system: m.system,
   });
 }
 
@@ -43,4 +45,19 @@ export function messageJsonOfEvent(event: string): string {
   const at = event.indexOf(TYPE_FIELD);
   if (at < 0 || at > 30) throw new Error('not a message event');
   return event.slice(0, at) + event.slice(at + TYPE_FIELD.length);
+}
+
+const SYSTEM_MARK = '"message_type":"system"';
+
+/**
+ * Whose access to the room ends with this event: the member a `member_left` or `member_removed`
+ * system message is about, `*` for `room_deleted`, otherwise undefined. Only system messages are
+ * parsed: the marker cannot occur unescaped inside a string field.
+ */
+export function membershipEndOf(event: string): string | undefined {
+  if (!event.includes(SYSTEM_MARK)) return undefined;
+  const { system } = JSON.parse(event) as Message;
+  if (system?.event === 'member_left' || system?.event === 'member_removed') return system.user_id;
+  if (system?.event === 'room_deleted') return '*';
+  return undefined;
 }

@@ -44,6 +44,8 @@ export const CreateGroupChatBody = Type.Object(
     name: UserText({ minLength: 1, maxLength: 100 }),
     description: Type.Optional(UserText({ maxLength: 500 })),
     is_public: Type.Optional(Type.Boolean({ description: 'default true' })),
+    /** Only global admins may set it (ROOM_OFFICIAL_FORBIDDEN otherwise). */
+    is_official: Type.Optional(Type.Boolean({ description: 'default false' })),
     member_ids: Type.Optional(Type.Array(UserId, { maxItems: 100, uniqueItems: true })),
   },
   { additionalProperties: false },
@@ -53,11 +55,15 @@ export type CreateChatBody = Static<typeof CreateChatBody>;
 
 export const ChatList = Type.Object({ chats: Type.Array(Chat) });
 
+export const MemberRole = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
 export const AddParticipantBody = Type.Object({ user_id: UserId }, { additionalProperties: false });
+export const ParticipantParams = Type.Object({ id: ChatId, user_id: UserId });
+/** A room admin promotes; demoting an admin belongs to the creator and global admins. */
+export const UpdateParticipantBody = Type.Object({ role: MemberRole }, { additionalProperties: false });
 export const Participant = Type.Object({
   chat_id: ChatId,
   user_id: UserId,
-  role: Type.Union([Type.Literal('admin'), Type.Literal('member')]),
+  role: MemberRole,
   joined_at: Type.String({ format: 'date-time' }),
 });
 

@@ -4,6 +4,7 @@
 -- KEYS[3] idempotency record   (string "id|seq|created_at", TTL)
 -- KEYS[4] room members set     (cached member ids plus the sentinel "")
 -- KEYS[5] event stream         (persisters' consumer group; fields r = room, s = seq, e = event)
+-- KEYS[6] room members generation counter
 -- ARGV[1] sender id
 -- ARGV[2] the event JSON without its opening "{"; the script prepends {"seq":N,
 -- ARGV[3] message id (uuid)
@@ -12,19 +13,27 @@
 -- ARGV[6] room channel to PUBLISH the event on
 -- ARGV[7] room id
 -- ARGV[8] most entries the event stream may hold before appends are refused
+-- ARGV[9] mode: "member"  the sender must be a member (every user's message);
+--               "system"  no membership check (a system message);
+--               "bump"    no membership check, and the cached members are dropped in the same step:
+--                         the system message of a membership change committed to Postgres, so that
+--                         the change takes effect exactly at this event's place in the room's order
 -- Returns {status, id, seq, created_at}; status is one of
 --   OK                 appended as seq
 --   DUPLICATE          the client_id was already appended: the original id, seq, created_at
 --   MEMBERS_UNCACHED   the members set is not cached: fill it and call again
 --   NOT_MEMBER         the sender is not a member of the room
 --   BACKLOG_FULL       the event stream holds ARGV[8] entries: the persisters are behind
--- One call answers both: the sentinel "" is in the set exactly when the set is cached.
-local membership = redis.call('SMISMEMBER', KEYS[4], '', ARGV[1])
-if membership[1] == 0 then
-  return {'MEMBERS_UNCACHED'}
-end
-if membership[2] == 0 then
-  return {'NOT_MEMBER'}
+local mode = ARGV[9]
+if mode == 'member' then
+  -- One call answers both: the sentinel "" is in the set exactly when the set is cached.
+  local membership = redis.call('SMISMEMBER', KEYS[4], '', ARGV[1])
+  if membership[1] == 0 then
+    return {'MEMBERS_UNCACHED'}
+  end
+  if membership[2] == 0 then
+    return {'NOT_MEMBER'}
+  end
 end
 local prior = redis.call('GET', KEYS[3])
 if prior then
@@ -33,6 +42,10 @@ if prior then
 end
 if redis.call('XLEN', KEYS[5]) >= tonumber(ARGV[8]) then
   return {'BACKLOG_FULL'}
+end
+if mode == 'bump' then
+  redis.call('DEL', KEYS[4])
+  redis.call('INCR', KEYS[6])
 end
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local event = '{"seq":' .. seq .. ',' .. ARGV[2]

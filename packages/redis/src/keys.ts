@@ -14,9 +14,9 @@ export function createKeys(prefix = '') {
     /** String `id|seq|created_at` with a TTL: the idempotency record of one client_id of one sender (room-append). */
     roomIdempotency: (id: number, senderId: string, clientId: string) =>
       `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
-    /** Set: cache of the room's member ids plus the sentinel "" (room-members-fill; dropped by room-members-bump). */
+    /** Set: cache of the room's member ids plus the sentinel "" (room-members-fill; dropped by room-append in `bump` mode). */
     roomMembers: (id: number) => `${room(id)}:members`,
-    /** Counter: bumped on every membership change so that a fill racing a change is discarded (room-members-bump). */
+    /** Counter: bumped on every membership change so that a fill racing a change is discarded (room-append in `bump` mode). */
     roomMembersGen: (id: number) => `${room(id)}:members-gen`,
     /** Pub/sub channel: every event of the room, encoded once as its wire frame (room-append publishes). */
     roomChannel: (id: number) => `${room(id)}:events`,

@@ -7,9 +7,8 @@ const lua = (name: string) => readFileSync(new URL(`${name}.lua`, scriptDir), 'u
 
 /** Each script with its key count; ioredis sends EVALSHA and falls back to EVAL once per connection. */
 const definitions = {
-  roomAppend: { file: 'room-append', numberOfKeys: 5 },
+  roomAppend: { file: 'room-append', numberOfKeys: 6 },
   roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
-  roomMembersBump: { file: 'room-members-bump', numberOfKeys: 2 },
   roomPersisted: { file: 'room-persisted', numberOfKeys: 2 },
 } as const;
 
@@ -18,9 +17,14 @@ type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
 export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL';
 
+/** Whether the append checks the sender's membership (see room-append.lua). */
+export type AppendMode = 'member' | 'system' | 'bump';
+
 export interface AppendInput {
   roomId: number;
-  senderId: string;
+  /** Null for a system message the service posts. */
+  senderId: string | null;
+  mode: AppendMode;
   clientId: string;
   id: string;
   createdAt: string;
@@ -42,20 +46,22 @@ export function createScripts(redis: Redis, keys: Keys) {
   const call = (name: ScriptName) => (redis as unknown as Record<ScriptName, ScriptCall>)[name].bind(redis);
   const roomAppend = call('roomAppend');
   const roomMembersFill = call('roomMembersFill');
-  const roomMembersBump = call('roomMembersBump');
   const roomPersisted = call('roomPersisted');
 
   return {
     async roomAppend(input: AppendInput): Promise<AppendResult> {
       const { roomId } = input;
       if (!input.eventJson.startsWith('{')) throw new Error('eventJson must be a JSON object');
+      if (input.senderId === null && input.mode === 'member') throw new Error('a member message needs a sender');
+      const sender = input.senderId ?? '';
       const reply = (await roomAppend(
         keys.roomMeta(roomId),
         keys.roomLog(roomId),
-        keys.roomIdempotency(roomId, input.senderId, input.clientId),
+        keys.roomIdempotency(roomId, sender, input.clientId),
         keys.roomMembers(roomId),
         keys.eventStream(),
-        input.senderId,
+        keys.roomMembersGen(roomId),
+        sender,
         input.eventJson.slice(1),
         input.id,
         input.createdAt,
@@ -63,6 +69,7 @@ export function createScripts(redis: Redis, keys: Keys) {
         keys.roomChannel(roomId),
         roomId,
         input.maxBacklog,
+        input.mode,
       )) as [AppendStatus, string?, number?, string?];
       const [status, id, seq, createdAt] = reply;
       if (status === 'OK' || status === 'DUPLICATE') return { status, id: id!, seq: seq!, createdAt: createdAt! };
@@ -73,10 +80,6 @@ export function createScripts(redis: Redis, keys: Keys) {
     async roomMembersFill(roomId: number, generation: string, ttlSeconds: number, members: string[]) {
       const r = await roomMembersFill(keys.roomMembers(roomId), keys.roomMembersGen(roomId), generation, ttlSeconds, ...members);
       return r === 1;
-    },
-
-    async roomMembersBump(roomId: number): Promise<number> {
-      return (await roomMembersBump(keys.roomMembers(roomId), keys.roomMembersGen(roomId))) as number;
     },
 
     async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {

@@ -10,6 +10,7 @@ import ws from './ws/endpoint.js';
 import health from './routes/health.js';
 import devTokens from './routes/dev-tokens.js';
 import chats from './routes/chats.js';
+import participants from './routes/participants.js';
 import messages from './routes/messages.js';
 
 declare module 'fastify' {
@@ -51,6 +52,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(ws, { config });
   await app.register(health);
   await app.register(chats);
+  await app.register(participants);
   await app.register(messages);
   if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
   return app;

@@ -37,6 +37,8 @@ const Env = Type.Object({
   RESUME_MAX_EVENTS: Type.Integer({ minimum: 1, default: 1000 }),
   /** Most entries the event stream holds before appends are refused with MESSAGE_BACKLOG_FULL. */
   STREAM_MAX_BACKLOG: Type.Integer({ minimum: 1, default: 1_000_000 }),
+  /** Comma-separated values of the JWT `role` claim that make a caller a global admin. */
+  ADMIN_ROLES: Type.String({ pattern: '^[^,]+(,[^,]+)*$', default: 'admin' }),
   /** Lifetime of a room's cached member set. */
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });
@@ -60,6 +62,7 @@ export interface GatewayConfig {
   resumeMaxEvents: number;
   streamMaxBacklog: number;
   membersCacheTtlSeconds: number;
+  adminRoles: readonly string[];
 }
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
@@ -90,5 +93,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
     streamMaxBacklog: env.STREAM_MAX_BACKLOG,
     membersCacheTtlSeconds: env.MEMBERS_CACHE_TTL_SECONDS,
+    adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
   });
 }

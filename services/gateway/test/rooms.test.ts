@@ -46,9 +46,10 @@ t.test('direct and group rooms, members, and my room list', async (t) => {
 
   const { client: sender } = await TestClient.open(gw1!.wsUrl, alice);
   t.teardown(() => sender.close());
-  t.match(await sender.sendMessage(roomId, 'welcome carol', 'w-1'), { type: 'ack', seq: 1 });
-  t.equal((await carol.waitForSeq(roomId, 1)).content, 'welcome carol', 'the added member receives on a socket opened before');
-  t.match(await carol.sendMessage(roomId, 'thanks', 'c-1'), { type: 'ack', seq: 2 }, 'and may send at once');
+  t.match(await carol.waitForSeq(roomId, 1), { system: { event: 'member_added', user_id: 'carol' } }, 'the addition is seq 1');
+  t.match(await sender.sendMessage(roomId, 'welcome carol', 'w-1'), { type: 'ack', seq: 2 });
+  t.equal((await carol.waitForSeq(roomId, 2)).content, 'welcome carol', 'the added member receives on a socket opened before');
+  t.match(await carol.sendMessage(roomId, 'thanks', 'c-1'), { type: 'ack', seq: 3 }, 'and may send at once');
 
   const profile = await stack.db.selectFrom('users').selectAll().where('id', '=', 'alice').executeTakeFirstOrThrow();
   t.match(profile, { name: 'Alice', role: 'pharmacist' }, 'the user row was upserted from the token claims');

@@ -23,6 +23,7 @@ export function messageRowOf([, fields]: StreamEntry): NewMessage | undefined {
     client_id: m.client_id,
     type: m.message_type,
     content: m.content,
+    system: m.system ?? null,
     created_at: m.created_at,
   };
 }

@@ -1,23 +1,26 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { encodeMessageEventBody, ParleyError, type MessageType, type SendMessageResult } from '@parley/protocol';
-import { appendStatusError } from '@parley/redis';
+import { encodeMessageEventBody, ParleyError, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
+import { appendStatusError, type AppendMode } from '@parley/redis';
 
 export interface NewMessage {
   roomId: number;
-  senderId: string;
+  /** Null only for a system message the service posts. */
+  senderId: string | null;
   clientId: string;
   messageType: MessageType;
   content: string;
+  system?: SystemInfo;
 }
 
 /**
- * The one write path of a message, for the socket and REST alike: a single script call checks
- * membership and the client_id, assigns the seq, appends to the room log and the event stream,
- * and publishes. Resolving means the message is in the stream: the answer is the ack.
+ * The one write path of a message, for the socket, REST and system messages alike: a single script
+ * call checks membership (mode `member`) and the client_id, assigns the seq, appends to the room log
+ * and the event stream, and publishes. Resolving means the message is in the stream: the answer is
+ * the ack.
  */
-export async function appendMessage(app: FastifyInstance, msg: NewMessage): Promise<Static<typeof SendMessageResult>> {
+export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode: AppendMode = 'member'): Promise<Static<typeof SendMessageResult>> {
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const eventJson = encodeMessageEventBody({
@@ -28,10 +31,12 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage): Prom
     message_type: msg.messageType,
     content: msg.content,
     created_at: createdAt,
+    system: msg.system,
   });
   const input = {
     roomId: msg.roomId,
     senderId: msg.senderId,
+    mode,
     clientId: msg.clientId,
     id,
     createdAt,
@@ -61,4 +66,35 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage): Prom
     }
   }
   throw new ParleyError('SERVICE_UNAVAILABLE', 'room membership kept changing; retry');
+}
+
+/**
+ * Appends the system message of a membership change already committed to Postgres. The cached
+ * members are dropped in the same script step, so the change takes effect at this message's seq:
+ * a removed member can send nothing after it and receives nothing after it.
+ */
+export type MembershipEvent = SystemInfo & { event: Exclude<SystemEventName, 'notice'> };
+
+export function appendMembershipEvent(app: FastifyInstance, roomId: number, system: MembershipEvent, actorId: string | null) {
+  return appendMessage(app, {
+    roomId,
+    senderId: actorId,
+    clientId: `system-${randomUUID()}`,
+    messageType: 'system',
+    content: systemText(system),
+    system,
+  }, 'bump');
+}
+
+/** The fallback text of a system message, for clients that do not render `system` themselves. */
+function systemText({ event, user_id: user, actor_id: actor }: MembershipEvent): string {
+  switch (event) {
+    case 'member_joined': return `${user} joined`;
+    case 'member_added': return `${actor ?? 'The service'} added ${user}`;
+    case 'member_left': return `${user} left`;
+    case 'member_removed': return `${actor ?? 'The service'} removed ${user}`;
+    case 'member_promoted': return `${actor ?? 'The service'} made ${user} an admin`;
+    case 'member_demoted': return `${actor ?? 'The service'} made ${user} a member`;
+    case 'room_deleted': return `${actor ?? 'The service'} deleted the room`;
+  }
 }

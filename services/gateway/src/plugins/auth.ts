@@ -11,6 +11,8 @@ export interface Caller {
   name: string | null;
   avatar: string | null;
   role: string | null;
+  /** A global admin: the token's `role` claim is one of ADMIN_ROLES. */
+  isAdmin: boolean;
 }
 
 declare module 'fastify' {
@@ -36,7 +38,7 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   return typeof query?.token === 'string' && query.token.length > 0 ? query.token : undefined;
 }
 
-function callerOf(claims: Record<string, unknown>): Caller {
+function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]): Caller {
   // Laravel's tymon/jwt-auth puts numeric ids in `sub`; a user id is an opaque string here.
   const sub = typeof claims.sub === 'number' ? String(claims.sub) : claims.sub;
   if (typeof sub !== 'string' || sub.length === 0 || sub.length > limits.userIdMaxLength || sub.includes('\u0000')) {
@@ -44,7 +46,8 @@ function callerOf(claims: Record<string, unknown>): Caller {
   }
   // Profile claims are informational: NUL (which Postgres cannot store) is dropped, length capped.
   const str = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
-  return { id: sub, name: str(claims.name, 100), avatar: str(claims.avatar, 2048), role: str(claims.role, 32) };
+  const role = str(claims.role, 32);
+  return { id: sub, name: str(claims.name, 100), avatar: str(claims.avatar, 2048), role, isAdmin: role !== null && adminRoles.includes(role) };
 }
 
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
@@ -87,7 +90,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       const code = (err as { code?: string }).code;
       throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
     }
-    request.caller = callerOf(claims);
+    request.caller = callerOf(claims, config.adminRoles);
     await remember(request.caller);
   });
 }, { name: 'auth', dependencies: ['db'] });

@@ -1,13 +1,16 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { readEventSeq } from '@parley/protocol';
+import { membershipEndOf, readEventSeq } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { RoomEvents } from '../rooms/room-events.js';
 import { textFrame } from '../ws/frame-writer.js';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 
-/** What the hub delivers to: a socket's connection. `frame` is the event, framed once for all its sockets. */
+/**
+ * What the hub delivers to: a socket's connection. `frame` is the event, framed once for all its
+ * sockets; `endsFor` names the user whose membership ends with this event (`*` for everyone).
+ */
 export interface RoomListener {
-  deliver(roomId: number, seq: number, frame: Buffer[]): void;
+  deliver(roomId: number, seq: number, frame: Buffer[], endsFor: string | undefined): void;
 }
 
 interface RoomState {
@@ -97,7 +100,9 @@ export class RoomHub {
     if (seq <= state.lastSeq) return;
     state.lastSeq = seq;
     const frame = textFrame(event);
-    for (const listener of state.listeners) listener.deliver(roomId, seq, frame);
+    const endsFor = membershipEndOf(event);
+    // A listener may leave during the loop (its membership ended): a Set allows that.
+    for (const listener of state.listeners) listener.deliver(roomId, seq, frame, endsFor);
   }
 
   /** After a resubscribe: deliver whatever was published while the subscription was down. */

@@ -7,8 +7,9 @@ const FILL_ATTEMPTS = 5;
 
 /**
  * Room membership as every frame checks it: a Redis set cached from Postgres. A change commits to
- * Postgres first, then bumps the generation and drops the set; a fill reads the generation before
- * Postgres and is discarded if it moved, so a stale member list never gets cached.
+ * Postgres first, then appends its system message, which bumps the generation and drops the set in
+ * the same script step (appendMembershipEvent); a fill reads the generation before Postgres and is
+ * discarded if it moved, so a stale member list never gets cached.
  */
 export class Membership {
   constructor(
@@ -34,10 +35,5 @@ export class Membership {
     const generation = (await this.redis.get(this.keys.roomMembersGen(roomId))) ?? '';
     const members = await roomMemberIds(this.db, roomId);
     await this.scripts.roomMembersFill(roomId, generation, this.ttlSeconds, members);
-  }
-
-  /** Call after a membership change is committed to Postgres. */
-  async changed(roomId: number): Promise<void> {
-    await this.scripts.roomMembersBump(roomId);
   }
 }

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { messagesInRange, type Database, type Kysely } from '@parley/db';
 import type { Keys } from '@parley/redis';
-import { encodeMessageEvent, type MessageType } from '@parley/protocol';
+import { encodeMessageEvent, type MessageType, type SystemInfo } from '@parley/protocol';
 
 export interface RoomEvent {
   seq: number;
@@ -55,6 +55,7 @@ export class RoomEvents {
         message_type: r.type as MessageType,
         content: r.content,
         created_at: r.created_at.toISOString(),
+        system: (r.system ?? undefined) as SystemInfo | undefined,
       }),
     }));
     return [...fromDb, ...fromLog];

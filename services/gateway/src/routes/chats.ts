@@ -1,16 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import {
-  AddParticipantBody,
-  Chat,
-  ChatList,
-  ChatParams,
-  CreateChatBody,
-  ErrorBody,
-  Participant,
-  ParleyError,
-} from '@parley/protocol';
-import { addRoomMember, createDirectRoom, createGroupRoom, findRoom, listRoomsOfUser, memberRole, type RoomRow } from '@parley/db';
+import { Chat, ChatList, ChatParams, CreateChatBody, ErrorBody, Participant, ParleyError } from '@parley/protocol';
+import { addRoomMember, createDirectRoom, createGroupRoom, deleteRoom, listRoomsOfUser, removeRoomMember, type RoomRow } from '@parley/db';
+import { announce, requireCreator, roomAccess } from '../rooms/membership-changes.js';
+import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -31,7 +24,7 @@ function chatOf(room: RoomRow, memberCount: number, role: 'admin' | 'member' | u
   };
 }
 
-/** /api/chats: the caller's rooms, creating direct and group rooms, adding members. */
+/** /api/chats: the caller's rooms; creating, joining, leaving and deleting rooms. */
 const chats: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
@@ -59,34 +52,57 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     if (body.type === 'direct') {
       if (body.user_id === me) throw new ParleyError('ROOM_DIRECT_SELF');
       const { room, created } = await createDirectRoom(app.db, me, body.user_id);
-      if (created) await notifyAdded(room.id, [me, body.user_id]);
+      if (created) await tellAdded(room.id, [me, body.user_id]);
       return reply.status(created ? 201 : 200).send(chatOf(room, 2, 'member', await app.roomEvents.head(room.id)));
     }
+    if (body.is_official && !request.caller.isAdmin) throw new ParleyError('ROOM_OFFICIAL_FORBIDDEN');
     const memberIds = body.member_ids ?? [];
-    const room = await createGroupRoom(app.db, me, { name: body.name, description: body.description, isPublic: body.is_public ?? true, memberIds });
-    await notifyAdded(room.id, [me, ...memberIds.filter((id) => id !== me)]);
-    return reply.status(201).send(chatOf(room, new Set([me, ...memberIds]).size, 'admin', 0));
+    const room = await createGroupRoom(app.db, me, {
+      name: body.name,
+      description: body.description,
+      isPublic: body.is_public ?? true,
+      isOfficial: body.is_official ?? false,
+      memberIds,
+    });
+    await tellAdded(room.id, [me, ...memberIds.filter((id) => id !== me)]);
+    return reply.status(201).send(chatOf(room, room.member_count, 'admin', 0));
+  });
+
+  app.delete('/api/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    const access = await roomAccess(app, request.params.id, request.caller);
+    requireCreator(access, request.caller);
+    await deleteRoom(app.db, access.room.id);
+    await announce(app, access.room.id, { event: 'room_deleted', actor_id: request.caller.id }, request.caller);
+    return reply.status(204).send(null);
   });
 
   app.post(
-    '/api/chats/:id/participants',
-    { schema: { params: ChatParams, body: AddParticipantBody, response: { 201: Participant, 200: Participant, ...errorResponses } } },
+    '/api/chats/:id/join',
+    { schema: { params: ChatParams, response: { 200: Participant, 201: Participant, ...errorResponses } } },
     async (request, reply) => {
-      const roomId = request.params.id;
-      const room = await findRoom(app.db, roomId);
-      const role = room && (await memberRole(app.db, roomId, request.caller.id));
-      if (!room || !role) throw new ParleyError('ROOM_NOT_MEMBER');
-      if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
-      if (role !== 'admin') throw new ParleyError('ROOM_NOT_ADMIN');
-      const { member, added } = await addRoomMember(app.db, roomId, request.body.user_id, 'member');
-      if (added) await notifyAdded(roomId, [request.body.user_id]);
-      return reply.status(added ? 201 : 200).send({ chat_id: roomId, user_id: member.user_id, role: member.role, joined_at: member.joined_at.toISOString() });
+      const { room, role } = await roomAccess(app, request.params.id, request.caller);
+      if (!role) {
+        if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
+        if (!room.is_public) throw new ParleyError('ROOM_PRIVATE');
+      }
+      const { member, added } = await addRoomMember(app.db, room.id, request.caller.id, 'member');
+      if (added) await announce(app, room.id, { event: 'member_joined', user_id: request.caller.id }, request.caller);
+      return reply.status(added ? 201 : 200).send(participantOf(member));
     },
   );
 
-  /** After a membership commit: refresh the member cache, then tell the users' sockets everywhere. */
-  async function notifyAdded(roomId: number, userIds: string[]) {
-    await app.membership.changed(roomId);
+  app.post('/api/chats/:id/leave', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    const { room, role } = await roomAccess(app, request.params.id, request.caller);
+    if (!role) throw new ParleyError('ROOM_NOT_MEMBER');
+    if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
+    if (await removeRoomMember(app.db, room.id, request.caller.id)) {
+      await announce(app, room.id, { event: 'member_left', user_id: request.caller.id }, request.caller);
+    }
+    return reply.status(204).send(null);
+  });
+
+  /** A new room's members start receiving it on every gateway (no system message: the room is new). */
+  async function tellAdded(roomId: number, userIds: string[]) {
     const head = await app.roomEvents.head(roomId);
     await Promise.all(userIds.map((userId) => app.userHub.publish(userId, { type: 'chat_added', chat_id: roomId, head_seq: head })));
   }

@@ -1,16 +1,17 @@
 import type { WebSocket } from 'ws';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { closeCodes, ParleyError, type CloseCodeName, type ServerFrame } from '@parley/protocol';
+import { closeCodes, membershipEndOf, ParleyError, type CloseCodeName, type ServerFrame } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
 import type { RoomListener } from '../relay/room-hub.js';
 import type { UserControl, UserListener } from '../relay/user-hub.js';
 import { textFrame, writeFrame } from './frame-writer.js';
 
 interface RoomCursor {
-  /** Highest seq written to this socket. */
+  roomId: number;
+  /** Highest seq written to this socket; infinite once the caller's membership ended. */
   cursor: number;
   /** Live events that arrived while the room was being backfilled; null once live. */
-  buffer: Array<{ seq: number; frame: Buffer[] }> | null;
+  buffer: Array<{ seq: number; frame: Buffer[]; endsFor: string | undefined }> | null;
 }
 
 /** Live events a socket may hold back while one room is backfilled, before it is dropped. */
@@ -76,22 +77,33 @@ export class Connection implements RoomListener, UserListener {
     this.detach();
   }
 
-  deliver(roomId: number, seq: number, frame: Buffer[]): void {
+  deliver(roomId: number, seq: number, frame: Buffer[], endsFor: string | undefined): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
     if (room.buffer) {
       if (room.buffer.length >= BACKFILL_BUFFER_MAX) return this.close('SLOW_CONSUMER');
-      room.buffer.push({ seq, frame });
+      room.buffer.push({ seq, frame, endsFor });
       return;
     }
-    this.writeNew(room, seq, frame);
+    this.writeNew(room, seq, frame, endsFor);
   }
 
-  /** Writes a room's event unless this socket already has it: the cursor keeps each seq once, in order. */
-  private writeNew(room: RoomCursor, seq: number, frame: Buffer[]): void {
+  /**
+   * Writes a room's event unless this socket already has it: the cursor keeps each seq once, in
+   * order. After the event that ends the caller's membership, the room writes nothing more.
+   */
+  private writeNew(room: RoomCursor, seq: number, frame: Buffer[], endsFor: string | undefined): void {
     if (seq <= room.cursor) return;
     room.cursor = seq;
     this.write(frame);
+    if (endsFor === '*' || endsFor === this.caller.id) this.endRoom(room);
+  }
+
+  /** The caller is no longer a member: nothing more of the room is written, even what is in flight. */
+  private endRoom(room: RoomCursor): void {
+    room.cursor = Number.POSITIVE_INFINITY;
+    this.rooms.delete(room.roomId);
+    this.app.roomHub.leave(room.roomId, this);
   }
 
   control(message: UserControl): void {
@@ -108,7 +120,7 @@ export class Connection implements RoomListener, UserListener {
    * A gap longer than the replay maximum is not replayed: the client is told to page history.
    */
   async attach(roomId: number, lastSeq: number): Promise<void> {
-    const room: RoomCursor = { cursor: lastSeq, buffer: [] };
+    const room: RoomCursor = { roomId, cursor: lastSeq, buffer: [] };
     this.rooms.set(roomId, room);
     try {
       await this.app.roomHub.join(roomId, this);
@@ -119,14 +131,19 @@ export class Connection implements RoomListener, UserListener {
     if (this.closed) return;
     const head = await this.app.roomEvents.head(roomId);
     if (head - lastSeq > this.app.config.resumeMaxEvents) {
+      // The skipped range may hold the end of this membership: ask the members cache, which a
+      // membership change updates in the same step as it appends its system message.
+      if (!(await this.app.membership.isMember(roomId, this.caller.id))) return this.endRoom(room);
       this.send({ type: 'resume_too_far', chat_id: roomId, last_seq: lastSeq, head_seq: head });
       room.cursor = head;
     } else {
-      for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) this.writeNew(room, seq, textFrame(event));
+      for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) {
+        this.writeNew(room, seq, textFrame(event), membershipEndOf(event));
+      }
     }
     const buffered = room.buffer ?? [];
     room.buffer = null;
-    for (const { seq, frame } of buffered) this.writeNew(room, seq, frame);
+    for (const { seq, frame, endsFor } of buffered) this.writeNew(room, seq, frame, endsFor);
   }
 
   /** Stops all relaying to this socket. */

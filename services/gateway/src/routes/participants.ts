@@ -1,0 +1,71 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type, type Static } from '@sinclair/typebox';
+import { AddParticipantBody, ChatParams, ErrorBody, Participant, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
+import { addRoomMember, memberRole, removeRoomMember, setMemberRole, type Database } from '@parley/db';
+import type { Selectable } from 'kysely';
+import { announce, requireCreator, requireRoomAdmin, roomAccess } from '../rooms/membership-changes.js';
+
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
+
+export function participantOf(m: Selectable<Database['room_members']>): Static<typeof Participant> {
+  return { chat_id: m.room_id, user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString() };
+}
+
+/** /api/chats/:id/participants: a room admin adds, promotes and removes members. */
+const participants: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preValidation', app.authenticate);
+
+  app.post(
+    '/api/chats/:id/participants',
+    { schema: { params: ChatParams, body: AddParticipantBody, response: { 201: Participant, 200: Participant, ...errorResponses } } },
+    async (request, reply) => {
+      const access = await roomAccess(app, request.params.id, request.caller);
+      requireRoomAdmin(access, request.caller);
+      const { member, added } = await addRoomMember(app.db, access.room.id, request.body.user_id, 'member');
+      if (added) await announce(app, access.room.id, { event: 'member_added', user_id: member.user_id, actor_id: request.caller.id }, request.caller);
+      return reply.status(added ? 201 : 200).send(participantOf(member));
+    },
+  );
+
+  app.patch(
+    '/api/chats/:id/participants/:user_id',
+    { schema: { params: ParticipantParams, body: UpdateParticipantBody, response: { 200: Participant, ...errorResponses } } },
+    async (request) => {
+      const { id: roomId, user_id: userId } = request.params;
+      const access = await roomAccess(app, roomId, request.caller);
+      requireRoomAdmin(access, request.caller);
+      const current = await memberRole(app.db, roomId, userId);
+      if (!current) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+      if (current === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
+      if (current !== request.body.role) {
+        await setMemberRole(app.db, roomId, userId, request.body.role);
+        const event = request.body.role === 'admin' ? 'member_promoted' : 'member_demoted';
+        await announce(app, roomId, { event, user_id: userId, actor_id: request.caller.id }, request.caller);
+      }
+      const member = await app.db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+      if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+      return participantOf(member);
+    },
+  );
+
+  app.delete(
+    '/api/chats/:id/participants/:user_id',
+    { schema: { params: ParticipantParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      const { id: roomId, user_id: userId } = request.params;
+      const access = await roomAccess(app, roomId, request.caller);
+      requireRoomAdmin(access, request.caller);
+      const current = await memberRole(app.db, roomId, userId);
+      if (!current) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+      if (current === 'admin' && userId !== request.caller.id) requireCreator(access, request.caller);
+      if (await removeRoomMember(app.db, roomId, userId)) {
+        const system = userId === request.caller.id
+          ? { event: 'member_left' as const, user_id: userId }
+          : { event: 'member_removed' as const, user_id: userId, actor_id: request.caller.id };
+        await announce(app, roomId, system, request.caller);
+      }
+      return reply.status(204).send(null);
+    },
+  );
+};
+export default participants;
