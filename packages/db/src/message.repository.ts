@@ -34,6 +34,19 @@ export async function messagesInRange(db: Kysely<Database>, roomId: number, from
     .execute();
 }
 
+/** The newest message row of each of these rooms that has one. */
+export async function latestMessageRows(db: Kysely<Database>, roomIds: number[]): Promise<MessageRow[]> {
+  return db
+    .selectFrom('messages')
+    .selectAll()
+    .distinctOn('room_id')
+    .where('room_id', 'in', roomIds)
+    .where('kind', '=', 'message')
+    .orderBy('room_id')
+    .orderBy('seq', 'desc')
+    .execute();
+}
+
 /**
  * The highest seq up to which the room's messages are all in Postgres, given that they all are up
  * to `known`. Rows after `known` whose seq equals known + their rank form the contiguous run.

@@ -134,17 +134,48 @@ export async function roomIdsOfUser(db: Kysely<Database>, userId: string): Promi
   return rows.map((r) => r.room_id);
 }
 
-/** The rooms a user belongs to, with member counts and the user's role, newest first. */
+/** Most recent activity first: the newest persisted message, or the room's creation. */
+const byActivity = sql`coalesce(r.last_message_at, r.created_at) desc, r.id desc`;
+
+/** The rooms a user belongs to, with the user's role, most recent activity first. */
 export async function listRoomsOfUser(db: Kysely<Database>, userId: string, limit: number, skip: number) {
   return db
     .selectFrom('room_members as me')
     .innerJoin('rooms as r', 'r.id', 'me.room_id')
     .selectAll('r')
     .select('me.role')
-    .select(sql<number>`(select count(*)::int from room_members m where m.room_id = r.id)`.as('member_count'))
     .where('me.user_id', '=', userId)
-    .orderBy('r.id', 'desc')
+    .orderBy(byActivity)
     .limit(limit)
     .offset(skip)
     .execute();
+}
+
+/** Every public room and the user's own, with the user's role where a member, most recent activity first. */
+export async function listVisibleRooms(db: Kysely<Database>, userId: string, limit: number, skip: number) {
+  return db
+    .selectFrom('rooms as r')
+    .leftJoin('room_members as me', (j) => j.onRef('me.room_id', '=', 'r.id').on('me.user_id', '=', userId))
+    .selectAll('r')
+    .select('me.role')
+    .where('r.deleted_at', 'is', null)
+    .where((eb) => eb.or([eb('r.is_public', '=', true), eb('me.user_id', 'is not', null)]))
+    .orderBy(byActivity)
+    .limit(limit)
+    .offset(skip)
+    .execute();
+}
+
+/** A room's members, oldest first. */
+export async function listRoomMembers(db: Kysely<Database>, roomId: number, limit: number, skip: number) {
+  return db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).orderBy('joined_at').orderBy('user_id').limit(limit).offset(skip).execute();
+}
+
+/** Moves each room's last activity forward to the time of its newest persisted message. */
+export async function touchRooms(db: Kysely<Database>, latest: Map<number, string>): Promise<void> {
+  if (latest.size === 0) return;
+  await sql`
+    update rooms r set last_message_at = v.at
+    from unnest(${[...latest.keys()]}::bigint[], ${[...latest.values()]}::timestamptz[]) as v(id, at)
+    where r.id = v.id and (r.last_message_at is null or r.last_message_at < v.at)`.execute(db);
 }

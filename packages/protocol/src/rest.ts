@@ -29,6 +29,8 @@ export const Chat = Type.Object({
   is_admin: Type.Boolean(),
   /** The seq of the room's newest message (0 when it has none). */
   head_seq: Seq,
+  /** The newest message, for the conversation list; null when the room has none. */
+  last_message: Type.Union([Message, Type.Null()]),
 });
 export type Chat = Static<typeof Chat>;
 
@@ -53,6 +55,18 @@ export const CreateGroupChatBody = Type.Object(
 export const CreateChatBody = Type.Union([CreateDirectChatBody, CreateGroupChatBody]);
 export type CreateChatBody = Static<typeof CreateChatBody>;
 
+/**
+ * `mine`: the caller's rooms, most recent activity first (the conversation list). `visible`: every
+ * public room and the caller's private ones, the same order (room discovery).
+ */
+export const ChatListQuery = Type.Object(
+  {
+    scope: Type.Union([Type.Literal('mine'), Type.Literal('visible')], { default: 'mine' }),
+    skip: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
+  },
+  { additionalProperties: false },
+);
 export const ChatList = Type.Object({ chats: Type.Array(Chat) });
 
 export const MemberRole = Type.Union([Type.Literal('admin'), Type.Literal('member')]);
@@ -65,7 +79,23 @@ export const Participant = Type.Object({
   user_id: UserId,
   role: MemberRole,
   joined_at: Type.String({ format: 'date-time' }),
+  /** The seq up to which the member has read. */
+  last_read_seq: Seq,
 });
+export const ParticipantListQuery = Type.Object(
+  {
+    skip: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 500, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+export const ParticipantList = Type.Object({ participants: Type.Array(Participant) });
+
+/** A room with its first members (up to 100, oldest first) and, for members, its latest messages (newest first). */
+export const ChatDetail = Type.Composite([
+  Chat,
+  Type.Object({ members: Type.Array(Participant), latest_messages: Type.Array(Message) }),
+]);
 
 /**
  * History is newest first. `before` pages back from a seq (exclusive); `after` returns the

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { contiguousPersistedSeq, insertMessages, type Database, type Kysely, type NewMessage } from '@parley/db';
+import { contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage } from '@parley/db';
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { messageRowOf, type StreamEntry } from './stream-entry.js';
@@ -119,7 +119,18 @@ export class Persister {
       if (row) rows.push(row);
       else this.log.error({ id: entry[0] }, 'dropping a malformed stream entry');
     }
-    const inserted = await this.db.transaction().execute((trx) => insertMessages(trx, rows));
+    // Each room's newest message time orders the conversation lists.
+    const latest = new Map<number, string>();
+    for (const row of rows) {
+      const at = String(row.created_at); // ISO 8601 in UTC: compares as text
+      const seen = latest.get(row.room_id);
+      if (seen === undefined || seen < at) latest.set(row.room_id, at);
+    }
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const n = await insertMessages(trx, rows);
+      await touchRooms(trx, latest);
+      return n;
+    });
     const ids = entries.map(([id]) => id);
     await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
     for (const row of rows) this.dirtyRooms.add(row.room_id);

@@ -17,6 +17,11 @@ export async function roomAccess(app: FastifyInstance, roomId: number, caller: C
   return { room, role };
 }
 
+/** A room's metadata and members are visible to its members, to everyone when public, and to global admins. */
+export function requireVisible({ room, role }: RoomAccess, caller: Caller): void {
+  if (!role && !room.is_public && !caller.isAdmin) throw new ParleyError('ROOM_NOT_MEMBER');
+}
+
 /** Group rooms are managed by their admins and by global admins; a direct room has no managers. */
 export function requireRoomAdmin({ room, role }: RoomAccess, caller: Caller): void {
   if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');

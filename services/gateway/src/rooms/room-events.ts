@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
-import { messagesInRange, type Database, type Kysely } from '@parley/db';
+import { latestMessageRows, messagesInRange, type Database, type Kysely, type MessageRow } from '@parley/db';
 import type { Keys } from '@parley/redis';
-import { encodeMessageEvent, type MessageType, type SystemInfo } from '@parley/protocol';
+import { encodeMessageEvent, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
 
 export interface RoomEvent {
   seq: number;
@@ -44,21 +44,30 @@ export class RoomEvents {
     const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, toSeq));
     if (firstInLog <= fromSeq) return fromLog;
     const rows = await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1));
-    const fromDb = rows.map((r) => ({
-      seq: r.seq,
-      event: encodeMessageEvent({
-        seq: r.seq,
-        chat_id: r.room_id,
-        id: r.id,
-        sender_id: r.sender_id,
-        client_id: r.client_id,
-        message_type: r.type as MessageType,
-        content: r.content,
-        created_at: r.created_at.toISOString(),
-        system: (r.system ?? undefined) as SystemInfo | undefined,
-      }),
-    }));
-    return [...fromDb, ...fromLog];
+    return [...rows.map(eventOfRow), ...fromLog];
+  }
+
+  /** The newest message of each room, or null for a room with none. */
+  async latest(roomIds: number[]): Promise<Array<Message | null>> {
+    if (roomIds.length === 0) return [];
+    const pipeline = this.redis.pipeline();
+    for (const id of roomIds) pipeline.xrevrange(this.keys.roomLog(id), '+', '-', 'COUNT', 1);
+    const replies = (await pipeline.exec()) ?? [];
+    const found: Array<Message | null> = replies.map(([err, entries]) => {
+      if (err) throw err;
+      const event = (entries as Array<[string, string[]]>)[0]?.[1][1];
+      return event ? messageOf(event) : null;
+    });
+    // A log holds the newest events of every room that has any; Postgres answers if one was lost.
+    const missing = roomIds.filter((_, i) => found[i] === null);
+    if (missing.length > 0) {
+      const rows = new Map((await latestMessageRows(this.db, missing)).map((r) => [r.room_id, r]));
+      roomIds.forEach((id, i) => {
+        const row = found[i] === null ? rows.get(id) : undefined;
+        if (row) found[i] = messageOf(eventOfRow(row).event);
+      });
+    }
+    return found;
   }
 
   /** When the log has nothing in the asked range, whether it begins after it (then Postgres has it). */
@@ -66,4 +75,28 @@ export class RoomEvents {
     const [first] = await this.redis.xrange(this.keys.roomLog(roomId), '-', '+', 'COUNT', 1);
     return first ? Number(first[0].slice(0, first[0].indexOf('-'))) : toSeq + 1;
   }
+}
+
+/** A Postgres row as its wire event, byte for byte what the append script published. */
+function eventOfRow(r: MessageRow): RoomEvent {
+  return {
+    seq: r.seq,
+    event: encodeMessageEvent({
+      seq: r.seq,
+      chat_id: r.room_id,
+      id: r.id,
+      sender_id: r.sender_id,
+      client_id: r.client_id,
+      message_type: r.type as MessageType,
+      content: r.content,
+      created_at: r.created_at.toISOString(),
+      system: (r.system ?? undefined) as SystemInfo | undefined,
+    }),
+  };
+}
+
+/** The Message of a message event (the event without its `type`). */
+export function messageOf(event: string): Message {
+  const { type: _type, ...message } = JSON.parse(event) as Message & { type: string };
+  return message;
 }

@@ -1,13 +1,19 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Chat, ChatList, ChatParams, CreateChatBody, ErrorBody, Participant, ParleyError } from '@parley/protocol';
-import { addRoomMember, createDirectRoom, createGroupRoom, deleteRoom, listRoomsOfUser, removeRoomMember, type RoomRow } from '@parley/db';
-import { announce, requireCreator, roomAccess } from '../rooms/membership-changes.js';
+import { Chat, ChatDetail, ChatList, ChatListQuery, ChatParams, CreateChatBody, ErrorBody, Participant, ParleyError, type Message } from '@parley/protocol';
+import { addRoomMember, createDirectRoom, createGroupRoom, deleteRoom, listRoomMembers, listRoomsOfUser, listVisibleRooms, removeRoomMember, type RoomRow } from '@parley/db';
+import { announce, requireCreator, requireVisible, roomAccess } from '../rooms/membership-changes.js';
+import { messageOf } from '../rooms/room-events.js';
 import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
-function chatOf(room: RoomRow, memberCount: number, role: 'admin' | 'member' | undefined, headSeq: number): Chat {
+/** Members listed in a room's detail; the rest page through GET /api/chats/:id/participants. */
+const DETAIL_MEMBERS = 100;
+/** Latest messages in a room's detail. */
+const DETAIL_MESSAGES = 20;
+
+function chatOf(room: RoomRow, role: 'admin' | 'member' | null | undefined, headSeq: number, lastMessage: Message | null): Chat {
   return {
     id: room.id,
     type: room.type,
@@ -17,10 +23,11 @@ function chatOf(room: RoomRow, memberCount: number, role: 'admin' | 'member' | u
     is_official: room.is_official,
     created_by: room.created_by,
     created_at: room.created_at.toISOString(),
-    member_count: memberCount,
-    is_member: role !== undefined,
+    member_count: room.member_count,
+    is_member: role === 'admin' || role === 'member',
     is_admin: role === 'admin',
     head_seq: headSeq,
+    last_message: lastMessage,
   };
 }
 
@@ -28,23 +35,27 @@ function chatOf(room: RoomRow, memberCount: number, role: 'admin' | 'member' | u
 const chats: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
-  app.get(
-    '/api/chats',
-    {
-      schema: {
-        querystring: Type.Object({
-          skip: Type.Integer({ minimum: 0, default: 0 }),
-          limit: Type.Integer({ minimum: 1, maximum: 100, default: 50 }),
-        }, { additionalProperties: false }),
-        response: { 200: ChatList, ...errorResponses },
-      },
-    },
-    async (request) => {
-      const rows = await listRoomsOfUser(app.db, request.caller.id, request.query.limit, request.query.skip);
-      const heads = await app.roomEvents.heads(rows.map((r) => r.id));
-      return { chats: rows.map((r, i) => chatOf(r, r.member_count, r.role, heads[i]!)) };
-    },
-  );
+  app.get('/api/chats', { schema: { querystring: ChatListQuery, response: { 200: ChatList, ...errorResponses } } }, async (request) => {
+    const { scope, limit, skip } = request.query;
+    const list = scope === 'visible' ? listVisibleRooms : listRoomsOfUser;
+    const rows = await list(app.db, request.caller.id, limit, skip);
+    // Messages, the last one included, are for members only.
+    const mine = rows.filter((r) => r.role);
+    const [heads, latest] = await Promise.all([app.roomEvents.heads(rows.map((r) => r.id)), app.roomEvents.latest(mine.map((r) => r.id))]);
+    const lastOf = new Map(mine.map((r, i) => [r.id, latest[i]!]));
+    return { chats: rows.map((r, i) => chatOf(r, r.role, heads[i]!, lastOf.get(r.id) ?? null)) };
+  });
+
+  app.get('/api/chats/:id', { schema: { params: ChatParams, response: { 200: ChatDetail, ...errorResponses } } }, async (request) => {
+    const access = await roomAccess(app, request.params.id, request.caller);
+    requireVisible(access, request.caller);
+    const { room, role } = access;
+    const [head, members] = await Promise.all([app.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
+    // Messages are for members only; a public room's other visitors see its metadata and members.
+    const events = role ? await app.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
+    const messages = events.map((e) => messageOf(e.event)).reverse();
+    return { ...chatOf(room, role, head, messages[0] ?? null), members: members.map(participantOf), latest_messages: messages };
+  });
 
   app.post('/api/chats', { schema: { body: CreateChatBody, response: { 200: Chat, 201: Chat, ...errorResponses } } }, async (request, reply) => {
     const me = request.caller.id;
@@ -53,7 +64,8 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
       if (body.user_id === me) throw new ParleyError('ROOM_DIRECT_SELF');
       const { room, created } = await createDirectRoom(app.db, me, body.user_id);
       if (created) await tellAdded(room.id, [me, body.user_id]);
-      return reply.status(created ? 201 : 200).send(chatOf(room, 2, 'member', await app.roomEvents.head(room.id)));
+      const [head, [last]] = await Promise.all([app.roomEvents.head(room.id), app.roomEvents.latest([room.id])]);
+      return reply.status(created ? 201 : 200).send(chatOf(room, 'member', head, last ?? null));
     }
     if (body.is_official && !request.caller.isAdmin) throw new ParleyError('ROOM_OFFICIAL_FORBIDDEN');
     const memberIds = body.member_ids ?? [];
@@ -65,7 +77,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
       memberIds,
     });
     await tellAdded(room.id, [me, ...memberIds.filter((id) => id !== me)]);
-    return reply.status(201).send(chatOf(room, room.member_count, 'admin', 0));
+    return reply.status(201).send(chatOf(room, 'admin', 0, null));
   });
 
   app.delete('/api/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {

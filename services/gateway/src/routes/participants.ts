@@ -1,19 +1,30 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { AddParticipantBody, ChatParams, ErrorBody, Participant, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
-import { addRoomMember, memberRole, removeRoomMember, setMemberRole, type Database } from '@parley/db';
+import { AddParticipantBody, ChatParams, ErrorBody, Participant, ParticipantList, ParticipantListQuery, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
+import { addRoomMember, listRoomMembers, memberRole, removeRoomMember, setMemberRole, type Database } from '@parley/db';
 import type { Selectable } from 'kysely';
-import { announce, requireCreator, requireRoomAdmin, roomAccess } from '../rooms/membership-changes.js';
+import { announce, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
 export function participantOf(m: Selectable<Database['room_members']>): Static<typeof Participant> {
-  return { chat_id: m.room_id, user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString() };
+  return { chat_id: m.room_id, user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString(), last_read_seq: m.last_read_seq };
 }
 
-/** /api/chats/:id/participants: a room admin adds, promotes and removes members. */
+/** /api/chats/:id/participants: who is in a room; a room admin adds, promotes and removes members. */
 const participants: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
+
+  app.get(
+    '/api/chats/:id/participants',
+    { schema: { params: ChatParams, querystring: ParticipantListQuery, response: { 200: ParticipantList, ...errorResponses } } },
+    async (request) => {
+      const access = await roomAccess(app, request.params.id, request.caller);
+      requireVisible(access, request.caller);
+      const rows = await listRoomMembers(app.db, access.room.id, request.query.limit, request.query.skip);
+      return { participants: rows.map(participantOf) };
+    },
+  );
 
   app.post(
     '/api/chats/:id/participants',
