@@ -126,6 +126,18 @@ export const SendMessageBody = Type.Omit(SendMessageFrame, ['type', 'chat_id'], 
 /** The same answer as the ack frame: 201 when appended, 200 when the client_id was already. */
 export const SendMessageResult = Type.Omit(AckFrame, ['type']);
 
+/** Search my messages: every room I belong to, or one (`chat_id`). */
+export const SearchQuery = Type.Object(
+  {
+    keyword: UserText({ minLength: 1, maxLength: 100 }),
+    chat_id: Type.Optional(ChatId),
+    skip: Type.Integer({ minimum: 0, maximum: 10_000, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 100, default: 20 }),
+  },
+  { additionalProperties: false },
+);
+export const SearchResult = Type.Object({ messages: Type.Array(Message) });
+
 export const DevTokenBody = Type.Object(
   {
     sub: UserId,

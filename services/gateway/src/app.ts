@@ -12,6 +12,7 @@ import devTokens from './routes/dev-tokens.js';
 import chats from './routes/chats.js';
 import participants from './routes/participants.js';
 import messages from './routes/messages.js';
+import search from './routes/search.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,6 +55,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(chats);
   await app.register(participants);
   await app.register(messages);
+  await app.register(search);
   if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
   return app;
 }

@@ -64,7 +64,7 @@ export class RoomEvents {
       const rows = new Map((await latestMessageRows(this.db, missing)).map((r) => [r.room_id, r]));
       roomIds.forEach((id, i) => {
         const row = found[i] === null ? rows.get(id) : undefined;
-        if (row) found[i] = messageOf(eventOfRow(row).event);
+        if (row) found[i] = messageOfRow(row);
       });
     }
     return found;
@@ -77,22 +77,24 @@ export class RoomEvents {
   }
 }
 
-/** A Postgres row as its wire event, byte for byte what the append script published. */
-function eventOfRow(r: MessageRow): RoomEvent {
+/** A Postgres message row as a Message. */
+export function messageOfRow(r: MessageRow): Message {
   return {
     seq: r.seq,
-    event: encodeMessageEvent({
-      seq: r.seq,
-      chat_id: r.room_id,
-      id: r.id,
-      sender_id: r.sender_id,
-      client_id: r.client_id,
-      message_type: r.type as MessageType,
-      content: r.content,
-      created_at: r.created_at.toISOString(),
-      system: (r.system ?? undefined) as SystemInfo | undefined,
-    }),
+    chat_id: r.room_id,
+    id: r.id,
+    sender_id: r.sender_id,
+    client_id: r.client_id,
+    message_type: r.type as MessageType,
+    content: r.content,
+    created_at: r.created_at.toISOString(),
+    system: (r.system ?? undefined) as SystemInfo | undefined,
   };
+}
+
+/** A Postgres row as its wire event, byte for byte what the append script published. */
+function eventOfRow(r: MessageRow): RoomEvent {
+  return { seq: r.seq, event: encodeMessageEvent(messageOfRow(r)) };
 }
 
 /** The Message of a message event (the event without its `type`). */
