@@ -12,14 +12,50 @@ export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): 
   const column = <K extends keyof NewMessage>(k: K) => rows.map((r) => r[k] ?? null);
   const json = (k: 'system' | 'attachment' | 'forwarded_from') => rows.map((r) => (r[k] ? JSON.stringify(r[k]) : null));
   const result = await sql`
-    insert into messages (room_id, seq, id, sender_id, client_id, kind, target_seq, type, content, system, attachment, forwarded_from, created_at)
+    insert into messages (room_id, seq, id, sender_id, client_id, kind, target_seq, type, content, system, attachment, forwarded_from, recalled, created_at)
     select * from unnest(
       ${column('room_id')}::bigint[], ${column('seq')}::bigint[], ${column('id')}::uuid[], ${column('sender_id')}::text[],
       ${column('client_id')}::text[], ${rows.map((r) => r.kind ?? 'message')}::text[], ${column('target_seq')}::bigint[],
       ${column('type')}::text[], ${column('content')}::text[], ${json('system')}::jsonb[], ${json('attachment')}::jsonb[],
-      ${json('forwarded_from')}::jsonb[], ${column('created_at')}::timestamptz[])
+      ${json('forwarded_from')}::jsonb[], ${rows.map((r) => r.recalled ?? false)}::boolean[], ${column('created_at')}::timestamptz[])
     on conflict do nothing`.execute(db);
   return Number(result.numAffectedRows ?? 0);
+}
+
+/**
+ * Brings each listed message row to the state its edits and deletions give it: the latest edit's
+ * text and time, or a tombstone (empty content, and the edits' texts emptied too) once deleted.
+ * Recomputed from the change rows rather than applied one by one, so it is idempotent and the result
+ * is the same whichever persister wrote the message and whichever its changes, in whatever order.
+ */
+export async function applyMessageChanges(db: Kysely<Database>, targets: Array<{ room_id: number; seq: number }>): Promise<void> {
+  if (targets.length === 0) return;
+  const rooms = targets.map((t) => t.room_id);
+  const seqs = targets.map((t) => t.seq);
+  await sql`
+    with t(room_id, seq) as (select distinct * from unnest(${rooms}::bigint[], ${seqs}::bigint[])),
+    edit as (
+      select distinct on (e.room_id, e.target_seq) e.room_id, e.target_seq, e.content, e.created_at
+      from messages e join t on e.room_id = t.room_id and e.target_seq = t.seq
+      where e.kind = 'edit' order by e.room_id, e.target_seq, e.seq desc),
+    del as (
+      select distinct on (d.room_id, d.target_seq) d.room_id, d.target_seq, d.sender_id, d.created_at, d.recalled
+      from messages d join t on d.room_id = t.room_id and d.target_seq = t.seq
+      where d.kind = 'delete' order by d.room_id, d.target_seq, d.seq)
+    update messages m set
+      content = case when del.target_seq is not null then '' else coalesce(edit.content, m.content) end,
+      edited_at = edit.created_at,
+      deleted_at = del.created_at,
+      deleted_by = del.sender_id,
+      recalled = coalesce(del.recalled, false)
+    from t left join edit on edit.room_id = t.room_id and edit.target_seq = t.seq
+      left join del on del.room_id = t.room_id and del.target_seq = t.seq
+    where m.room_id = t.room_id and m.seq = t.seq and m.kind = 'message' and (edit.target_seq is not null or del.target_seq is not null)`.execute(db);
+  await sql`
+    update messages e set content = ''
+    from unnest(${rooms}::bigint[], ${seqs}::bigint[]) as t(room_id, seq)
+    where e.room_id = t.room_id and e.target_seq = t.seq and e.kind = 'edit' and e.content <> ''
+      and exists (select 1 from messages d where d.room_id = t.room_id and d.target_seq = t.seq and d.kind = 'delete')`.execute(db);
 }
 
 /** Messages of a room with fromSeq <= seq <= toSeq, in seq order. */

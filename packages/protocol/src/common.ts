@@ -65,5 +65,12 @@ export const Message = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   /** Present on system messages. */
   system: Type.Optional(SystemInfo),
+  /** Present once the sender edited the message (`content` is then the latest text). */
+  edited_at: Type.Optional(Type.String({ format: 'date-time' })),
+  /** Present once deleted or recalled: a tombstone, `content` empty. */
+  deleted_at: Type.Optional(Type.String({ format: 'date-time' })),
+  deleted_by: Type.Optional(UserId),
+  /** True when the sender recalled it (within the recall window), false when it was deleted. */
+  recalled: Type.Optional(Type.Boolean()),
 });
 export type Message = Static<typeof Message>;

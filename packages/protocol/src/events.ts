@@ -1,4 +1,5 @@
 import type { Message } from './common.js';
+import type { MessageChangeEvent } from './frames.js';
 
 /**
  * The wire encoding of a room event. The seq comes first (`{"seq":N,…`) because the Redis script
@@ -17,7 +18,16 @@ export function encodeMessageEventBody(m: Omit<Message, 'seq'>): string {
     created_at: m.created_at,
     // Optional fields last, left out when absent.
     system: m.system,
+    edited_at: m.edited_at,
+    deleted_at: m.deleted_at,
+    deleted_by: m.deleted_by,
+    recalled: m.recalled,
   });
+}
+
+/** The wire encoding of an edit or deletion without its seq (which the append script prepends). */
+export function encodeChangeEventBody(e: MessageChangeEvent extends infer E ? (E extends unknown ? Omit<E, 'seq'> : never) : never): string {
+  return JSON.stringify(e);
 }
 
 /** Prepends the seq, exactly as the room-append script does. */

@@ -94,11 +94,42 @@ export const ChatAddedFrame = Type.Object({
   head_seq: Seq,
 });
 
+/**
+ * A message was edited or deleted: an event of the room with its own seq, so resume replays it.
+ * `message_seq` is the message changed. History shows the message's current state (`edited_at`, or a
+ * tombstone with `deleted_at`).
+ */
+const changeFields = {
+  seq: Seq,
+  chat_id: ChatId,
+  /** This event's own id. */
+  id: Type.String({ format: 'uuid' }),
+  /** Who made the change. */
+  sender_id: UserId,
+  client_id: ClientId,
+  message_seq: Seq,
+  created_at: Type.String({ format: 'date-time' }),
+};
+export const MessageEditedEvent = Type.Object({
+  type: Type.Literal('message_edited'),
+  ...changeFields,
+  /** The new text; empty once the message was later deleted. */
+  content: Type.String({ maxLength: limits.contentMaxLength }),
+});
+export const MessageDeletedEvent = Type.Object({
+  type: Type.Literal('message_deleted'),
+  ...changeFields,
+  recalled: Type.Boolean(),
+});
+export type MessageChangeEvent = Static<typeof MessageEditedEvent> | Static<typeof MessageDeletedEvent>;
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
 
 export const serverFrames = {
   welcome: WelcomeFrame,
   message: MessageEvent,
+  message_edited: MessageEditedEvent,
+  message_deleted: MessageDeletedEvent,
   ack: AckFrame,
   error: ErrorFrame,
   resume_too_far: ResumeTooFarFrame,

@@ -121,6 +121,10 @@ export const HistoryPage = Type.Object({
 });
 export type HistoryPage = Static<typeof HistoryPage>;
 
+export const MessageParams = Type.Object({ id: ChatId, seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
+/** An edit replaces the text; `client_id` makes a retried edit happen once. */
+export const EditMessageBody = Type.Pick(SendMessageFrame, ['client_id', 'content'], { additionalProperties: false });
+
 /** Sending over REST takes the send_message frame's fields, with the room in the path. */
 export const SendMessageBody = Type.Omit(SendMessageFrame, ['type', 'chat_id'], { additionalProperties: false });
 /** The same answer as the ack frame: 201 when appended, 200 when the client_id was already. */

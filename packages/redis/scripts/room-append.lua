@@ -5,6 +5,7 @@
 -- KEYS[4] room members set     (cached member ids plus the sentinel "")
 -- KEYS[5] event stream         (persisters' consumer group; fields r = room, s = seq, e = event)
 -- KEYS[6] room members generation counter
+-- KEYS[7] room changes hash     (field = seq of an edited or deleted message, value "<event seq>|<state JSON>")
 -- ARGV[1] sender id
 -- ARGV[2] the event JSON without its opening "{"; the script prepends {"seq":N,
 -- ARGV[3] message id (uuid)
@@ -18,12 +19,15 @@
 --               "bump"    no membership check, and the cached members are dropped in the same step:
 --                         the system message of a membership change committed to Postgres, so that
 --                         the change takes effect exactly at this event's place in the room's order
+-- ARGV[10] for an edit or deletion: the seq of the message it changes, else ""
+-- ARGV[11] for an edit or deletion: the message's new state (JSON), which history overlays on it
 -- Returns {status, id, seq, created_at}; status is one of
 --   OK                 appended as seq
 --   DUPLICATE          the client_id was already appended: the original id, seq, created_at
 --   MEMBERS_UNCACHED   the members set is not cached: fill it and call again
 --   NOT_MEMBER         the sender is not a member of the room
 --   BACKLOG_FULL       the event stream holds ARGV[8] entries: the persisters are behind
+--   TARGET_DELETED     the message ARGV[10] is already deleted: nothing more may change it
 local mode = ARGV[9]
 if mode == 'member' then
   -- One call answers both: the sentinel "" is in the set exactly when the set is cached.
@@ -40,6 +44,13 @@ if prior then
   local id, seq, created_at = string.match(prior, '^([^|]+)|([^|]+)|(.+)$')
   return {'DUPLICATE', id, tonumber(seq), created_at}
 end
+local target = ARGV[10]
+if target ~= '' then
+  local state = redis.call('HGET', KEYS[7], target)
+  if state and string.find(state, '"deleted_at"', 1, true) then
+    return {'TARGET_DELETED'}
+  end
+end
 if redis.call('XLEN', KEYS[5]) >= tonumber(ARGV[8]) then
   return {'BACKLOG_FULL'}
 end
@@ -51,6 +62,9 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local event = '{"seq":' .. seq .. ',' .. ARGV[2]
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', event)
 redis.call('XADD', KEYS[5], '*', 'r', ARGV[7], 's', seq, 'e', event)
+if target ~= '' then
+  redis.call('HSET', KEYS[7], target, seq .. '|' .. ARGV[11])
+end
 redis.call('SET', KEYS[3], ARGV[3] .. '|' .. seq .. '|' .. ARGV[4], 'EX', tonumber(ARGV[5]))
 redis.call('PUBLISH', ARGV[6], event)
 return {'OK', ARGV[3], seq, ARGV[4]}

@@ -14,6 +14,8 @@ export function createKeys(prefix = '') {
     /** String `id|seq|created_at` with a TTL: the idempotency record of one client_id of one sender (room-append). */
     roomIdempotency: (id: number, senderId: string, clientId: string) =>
       `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
+    /** Hash: field = seq of an edited or deleted message, value `<event seq>|<state JSON>`; overlaid on history until Postgres has it (room-append sets, room-persisted trims). */
+    roomChanges: (id: number) => `${room(id)}:changes`,
     /** Set: cache of the room's member ids plus the sentinel "" (room-members-fill; dropped by room-append in `bump` mode). */
     roomMembers: (id: number) => `${room(id)}:members`,
     /** Counter: bumped on every membership change so that a fill racing a change is discarded (room-append in `bump` mode). */

@@ -7,15 +7,15 @@ const lua = (name: string) => readFileSync(new URL(`${name}.lua`, scriptDir), 'u
 
 /** Each script with its key count; ioredis sends EVALSHA and falls back to EVAL once per connection. */
 const definitions = {
-  roomAppend: { file: 'room-append', numberOfKeys: 6 },
+  roomAppend: { file: 'room-append', numberOfKeys: 7 },
   roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
-  roomPersisted: { file: 'room-persisted', numberOfKeys: 2 },
+  roomPersisted: { file: 'room-persisted', numberOfKeys: 3 },
 } as const;
 
 type ScriptName = keyof typeof definitions;
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
-export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL';
+export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED';
 
 /** Whether the append checks the sender's membership (see room-append.lua). */
 export type AppendMode = 'member' | 'system' | 'bump';
@@ -32,11 +32,13 @@ export interface AppendInput {
   eventJson: string;
   idempotencyTtlSeconds: number;
   maxBacklog: number;
+  /** For an edit or deletion: the message it changes and that message's new state. */
+  change?: { messageSeq: number; state: string };
 }
 
 export type AppendResult =
   | { status: 'OK' | 'DUPLICATE'; id: string; seq: number; createdAt: string }
-  | { status: 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' };
+  | { status: 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED' };
 
 /** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
 export function createScripts(redis: Redis, keys: Keys) {
@@ -61,6 +63,7 @@ export function createScripts(redis: Redis, keys: Keys) {
         keys.roomMembers(roomId),
         keys.eventStream(),
         keys.roomMembersGen(roomId),
+        keys.roomChanges(roomId),
         sender,
         input.eventJson.slice(1),
         input.id,
@@ -70,6 +73,8 @@ export function createScripts(redis: Redis, keys: Keys) {
         roomId,
         input.maxBacklog,
         input.mode,
+        input.change?.messageSeq ?? '',
+        input.change?.state ?? '',
       )) as [AppendStatus, string?, number?, string?];
       const [status, id, seq, createdAt] = reply;
       if (status === 'OK' || status === 'DUPLICATE') return { status, id: id!, seq: seq!, createdAt: createdAt! };
@@ -83,7 +88,7 @@ export function createScripts(redis: Redis, keys: Keys) {
     },
 
     async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {
-      return (await roomPersisted(keys.roomMeta(roomId), keys.roomLog(roomId), persistedSeq, logWindow)) as number;
+      return (await roomPersisted(keys.roomMeta(roomId), keys.roomLog(roomId), keys.roomChanges(roomId), persistedSeq, logWindow)) as number;
     },
   };
 }

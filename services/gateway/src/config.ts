@@ -37,6 +37,8 @@ const Env = Type.Object({
   RESUME_MAX_EVENTS: Type.Integer({ minimum: 1, default: 1000 }),
   /** Most entries the event stream holds before appends are refused with MESSAGE_BACKLOG_FULL. */
   STREAM_MAX_BACKLOG: Type.Integer({ minimum: 1, default: 1_000_000 }),
+  /** How long after sending a sender may recall a message. */
+  RECALL_WINDOW_SECONDS: Type.Integer({ minimum: 0, default: 120 }),
   /** Comma-separated values of the JWT `role` claim that make a caller a global admin. */
   ADMIN_ROLES: Type.String({ pattern: '^[^,]+(,[^,]+)*$', default: 'admin' }),
   /** Lifetime of a room's cached member set. */
@@ -63,6 +65,7 @@ export interface GatewayConfig {
   streamMaxBacklog: number;
   membersCacheTtlSeconds: number;
   adminRoles: readonly string[];
+  recallWindowSeconds: number;
 }
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
@@ -93,6 +96,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
     streamMaxBacklog: env.STREAM_MAX_BACKLOG,
     membersCacheTtlSeconds: env.MEMBERS_CACHE_TTL_SECONDS,
+    recallWindowSeconds: env.RECALL_WINDOW_SECONDS,
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
   });
 }

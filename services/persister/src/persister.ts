@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage } from '@parley/db';
+import { applyMessageChanges, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage } from '@parley/db';
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { messageRowOf, type StreamEntry } from './stream-entry.js';
@@ -122,12 +122,17 @@ export class Persister {
     // Each room's newest message time orders the conversation lists.
     const latest = new Map<number, string>();
     for (const row of rows) {
+      if (row.kind !== undefined && row.kind !== 'message') continue;
       const at = String(row.created_at); // ISO 8601 in UTC: compares as text
       const seen = latest.get(row.room_id);
       if (seen === undefined || seen < at) latest.set(row.room_id, at);
     }
+    // Messages whose state an edit or deletion may have changed: those changed by this batch, and
+    // those written by it (another persister may have written a change to them first).
+    const changed = rows.map((r) => ({ room_id: r.room_id, seq: r.target_seq ?? r.seq }));
     const inserted = await this.db.transaction().execute(async (trx) => {
       const n = await insertMessages(trx, rows);
+      await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
       return n;
     });

@@ -1,29 +1,33 @@
 import type { NewMessage } from '@parley/db';
-import type { Message } from '@parley/protocol';
+import type { Message, MessageChangeEvent } from '@parley/protocol';
 
 /** A raw stream entry: id and flat field list, as XREADGROUP and XAUTOCLAIM return them. */
 export type StreamEntry = [id: string, fields: string[]];
 
-/** The message row of an event-stream entry (fields r = room, s = seq, e = event), or undefined if malformed. */
+type RoomEvent = (Message & { type: 'message' }) | MessageChangeEvent;
+
+/**
+ * The messages row of an event-stream entry (fields r = room, s = seq, e = event), or undefined if
+ * malformed. Edits and deletions become rows of their own kind that point at the message they change.
+ */
 export function messageRowOf([, fields]: StreamEntry): NewMessage | undefined {
   const event = fields[fields.indexOf('e') + 1];
   if (!event) return undefined;
-  let m: Message & { type: string };
+  let e: RoomEvent;
   try {
-    m = JSON.parse(event);
+    e = JSON.parse(event);
   } catch {
     return undefined;
   }
-  if (m.type !== 'message') return undefined;
-  return {
-    room_id: m.chat_id,
-    seq: m.seq,
-    id: m.id,
-    sender_id: m.sender_id,
-    client_id: m.client_id,
-    type: m.message_type,
-    content: m.content,
-    system: m.system ?? null,
-    created_at: m.created_at,
-  };
+  const common = { room_id: e.chat_id, seq: e.seq, id: e.id, sender_id: e.sender_id, client_id: e.client_id, created_at: e.created_at };
+  switch (e.type) {
+    case 'message':
+      return { ...common, type: e.message_type, content: e.content, system: e.system ?? null };
+    case 'message_edited':
+      return { ...common, kind: 'edit', target_seq: e.message_seq, type: 'edit', content: e.content };
+    case 'message_deleted':
+      return { ...common, kind: 'delete', target_seq: e.message_seq, type: 'delete', content: '', recalled: e.recalled };
+    default:
+      return undefined;
+  }
 }

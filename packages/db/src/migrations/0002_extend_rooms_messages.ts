@@ -32,6 +32,8 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('recalled', 'boolean', (c) => c.notNull().defaultTo(false))
     .execute();
   await db.schema.alterTable('messages').addCheckConstraint('messages_target', sql`(kind = 'message') = (target_seq is null)`).execute();
+  // Edits and deletions by the message they change, for the persister's recompute of its state.
+  await db.schema.createIndex('messages_changes').on('messages').columns(['room_id', 'target_seq', 'seq']).where(sql.ref('kind'), '<>', 'message').execute();
   await db.schema.alterTable('messages').addCheckConstraint('messages_sender', sql`sender_id is not null or type = 'system'`).execute();
 
   await sql`
@@ -57,6 +59,7 @@ export async function up(db: Kysely<unknown>): Promise<void> {
 
 export async function down(db: Kysely<unknown>): Promise<void> {
   await sql`drop index messages_search`.execute(db);
+  await sql`drop index messages_changes`.execute(db);
   await sql`drop function message_search_query(text)`.execute(db);
   await sql`drop function message_search_terms(text)`.execute(db);
   await db.schema.alterTable('messages').dropConstraint('messages_sender').execute();

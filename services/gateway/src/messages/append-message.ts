@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { encodeMessageEventBody, ParleyError, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
-import { appendStatusError, type AppendMode } from '@parley/redis';
+import { appendStatusError, type AppendInput, type AppendMode } from '@parley/redis';
 
 export interface NewMessage {
   roomId: number;
@@ -33,17 +33,15 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode:
     created_at: createdAt,
     system: msg.system,
   });
-  const input = {
-    roomId: msg.roomId,
-    senderId: msg.senderId,
-    mode,
-    clientId: msg.clientId,
-    id,
-    createdAt,
-    eventJson,
-    idempotencyTtlSeconds: app.config.idempotencyTtlSeconds,
-    maxBacklog: app.config.streamMaxBacklog,
-  };
+  return appendEvent(app, { roomId: msg.roomId, senderId: msg.senderId, mode, clientId: msg.clientId, id, createdAt, eventJson });
+}
+
+/** Appends any room event (a message, an edit, a deletion) through the script; resolves with the ack. */
+export async function appendEvent(
+  app: FastifyInstance,
+  event: Omit<AppendInput, 'idempotencyTtlSeconds' | 'maxBacklog'>,
+): Promise<Static<typeof SendMessageResult>> {
+  const input: AppendInput = { ...event, idempotencyTtlSeconds: app.config.idempotencyTtlSeconds, maxBacklog: app.config.streamMaxBacklog };
   // A cold member cache costs one fill; a membership change racing the fill costs another.
   for (let attempt = 0; attempt < 3; attempt++) {
     const result = await app.scripts.roomAppend(input);
@@ -51,15 +49,15 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode:
       case 'OK':
       case 'DUPLICATE':
         return {
-          client_id: msg.clientId,
-          chat_id: msg.roomId,
+          client_id: input.clientId,
+          chat_id: input.roomId,
           id: result.id,
           seq: result.seq,
           created_at: result.createdAt,
           duplicate: result.status === 'DUPLICATE',
         };
       case 'MEMBERS_UNCACHED':
-        await app.membership.fill(msg.roomId);
+        await app.membership.fill(input.roomId);
         continue;
       default:
         throw appendStatusError(result.status);

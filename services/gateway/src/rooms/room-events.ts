@@ -1,18 +1,31 @@
 import type { Redis } from 'ioredis';
 import { latestMessageRows, messagesInRange, type Database, type Kysely, type MessageRow } from '@parley/db';
 import type { Keys } from '@parley/redis';
-import { encodeMessageEvent, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
+import { encodeChangeEventBody, encodeMessageEvent, withSeq, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
 
 export interface RoomEvent {
   seq: number;
-  /** The event's wire frame, as published. */
+  /** The event's wire frame: a message in its current state, or an edit or deletion. */
   event: string;
+}
+
+/** The state an edit or deletion gives a message (the changes hash holds it as JSON). */
+type MessageState = Pick<Message, 'content' | 'edited_at' | 'deleted_at' | 'deleted_by' | 'recalled'>;
+
+const MESSAGE_PREFIX = /^\{"seq":\d+,"type":"message",/;
+const EDITED_PREFIX = /^\{"seq":\d+,"type":"message_edited",/;
+
+/** Whether an encoded room event is a message (not an edit or deletion). */
+export function isMessageEvent(event: string): boolean {
+  return MESSAGE_PREFIX.test(event);
 }
 
 /**
  * Reads a room's events by seq, wherever they are: the room log in Redis holds every event not yet
  * in Postgres plus the newest ones; Postgres holds the rest. The log is read first: whatever it no
- * longer holds was trimmed only after it was committed to Postgres, so the union has no gap.
+ * longer holds was trimmed only after it was committed to Postgres, so the union has no gap. Each
+ * message is returned in its current state: edits and deletions not yet in Postgres (or whose
+ * message is read from the log) are overlaid from the room's changes hash.
  */
 export class RoomEvents {
   constructor(
@@ -42,32 +55,51 @@ export class RoomEvents {
     const entries = await this.redis.xrange(this.keys.roomLog(roomId), `${fromSeq}-0`, `${toSeq}-0`);
     const fromLog = entries.map(([id, fields]) => ({ seq: Number(id.slice(0, id.indexOf('-'))), event: fields[1]! }));
     const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, toSeq));
-    if (firstInLog <= fromSeq) return fromLog;
-    const rows = await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1));
-    return [...rows.map(eventOfRow), ...fromLog];
+    const events = firstInLog <= fromSeq
+      ? fromLog
+      : [...(await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1))).map(eventOfRow), ...fromLog];
+    return this.overlay(roomId, events);
   }
 
   /** The newest message of each room, or null for a room with none. */
   async latest(roomIds: number[]): Promise<Array<Message | null>> {
     if (roomIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of roomIds) pipeline.xrevrange(this.keys.roomLog(id), '+', '-', 'COUNT', 1);
-    const replies = (await pipeline.exec()) ?? [];
-    const found: Array<Message | null> = replies.map(([err, entries]) => {
-      if (err) throw err;
-      const event = (entries as Array<[string, string[]]>)[0]?.[1][1];
-      return event ? messageOf(event) : null;
-    });
-    // A log holds the newest events of every room that has any; Postgres answers if one was lost.
-    const missing = roomIds.filter((_, i) => found[i] === null);
-    if (missing.length > 0) {
-      const rows = new Map((await latestMessageRows(this.db, missing)).map((r) => [r.room_id, r]));
-      roomIds.forEach((id, i) => {
-        const row = found[i] === null ? rows.get(id) : undefined;
-        if (row) found[i] = messageOfRow(row);
-      });
+    const heads = await this.heads(roomIds);
+    // The newest message is the head event unless edits or deletions followed it: look back a little.
+    const found = await Promise.all(roomIds.map(async (id, i) => {
+      const events = await this.range(id, Math.max(1, heads[i]! - 9), heads[i]!);
+      const last = events.reverse().find((e) => isMessageEvent(e.event));
+      return last ? messageOf(last.event) : undefined;
+    }));
+    // Rooms with only edits among their newest events: Postgres has their newest message.
+    const missing = roomIds.filter((_, i) => found[i] === undefined && heads[i]! > 0);
+    const rows = new Map(missing.length ? (await latestMessageRows(this.db, missing)).map((r) => [r.room_id, r]) : []);
+    return roomIds.map((id, i) => found[i] ?? (rows.has(id) ? messageOfRow(rows.get(id)!) : null));
+  }
+
+  /** Applies edits and deletions recorded in the room's changes hash to the messages among `events`. */
+  private async overlay(roomId: number, events: RoomEvent[]): Promise<RoomEvent[]> {
+    if (events.length === 0) return events;
+    const key = this.keys.roomChanges(roomId);
+    const seqs = events.map((e) => e.seq);
+    const states = await this.redis.hmget(key, ...seqs.map(String));
+    const stateOf = new Map<number, MessageState>();
+    states.forEach((s, i) => s && stateOf.set(seqs[i]!, JSON.parse(s.slice(s.indexOf('|') + 1))));
+    // Edits of a message deleted since: their text goes too. Their message may lie before the range.
+    const edits = events.filter((e) => EDITED_PREFIX.test(e.event)).map((e) => ({ e, target: (JSON.parse(e.event) as { message_seq: number }).message_seq }));
+    const outside = [...new Set(edits.map((x) => x.target).filter((t) => !stateOf.has(t) && !seqs.includes(t)))];
+    if (outside.length > 0) {
+      const more = await this.redis.hmget(key, ...outside.map(String));
+      more.forEach((s, i) => s && stateOf.set(outside[i]!, JSON.parse(s.slice(s.indexOf('|') + 1))));
     }
-    return found;
+    if (stateOf.size === 0) return events;
+    const deletedEdits = new Set(edits.filter((x) => stateOf.get(x.target)?.deleted_at).map((x) => x.e));
+    return events.map((e) => {
+      const state = stateOf.get(e.seq);
+      if (state && isMessageEvent(e.event)) return { seq: e.seq, event: encodeMessageEvent({ ...messageOf(e.event), ...state }) };
+      if (deletedEdits.has(e)) return { seq: e.seq, event: JSON.stringify({ ...JSON.parse(e.event), content: '' }) };
+      return e;
+    });
   }
 
   /** When the log has nothing in the asked range, whether it begins after it (then Postgres has it). */
@@ -77,7 +109,7 @@ export class RoomEvents {
   }
 }
 
-/** A Postgres message row as a Message. */
+/** A Postgres message row as a Message, in its stored state. */
 export function messageOfRow(r: MessageRow): Message {
   return {
     seq: r.seq,
@@ -89,12 +121,21 @@ export function messageOfRow(r: MessageRow): Message {
     content: r.content,
     created_at: r.created_at.toISOString(),
     system: (r.system ?? undefined) as SystemInfo | undefined,
+    edited_at: r.edited_at?.toISOString(),
+    deleted_at: r.deleted_at?.toISOString(),
+    deleted_by: r.deleted_by ?? undefined,
+    recalled: r.deleted_at ? r.recalled : undefined,
   };
 }
 
-/** A Postgres row as its wire event, byte for byte what the append script published. */
+/** A Postgres row as its wire event: a message, an edit or a deletion. */
 function eventOfRow(r: MessageRow): RoomEvent {
-  return { seq: r.seq, event: encodeMessageEvent(messageOfRow(r)) };
+  if (r.kind === 'message') return { seq: r.seq, event: encodeMessageEvent(messageOfRow(r)) };
+  const common = { chat_id: r.room_id, id: r.id, sender_id: r.sender_id!, client_id: r.client_id, message_seq: r.target_seq!, created_at: r.created_at.toISOString() };
+  const body = r.kind === 'edit'
+    ? encodeChangeEventBody({ type: 'message_edited', ...common, content: r.content })
+    : encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: r.recalled });
+  return { seq: r.seq, event: withSeq(r.seq, body) };
 }
 
 /** The Message of a message event (the event without its `type`). */
@@ -102,3 +143,4 @@ export function messageOf(event: string): Message {
   const { type: _type, ...message } = JSON.parse(event) as Message & { type: string };
   return message;
 }
+

@@ -2,6 +2,8 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
 import {
   ChatParams,
+  EditMessageBody,
+  MessageParams,
   messageJsonOfEvent,
   ErrorBody,
   HistoryPage,
@@ -12,6 +14,8 @@ import {
   SendMessageResult,
 } from '@parley/protocol';
 import { appendMessage } from '../messages/append-message.js';
+import { deleteMessage, editMessage } from '../messages/change-message.js';
+import { isMessageEvent } from '../rooms/room-events.js';
 
 /**
  * POST /api/chats/:id/messages: send, through the same append path and idempotency as the socket.
@@ -45,7 +49,8 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       const hasMore = after !== undefined ? to < head : from > 1;
       // The stored events are already the JSON of the messages: the page is assembled from them
       // rather than parsed and serialized again (HistoryPage is still the schema it follows).
-      const messages = events.map((e) => messageJsonOfEvent(e.event)).reverse().join(',');
+      // Edits and deletions are folded into the messages they change (history shows current state).
+      const messages = events.filter((e) => isMessageEvent(e.event)).map((e) => messageJsonOfEvent(e.event)).reverse().join(',');
       const page = `{"messages":[${messages}],"has_more":${hasMore},"head_seq":${head}}`;
       return reply.type('application/json; charset=utf-8').send(page as unknown as Static<typeof HistoryPage>);
     },
@@ -61,5 +66,23 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );
+
+  const changeSchema = { params: MessageParams, response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody } };
+
+  app.patch('/api/chats/:id/messages/:seq', { schema: { ...changeSchema, body: EditMessageBody } }, async (request, reply) => {
+    const { id, seq } = request.params;
+    const ack = await editMessage(app, request.caller, id, seq, request.body.client_id, request.body.content);
+    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+  });
+
+  app.delete('/api/chats/:id/messages/:seq', { schema: changeSchema }, async (request, reply) => {
+    const ack = await deleteMessage(app, request.caller, request.params.id, request.params.seq, false);
+    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+  });
+
+  app.post('/api/chats/:id/messages/:seq/recall', { schema: changeSchema }, async (request, reply) => {
+    const ack = await deleteMessage(app, request.caller, request.params.id, request.params.seq, true);
+    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+  });
 };
 export default messages;

@@ -1,0 +1,52 @@
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+import { encodeChangeEventBody, ParleyError, type Message } from '@parley/protocol';
+import { memberRole } from '@parley/db';
+import type { Caller } from '../plugins/auth.js';
+import { isMessageEvent, messageOf } from '../rooms/room-events.js';
+import { appendEvent } from './append-message.js';
+
+/** The message at `seq` in its current state, for a member of the room. */
+async function targetMessage(app: FastifyInstance, roomId: number, seq: number, caller: Caller): Promise<Message> {
+  if (!(await app.membership.isMember(roomId, caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+  const [event] = await app.roomEvents.range(roomId, seq, seq);
+  if (!event || !isMessageEvent(event.event)) throw new ParleyError('MESSAGE_NOT_FOUND');
+  return messageOf(event.event);
+}
+
+/**
+ * Edits, deletions and recalls are events of the room with seqs of their own, appended by the same
+ * script as messages (membership, idempotency, order, durability); the script also records the
+ * message's new state for history, and refuses any change to a message already deleted.
+ */
+export async function editMessage(app: FastifyInstance, caller: Caller, roomId: number, seq: number, clientId: string, content: string) {
+  const target = await targetMessage(app, roomId, seq, caller);
+  if (target.sender_id !== caller.id || target.message_type === 'system') throw new ParleyError('MESSAGE_NOT_SENDER');
+  if (target.deleted_at) throw new ParleyError('MESSAGE_DELETED');
+  const id = randomUUID();
+  const createdAt = new Date().toISOString();
+  const eventJson = encodeChangeEventBody({ type: 'message_edited', chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt, content });
+  const state = JSON.stringify({ content, edited_at: createdAt });
+  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, state } });
+}
+
+/** Deletes (the sender or a room admin) or recalls (the sender, within the recall window) a message. */
+export async function deleteMessage(app: FastifyInstance, caller: Caller, roomId: number, seq: number, recall: boolean) {
+  const target = await targetMessage(app, roomId, seq, caller);
+  const own = target.sender_id === caller.id;
+  if (recall) {
+    if (!own) throw new ParleyError('MESSAGE_NOT_SENDER');
+    if (Date.now() - Date.parse(target.created_at) > app.config.recallWindowSeconds * 1000) throw new ParleyError('MESSAGE_RECALL_EXPIRED');
+  } else if (!own && !caller.isAdmin && (await memberRole(app.db, roomId, caller.id)) !== 'admin') {
+    throw new ParleyError('MESSAGE_NOT_SENDER');
+  }
+  // One deletion per user and message: a retry is answered with the first (duplicate: true).
+  // A deletion of a message already deleted is refused by the script (MESSAGE_DELETED), after it
+  // has answered a retry.
+  const clientId = `${recall ? 'recall' : 'delete'}-${seq}`;
+  const id = randomUUID();
+  const createdAt = new Date().toISOString();
+  const eventJson = encodeChangeEventBody({ type: 'message_deleted', chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt, recalled: recall });
+  const state = JSON.stringify({ content: '', deleted_at: createdAt, deleted_by: caller.id, recalled: recall });
+  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, state } });
+}
