@@ -54,6 +54,8 @@ t.test('edit, delete and recall: events in the room order, current state in hist
   t.match(history.body, { head_seq: 7, messages: expected }, 'history: current state, changes folded in');
   t.ok(history.body.messages[3].edited_at && history.body.messages[2].deleted_at, 'edited_at and deleted_at are set');
   t.equal(history.body.messages[0].edited_at, undefined);
+  const detail = await stack.http(gwA, 'GET', `/api/chats/${roomId}`, bob);
+  t.match(detail, { status: 200, body: { last_message: { seq: 7 }, latest_messages: expected } }, 'the room detail lists messages only, in their current state');
 
   // Resume from the start on another gateway: every event, in order, messages in their current state.
   const { client: replay } = await TestClient.open(gwA.wsUrl, bob, [{ chat_id: roomId, last_seq: 0 }]);

@@ -3,7 +3,7 @@ import { Type } from '@sinclair/typebox';
 import { Chat, ChatDetail, ChatList, ChatListQuery, ChatParams, CreateChatBody, ErrorBody, Participant, ParleyError, type Message } from '@parley/protocol';
 import { addRoomMember, createDirectRoom, createGroupRoom, deleteRoom, listRoomMembers, listRoomsOfUser, listVisibleRooms, removeRoomMember, type RoomRow } from '@parley/db';
 import { announce, requireCreator, requireVisible, roomAccess } from '../rooms/membership-changes.js';
-import { messageOf } from '../rooms/room-events.js';
+import { isMessageEvent, messageOf } from '../rooms/room-events.js';
 import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -53,7 +53,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const [head, members] = await Promise.all([app.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
     // Messages are for members only; a public room's other visitors see its metadata and members.
     const events = role ? await app.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
-    const messages = events.map((e) => messageOf(e.event)).reverse();
+    const messages = events.filter((e) => isMessageEvent(e.event)).map((e) => messageOf(e.event)).reverse();
     return { ...chatOf(room, role, head, messages[0] ?? null), members: members.map(participantOf), latest_messages: messages };
   });
 
