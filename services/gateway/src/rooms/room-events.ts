@@ -52,19 +52,26 @@ export class RoomEvents {
   /** Events with fromSeq <= seq <= toSeq, in seq order. */
   async range(roomId: number, fromSeq: number, toSeq: number): Promise<RoomEvent[]> {
     if (toSeq < fromSeq) return [];
-    const entries = await this.redis.xrange(this.keys.roomLog(roomId), `${fromSeq}-0`, `${toSeq}-0`);
+    // Seqs are gapless, so the changes that may apply are known before the log is read: one round trip.
+    const seqs = Array.from({ length: toSeq - fromSeq + 1 }, (_, i) => fromSeq + i);
+    const [[logErr, entries], [changesErr, states]] = (await this.redis
+      .pipeline()
+      .xrange(this.keys.roomLog(roomId), `${fromSeq}-0`, `${toSeq}-0`)
+      .hmget(this.keys.roomChanges(roomId), ...seqs.map(String))
+      .exec())! as [[Error | null, Array<[string, string[]]>], [Error | null, Array<string | null>]];
+    if (logErr || changesErr) throw logErr ?? changesErr;
     const fromLog = entries.map(([id, fields]) => ({ seq: Number(id.slice(0, id.indexOf('-'))), event: fields[1]! }));
     const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, toSeq));
     const events = firstInLog <= fromSeq
       ? fromLog
       : [...(await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1))).map(eventOfRow), ...fromLog];
-    return this.overlay(roomId, events);
+    const stateOf = new Map<number, MessageState>();
+    states.forEach((s, i) => s && stateOf.set(seqs[i]!, stateOfEntry(s)));
+    return this.overlay(roomId, events, stateOf, fromSeq);
   }
 
-  /** The newest message of each room, or null for a room with none. */
-  async latest(roomIds: number[]): Promise<Array<Message | null>> {
-    if (roomIds.length === 0) return [];
-    const heads = await this.heads(roomIds);
+  /** The newest message of each room (whose head seqs are given), or null for a room with none. */
+  async latest(roomIds: number[], heads: number[]): Promise<Array<Message | null>> {
     // The newest message is the head event unless edits or deletions followed it: look back a little.
     const found = await Promise.all(roomIds.map(async (id, i) => {
       const events = await this.range(id, Math.max(1, heads[i]! - 9), heads[i]!);
@@ -77,20 +84,17 @@ export class RoomEvents {
     return roomIds.map((id, i) => found[i] ?? (rows.has(id) ? messageOfRow(rows.get(id)!) : null));
   }
 
-  /** Applies edits and deletions recorded in the room's changes hash to the messages among `events`. */
-  private async overlay(roomId: number, events: RoomEvent[]): Promise<RoomEvent[]> {
-    if (events.length === 0) return events;
-    const key = this.keys.roomChanges(roomId);
-    const seqs = events.map((e) => e.seq);
-    const states = await this.redis.hmget(key, ...seqs.map(String));
-    const stateOf = new Map<number, MessageState>();
-    states.forEach((s, i) => s && stateOf.set(seqs[i]!, JSON.parse(s.slice(s.indexOf('|') + 1))));
-    // Edits of a message deleted since: their text goes too. Their message may lie before the range.
+  /**
+   * Applies edits and deletions (`stateOf`, by seq, read for the whole range) to the messages among
+   * `events`, and empties the text of edits whose message was deleted since; such a message may lie
+   * before the range, so its state is read then.
+   */
+  private async overlay(roomId: number, events: RoomEvent[], stateOf: Map<number, MessageState>, fromSeq: number): Promise<RoomEvent[]> {
     const edits = events.filter((e) => EDITED_PREFIX.test(e.event)).map((e) => ({ e, target: (JSON.parse(e.event) as { message_seq: number }).message_seq }));
-    const outside = [...new Set(edits.map((x) => x.target).filter((t) => !stateOf.has(t) && !seqs.includes(t)))];
-    if (outside.length > 0) {
-      const more = await this.redis.hmget(key, ...outside.map(String));
-      more.forEach((s, i) => s && stateOf.set(outside[i]!, JSON.parse(s.slice(s.indexOf('|') + 1))));
+    const before = [...new Set(edits.map((x) => x.target).filter((t) => t < fromSeq))];
+    if (before.length > 0) {
+      const states = await this.redis.hmget(this.keys.roomChanges(roomId), ...before.map(String));
+      states.forEach((s, i) => s && stateOf.set(before[i]!, stateOfEntry(s)));
     }
     if (stateOf.size === 0) return events;
     const deletedEdits = new Set(edits.filter((x) => stateOf.get(x.target)?.deleted_at).map((x) => x.e));
@@ -107,6 +111,11 @@ export class RoomEvents {
     const [first] = await this.redis.xrange(this.keys.roomLog(roomId), '-', '+', 'COUNT', 1);
     return first ? Number(first[0].slice(0, first[0].indexOf('-'))) : toSeq + 1;
   }
+}
+
+/** A changes-hash value, `<event seq>|<state JSON>`, as the state. */
+function stateOfEntry(entry: string): MessageState {
+  return JSON.parse(entry.slice(entry.indexOf('|') + 1)) as MessageState;
 }
 
 /** A Postgres message row as a Message, in its stored state. */

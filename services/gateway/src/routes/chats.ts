@@ -40,8 +40,9 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const list = scope === 'visible' ? listVisibleRooms : listRoomsOfUser;
     const rows = await list(app.db, request.caller.id, limit, skip);
     // Messages, the last one included, are for members only.
-    const mine = rows.filter((r) => r.role);
-    const [heads, latest] = await Promise.all([app.roomEvents.heads(rows.map((r) => r.id)), app.roomEvents.latest(mine.map((r) => r.id))]);
+    const heads = await app.roomEvents.heads(rows.map((r) => r.id));
+    const mine = rows.flatMap((r, i) => (r.role ? [{ id: r.id, head: heads[i]! }] : []));
+    const latest = await app.roomEvents.latest(mine.map((r) => r.id), mine.map((r) => r.head));
     const lastOf = new Map(mine.map((r, i) => [r.id, latest[i]!]));
     return { chats: rows.map((r, i) => chatOf(r, r.role, heads[i]!, lastOf.get(r.id) ?? null)) };
   });
@@ -64,7 +65,8 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
       if (body.user_id === me) throw new ParleyError('ROOM_DIRECT_SELF');
       const { room, created } = await createDirectRoom(app.db, me, body.user_id);
       if (created) await tellAdded(room.id, [me, body.user_id]);
-      const [head, [last]] = await Promise.all([app.roomEvents.head(room.id), app.roomEvents.latest([room.id])]);
+      const head = await app.roomEvents.head(room.id);
+      const [last] = await app.roomEvents.latest([room.id], [head]);
       return reply.status(created ? 201 : 200).send(chatOf(room, 'member', head, last ?? null));
     }
     if (body.is_official && !request.caller.isAdmin) throw new ParleyError('ROOM_OFFICIAL_FORBIDDEN');
