@@ -80,7 +80,7 @@ export async function addRoomMember(db: Kysely<Database>, roomId: number, userId
       .onConflict((oc) => oc.columns(['room_id', 'user_id']).doNothing())
       .returningAll()
       .executeTakeFirst();
-    const member = row ?? (await trx.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirstOrThrow());
+    const member = row ?? (await findRoomMember(trx, roomId, userId))!;
     if (row) await trx.updateTable('rooms').set((eb) => ({ member_count: eb('member_count', '+', 1) })).where('id', '=', roomId).execute();
     return { member, added: row !== undefined };
   });
@@ -95,14 +95,14 @@ export async function removeRoomMember(db: Kysely<Database>, roomId: number, use
   });
 }
 
-/** Sets a member's role; returns the role it had, or undefined when the user is not a member. */
-export async function setMemberRole(db: Kysely<Database>, roomId: number, userId: string, role: MemberRole): Promise<MemberRole | undefined> {
-  const row = await sql<{ before: MemberRole }>`
-    update room_members m set role = ${role}
-    from room_members old
-    where m.room_id = ${roomId} and m.user_id = ${userId} and old.room_id = m.room_id and old.user_id = m.user_id
-    returning old.role as before`.execute(db);
-  return row.rows[0]?.before;
+/** Sets a member's role; returns the updated member, or undefined when the user is not a member. */
+export async function setMemberRole(db: Kysely<Database>, roomId: number, userId: string, role: MemberRole) {
+  return db.updateTable('room_members').set({ role }).where('room_id', '=', roomId).where('user_id', '=', userId).returningAll().executeTakeFirst();
+}
+
+/** One member of a room, or undefined. */
+export async function findRoomMember(db: Kysely<Database>, roomId: number, userId: string) {
+  return db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
 }
 
 /** Marks the room deleted and ends every membership; returns the former members. */

@@ -3,7 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { encodeChangeEventBody, ParleyError, type Message } from '@parley/protocol';
 import { memberRole } from '@parley/db';
 import type { Caller } from '../plugins/auth.js';
-import { isMessageEvent, messageOf } from '../rooms/room-events.js';
+import { isMessageEvent, messageOf, type MessageState } from '../rooms/room-events.js';
 import { appendEvent } from './append-message.js';
 
 /** The message at `seq` in its current state, for a member of the room. */
@@ -23,11 +23,10 @@ export async function editMessage(app: FastifyInstance, caller: Caller, roomId: 
   const target = await targetMessage(app, roomId, seq, caller);
   if (target.sender_id !== caller.id || target.message_type === 'system') throw new ParleyError('MESSAGE_NOT_SENDER');
   if (target.deleted_at) throw new ParleyError('MESSAGE_DELETED');
-  const id = randomUUID();
-  const createdAt = new Date().toISOString();
-  const eventJson = encodeChangeEventBody({ type: 'message_edited', chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt, content });
-  const state = JSON.stringify({ content, edited_at: createdAt });
-  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, state } });
+  return appendChange(app, caller, roomId, seq, clientId, (createdAt) => ({
+    event: { type: 'message_edited', content },
+    state: { content, edited_at: createdAt },
+  }));
 }
 
 /** Deletes (the sender or a room admin) or recalls (the sender, within the recall window) a message. */
@@ -40,13 +39,30 @@ export async function deleteMessage(app: FastifyInstance, caller: Caller, roomId
   } else if (!own && !caller.isAdmin && (await memberRole(app.db, roomId, caller.id)) !== 'admin') {
     throw new ParleyError('MESSAGE_NOT_SENDER');
   }
-  // One deletion per user and message: a retry is answered with the first (duplicate: true).
-  // A deletion of a message already deleted is refused by the script (MESSAGE_DELETED), after it
-  // has answered a retry.
-  const clientId = `${recall ? 'recall' : 'delete'}-${seq}`;
+  // One deletion per user and message: a retry is answered with the first (duplicate: true). A
+  // deletion of a message already deleted is refused by the script (MESSAGE_DELETED), after it has
+  // answered a retry.
+  return appendChange(app, caller, roomId, seq, `${recall ? 'recall' : 'delete'}-${seq}`, (createdAt) => ({
+    event: { type: 'message_deleted', recalled: recall },
+    state: { content: '', deleted_at: createdAt, deleted_by: caller.id, recalled: recall },
+  }));
+}
+
+type ChangeOwnFields = { type: 'message_edited'; content: string } | { type: 'message_deleted'; recalled: boolean };
+
+/** Appends an edit or deletion of message `seq` by the caller, with the state it gives the message. */
+function appendChange(
+  app: FastifyInstance,
+  caller: Caller,
+  roomId: number,
+  seq: number,
+  clientId: string,
+  change: (createdAt: string) => { event: ChangeOwnFields; state: MessageState },
+) {
   const id = randomUUID();
   const createdAt = new Date().toISOString();
-  const eventJson = encodeChangeEventBody({ type: 'message_deleted', chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt, recalled: recall });
-  const state = JSON.stringify({ content: '', deleted_at: createdAt, deleted_by: caller.id, recalled: recall });
-  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, state } });
+  const { event, state } = change(createdAt);
+  const common = { chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt };
+  const eventJson = encodeChangeEventBody({ ...event, ...common });
+  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, state: JSON.stringify(state) } });
 }

@@ -10,7 +10,7 @@ export interface RoomEvent {
 }
 
 /** The state an edit or deletion gives a message (the changes hash holds it as JSON). */
-type MessageState = Pick<Message, 'content' | 'edited_at' | 'deleted_at' | 'deleted_by' | 'recalled'>;
+export type MessageState = Pick<Message, 'content' | 'edited_at' | 'deleted_at' | 'deleted_by' | 'recalled'>;
 
 const MESSAGE_PREFIX = /^\{"seq":\d+,"type":"message",/;
 const EDITED_PREFIX = /^\{"seq":\d+,"type":"message_edited",/;

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { AddParticipantBody, ChatParams, ErrorBody, Participant, ParticipantList, ParticipantListQuery, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
-import { addRoomMember, listRoomMembers, memberRole, removeRoomMember, setMemberRole, type Database } from '@parley/db';
+import { addRoomMember, findRoomMember, listRoomMembers, removeRoomMember, setMemberRole, type Database } from '@parley/db';
 import type { Selectable } from 'kysely';
 import { announce, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';
 
@@ -45,17 +45,15 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const { id: roomId, user_id: userId } = request.params;
       const access = await roomAccess(app, roomId, request.caller);
       requireRoomAdmin(access, request.caller);
-      const current = await memberRole(app.db, roomId, userId);
-      if (!current) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      if (current === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
-      if (current !== request.body.role) {
-        await setMemberRole(app.db, roomId, userId, request.body.role);
-        const event = request.body.role === 'admin' ? 'member_promoted' : 'member_demoted';
-        await announce(app, roomId, { event, user_id: userId, actor_id: request.caller.id }, request.caller);
-      }
-      const member = await app.db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
+      const member = await findRoomMember(app.db, roomId, userId);
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      return participantOf(member);
+      if (member.role === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
+      if (member.role === request.body.role) return participantOf(member);
+      const updated = await setMemberRole(app.db, roomId, userId, request.body.role);
+      if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+      const event = request.body.role === 'admin' ? 'member_promoted' : 'member_demoted';
+      await announce(app, roomId, { event, user_id: userId, actor_id: request.caller.id }, request.caller);
+      return participantOf(updated);
     },
   );
 
@@ -66,9 +64,9 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const { id: roomId, user_id: userId } = request.params;
       const access = await roomAccess(app, roomId, request.caller);
       requireRoomAdmin(access, request.caller);
-      const current = await memberRole(app.db, roomId, userId);
-      if (!current) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      if (current === 'admin' && userId !== request.caller.id) requireCreator(access, request.caller);
+      const member = await findRoomMember(app.db, roomId, userId);
+      if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+      if (member.role === 'admin' && userId !== request.caller.id) requireCreator(access, request.caller);
       if (await removeRoomMember(app.db, roomId, userId)) {
         const system = userId === request.caller.id
           ? { event: 'member_left' as const, user_id: userId }
