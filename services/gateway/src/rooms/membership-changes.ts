@@ -39,10 +39,9 @@ export function requireCreator({ room }: RoomAccess, caller: Caller): void {
  * who joined or was added is then told on every gateway to start receiving the room from just before
  * the announcement, so their sockets get it too.
  */
-export async function announce(app: FastifyInstance, roomId: number, system: MembershipEvent, actor: Caller | null): Promise<number> {
+export async function announce(app: FastifyInstance, roomId: number, system: MembershipEvent, actor: Caller | null): Promise<void> {
   const { seq } = await appendMembershipEvent(app, roomId, system, actor?.id ?? null);
   if ((system.event === 'member_joined' || system.event === 'member_added') && system.user_id) {
     await app.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });
   }
-  return seq;
 }
