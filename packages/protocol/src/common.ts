@@ -52,6 +52,15 @@ export const SystemInfo = Type.Object({
 });
 export type SystemInfo = Static<typeof SystemInfo>;
 
+/** Where a forwarded message came from: the original (a forward of a forward points at the first). */
+export const ForwardedFrom = Type.Object({
+  chat_id: ChatId,
+  seq: Seq,
+  id: Type.String({ format: 'uuid' }),
+  sender_id: Type.Union([UserId, Type.Null()]),
+});
+export type ForwardedFrom = Static<typeof ForwardedFrom>;
+
 /** A message as history returns it; the `message` event adds `type`. */
 export const Message = Type.Object({
   seq: Seq,
@@ -65,6 +74,8 @@ export const Message = Type.Object({
   created_at: Type.String({ format: 'date-time' }),
   /** Present on system messages. */
   system: Type.Optional(SystemInfo),
+  /** Present on a copy forwarded from another room. */
+  forwarded_from: Type.Optional(ForwardedFrom),
   /** Present once the sender edited the message (`content` is then the latest text). */
   edited_at: Type.Optional(Type.String({ format: 'date-time' })),
   /** Present once deleted or recalled: a tombstone, `content` empty. */

@@ -29,6 +29,7 @@ export const errors = {
   MESSAGE_NOT_SENDER: { status: 403, message: 'Only the sender may do this' },
   MESSAGE_DELETED: { status: 409, message: 'The message was deleted' },
   MESSAGE_RECALL_EXPIRED: { status: 403, message: 'The recall window of this message has passed' },
+  MESSAGE_NOT_FORWARDABLE: { status: 400, message: 'System messages cannot be forwarded' },
   MESSAGE_BACKLOG_FULL: { status: 503, message: 'Too many messages are waiting to be persisted; retry later' },
   SERVICE_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable; retry later' },
   INTERNAL: { status: 500, message: 'Internal error' },

@@ -18,6 +18,7 @@ export function encodeMessageEventBody(m: Omit<Message, 'seq'>): string {
     created_at: m.created_at,
     // Optional fields last, left out when absent.
     system: m.system,
+    forwarded_from: m.forwarded_from,
     edited_at: m.edited_at,
     deleted_at: m.deleted_at,
     deleted_by: m.deleted_by,

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ChatId, Message, Seq, UserId, UserText } from './common.js';
+import { ChatId, ClientId, Message, Seq, UserId, UserText } from './common.js';
 import { AckFrame, SendMessageFrame } from './frames.js';
 import { errorCodes } from './errors.js';
 import { limits } from './limits.js';
@@ -124,6 +124,9 @@ export type HistoryPage = Static<typeof HistoryPage>;
 export const MessageParams = Type.Object({ id: ChatId, seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 /** An edit replaces the text; `client_id` makes a retried edit happen once. */
 export const EditMessageBody = Type.Pick(SendMessageFrame, ['client_id', 'content'], { additionalProperties: false });
+
+/** Forward message `seq` of room `id` into room `chat_id` (the caller must belong to both). */
+export const ForwardMessageBody = Type.Object({ client_id: ClientId, chat_id: ChatId }, { additionalProperties: false });
 
 /** Sending over REST takes the send_message frame's fields, with the room in the path. */
 export const SendMessageBody = Type.Omit(SendMessageFrame, ['type', 'chat_id'], { additionalProperties: false });

@@ -78,3 +78,45 @@ t.test('edit, delete and recall: events in the room order, current state in hist
   t.same(replay2.frames.filter((f) => 'seq' in f && 'chat_id' in f && f.chat_id === roomId).map((f) => `${f.type}:${(f as { seq: number }).seq}`), replayed, 'and the same replay');
   t.match(replay2.frames.find((f) => f.type === 'message_edited'), { content: 'see you at 4' });
 });
+
+t.test('forward a message to another room of mine: a copy that points at the original', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
+  const alice = stack.token('alice');
+  const from = await stack.createGroup('alice', ['bob']);
+  const to = await stack.createGroup('alice', ['carol']);
+  const elsewhere = await stack.createGroup('dave', []);
+  const { client: carol } = await TestClient.open(gwB.wsUrl, stack.token('carol'));
+  t.teardown(() => carol.close());
+  await stack.http(gwA, 'POST', `/api/chats/${from}/messages`, stack.token('bob'), { client_id: 'b-1', message_type: 'image', content: 'https://cdn.example/x.png' });
+  await stack.http(gwA, 'PATCH', `/api/chats/${from}/messages/1`, stack.token('bob'), { client_id: 'b-2', content: 'https://cdn.example/y.png' });
+  const forward = (token: string, seq: number, chatId: number, clientId: string) =>
+    stack.http(gwA, 'POST', `/api/chats/${from}/messages/${seq}/forward`, token, { client_id: clientId, chat_id: chatId });
+
+  const ack = await forward(alice, 1, to, 'f-1');
+  t.match(ack, { status: 201, body: { chat_id: to, seq: 1, duplicate: false } });
+  t.match(await forward(alice, 1, to, 'f-1'), { status: 200, body: { seq: 1, duplicate: true } }, 'a retried forward happens once');
+  const original = (await stack.http(gwB, 'GET', `/api/chats/${from}/messages`, alice)).body.messages.find((m: { seq: number }) => m.seq === 1);
+  const copy = { chat_id: to, seq: 1, sender_id: 'alice', message_type: 'image', content: 'https://cdn.example/y.png', forwarded_from: { chat_id: from, seq: 1, id: original.id, sender_id: 'bob' } };
+  t.match(await carol.next('message'), copy, 'the target room receives the copy, in its current text');
+  t.match((await stack.http(gwB, 'GET', `/api/chats/${to}/messages`, stack.token('carol'))).body.messages, [copy], 'history shows the reference');
+
+  // A forward of the forward still names the first original.
+  const third = await stack.createGroup('carol', []);
+  t.match(await stack.http(gwB, 'POST', `/api/chats/${to}/messages/1/forward`, stack.token('carol'), { client_id: 'f-2', chat_id: third }), { status: 201 });
+  t.match((await stack.http(gwB, 'GET', `/api/chats/${third}/messages`, stack.token('carol'))).body.messages, [{ forwarded_from: { chat_id: from, seq: 1 } }]);
+
+  // Refusals: the caller must belong to both rooms; system, missing and deleted messages are not forwarded.
+  t.match(await forward(alice, 1, elsewhere, 'f-3'), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'not a member of the target');
+  t.match(await forward(stack.token('carol'), 1, to, 'f-4'), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'not a member of the source');
+  t.match(await forward(alice, 2, to, 'f-5'), { status: 404, body: { code: 'MESSAGE_NOT_FOUND' } }, 'seq 2 is the edit, not a message');
+  await stack.http(gwA, 'POST', `/api/chats/${from}/participants`, alice, { user_id: 'erin' }); // seq 3, a system message
+  t.match(await forward(alice, 3, to, 'f-6'), { status: 400, body: { code: 'MESSAGE_NOT_FORWARDABLE' } });
+  await stack.http(gwA, 'DELETE', `/api/chats/${from}/messages/1`, alice);
+  t.match(await forward(alice, 1, to, 'f-7'), { status: 409, body: { code: 'MESSAGE_DELETED' } });
+  t.equal((await stack.http(gwA, 'GET', `/api/chats/${to}`, alice)).body.head_seq, 1, 'no refused forward reached the target room');
+
+  // Postgres keeps the reference.
+  const row = await eventually(() => stack.db.selectFrom('messages').select('forwarded_from').where('room_id', '=', to).where('seq', '=', 1).executeTakeFirst());
+  t.same(row.forwarded_from, copy.forwarded_from);
+});

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { encodeMessageEventBody, ParleyError, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
+import { encodeMessageEventBody, ParleyError, type ForwardedFrom, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
 import { appendStatusError, type AppendInput, type AppendMode } from '@parley/redis';
 
 export interface NewMessage {
@@ -12,6 +12,7 @@ export interface NewMessage {
   messageType: MessageType;
   content: string;
   system?: SystemInfo;
+  forwardedFrom?: ForwardedFrom;
 }
 
 /**
@@ -32,6 +33,7 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode:
     content: msg.content,
     created_at: createdAt,
     system: msg.system,
+    forwarded_from: msg.forwardedFrom,
   });
   return appendEvent(app, { roomId: msg.roomId, senderId: msg.senderId, mode, clientId: msg.clientId, id, createdAt, eventJson });
 }

@@ -7,7 +7,7 @@ import { isMessageEvent, messageOf, type MessageState } from '../rooms/room-even
 import { appendEvent } from './append-message.js';
 
 /** The message at `seq` in its current state, for a member of the room. */
-async function targetMessage(app: FastifyInstance, roomId: number, seq: number, caller: Caller): Promise<Message> {
+export async function targetMessage(app: FastifyInstance, roomId: number, seq: number, caller: Caller): Promise<Message> {
   if (!(await app.membership.isMember(roomId, caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
   const [event] = await app.roomEvents.range(roomId, seq, seq);
   if (!event || !isMessageEvent(event.event)) throw new ParleyError('MESSAGE_NOT_FOUND');

@@ -3,6 +3,7 @@ import type { Static } from '@sinclair/typebox';
 import {
   ChatParams,
   EditMessageBody,
+  ForwardMessageBody,
   MessageParams,
   messageJsonOfEvent,
   ErrorBody,
@@ -15,6 +16,7 @@ import {
 } from '@parley/protocol';
 import { appendMessage } from '../messages/append-message.js';
 import { deleteMessage, editMessage } from '../messages/change-message.js';
+import { forwardMessage } from '../messages/forward-message.js';
 import { isMessageEvent } from '../rooms/room-events.js';
 
 /**
@@ -82,6 +84,13 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post('/api/chats/:id/messages/:seq/recall', { schema: changeSchema }, async (request, reply) => {
     const ack = await deleteMessage(app, request.caller, request.params.id, request.params.seq, true);
+    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+  });
+
+  /** The answer is the ack of the copy, in the target room. */
+  app.post('/api/chats/:id/messages/:seq/forward', { schema: { ...changeSchema, body: ForwardMessageBody } }, async (request, reply) => {
+    const { id, seq } = request.params;
+    const ack = await forwardMessage(app, request.caller, id, seq, request.body.chat_id, request.body.client_id);
     return reply.status(ack.duplicate ? 200 : 201).send(ack);
   });
 };
