@@ -179,7 +179,8 @@ start() {
   done
   for ((i = 1; i <= GATEWAYS; i++)); do
     local port=${gateway_ports[$((i - 1))]}
-    start_node "gateway-$i" services/gateway/dist/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" \
+    # shellcheck disable=SC2086 # SERVICE_TOKENS has no whitespace (the gateway's config refuses it)
+    start_node "gateway-$i" services/gateway/dist/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" ${SERVICE_TOKENS:+SERVICE_TOKENS=$SERVICE_TOKENS} \
       NODE_ENV="${NODE_ENV:-development}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i"
   done
   for ((i = 1; i <= GATEWAYS; i++)); do

@@ -13,7 +13,7 @@ export function directKey(a: string, b: string): string {
 /** Returns the pair's direct room, creating it (and both memberships) on first call. */
 export async function createDirectRoom(db: Kysely<Database>, userId: string, peerId: string) {
   return db.transaction().execute(async (trx) => {
-    await ensureUsers(trx, [peerId]);
+    await ensureUsers(trx, [userId, peerId]);
     const key = directKey(userId, peerId);
     const inserted = await trx
       .insertInto('rooms')
@@ -44,7 +44,7 @@ export interface NewGroupRoom {
 export async function createGroupRoom(db: Kysely<Database>, creatorId: string, group: NewGroupRoom): Promise<RoomRow> {
   return db.transaction().execute(async (trx) => {
     const others = group.memberIds.filter((id) => id !== creatorId);
-    await ensureUsers(trx, others);
+    await ensureUsers(trx, [creatorId, ...others]);
     const room = await trx
       .insertInto('rooms')
       .values({

@@ -145,6 +145,19 @@ export const SearchQuery = Type.Object(
 );
 export const SearchResult = Type.Object({ messages: Type.Array(Message) });
 
+// ---- server API (/api/service/…, bearer: one of SERVICE_TOKENS) ----------------------------------
+
+/** The service creates a direct room for a pair, or a group room owned by `created_by` (its admin). */
+export const ServiceCreateChatBody = Type.Union([
+  Type.Object(
+    { type: Type.Literal('direct'), user_ids: Type.Array(UserId, { minItems: 2, maxItems: 2, uniqueItems: true }) },
+    { additionalProperties: false },
+  ),
+  Type.Object({ ...CreateGroupChatBody.properties, created_by: UserId }, { additionalProperties: false }),
+]);
+/** A system message (`system.event` `notice`, `sender_id` null) posted by the service. */
+export const ServiceNoticeBody = Type.Pick(SendMessageFrame, ['client_id', 'content'], { additionalProperties: false });
+
 export const DevTokenBody = Type.Object(
   {
     sub: UserId,

@@ -5,7 +5,7 @@ import type { Child } from './child.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startGateway, startPersister, type GatewayProcess } from './services.js';
-import { signToken, TEST_JWT_SECRET, type TokenOptions } from './tokens.js';
+import { signToken, TEST_JWT_SECRET, TEST_SERVICE_TOKEN, type TokenOptions } from './tokens.js';
 
 export interface StackOptions {
   gateways?: number;
@@ -41,6 +41,7 @@ export class Stack {
       REDIS_URL: redisServer.url,
       DATABASE_URL: pgServer.url,
       JWT_SECRET: TEST_JWT_SECRET,
+      SERVICE_TOKENS: TEST_SERVICE_TOKEN,
       LOG_LEVEL: 'info',
       PERSISTER_CLAIM_IDLE_MS: '1000',
       PERSISTER_CLAIM_INTERVAL_MS: '250',

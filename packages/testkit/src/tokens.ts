@@ -1,6 +1,8 @@
 import { createSigner } from 'fast-jwt';
 
 export const TEST_JWT_SECRET = 'parley-test-secret-0123456789abcdef';
+/** The bearer of the server API (/api/service/…) in every test stack. */
+export const TEST_SERVICE_TOKEN = 'parley-test-service-token-0123456789abcdef';
 
 export interface TokenOptions {
   secret?: string;

@@ -95,6 +95,16 @@ export class TestClient {
     return this.next('message', (f) => f.chat_id === chatId && f.seq >= seq, timeoutMs);
   }
 
+  /**
+   * Resolves once every frame the server wrote to this socket before now has arrived: a pong
+   * follows them. With it a test asserts that nothing arrived, without sleeping.
+   */
+  async barrier(): Promise<void> {
+    const from = this.frames.length;
+    this.send({ type: 'ping' });
+    await this.find((f) => f.type === 'pong', 15_000, from);
+  }
+
   close(): Promise<{ code: number; reason: string }> {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
     return this.closed;

@@ -13,6 +13,7 @@ import chats from './routes/chats.js';
 import participants from './routes/participants.js';
 import messages from './routes/messages.js';
 import search from './routes/search.js';
+import service from './routes/service.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,6 +57,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(participants);
   await app.register(messages);
   await app.register(search);
+  if (config.serviceTokens.length > 0) await app.register(service);
   if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
   return app;
 }

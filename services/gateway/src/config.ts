@@ -41,6 +41,11 @@ const Env = Type.Object({
   RECALL_WINDOW_SECONDS: Type.Integer({ minimum: 0, default: 120 }),
   /** Comma-separated values of the JWT `role` claim that make a caller a global admin. */
   ADMIN_ROLES: Type.String({ pattern: '^[^,]+(,[^,]+)*$', default: 'admin' }),
+  /**
+   * Comma-separated bearer tokens of the server API (/api/service/…), for the customer's backend;
+   * at least 32 characters each, several to allow rotation. Unset: the server API is not served.
+   */
+  SERVICE_TOKENS: Type.Optional(Type.String({ pattern: '^[^,\\s]{32,}(,[^,\\s]{32,})*$' })),
   /** Lifetime of a room's cached member set. */
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });
@@ -66,6 +71,7 @@ export interface GatewayConfig {
   membersCacheTtlSeconds: number;
   adminRoles: readonly string[];
   recallWindowSeconds: number;
+  serviceTokens: readonly string[];
 }
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
@@ -98,5 +104,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     membersCacheTtlSeconds: env.MEMBERS_CACHE_TTL_SECONDS,
     recallWindowSeconds: env.RECALL_WINDOW_SECONDS,
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
+    serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
   });
 }

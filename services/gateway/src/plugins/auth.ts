@@ -1,3 +1,4 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
@@ -19,6 +20,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** preValidation hook: verifies the bearer token (header, or `token` query for browsers' WebSockets). */
     authenticate: (request: FastifyRequest) => Promise<void>;
+    /** preValidation hook of the server API: the bearer must be one of SERVICE_TOKENS (header only). */
+    authenticateService: (request: FastifyRequest) => Promise<void>;
   }
   interface FastifyRequest {
     caller: Caller;
@@ -28,12 +31,13 @@ declare module 'fastify' {
 /** How many users' profiles a gateway remembers as already written to Postgres. */
 const SEEN_USERS_MAX = 50_000;
 
-export function tokenOf(request: FastifyRequest): string | undefined {
+function bearerOf(request: FastifyRequest): string | undefined {
   const header = request.headers.authorization;
-  if (header) {
-    const m = /^Bearer\s+(\S+)$/i.exec(header);
-    return m?.[1];
-  }
+  return header ? /^Bearer\s+(\S+)$/i.exec(header)?.[1] : undefined;
+}
+
+export function tokenOf(request: FastifyRequest): string | undefined {
+  if (request.headers.authorization) return bearerOf(request);
   const query = request.query as { token?: unknown } | undefined;
   return typeof query?.token === 'string' && query.token.length > 0 ? query.token : undefined;
 }
@@ -92,5 +96,15 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     }
     request.caller = callerOf(claims, config.adminRoles);
     await remember(request.caller);
+  });
+
+  // Compared as digests, in constant time: equal lengths, and nothing learnt from timing.
+  const digest = (token: string) => createHash('sha256').update(token).digest();
+  const serviceDigests = config.serviceTokens.map(digest);
+  app.decorate('authenticateService', async (request: FastifyRequest) => {
+    const token = bearerOf(request);
+    if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
+    const given = digest(token);
+    if (!serviceDigests.some((d) => timingSafeEqual(d, given))) throw new ParleyError('AUTH_TOKEN_INVALID', 'Not a service token');
   });
 }, { name: 'auth', dependencies: ['db'] });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { findRoom, memberRole, type MemberRole, type RoomRow } from '@parley/db';
+import { addRoomMember, deleteRoom, findRoom, memberRole, removeRoomMember, setMemberRole, type MemberRole, type RoomRow } from '@parley/db';
 import { ParleyError } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
 import { appendMembershipEvent, type MembershipEvent } from '../messages/append-message.js';
@@ -34,13 +34,51 @@ export function requireCreator({ room }: RoomAccess, caller: Caller): void {
   if (!caller.isAdmin && room.created_by !== caller.id) throw new ParleyError('ROOM_NOT_CREATOR');
 }
 
+// The changes below are made by a room admin, a global admin or the service (actor null); the
+// callers check who may. Each commits to Postgres, then announces with a system message.
+
+/** Adds a member; `added` is false when the user already was one (then nothing is announced). */
+export async function addMember(app: FastifyInstance, roomId: number, userId: string, actorId: string | null) {
+  const { member, added } = await addRoomMember(app.db, roomId, userId, 'member');
+  if (added) await announce(app, roomId, { event: 'member_added', user_id: userId, ...actorOf(actorId) }, actorId);
+  return { member, added };
+}
+
+/** Sets a member's role; undefined when the user is not a member. */
+export async function changeRole(app: FastifyInstance, roomId: number, userId: string, role: MemberRole, actorId: string | null) {
+  const updated = await setMemberRole(app.db, roomId, userId, role);
+  if (updated) await announce(app, roomId, { event: role === 'admin' ? 'member_promoted' : 'member_demoted', user_id: userId, ...actorOf(actorId) }, actorId);
+  return updated;
+}
+
+/** Removes a member; removing oneself is leaving. */
+export async function removeMember(app: FastifyInstance, roomId: number, userId: string, actorId: string | null): Promise<void> {
+  if (!(await removeRoomMember(app.db, roomId, userId))) return;
+  const system = userId === actorId ? { event: 'member_left' as const, user_id: userId } : { event: 'member_removed' as const, user_id: userId, ...actorOf(actorId) };
+  await announce(app, roomId, system, actorId);
+}
+
+/** Deletes the room: a `room_deleted` system message, after which no member receives anything. */
+export async function removeRoom(app: FastifyInstance, roomId: number, actorId: string | null): Promise<void> {
+  await deleteRoom(app.db, roomId);
+  await announce(app, roomId, { event: 'room_deleted', ...actorOf(actorId) }, actorId);
+}
+
+/** A new room's members start receiving it on every gateway (no system message: the room is new). */
+export async function tellAdded(app: FastifyInstance, roomId: number, userIds: string[]): Promise<void> {
+  const head = await app.roomEvents.head(roomId);
+  await Promise.all(userIds.map((userId) => app.userHub.publish(userId, { type: 'chat_added', chat_id: roomId, head_seq: head })));
+}
+
+const actorOf = (actorId: string | null) => (actorId === null ? {} : { actor_id: actorId });
+
 /**
  * Announces a membership change already committed to Postgres (see appendMembershipEvent). A member
  * who joined or was added is then told on every gateway to start receiving the room from just before
  * the announcement, so their sockets get it too.
  */
-export async function announce(app: FastifyInstance, roomId: number, system: MembershipEvent, actor: Caller | null): Promise<void> {
-  const { seq } = await appendMembershipEvent(app, roomId, system, actor?.id ?? null);
+export async function announce(app: FastifyInstance, roomId: number, system: MembershipEvent, actorId: string | null): Promise<void> {
+  const { seq } = await appendMembershipEvent(app, roomId, system, actorId);
   if ((system.event === 'member_joined' || system.event === 'member_added') && system.user_id) {
     await app.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });
   }

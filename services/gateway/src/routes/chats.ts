@@ -1,8 +1,8 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
 import { Chat, ChatDetail, ChatList, ChatListQuery, ChatParams, CreateChatBody, ErrorBody, Participant, ParleyError, type Message } from '@parley/protocol';
-import { addRoomMember, createDirectRoom, createGroupRoom, deleteRoom, listRoomMembers, listRoomsOfUser, listVisibleRooms, removeRoomMember, type RoomRow } from '@parley/db';
-import { announce, requireCreator, requireVisible, roomAccess } from '../rooms/membership-changes.js';
+import { addRoomMember, createDirectRoom, createGroupRoom, listRoomMembers, listRoomsOfUser, listVisibleRooms, type RoomRow } from '@parley/db';
+import { announce, removeMember, removeRoom, requireCreator, requireVisible, roomAccess, tellAdded } from '../rooms/membership-changes.js';
 import { isMessageEvent, messageOf } from '../rooms/room-events.js';
 import { participantOf } from './participants.js';
 
@@ -13,7 +13,8 @@ const DETAIL_MEMBERS = 100;
 /** Latest messages in a room's detail. */
 const DETAIL_MESSAGES = 20;
 
-function chatOf(room: RoomRow, role: 'admin' | 'member' | null | undefined, headSeq: number, lastMessage: Message | null): Chat {
+/** A room as a caller with this role sees it. */
+export function chatOf(room: RoomRow, role: 'admin' | 'member' | null | undefined, headSeq: number, lastMessage: Message | null): Chat {
   return {
     id: room.id,
     type: room.type,
@@ -64,7 +65,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     if (body.type === 'direct') {
       if (body.user_id === me) throw new ParleyError('ROOM_DIRECT_SELF');
       const { room, created } = await createDirectRoom(app.db, me, body.user_id);
-      if (created) await tellAdded(room.id, [me, body.user_id]);
+      if (created) await tellAdded(app, room.id, [me, body.user_id]);
       const head = await app.roomEvents.head(room.id);
       const [last] = await app.roomEvents.latest([room.id], [head]);
       return reply.status(created ? 201 : 200).send(chatOf(room, 'member', head, last ?? null));
@@ -78,15 +79,14 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
       isOfficial: body.is_official ?? false,
       memberIds,
     });
-    await tellAdded(room.id, [me, ...memberIds.filter((id) => id !== me)]);
+    await tellAdded(app, room.id, [me, ...memberIds.filter((id) => id !== me)]);
     return reply.status(201).send(chatOf(room, 'admin', 0, null));
   });
 
   app.delete('/api/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const access = await roomAccess(app, request.params.id, request.caller);
     requireCreator(access, request.caller);
-    await deleteRoom(app.db, access.room.id);
-    await announce(app, access.room.id, { event: 'room_deleted', actor_id: request.caller.id }, request.caller);
+    await removeRoom(app, access.room.id, request.caller.id);
     return reply.status(204).send(null);
   });
 
@@ -100,7 +100,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
         if (!room.is_public) throw new ParleyError('ROOM_PRIVATE');
       }
       const { member, added } = await addRoomMember(app.db, room.id, request.caller.id, 'member');
-      if (added) await announce(app, room.id, { event: 'member_joined', user_id: request.caller.id }, request.caller);
+      if (added) await announce(app, room.id, { event: 'member_joined', user_id: request.caller.id }, request.caller.id);
       return reply.status(added ? 201 : 200).send(participantOf(member));
     },
   );
@@ -109,16 +109,8 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const { room, role } = await roomAccess(app, request.params.id, request.caller);
     if (!role) throw new ParleyError('ROOM_NOT_MEMBER');
     if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
-    if (await removeRoomMember(app.db, room.id, request.caller.id)) {
-      await announce(app, room.id, { event: 'member_left', user_id: request.caller.id }, request.caller);
-    }
+    await removeMember(app, room.id, request.caller.id, request.caller.id);
     return reply.status(204).send(null);
   });
-
-  /** A new room's members start receiving it on every gateway (no system message: the room is new). */
-  async function tellAdded(roomId: number, userIds: string[]) {
-    const head = await app.roomEvents.head(roomId);
-    await Promise.all(userIds.map((userId) => app.userHub.publish(userId, { type: 'chat_added', chat_id: roomId, head_seq: head })));
-  }
 };
 export default chats;

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
 import { AddParticipantBody, ChatParams, ErrorBody, Participant, ParticipantList, ParticipantListQuery, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
-import { addRoomMember, findRoomMember, listRoomMembers, removeRoomMember, setMemberRole, type Database } from '@parley/db';
+import { findRoomMember, listRoomMembers, type Database } from '@parley/db';
 import type { Selectable } from 'kysely';
-import { announce, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';
+import { addMember, changeRole, removeMember, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -32,8 +32,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const access = await roomAccess(app, request.params.id, request.caller);
       requireRoomAdmin(access, request.caller);
-      const { member, added } = await addRoomMember(app.db, access.room.id, request.body.user_id, 'member');
-      if (added) await announce(app, access.room.id, { event: 'member_added', user_id: member.user_id, actor_id: request.caller.id }, request.caller);
+      const { member, added } = await addMember(app, access.room.id, request.body.user_id, request.caller.id);
       return reply.status(added ? 201 : 200).send(participantOf(member));
     },
   );
@@ -49,10 +48,8 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
       if (member.role === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
       if (member.role === request.body.role) return participantOf(member);
-      const updated = await setMemberRole(app.db, roomId, userId, request.body.role);
+      const updated = await changeRole(app, roomId, userId, request.body.role, request.caller.id);
       if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      const event = request.body.role === 'admin' ? 'member_promoted' : 'member_demoted';
-      await announce(app, roomId, { event, user_id: userId, actor_id: request.caller.id }, request.caller);
       return participantOf(updated);
     },
   );
@@ -67,12 +64,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const member = await findRoomMember(app.db, roomId, userId);
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
       if (member.role === 'admin' && userId !== request.caller.id) requireCreator(access, request.caller);
-      if (await removeRoomMember(app.db, roomId, userId)) {
-        const system = userId === request.caller.id
-          ? { event: 'member_left' as const, user_id: userId }
-          : { event: 'member_removed' as const, user_id: userId, actor_id: request.caller.id };
-        await announce(app, roomId, system, request.caller);
-      }
+      await removeMember(app, roomId, userId, request.caller.id);
       return reply.status(204).send(null);
     },
   );

@@ -1,0 +1,114 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from '@sinclair/typebox';
+import {
+  AddParticipantBody,
+  Chat,
+  ChatParams,
+  ErrorBody,
+  Participant,
+  ParticipantParams,
+  ParleyError,
+  SendMessageResult,
+  ServiceCreateChatBody,
+  ServiceNoticeBody,
+  UpdateParticipantBody,
+} from '@parley/protocol';
+import { createDirectRoom, createGroupRoom, findRoom, findRoomMember } from '@parley/db';
+import { appendMessage } from '../messages/append-message.js';
+import { addMember, changeRole, removeMember, removeRoom, tellAdded } from '../rooms/membership-changes.js';
+import { chatOf } from './chats.js';
+import { participantOf } from './participants.js';
+
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
+
+/**
+ * /api/service/…: the server API of the customer's backend, authenticated by a service token. The
+ * service manages every room as a global admin would, but is no member: it reads no messages, and
+ * what it does is announced with no actor (`sender_id` null on its notices).
+ */
+const service: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preValidation', app.authenticateService);
+
+  async function room(id: number, { group }: { group: boolean }) {
+    const found = await findRoom(app.db, id);
+    if (!found) throw new ParleyError('ROOM_NOT_FOUND');
+    if (group && found.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
+    return found;
+  }
+
+  async function member(roomId: number, userId: string) {
+    const found = await findRoomMember(app.db, roomId, userId);
+    if (!found) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+    return found;
+  }
+
+  app.post('/api/service/chats', { schema: { body: ServiceCreateChatBody, response: { 200: Chat, 201: Chat, ...errorResponses } } }, async (request, reply) => {
+    const body = request.body;
+    if (body.type === 'direct') {
+      const [a, b] = body.user_ids as [string, string];
+      const { room: created, created: isNew } = await createDirectRoom(app.db, a, b);
+      if (isNew) await tellAdded(app, created.id, [a, b]);
+      return reply.status(isNew ? 201 : 200).send(chatOf(created, null, await app.roomEvents.head(created.id), null));
+    }
+    const memberIds = body.member_ids ?? [];
+    const created = await createGroupRoom(app.db, body.created_by, {
+      name: body.name,
+      description: body.description,
+      isPublic: body.is_public ?? true,
+      isOfficial: body.is_official ?? false,
+      memberIds,
+    });
+    await tellAdded(app, created.id, [body.created_by, ...memberIds.filter((id) => id !== body.created_by)]);
+    return reply.status(201).send(chatOf(created, null, 0, null));
+  });
+
+  app.delete('/api/service/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
+    await removeRoom(app, (await room(request.params.id, { group: false })).id, null);
+    return reply.status(204).send(null);
+  });
+
+  app.post(
+    '/api/service/chats/:id/participants',
+    { schema: { params: ChatParams, body: AddParticipantBody, response: { 200: Participant, 201: Participant, ...errorResponses } } },
+    async (request, reply) => {
+      const { id } = await room(request.params.id, { group: true });
+      const { member: added, added: isNew } = await addMember(app, id, request.body.user_id, null);
+      return reply.status(isNew ? 201 : 200).send(participantOf(added));
+    },
+  );
+
+  app.patch(
+    '/api/service/chats/:id/participants/:user_id',
+    { schema: { params: ParticipantParams, body: UpdateParticipantBody, response: { 200: Participant, ...errorResponses } } },
+    async (request) => {
+      const { id } = await room(request.params.id, { group: true });
+      const current = await member(id, request.params.user_id);
+      if (current.role === request.body.role) return participantOf(current);
+      const updated = await changeRole(app, id, current.user_id, request.body.role, null);
+      if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+      return participantOf(updated);
+    },
+  );
+
+  app.delete(
+    '/api/service/chats/:id/participants/:user_id',
+    { schema: { params: ParticipantParams, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      const { id } = await room(request.params.id, { group: true });
+      await removeMember(app, id, (await member(id, request.params.user_id)).user_id, null);
+      return reply.status(204).send(null);
+    },
+  );
+
+  app.post(
+    '/api/service/chats/:id/messages',
+    { schema: { params: ChatParams, body: ServiceNoticeBody, response: { 200: SendMessageResult, 201: SendMessageResult, ...errorResponses } } },
+    async (request, reply) => {
+      const { id } = await room(request.params.id, { group: false });
+      const { client_id: clientId, content } = request.body;
+      const ack = await appendMessage(app, { roomId: id, senderId: null, clientId, messageType: 'system', content, system: { event: 'notice' } }, 'system');
+      return reply.status(ack.duplicate ? 200 : 201).send(ack);
+    },
+  );
+};
+export default service;
