@@ -60,10 +60,14 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id: roomId, user_id: userId } = request.params;
       const access = await roomAccess(app, roomId, request.caller);
-      requireRoomAdmin(access, request.caller);
+      // Removing oneself is leaving, which any member may; removing another takes a room admin.
+      const self = userId === request.caller.id;
+      if (!self) requireRoomAdmin(access, request.caller);
+      else if (!access.role) throw new ParleyError('ROOM_NOT_MEMBER');
+      else if (access.room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
       const member = await findRoomMember(app.db, roomId, userId);
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      if (member.role === 'admin' && userId !== request.caller.id) requireCreator(access, request.caller);
+      if (member.role === 'admin' && !self) requireCreator(access, request.caller);
       await removeMember(app, roomId, userId, request.caller.id);
       return reply.status(204).send(null);
     },
