@@ -51,6 +51,22 @@ t.test('direct and group rooms, members, and my room list', async (t) => {
   t.equal((await carol.waitForSeq(roomId, 2)).content, 'welcome carol', 'the added member receives on a socket opened before');
   t.match(await carol.sendMessage(roomId, 'thanks', 'c-1'), { type: 'ack', seq: 3 }, 'and may send at once');
 
+  // Message types (seeds 001, 002): users send text, image, file, audio and video; system is the server's.
+  for (const [i, type] of (['text', 'image', 'file', 'audio', 'video'] as const).entries()) {
+    sender.send({ type: 'send_message', chat_id: roomId, client_id: `type-${type}`, message_type: type, content: `${type} content` });
+    t.match(await carol.waitForSeq(roomId, 4 + i), { message_type: type, content: `${type} content` }, `a ${type} message is delivered`);
+  }
+  sender.sendRaw(JSON.stringify({ type: 'send_message', chat_id: roomId, client_id: 'type-system', message_type: 'system', content: 'forged' }));
+  t.match(await sender.next('error', (f) => f.code === 'FRAME_INVALID'), { message: /message_type/ }, 'a client cannot send a system message');
+  t.match(await stack.http(gw2!, 'POST', `/api/chats/${roomId}/messages`, bob, { client_id: 'rest-system', message_type: 'system', content: 'forged' }), { status: 400, body: { code: 'REQUEST_INVALID' } });
+  t.match(await stack.http(gw2!, 'POST', `/api/chats/${roomId}/messages`, bob, { client_id: 'rest-video', message_type: 'video', content: 'video content' }), { status: 201, body: { seq: 9 } });
+
+  // Group fields (seed 003): name 1 to 100 characters, description up to 500.
+  const named = (name: string, description?: string) => stack.http(gw1!, 'POST', '/api/chats', alice, { type: 'group', name, description });
+  t.equal((await named('名'.repeat(100), 'd'.repeat(500))).status, 201, 'a 100-character name and a 500-character description are taken');
+  t.match(await named('名'.repeat(101)), { status: 400, body: { code: 'REQUEST_INVALID' } });
+  t.match(await named('ok', 'd'.repeat(501)), { status: 400, body: { code: 'REQUEST_INVALID' } });
+
   const profile = await stack.db.selectFrom('users').selectAll().where('id', '=', 'alice').executeTakeFirstOrThrow();
   t.match(profile, { name: 'Alice', role: 'pharmacist' }, 'the user row was upserted from the token claims');
 });
