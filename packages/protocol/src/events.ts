@@ -76,3 +76,16 @@ export function membershipEndOf(event: string): string | undefined {
   if (system?.event === 'room_deleted') return '*';
   return undefined;
 }
+
+/**
+ * A read receipt without its seq and closing brace: the read-mark script appends them, so that the
+ * receipt carries the position it actually set.
+ */
+export function encodeReadReceiptPrefix(chatId: number, userId: string): string {
+  return `{"type":"read_receipt","chat_id":${chatId},"user_id":${JSON.stringify(userId)},"seq":`;
+}
+
+/** Whether a frame published on a room's channel is a room event (with a seq) or a signal. */
+export function isRoomEvent(frame: string): boolean {
+  return frame.startsWith('{"seq":');
+}

@@ -30,6 +30,19 @@ export const SendMessageFrame = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * I have read the room up to `seq` (default: its newest event). A read position only moves forward;
+ * a change is answered by `read_state` on every socket of the user and a `read_receipt` to the room.
+ */
+export const MarkReadFrame = Type.Object(
+  {
+    type: Type.Literal('mark_read'),
+    chat_id: ChatId,
+    seq: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
+  },
+  { additionalProperties: false },
+);
+
 /** Application-level keepalive for clients that cannot send WebSocket pings (browsers). */
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
 
@@ -37,6 +50,7 @@ export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additiona
 export const clientFrames = {
   hello: HelloFrame,
   send_message: SendMessageFrame,
+  mark_read: MarkReadFrame,
   ping: PingFrame,
 } as const satisfies Record<string, TSchema>;
 
@@ -50,7 +64,8 @@ export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'),
   user_id: UserId,
   node_id: Type.String(),
-  chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq })),
+  /** Each room with its head seq and the user's read position: unread = head_seq − last_read_seq. */
+  chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq })),
 });
 
 /** A message in a room, in seq order. Backfilled and live messages have the same shape. */
@@ -123,6 +138,26 @@ export const MessageDeletedEvent = Type.Object({
 });
 export type MessageChangeEvent = Static<typeof MessageEditedEvent> | Static<typeof MessageDeletedEvent>;
 
+/**
+ * The user's read position in a room moved (on this socket or another, on any gateway): the room's
+ * unread count and the user's total, as of the change.
+ */
+export const ReadStateFrame = Type.Object({
+  type: Type.Literal('read_state'),
+  chat_id: ChatId,
+  last_read_seq: Seq,
+  unread: Type.Integer({ minimum: 0 }),
+  total_unread: Type.Integer({ minimum: 0 }),
+});
+
+/** A member of the room has read it up to `seq` (published to the room when a position moves). */
+export const ReadReceiptFrame = Type.Object({
+  type: Type.Literal('read_receipt'),
+  chat_id: ChatId,
+  user_id: UserId,
+  seq: Seq,
+});
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
 
 export const serverFrames = {
@@ -134,6 +169,8 @@ export const serverFrames = {
   error: ErrorFrame,
   resume_too_far: ResumeTooFarFrame,
   chat_added: ChatAddedFrame,
+  read_state: ReadStateFrame,
+  read_receipt: ReadReceiptFrame,
   pong: PongFrame,
 } as const satisfies Record<string, TSchema>;
 

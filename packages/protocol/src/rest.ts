@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ChatId, ClientId, Message, Seq, UserId, UserText } from './common.js';
-import { AckFrame, SendMessageFrame } from './frames.js';
+import { AckFrame, MarkReadFrame, ReadStateFrame, SendMessageFrame } from './frames.js';
 import { errorCodes } from './errors.js';
 import { limits } from './limits.js';
 
@@ -132,6 +132,16 @@ export const ForwardMessageBody = Type.Object({ client_id: ClientId, chat_id: Ch
 export const SendMessageBody = Type.Omit(SendMessageFrame, ['type', 'chat_id'], { additionalProperties: false });
 /** The same answer as the ack frame: 201 when appended, 200 when the client_id was already. */
 export const SendMessageResult = Type.Omit(AckFrame, ['type']);
+
+/** Mark a room read up to `seq` (default: its newest event). */
+export const MarkReadBody = Type.Pick(MarkReadFrame, ['seq'], { additionalProperties: false });
+/** The room's read state after a mark, as the `read_state` frame carries it. */
+export const ReadState = Type.Omit(ReadStateFrame, ['type']);
+/** Unread counts: per room, head_seq − last_read_seq; and their sum. */
+export const UnreadCount = Type.Object({
+  total_unread: Type.Integer({ minimum: 0 }),
+  chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq, unread: Type.Integer({ minimum: 0 }) })),
+});
 
 /** Search my messages: every room I belong to, or one (`chat_id`). */
 export const SearchQuery = Type.Object(

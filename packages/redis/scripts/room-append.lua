@@ -28,15 +28,13 @@
 --   NOT_MEMBER         the sender is not a member of the room
 --   BACKLOG_FULL       the event stream holds ARGV[8] entries: the persisters are behind
 --   TARGET_DELETED     the message ARGV[10] is already deleted: nothing more may change it
+--   HEAD_UNKNOWN       the room's head seq is not in Redis (a new room, or Redis lost its data):
+--                      set it from Postgres (HSETNX) and call again
 local mode = ARGV[9]
 if mode == 'member' then
-  -- One call answers both: the sentinel "" is in the set exactly when the set is cached.
-  local membership = redis.call('SMISMEMBER', KEYS[4], '', ARGV[1])
-  if membership[1] == 0 then
-    return {'MEMBERS_UNCACHED'}
-  end
-  if membership[2] == 0 then
-    return {'NOT_MEMBER'}
+  local refusal = membership_refusal(KEYS[4], ARGV[1])
+  if refusal then
+    return {refusal}
   end
 end
 local prior = redis.call('GET', KEYS[3])
@@ -53,6 +51,9 @@ if target ~= '' then
 end
 if redis.call('XLEN', KEYS[5]) >= tonumber(ARGV[8]) then
   return {'BACKLOG_FULL'}
+end
+if redis.call('HEXISTS', KEYS[1], 'seq') == 0 then
+  return {'HEAD_UNKNOWN'}
 end
 if mode == 'bump' then
   redis.call('DEL', KEYS[4])

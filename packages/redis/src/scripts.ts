@@ -3,19 +3,23 @@ import type { Redis } from 'ioredis';
 import type { Keys } from './keys.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
-const lua = (name: string) => readFileSync(new URL(`${name}.lua`, scriptDir), 'utf8');
+/** Lua has no imports in Redis scripts: the shared functions are prepended to each script. */
+const library = readFileSync(new URL('lib/membership.lua', scriptDir), 'utf8');
+const lua = (name: string) => library + readFileSync(new URL(`${name}.lua`, scriptDir), 'utf8');
 
 /** Each script with its key count; ioredis sends EVALSHA and falls back to EVAL once per connection. */
 const definitions = {
   roomAppend: { file: 'room-append', numberOfKeys: 7 },
   roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
   roomPersisted: { file: 'room-persisted', numberOfKeys: 3 },
+  readMark: { file: 'read-mark', numberOfKeys: 4 },
+  userReadsFill: { file: 'user-reads-fill', numberOfKeys: 1 },
 } as const;
 
 type ScriptName = keyof typeof definitions;
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
-export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED';
+export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED' | 'HEAD_UNKNOWN';
 
 /** Whether the append checks the sender's membership (see room-append.lua). */
 export type AppendMode = 'member' | 'system' | 'bump';
@@ -38,7 +42,12 @@ export interface AppendInput {
 
 export type AppendResult =
   | { status: 'OK' | 'DUPLICATE'; id: string; seq: number; createdAt: string }
-  | { status: 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED' };
+  | { status: Exclude<AppendStatus, 'OK' | 'DUPLICATE'> };
+
+export type ReadMarkStatus = 'OK' | 'UNCHANGED' | 'READS_UNCACHED' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'HEAD_UNKNOWN' | 'BACKLOG_FULL';
+export type ReadMarkResult =
+  | { status: 'OK' | 'UNCHANGED'; lastReadSeq: number; headSeq: number }
+  | { status: Exclude<ReadMarkStatus, 'OK' | 'UNCHANGED'> };
 
 /** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
 export function createScripts(redis: Redis, keys: Keys) {
@@ -49,6 +58,8 @@ export function createScripts(redis: Redis, keys: Keys) {
   const roomAppend = call('roomAppend');
   const roomMembersFill = call('roomMembersFill');
   const roomPersisted = call('roomPersisted');
+  const readMark = call('readMark');
+  const userReadsFill = call('userReadsFill');
 
   return {
     async roomAppend(input: AppendInput): Promise<AppendResult> {
@@ -85,6 +96,32 @@ export function createScripts(redis: Redis, keys: Keys) {
     async roomMembersFill(roomId: number, generation: string, ttlSeconds: number, members: string[]) {
       const r = await roomMembersFill(keys.roomMembers(roomId), keys.roomMembersGen(roomId), generation, ttlSeconds, ...members);
       return r === 1;
+    },
+
+    /**
+     * Moves `userId`'s read position in the room to `seq` (0: the head) if that is forward, and
+     * publishes `receiptPrefix` + seq + `}` to the room. See read-mark.lua.
+     */
+    async readMark(userId: string, roomId: number, seq: number, receiptPrefix: string, maxBacklog: number): Promise<ReadMarkResult> {
+      const [status, lastReadSeq, headSeq] = (await readMark(
+        keys.userReads(userId),
+        keys.roomMeta(roomId),
+        keys.roomMembers(roomId),
+        keys.eventStream(),
+        userId,
+        roomId,
+        seq,
+        keys.roomChannel(roomId),
+        receiptPrefix,
+        maxBacklog,
+      )) as [ReadMarkStatus, number?, number?];
+      if (status === 'OK' || status === 'UNCHANGED') return { status, lastReadSeq: lastReadSeq!, headSeq: headSeq! };
+      return { status };
+    },
+
+    /** Caches a user's read positions (room id → seq) unless they are cached already. */
+    async userReadsFill(userId: string, positions: Array<[roomId: number, seq: number]>): Promise<boolean> {
+      return (await userReadsFill(keys.userReads(userId), ...positions.flat())) === 1;
     },
 
     async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {

@@ -14,6 +14,7 @@ import participants from './routes/participants.js';
 import messages from './routes/messages.js';
 import search from './routes/search.js';
 import service from './routes/service.js';
+import readState from './routes/read-state.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -57,6 +58,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(participants);
   await app.register(messages);
   await app.register(search);
+  await app.register(readState);
   if (config.serviceTokens.length > 0) await app.register(service);
   if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
   return app;

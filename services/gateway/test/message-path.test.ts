@@ -11,7 +11,7 @@ t.test('a message sent on one socket is acked, delivered, listed in history and 
   const room = await stack.createGroup('alice', ['bob']);
   const { client: alice, welcome } = await TestClient.open(gw!.wsUrl, stack.token('alice'));
   const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'));
-  t.same(welcome.chats, [{ chat_id: room, head_seq: 0 }]);
+  t.same(welcome.chats, [{ chat_id: room, head_seq: 0, last_read_seq: 0 }]);
   t.teardown(() => Promise.all([alice.close(), bob.close()]));
 
   const ack = await alice.sendMessage(room, '你好, bob', 'c-1');

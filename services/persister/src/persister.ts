@@ -1,10 +1,10 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { applyMessageChanges, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage } from '@parley/db';
+import { applyMessageChanges, applyReadMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type ReadMark } from '@parley/db';
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
-import { messageRowOf, type StreamEntry } from './stream-entry.js';
+import { entryOf, type StreamEntry } from './stream-entry.js';
 
 /** Longest wait between retries while Postgres or Redis fails. */
 const MAX_BACKOFF_MS = 5000;
@@ -38,12 +38,17 @@ export class Persister {
   ) {}
 
   async start(): Promise<void> {
+    await this.createGroup();
+    this.loop = this.run();
+  }
+
+  /** Creates the stream and the consumer group, unless they exist. */
+  private async createGroup(): Promise<void> {
     try {
       await this.redis.xgroup('CREATE', this.keys.eventStream(), PERSISTER_GROUP, '0', 'MKSTREAM');
     } catch (err) {
       if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
     }
-    this.loop = this.run();
   }
 
   /** Finishes the batch in hand, acks it, advances the watermarks, and resolves. */
@@ -80,6 +85,10 @@ export class Persister {
         this.failures++;
         const wait = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
         this.log.error({ err: (err as Error).message, retryInMs: wait }, 'persist failed; retrying');
+        // Redis lost its data (a flush, or a restart without persistence): the group is gone with
+        // the stream. Make them again; what was in them is lost, and the gateways rebuild heads
+        // and read positions from Postgres.
+        if (String((err as Error).message).includes('NOGROUP')) await this.createGroup().catch(() => undefined);
         if (!this.stopping) await delay(wait);
       }
     }
@@ -112,12 +121,14 @@ export class Persister {
 
   private async persist(entries: StreamEntry[]): Promise<void> {
     const rows: NewMessage[] = [];
+    const reads: ReadMark[] = [];
     for (const entry of entries) {
       // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
       if (!entry[1] || entry[1].length === 0) continue;
-      const row = messageRowOf(entry);
-      if (row) rows.push(row);
-      else this.log.error({ id: entry[0] }, 'dropping a malformed stream entry');
+      const parsed = entryOf(entry);
+      if (!parsed) this.log.error({ id: entry[0] }, 'dropping a malformed stream entry');
+      else if ('row' in parsed) rows.push(parsed.row);
+      else reads.push(parsed.read);
     }
     // Each room's newest message time orders the conversation lists.
     const latest = new Map<number, string>();
@@ -134,6 +145,7 @@ export class Persister {
       const n = await insertMessages(trx, rows);
       await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
+      await applyReadMarks(trx, reads);
       return n;
     });
     const ids = entries.map(([id]) => id);

@@ -1,4 +1,4 @@
-import type { NewMessage } from '@parley/db';
+import type { NewMessage, ReadMark } from '@parley/db';
 import type { Message, MessageChangeEvent } from '@parley/protocol';
 
 /** A raw stream entry: id and flat field list, as XREADGROUP and XAUTOCLAIM return them. */
@@ -7,11 +7,22 @@ export type StreamEntry = [id: string, fields: string[]];
 type RoomEvent = (Message & { type: 'message' }) | MessageChangeEvent;
 
 /**
- * The messages row of an event-stream entry (fields r = room, s = seq, e = event), or undefined if
- * malformed. Edits and deletions become rows of their own kind that point at the message they change.
+ * What an event-stream entry asks of Postgres, or undefined if malformed: a messages row (fields
+ * r = room, s = seq, e = event; edits and deletions become rows of their own kind that point at the
+ * message they change), or a read position (fields k = read, r = room, u = user, s = seq).
  */
-export function messageRowOf([, fields]: StreamEntry): NewMessage | undefined {
-  const event = fields[fields.indexOf('e') + 1];
+export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { read: ReadMark } | undefined {
+  const field = (name: string) => {
+    const at = fields.indexOf(name);
+    return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
+  };
+  if (field('k') === 'read') {
+    const room = Number(field('r'));
+    const seq = Number(field('s'));
+    const user = field('u');
+    return Number.isSafeInteger(room) && Number.isSafeInteger(seq) && user ? { read: { room_id: room, user_id: user, seq } } : undefined;
+  }
+  const event = field('e');
   if (!event) return undefined;
   let e: RoomEvent;
   try {
@@ -22,11 +33,11 @@ export function messageRowOf([, fields]: StreamEntry): NewMessage | undefined {
   const common = { room_id: e.chat_id, seq: e.seq, id: e.id, sender_id: e.sender_id, client_id: e.client_id, created_at: e.created_at };
   switch (e.type) {
     case 'message':
-      return { ...common, type: e.message_type, content: e.content, system: e.system ?? null, forwarded_from: e.forwarded_from ?? null };
+      return { row: { ...common, type: e.message_type, content: e.content, system: e.system ?? null, forwarded_from: e.forwarded_from ?? null } };
     case 'message_edited':
-      return { ...common, kind: 'edit', target_seq: e.message_seq, type: 'edit', content: e.content };
+      return { row: { ...common, kind: 'edit', target_seq: e.message_seq, type: 'edit', content: e.content } };
     case 'message_deleted':
-      return { ...common, kind: 'delete', target_seq: e.message_seq, type: 'delete', content: '', recalled: e.recalled };
+      return { row: { ...common, kind: 'delete', target_seq: e.message_seq, type: 'delete', content: '', recalled: e.recalled } };
     default:
       return undefined;
   }

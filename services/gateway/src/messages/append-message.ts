@@ -44,8 +44,8 @@ export async function appendEvent(
   event: Omit<AppendInput, 'idempotencyTtlSeconds' | 'maxBacklog'>,
 ): Promise<Static<typeof SendMessageResult>> {
   const input: AppendInput = { ...event, idempotencyTtlSeconds: app.config.idempotencyTtlSeconds, maxBacklog: app.config.streamMaxBacklog };
-  // A cold member cache costs one fill; a membership change racing the fill costs another.
-  for (let attempt = 0; attempt < 3; attempt++) {
+  // A cold member cache costs one fill, an unknown head another; a membership change racing the fill one more.
+  for (let attempt = 0; attempt < 4; attempt++) {
     const result = await app.scripts.roomAppend(input);
     switch (result.status) {
       case 'OK':
@@ -60,6 +60,9 @@ export async function appendEvent(
         };
       case 'MEMBERS_UNCACHED':
         await app.membership.fill(input.roomId);
+        continue;
+      case 'HEAD_UNKNOWN':
+        await app.roomEvents.heads([input.roomId]);
         continue;
       default:
         throw appendStatusError(result.status);

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { membershipEndOf, readEventSeq } from '@parley/protocol';
+import { isRoomEvent, membershipEndOf, readEventSeq } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { RoomEvents } from '../rooms/room-events.js';
 import { textFrame } from '../ws/frame-writer.js';
@@ -11,6 +11,8 @@ import type { ChannelSubscriber } from './channel-subscriber.js';
  */
 export interface RoomListener {
   deliver(roomId: number, seq: number, frame: Buffer[], endsFor: string | undefined): void;
+  /** A frame of the room outside its order (a receipt): no seq, nothing to backfill. */
+  signal(roomId: number, frame: Buffer[]): void;
 }
 
 interface RoomState {
@@ -83,6 +85,11 @@ export class RoomHub {
   private onEvent(roomId: number, event: string): void {
     const state = this.rooms.get(roomId);
     if (!state) return;
+    if (!isRoomEvent(event)) {
+      const frame = textFrame(event);
+      for (const listener of state.listeners) listener.signal(roomId, frame);
+      return;
+    }
     if (state.held) {
       state.held.push(event);
       return;

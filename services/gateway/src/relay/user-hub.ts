@@ -1,18 +1,18 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import type { ChatAddedFrame } from '@parley/protocol';
+import type { ChatAddedFrame, ReadStateFrame } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { Redis } from 'ioredis';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 
 /** Control messages sent to all of one user's sockets, on every gateway. */
-export type UserControl = Static<typeof ChatAddedFrame>;
+export type UserControl = Static<typeof ChatAddedFrame> | Static<typeof ReadStateFrame>;
 
 export interface UserListener {
   control(message: UserControl): void;
 }
 
-/** Relays per-user control messages (membership changes) to this node's sockets of that user. */
+/** Relays per-user control messages (membership changes, read state) to this node's sockets of that user. */
 export class UserHub {
   private readonly users = new Map<string, { listeners: Set<UserListener>; subscribed: Promise<void> }>();
 

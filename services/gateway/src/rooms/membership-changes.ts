@@ -3,6 +3,7 @@ import { addRoomMember, deleteRoom, findRoom, memberRole, removeRoomMember, setM
 import { ParleyError } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
 import { appendMembershipEvent, type MembershipEvent } from '../messages/append-message.js';
+import { markRead } from './read-state.js';
 
 export interface RoomAccess {
   room: RoomRow;
@@ -81,5 +82,7 @@ export async function announce(app: FastifyInstance, roomId: number, system: Mem
   const { seq } = await appendMembershipEvent(app, roomId, system, actorId);
   if ((system.event === 'member_joined' || system.event === 'member_added') && system.user_id) {
     await app.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });
+    // What was said before a member arrived is not unread for them: they start at their own arrival.
+    await markRead(app, system.user_id, [{ roomId, seq }]);
   }
 }

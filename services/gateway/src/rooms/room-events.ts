@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { latestMessageRows, messagesInRange, type Database, type Kysely, type MessageRow } from '@parley/db';
+import { latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow } from '@parley/db';
 import type { Keys } from '@parley/redis';
 import { encodeChangeEventBody, encodeMessageEvent, withSeq, type ForwardedFrom, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
 
@@ -35,18 +35,32 @@ export class RoomEvents {
   ) {}
 
   async head(roomId: number): Promise<number> {
-    return Number((await this.redis.hget(this.keys.roomMeta(roomId), 'seq')) ?? 0);
+    return (await this.heads([roomId]))[0]!;
   }
 
+  /**
+   * The head seq of each room. A room whose head is not in Redis (new, or Redis lost its data) gets
+   * it from Postgres: appends are refused (HEAD_UNKNOWN) until it is set, so Postgres then holds
+   * every event there is and its newest seq is the head.
+   */
   async heads(roomIds: number[]): Promise<number[]> {
     if (roomIds.length === 0) return [];
-    const pipeline = this.redis.pipeline();
-    for (const id of roomIds) pipeline.hget(this.keys.roomMeta(id), 'seq');
-    const replies = (await pipeline.exec()) ?? [];
-    return replies.map(([err, v]) => {
-      if (err) throw err;
-      return Number(v ?? 0);
-    });
+    const first = this.redis.pipeline();
+    for (const id of roomIds) first.hget(this.keys.roomMeta(id), 'seq');
+    const values = replies(await first.exec());
+    const missing = values.flatMap((v, i) => (v === null ? [i] : []));
+    if (missing.length > 0) {
+      const persisted = await persistedHeads(this.db, missing.map((i) => roomIds[i]!));
+      const fill = this.redis.pipeline();
+      for (const i of missing) {
+        const meta = this.keys.roomMeta(roomIds[i]!);
+        fill.hsetnx(meta, 'seq', persisted.get(roomIds[i]!) ?? 0).hget(meta, 'seq');
+      }
+      // Each room's HGET follows its HSETNX: the head as set, by this call or a concurrent one.
+      const filled = replies(await fill.exec()).filter((_, j) => j % 2 === 1);
+      missing.forEach((i, j) => (values[i] = filled[j]!));
+    }
+    return values.map(Number);
   }
 
   /** Events with fromSeq <= seq <= toSeq, in seq order. */
@@ -111,6 +125,14 @@ export class RoomEvents {
     const [first] = await this.redis.xrange(this.keys.roomLog(roomId), '-', '+', 'COUNT', 1);
     return first ? Number(first[0].slice(0, first[0].indexOf('-'))) : toSeq + 1;
   }
+}
+
+/** A pipeline's replies, throwing the first error. */
+function replies(results: Array<[Error | null, unknown]> | null): Array<string | null> {
+  return (results ?? []).map(([err, v]) => {
+    if (err) throw err;
+    return v as string | null;
+  });
 }
 
 /** A changes-hash value, `<event seq>|<state JSON>`, as the state. */

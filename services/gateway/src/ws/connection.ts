@@ -106,7 +106,13 @@ export class Connection implements RoomListener, UserListener {
     this.app.roomHub.leave(room.roomId, this);
   }
 
+  /** A signal of the room (a receipt): not part of its order, written as it comes while the room is received. */
+  signal(roomId: number, frame: Buffer[]): void {
+    if (this.rooms.has(roomId)) this.write(frame);
+  }
+
   control(message: UserControl): void {
+    if (message.type === 'read_state') return this.send(message);
     if (message.type === 'chat_added' && !this.rooms.has(message.chat_id)) {
       this.attach(message.chat_id, message.head_seq)
         .then(() => this.send(message))

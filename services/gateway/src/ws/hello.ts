@@ -1,6 +1,7 @@
 import { roomIdsOfUser } from '@parley/db';
 import type { ClientFrameOf } from '@parley/protocol';
 import type { Connection } from './connection.js';
+import { readPositions } from '../rooms/read-state.js';
 
 /**
  * hello: the connection starts receiving every room of its user. Rooms listed in `resume` replay
@@ -12,13 +13,13 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
   // Subscribe to membership changes before reading memberships, so that none falls between.
   await app.userHub.join(caller.id, conn);
   const roomIds = await roomIdsOfUser(app.db, caller.id);
-  const heads = await app.roomEvents.heads(roomIds);
+  const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), readPositions(app, caller.id, roomIds)]);
   const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
   conn.send({
     type: 'welcome',
     user_id: caller.id,
     node_id: app.config.nodeId,
-    chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]! })),
+    chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]!, last_read_seq: Math.min(reads[i]!, heads[i]!) })),
   });
   await Promise.all(roomIds.map((roomId, i) => conn.attach(roomId, Math.min(resume.get(roomId) ?? heads[i]!, heads[i]!))));
 }

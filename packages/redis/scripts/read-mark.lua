@@ -1,0 +1,47 @@
+-- read-mark: move a member's read position in a room forward, never back, atomically.
+-- KEYS[1] the user's read positions hash (field = room id; sentinel "" once filled from Postgres)
+-- KEYS[2] room meta hash (field seq = head seq)
+-- KEYS[3] room members set (cached member ids plus the sentinel "")
+-- KEYS[4] event stream (the persisters write the position to Postgres: fields k = read, r, u, s)
+-- ARGV[1] user id
+-- ARGV[2] room id
+-- ARGV[3] the seq read up to; 0 means the head
+-- ARGV[4] room channel, where the receipt is published
+-- ARGV[5] the receipt frame without its seq and closing brace: the script appends them
+-- ARGV[6] most entries the event stream may hold before marks are refused
+-- Returns {status, last_read_seq, head_seq}; status is one of
+--   OK                 moved to last_read_seq (at most the head)
+--   UNCHANGED          already at or past it: last_read_seq is the current position
+--   READS_UNCACHED     the user's positions are not in Redis: fill them from Postgres and call again
+--   MEMBERS_UNCACHED   the members set is not cached: fill it and call again
+--   NOT_MEMBER         the user is not a member of the room
+--   HEAD_UNKNOWN       the room's head seq is not in Redis: set it from Postgres and call again
+--   BACKLOG_FULL       the event stream holds ARGV[6] entries: the persisters are behind
+if redis.call('EXISTS', KEYS[1]) == 0 then
+  return {'READS_UNCACHED'}
+end
+local refusal = membership_refusal(KEYS[3], ARGV[1])
+if refusal then
+  return {refusal}
+end
+local head = redis.call('HGET', KEYS[2], 'seq')
+if not head then
+  return {'HEAD_UNKNOWN'}
+end
+head = tonumber(head)
+local asked = tonumber(ARGV[3])
+local target = head
+if asked > 0 and asked < head then
+  target = asked
+end
+local current = tonumber(redis.call('HGET', KEYS[1], ARGV[2]) or '0')
+if target <= current then
+  return {'UNCHANGED', current, head}
+end
+if redis.call('XLEN', KEYS[4]) >= tonumber(ARGV[6]) then
+  return {'BACKLOG_FULL'}
+end
+redis.call('HSET', KEYS[1], ARGV[2], target)
+redis.call('XADD', KEYS[4], '*', 'k', 'read', 'r', ARGV[2], 'u', ARGV[1], 's', target)
+redis.call('PUBLISH', ARGV[4], ARGV[5] .. target .. '}')
+return {'OK', target, head}
