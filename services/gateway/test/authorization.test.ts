@@ -13,7 +13,7 @@ const actors: Actor[] = ['outsider', 'member', 'room admin', 'creator', 'global 
 const userOf: Record<Exclude<Actor, 'service'>, string> = { outsider: 'outsider', member: 'member', 'room admin': 'roomadmin', creator: 'creator', 'global admin': 'global' };
 
 interface Outcome {
-  status: number | 'ack' | 'error' | 'welcome';
+  status: number | 'ack' | 'error' | 'welcome' | 'read_state';
   code?: string;
   /** Whether the call changes the stored state. */
   changes: boolean;
@@ -132,6 +132,14 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
       expect: userRoute({ outsider: notMember, member: did(201), 'room admin': no(403, 'MESSAGE_NOT_SENDER'), creator: no(403, 'MESSAGE_NOT_SENDER'), 'global admin': notMember }) },
     { name: 'POST /api/chats/:id/messages/:seq/forward (into the caller’s own room)', run: (a, fx) => http(a, 'POST', m(fx, '/messages/2/forward'), { client_id: 'x-3', chat_id: fx.own }),
       expect: membersOnly(did(201)) },
+    { name: 'PUT /api/chats/:id/read', run: (a, fx) => http(a, 'PUT', m(fx, '/read')), expect: membersOnly(did(200)) },
+    { name: 'GET /api/unread-count counts the room for its members only',
+      run: async (actor, fx) => {
+        const res = await stack.http(gw(), 'GET', '/api/unread-count', tokenOf(actor));
+        if (res.status !== 200) return { status: res.status, code: res.body?.code };
+        return { status: res.body.chats.some((c: { chat_id: number }) => c.chat_id === fx.room) ? 200 : 404 };
+      },
+      expect: membersOnly(ok(200), ok(404)) },
     { name: 'POST /api/chats/:id/join (private)', run: (a, fx) => http(a, 'POST', m(fx, '/join')), expect: membersOnly(ok(200), no(403, 'ROOM_PRIVATE')) },
     { name: 'POST /api/chats/:id/leave', run: (a, fx) => http(a, 'POST', m(fx, '/leave')), expect: membersOnly(did(204)) },
     { name: 'POST /api/chats/:id/participants', run: (a, fx) => http(a, 'POST', m(fx, '/participants'), { user_id: 'newcomer' }),
@@ -162,6 +170,16 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
         return reply.type === 'error' ? { status: 'error', code: reply.code } : { status: 'ack' };
       },
       expect: membersOnly(did('ack'), no('error', 'ROOM_NOT_MEMBER')) },
+    { name: 'frame mark_read',
+      run: async (actor, fx) => {
+        const socket = sockets.get(actor);
+        if (!socket) return handshake(actor);
+        const from = socket.frames.length;
+        socket.send({ type: 'mark_read', chat_id: fx.room });
+        const reply = await socket.find((f) => (f.type === 'read_state' && f.chat_id === fx.room) || f.type === 'error', 15_000, from);
+        return reply.type === 'error' ? { status: 'error', code: reply.code } : { status: 'read_state' };
+      },
+      expect: membersOnly(did('read_state'), no('error', 'ROOM_NOT_MEMBER')) },
     { name: 'frame hello resuming the room from 0',
       run: async (actor, fx) => {
         if (actor === 'service') return handshake(actor);
