@@ -40,6 +40,7 @@ export interface RoomMemberTable {
   role: 'admin' | 'member';
   joined_at: Timestamp;
   last_read_seq: ColumnType<number, number | undefined, number>;
+  last_delivered_seq: ColumnType<number, number | undefined, number>;
 }
 
 /** The state a system message announces (the protocol's SystemInfo). */

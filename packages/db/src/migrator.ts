@@ -2,12 +2,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import * as m0001 from './migrations/0001_create_core.js';
 import * as m0002 from './migrations/0002_extend_rooms_messages.js';
 import * as m0003 from './migrations/0003_faster_search_terms.js';
+import * as m0004 from './migrations/0004_delivered_positions.js';
 
 /** Migrations are imported statically so that compiled and bundled builds carry them. */
 const migrations: Record<string, Migration> = {
   '0001_create_core': m0001,
   '0002_extend_rooms_messages': m0002,
   '0003_faster_search_terms': m0003,
+  '0004_delivered_positions': m0004,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

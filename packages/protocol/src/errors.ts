@@ -25,6 +25,7 @@ export const errors = {
   ROOM_MEMBER_NOT_FOUND: { status: 404, message: 'That user is not a member of this room' },
   ROOM_DIRECT_SELF: { status: 400, message: 'A direct room needs another user' },
   ROOM_DIRECT_MEMBERS: { status: 400, message: 'A direct room has exactly two members' },
+  ROOM_NOT_DIRECT: { status: 400, message: 'Delivery is tracked in direct rooms only' },
   MESSAGE_NOT_FOUND: { status: 404, message: 'No such message in this room' },
   MESSAGE_NOT_SENDER: { status: 403, message: 'Only the sender may do this' },
   MESSAGE_DELETED: { status: 409, message: 'The message was deleted' },

@@ -78,11 +78,11 @@ export function membershipEndOf(event: string): string | undefined {
 }
 
 /**
- * A read receipt without its seq and closing brace: the read-mark script appends them, so that the
- * receipt carries the position it actually set.
+ * A read or delivery receipt without its seq and closing brace: the position-mark script appends
+ * them, so that the receipt carries the position it actually set.
  */
-export function encodeReadReceiptPrefix(chatId: number, userId: string): string {
-  return `{"type":"read_receipt","chat_id":${chatId},"user_id":${JSON.stringify(userId)},"seq":`;
+export function encodeReceiptPrefix(type: 'read_receipt' | 'delivery_receipt', chatId: number, userId: string): string {
+  return `{"type":"${type}","chat_id":${chatId},"user_id":${JSON.stringify(userId)},"seq":`;
 }
 
 /** Whether a frame published on a room's channel is a room event (with a seq) or a signal. */

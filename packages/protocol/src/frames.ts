@@ -43,6 +43,20 @@ export const MarkReadFrame = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * My client has received the direct room up to `seq`: the sender sees the message delivered. Only in
+ * direct rooms (`ROOM_NOT_DIRECT` otherwise); answered by nothing, but the room gets a
+ * `delivery_receipt` when the position moves.
+ */
+export const ReceivedFrame = Type.Object(
+  {
+    type: Type.Literal('received'),
+    chat_id: ChatId,
+    seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+  },
+  { additionalProperties: false },
+);
+
 /** Application-level keepalive for clients that cannot send WebSocket pings (browsers). */
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
 
@@ -51,6 +65,7 @@ export const clientFrames = {
   hello: HelloFrame,
   send_message: SendMessageFrame,
   mark_read: MarkReadFrame,
+  received: ReceivedFrame,
   ping: PingFrame,
 } as const satisfies Record<string, TSchema>;
 
@@ -158,6 +173,14 @@ export const ReadReceiptFrame = Type.Object({
   seq: Seq,
 });
 
+/** In a direct room: the member's client has received it up to `seq`. */
+export const DeliveryReceiptFrame = Type.Object({
+  type: Type.Literal('delivery_receipt'),
+  chat_id: ChatId,
+  user_id: UserId,
+  seq: Seq,
+});
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
 
 export const serverFrames = {
@@ -171,6 +194,7 @@ export const serverFrames = {
   chat_added: ChatAddedFrame,
   read_state: ReadStateFrame,
   read_receipt: ReadReceiptFrame,
+  delivery_receipt: DeliveryReceiptFrame,
   pong: PongFrame,
 } as const satisfies Record<string, TSchema>;
 

@@ -143,6 +143,13 @@ export const UnreadCount = Type.Object({
   chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq, unread: Type.Integer({ minimum: 0 }) })),
 });
 
+/** A message's status in a direct room, as its sender sees it (seeds 001, 002). */
+export const MessageStatus = Type.Object({
+  chat_id: ChatId,
+  seq: Seq,
+  status: Type.Union([Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read')]),
+});
+
 /** Search my messages: every room I belong to, or one (`chat_id`). */
 export const SearchQuery = Type.Object(
   {

@@ -12,8 +12,8 @@ const definitions = {
   roomAppend: { file: 'room-append', numberOfKeys: 7 },
   roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
   roomPersisted: { file: 'room-persisted', numberOfKeys: 3 },
-  readMark: { file: 'read-mark', numberOfKeys: 4 },
-  userReadsFill: { file: 'user-reads-fill', numberOfKeys: 1 },
+  positionMark: { file: 'position-mark', numberOfKeys: 4 },
+  userPositionsFill: { file: 'user-positions-fill', numberOfKeys: 1 },
 } as const;
 
 type ScriptName = keyof typeof definitions;
@@ -44,9 +44,11 @@ export type AppendResult =
   | { status: 'OK' | 'DUPLICATE'; id: string; seq: number; createdAt: string }
   | { status: Exclude<AppendStatus, 'OK' | 'DUPLICATE'> };
 
+/** A read position (what the user has read) or a delivered one (what the user's client has received). */
+export type PositionKind = 'read' | 'delivered';
 export type ReadMarkStatus = 'OK' | 'UNCHANGED' | 'READS_UNCACHED' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'HEAD_UNKNOWN' | 'BACKLOG_FULL';
 export type ReadMarkResult =
-  | { status: 'OK' | 'UNCHANGED'; lastReadSeq: number; headSeq: number }
+  | { status: 'OK' | 'UNCHANGED'; position: number; headSeq: number }
   | { status: Exclude<ReadMarkStatus, 'OK' | 'UNCHANGED'> };
 
 /** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
@@ -58,8 +60,8 @@ export function createScripts(redis: Redis, keys: Keys) {
   const roomAppend = call('roomAppend');
   const roomMembersFill = call('roomMembersFill');
   const roomPersisted = call('roomPersisted');
-  const readMark = call('readMark');
-  const userReadsFill = call('userReadsFill');
+  const positionMark = call('positionMark');
+  const userPositionsFill = call('userPositionsFill');
 
   return {
     async roomAppend(input: AppendInput): Promise<AppendResult> {
@@ -99,12 +101,12 @@ export function createScripts(redis: Redis, keys: Keys) {
     },
 
     /**
-     * Moves `userId`'s read position in the room to `seq` (0: the head) if that is forward, and
-     * publishes `receiptPrefix` + seq + `}` to the room. See read-mark.lua.
+     * Moves `userId`'s read or delivered position in the room to `seq` (0: the head) if that is
+     * forward, and publishes `receiptPrefix` + seq + `}` to the room. See position-mark.lua.
      */
-    async readMark(userId: string, roomId: number, seq: number, receiptPrefix: string, maxBacklog: number): Promise<ReadMarkResult> {
-      const [status, lastReadSeq, headSeq] = (await readMark(
-        keys.userReads(userId),
+    async positionMark(kind: PositionKind, userId: string, roomId: number, seq: number, receiptPrefix: string, maxBacklog: number): Promise<ReadMarkResult> {
+      const [status, position, headSeq] = (await positionMark(
+        keys.userPositions(userId),
         keys.roomMeta(roomId),
         keys.roomMembers(roomId),
         keys.eventStream(),
@@ -114,14 +116,15 @@ export function createScripts(redis: Redis, keys: Keys) {
         keys.roomChannel(roomId),
         receiptPrefix,
         maxBacklog,
+        kind,
       )) as [ReadMarkStatus, number?, number?];
-      if (status === 'OK' || status === 'UNCHANGED') return { status, lastReadSeq: lastReadSeq!, headSeq: headSeq! };
+      if (status === 'OK' || status === 'UNCHANGED') return { status, position: position!, headSeq: headSeq! };
       return { status };
     },
 
-    /** Caches a user's read positions (room id → seq) unless they are cached already. */
-    async userReadsFill(userId: string, positions: Array<[roomId: number, seq: number]>): Promise<boolean> {
-      return (await userReadsFill(keys.userReads(userId), ...positions.flat())) === 1;
+    /** Caches a user's positions (field → seq: see keys.userPositions) unless they are cached already. */
+    async userPositionsFill(userId: string, positions: Array<[field: string, seq: number]>): Promise<boolean> {
+      return (await userPositionsFill(keys.userPositions(userId), ...positions.flat())) === 1;
     },
 
     async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {

@@ -140,6 +140,7 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
         return { status: res.body.chats.some((c: { chat_id: number }) => c.chat_id === fx.room) ? 200 : 404 };
       },
       expect: membersOnly(ok(200), ok(404)) },
+    { name: 'GET /api/chats/:id/messages/:seq/status', run: (a, fx) => http(a, 'GET', m(fx, '/messages/2/status')), expect: membersOnly(no(400, 'ROOM_NOT_DIRECT')) },
     { name: 'POST /api/chats/:id/join (private)', run: (a, fx) => http(a, 'POST', m(fx, '/join')), expect: membersOnly(ok(200), no(403, 'ROOM_PRIVATE')) },
     { name: 'POST /api/chats/:id/leave', run: (a, fx) => http(a, 'POST', m(fx, '/leave')), expect: membersOnly(did(204)) },
     { name: 'POST /api/chats/:id/participants', run: (a, fx) => http(a, 'POST', m(fx, '/participants'), { user_id: 'newcomer' }),
@@ -180,6 +181,16 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
         return reply.type === 'error' ? { status: 'error', code: reply.code } : { status: 'read_state' };
       },
       expect: membersOnly(did('read_state'), no('error', 'ROOM_NOT_MEMBER')) },
+    { name: 'frame received (delivery is kept in direct rooms only)',
+      run: async (actor, fx) => {
+        const socket = sockets.get(actor);
+        if (!socket) return handshake(actor);
+        const from = socket.frames.length;
+        socket.send({ type: 'received', chat_id: fx.room, seq: 2 });
+        const reply = await socket.find((f) => f.type === 'error', 15_000, from);
+        return { status: 'error', code: reply.type === 'error' ? reply.code : undefined };
+      },
+      expect: membersOnly(no('error', 'ROOM_NOT_DIRECT'), no('error', 'ROOM_NOT_MEMBER')) },
     { name: 'frame hello resuming the room from 0',
       run: async (actor, fx) => {
         if (actor === 'service') return handshake(actor);

@@ -156,3 +156,42 @@ t.test('sending costs the same Redis commands in a room of 5,000 members as in a
   t.ok(Object.values(smallCost).reduce((a, b) => a + b, 0) < 20, 'a handful of commands');
   t.equal(await stack.redis.scard(stack.keys.roomMembers(large)), 5001, 'the large room’s members were cached (5,000 and the sentinel)');
 });
+
+t.test('in a direct room the sender sees sent, then delivered, then read, across gateways', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const token = { alice: stack.token('alice'), bob: stack.token('bob'), carol: stack.token('carol') };
+  const room = (await stack.http(gwA, 'POST', '/api/chats', token.alice, { type: 'direct', user_id: 'bob' })).body.id as number;
+  const group = await stack.createGroup('alice', ['bob']);
+  const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice);
+  const { client: bob } = await TestClient.open(gwB.wsUrl, token.bob);
+  t.teardown(() => Promise.all([alice.close(), bob.close()]));
+  const status = (seq: number, who: string = token.alice) => stack.http(gwB, 'GET', `/api/chats/${room}/messages/${seq}/status`, who);
+
+  const ack = await alice.sendMessage(room, '您好，药已经寄出', 'rx-1');
+  t.match(ack, { type: 'ack', seq: 1 });
+  t.match(await status(1), { status: 200, body: { chat_id: room, seq: 1, status: 'sent' } });
+
+  await bob.waitForSeq(room, 1);
+  bob.send({ type: 'received', chat_id: room, seq: 1 });
+  const delivered = await alice.next('delivery_receipt', (f) => f.chat_id === room && f.user_id === 'bob');
+  t.match(delivered, { seq: 1 });
+  t.match(await status(1), { status: 200, body: { status: 'delivered' } });
+
+  bob.send({ type: 'mark_read', chat_id: room, seq: 1 });
+  const read = await alice.next('read_receipt', (f) => f.chat_id === room && f.user_id === 'bob' && f.seq >= 1);
+  t.match(await status(1), { status: 200, body: { status: 'read' } });
+  t.ok(alice.frames.indexOf(ack) < alice.frames.indexOf(delivered) && alice.frames.indexOf(delivered) < alice.frames.indexOf(read), 'the sender observed sent, delivered, read in that order');
+
+  // Refusals: group rooms keep no delivery; non-members and unknown messages.
+  bob.send({ type: 'received', chat_id: group, seq: 1 });
+  t.match(await bob.next('error', (f) => f.code === 'ROOM_NOT_DIRECT'), { code: 'ROOM_NOT_DIRECT' });
+  t.match(await stack.http(gwA, 'GET', `/api/chats/${group}/messages/1/status`, token.alice), { status: 400, body: { code: 'ROOM_NOT_DIRECT' } });
+  t.match(await status(1, token.carol), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
+  t.match(await status(2), { status: 404, body: { code: 'MESSAGE_NOT_FOUND' } });
+
+  await eventually(async () => {
+    const row = await stack.db.selectFrom('room_members').select(['last_delivered_seq', 'last_read_seq']).where('room_id', '=', room).where('user_id', '=', 'bob').executeTakeFirst();
+    return Number(row?.last_delivered_seq) === 1 && Number(row?.last_read_seq) === 1;
+  }, 20_000, 'delivered and read positions persisted');
+});

@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { applyMessageChanges, applyReadMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type ReadMark } from '@parley/db';
+import { applyMessageChanges, applyPositionMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, type StreamEntry } from './stream-entry.js';
@@ -121,14 +121,14 @@ export class Persister {
 
   private async persist(entries: StreamEntry[]): Promise<void> {
     const rows: NewMessage[] = [];
-    const reads: ReadMark[] = [];
+    const marks: PositionMark[] = [];
     for (const entry of entries) {
       // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
       if (!entry[1] || entry[1].length === 0) continue;
       const parsed = entryOf(entry);
       if (!parsed) this.log.error({ id: entry[0] }, 'dropping a malformed stream entry');
       else if ('row' in parsed) rows.push(parsed.row);
-      else reads.push(parsed.read);
+      else marks.push(parsed.mark);
     }
     // Each room's newest message time orders the conversation lists.
     const latest = new Map<number, string>();
@@ -145,7 +145,7 @@ export class Persister {
       const n = await insertMessages(trx, rows);
       await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
-      await applyReadMarks(trx, reads);
+      await applyPositionMarks(trx, marks);
       return n;
     });
     const ids = entries.map(([id]) => id);

@@ -1,4 +1,4 @@
-import type { NewMessage, ReadMark } from '@parley/db';
+import type { NewMessage, PositionMark } from '@parley/db';
 import type { Message, MessageChangeEvent } from '@parley/protocol';
 
 /** A raw stream entry: id and flat field list, as XREADGROUP and XAUTOCLAIM return them. */
@@ -9,18 +9,20 @@ type RoomEvent = (Message & { type: 'message' }) | MessageChangeEvent;
 /**
  * What an event-stream entry asks of Postgres, or undefined if malformed: a messages row (fields
  * r = room, s = seq, e = event; edits and deletions become rows of their own kind that point at the
- * message they change), or a read position (fields k = read, r = room, u = user, s = seq).
+ * message they change), or a position (fields k = read or delivered, r = room, u = user, s = seq).
  */
-export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { read: ReadMark } | undefined {
+export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: PositionMark } | undefined {
   const field = (name: string) => {
     const at = fields.indexOf(name);
     return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
   };
-  if (field('k') === 'read') {
+  const kind = field('k');
+  if (kind !== undefined) {
     const room = Number(field('r'));
     const seq = Number(field('s'));
     const user = field('u');
-    return Number.isSafeInteger(room) && Number.isSafeInteger(seq) && user ? { read: { room_id: room, user_id: user, seq } } : undefined;
+    const valid = (kind === 'read' || kind === 'delivered') && Number.isSafeInteger(room) && Number.isSafeInteger(seq) && user;
+    return valid ? { mark: { kind, room_id: room, user_id: user, seq } } : undefined;
   }
   const event = field('e');
   if (!event) return undefined;

@@ -1,9 +1,11 @@
 import type { Redis } from 'ioredis';
-import { roomMemberIds, type Database, type Kysely } from '@parley/db';
+import { findRoom, roomMemberIds, type Database, type Kysely } from '@parley/db';
 import type { Keys, Scripts } from '@parley/redis';
 
 /** Tries before a fill that keeps losing to concurrent membership changes gives up. */
 const FILL_ATTEMPTS = 5;
+/** Room types remembered per gateway (a room's type never changes). */
+const ROOM_TYPES_MAX = 10_000;
 
 /**
  * Room membership as every frame checks it: a Redis set cached from Postgres. A change commits to
@@ -12,6 +14,8 @@ const FILL_ATTEMPTS = 5;
  * discarded if it moved, so a stale member list never gets cached.
  */
 export class Membership {
+  private readonly roomTypes = new Map<number, 'direct' | 'group'>();
+
   constructor(
     private readonly redis: Redis,
     private readonly db: Kysely<Database>,
@@ -28,6 +32,27 @@ export class Membership {
       await this.fill(roomId);
     }
     throw new Error(`membership of room ${roomId} kept changing while being cached`);
+  }
+
+  /** The room's members, from the cache (filled when cold). */
+  async members(roomId: number): Promise<string[]> {
+    for (let attempt = 0; attempt < FILL_ATTEMPTS; attempt++) {
+      const ids = await this.redis.smembers(this.keys.roomMembers(roomId));
+      if (ids.includes('')) return ids.filter((id) => id !== '');
+      await this.fill(roomId);
+    }
+    throw new Error(`membership of room ${roomId} kept changing while being cached`);
+  }
+
+  /** Whether the room is a direct one, remembered after the first read; undefined for no such room. */
+  async roomType(roomId: number): Promise<'direct' | 'group' | undefined> {
+    const known = this.roomTypes.get(roomId);
+    if (known) return known;
+    const room = await findRoom(this.db, roomId);
+    if (!room) return undefined;
+    if (this.roomTypes.size >= ROOM_TYPES_MAX) this.roomTypes.delete(this.roomTypes.keys().next().value!);
+    this.roomTypes.set(roomId, room.type);
+    return room.type;
   }
 
   /** Caches the member set from Postgres unless membership changes meanwhile (then the next caller fills). */

@@ -1,33 +1,37 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { readPositionsOf, roomIdsOfUser } from '@parley/db';
-import { encodeReadReceiptPrefix, ParleyError, type ReadState, type UnreadCount } from '@parley/protocol';
-import { appendStatusError } from '@parley/redis';
+import { positionsOf, roomIdsOfUser } from '@parley/db';
+import { encodeReceiptPrefix, ParleyError, type MessageStatus, type ReadState, type UnreadCount } from '@parley/protocol';
+import { appendStatusError, type PositionKind } from '@parley/redis';
 
-/** Tries of a read mark: a cold read-position cache, a cold member cache and an unknown head cost one each. */
+/** Tries of a mark: a cold position cache, a cold member cache and an unknown head cost one each. */
 const MARK_ATTEMPTS = 5;
 
+/** The field of a room's position in the user's positions hash (see keys.userPositions). */
+const fieldOf = (kind: PositionKind, roomId: number) => (kind === 'read' ? String(roomId) : `d${roomId}`);
+
 /**
- * The user's read position in each room, from Redis. Positions missing there (first use, or Redis
- * lost its data) are filled from Postgres, which the persisters keep up to date from the stream.
+ * The user's read (or delivered) position in each room, from Redis. Positions missing there (first
+ * use, or Redis lost its data) are filled from Postgres, which the persisters keep up to date.
  */
-export async function readPositions(app: FastifyInstance, userId: string, roomIds: number[]): Promise<number[]> {
+export async function positions(app: FastifyInstance, userId: string, roomIds: number[], kind: PositionKind = 'read'): Promise<number[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [filled, ...values] = await app.redis.hmget(app.keys.userReads(userId), '', ...roomIds.map(String));
+    const [filled, ...values] = await app.redis.hmget(app.keys.userPositions(userId), '', ...roomIds.map((id) => fieldOf(kind, id)));
     if (filled !== null) return values.map((v) => Number(v ?? 0));
-    await fillReadPositions(app, userId);
+    await fillPositions(app, userId);
   }
   throw new ParleyError('SERVICE_UNAVAILABLE', 'read positions could not be cached; retry');
 }
 
-async function fillReadPositions(app: FastifyInstance, userId: string): Promise<void> {
-  await app.scripts.userReadsFill(userId, await readPositionsOf(app.db, userId));
+async function fillPositions(app: FastifyInstance, userId: string): Promise<void> {
+  const rows = await positionsOf(app.db, userId);
+  await app.scripts.userPositionsFill(userId, rows.flatMap((r) => [[fieldOf('read', r.roomId), r.read], [fieldOf('delivered', r.roomId), r.delivered]] as Array<[string, number]>));
 }
 
 /** Unread counts of every room of the user: head − read position, and their sum. */
 export async function unreadCounts(app: FastifyInstance, userId: string): Promise<Static<typeof UnreadCount>> {
   const roomIds = await roomIdsOfUser(app.db, userId);
-  const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), readPositions(app, userId, roomIds)]);
+  const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), positions(app, userId, roomIds)]);
   const chats = roomIds.map((chat_id, i) => {
     const head = heads[i]!;
     const read = Math.min(reads[i]!, head);
@@ -37,37 +41,64 @@ export async function unreadCounts(app: FastifyInstance, userId: string): Promis
 }
 
 /**
- * Moves the user's read positions forward (seq 0: to the head) through the read-mark script, which
- * also queues each change for Postgres and publishes a receipt to the room. Each room whose position
- * moved is then pushed to all of the user's sockets as `read_state`, with the total as of the marks.
- * Returns every room's state, and whether its position moved.
+ * Moves the user's read positions forward (seq 0: to the head) through the position-mark script,
+ * which also queues each change for Postgres and publishes a receipt to the room. Each room whose
+ * position moved is then pushed to all of the user's sockets as `read_state`, with the total as of
+ * the marks. Returns every room's state, and whether its position moved.
  */
 export async function markRead(
   app: FastifyInstance,
   userId: string,
   marks: Array<{ roomId: number; seq: number }>,
 ): Promise<Array<{ state: Static<typeof ReadState>; moved: boolean }>> {
-  const moved = await Promise.all(marks.map(({ roomId, seq }) => markOne(app, userId, roomId, seq)));
+  const moved = await Promise.all(marks.map(({ roomId, seq }) => mark(app, 'read', userId, roomId, seq)));
   const counts = await unreadCounts(app, userId);
   const byRoom = new Map(counts.chats.map((c) => [c.chat_id, c]));
   const states = marks.map(({ roomId }, i) => {
     const now = byRoom.get(roomId);
-    const last_read_seq = Math.max(moved[i]!.lastReadSeq, now?.last_read_seq ?? 0);
+    const last_read_seq = Math.max(moved[i]!.position, now?.last_read_seq ?? 0);
     return { chat_id: roomId, last_read_seq, unread: now ? Math.max(0, now.head_seq - last_read_seq) : 0, total_unread: counts.total_unread };
   });
   await Promise.all(states.filter((_, i) => moved[i]!.moved).map((state) => app.userHub.publish(userId, { type: 'read_state', ...state })));
   return states.map((state, i) => ({ state, moved: moved[i]!.moved }));
 }
 
-async function markOne(app: FastifyInstance, userId: string, roomId: number, seq: number): Promise<{ lastReadSeq: number; moved: boolean }> {
+/** The user's client has received a direct room up to `seq`; the room gets a delivery receipt if that moved. */
+export async function markReceived(app: FastifyInstance, userId: string, roomId: number, seq: number): Promise<void> {
+  await requireDirectMember(app, roomId, userId);
+  await mark(app, 'delivered', userId, roomId, seq);
+}
+
+/**
+ * A message's status for its sender in a direct room: read once the peer has read up to it,
+ * delivered once the peer's client has received it (or read it), sent before.
+ */
+export async function messageStatus(app: FastifyInstance, userId: string, roomId: number, seq: number): Promise<Static<typeof MessageStatus>> {
+  await requireDirectMember(app, roomId, userId);
+  if (seq > (await app.roomEvents.head(roomId))) throw new ParleyError('MESSAGE_NOT_FOUND');
+  const peer = (await app.membership.members(roomId)).find((id) => id !== userId);
+  if (peer === undefined) return { chat_id: roomId, seq, status: 'sent' };
+  const [[read], [delivered]] = await Promise.all([positions(app, peer, [roomId], 'read'), positions(app, peer, [roomId], 'delivered')]);
+  const status = read! >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
+  return { chat_id: roomId, seq, status };
+}
+
+/** Members learn the room's type; others learn only that they are not members. */
+async function requireDirectMember(app: FastifyInstance, roomId: number, userId: string): Promise<void> {
+  if (!(await app.membership.isMember(roomId, userId))) throw new ParleyError('ROOM_NOT_MEMBER');
+  if ((await app.membership.roomType(roomId)) !== 'direct') throw new ParleyError('ROOM_NOT_DIRECT');
+}
+
+async function mark(app: FastifyInstance, kind: PositionKind, userId: string, roomId: number, seq: number): Promise<{ position: number; moved: boolean }> {
+  const receipt = encodeReceiptPrefix(kind === 'read' ? 'read_receipt' : 'delivery_receipt', roomId, userId);
   for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
-    const result = await app.scripts.readMark(userId, roomId, seq, encodeReadReceiptPrefix(roomId, userId), app.config.streamMaxBacklog);
+    const result = await app.scripts.positionMark(kind, userId, roomId, seq, receipt, app.config.streamMaxBacklog);
     switch (result.status) {
       case 'OK':
       case 'UNCHANGED':
-        return { lastReadSeq: result.lastReadSeq, moved: result.status === 'OK' };
+        return { position: result.position, moved: result.status === 'OK' };
       case 'READS_UNCACHED':
-        await fillReadPositions(app, userId);
+        await fillPositions(app, userId);
         continue;
       case 'MEMBERS_UNCACHED':
         await app.membership.fill(roomId);
@@ -79,5 +110,5 @@ async function markOne(app: FastifyInstance, userId: string, roomId: number, seq
         throw appendStatusError(result.status);
     }
   }
-  throw new ParleyError('SERVICE_UNAVAILABLE', 'the read position could not be set; retry');
+  throw new ParleyError('SERVICE_UNAVAILABLE', 'the position could not be set; retry');
 }

@@ -1,11 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ChatParams, ErrorBody, MarkReadBody, ReadState, UnreadCount } from '@parley/protocol';
+import { ChatParams, ErrorBody, MarkReadBody, MessageParams, MessageStatus, ReadState, UnreadCount } from '@parley/protocol';
 import { roomIdsOfUser } from '@parley/db';
-import { markRead, unreadCounts } from '../rooms/read-state.js';
+import { markRead, messageStatus, unreadCounts } from '../rooms/read-state.js';
 
-const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 503: ErrorBody };
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
-/** Unread counts and read marks (seed 004's routes). */
+/** Unread counts, read marks and message status (seeds 002 and 004). */
 const readState: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
@@ -32,5 +32,9 @@ const readState: FastifyPluginAsyncTypebox = async (app) => {
     await markRead(app, request.caller.id, roomIds.map((roomId) => ({ roomId, seq: 0 })));
     return unreadCounts(app, request.caller.id);
   });
+
+  /** A direct room's message, as its sender sees it: sent, delivered or read (seed 002). */
+  app.get('/api/chats/:id/messages/:seq/status', { schema: { params: MessageParams, response: { 200: MessageStatus, ...errorResponses } } }, async (request) =>
+    messageStatus(app, request.caller.id, request.params.id, request.params.seq));
 };
 export default readState;

@@ -4,7 +4,7 @@ import type { Connection } from './connection.js';
 import { hello } from './hello.js';
 import { sendMessage } from './send-message.js';
 import { ping } from './ping.js';
-import { markRead } from './mark-read.js';
+import { markRead, received } from './mark-read.js';
 
 type Handler<K extends ClientFrameType> = (conn: Connection, frame: Extract<ClientFrame, { type: K }>) => Promise<void>;
 
@@ -13,6 +13,7 @@ const handlers: { [K in ClientFrameType]: Handler<K> } = {
   hello,
   send_message: sendMessage,
   mark_read: markRead,
+  received,
   ping,
 };
 

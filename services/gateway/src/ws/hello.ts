@@ -1,7 +1,7 @@
 import { roomIdsOfUser } from '@parley/db';
 import type { ClientFrameOf } from '@parley/protocol';
 import type { Connection } from './connection.js';
-import { readPositions } from '../rooms/read-state.js';
+import { positions } from '../rooms/read-state.js';
 
 /**
  * hello: the connection starts receiving every room of its user. Rooms listed in `resume` replay
@@ -13,7 +13,7 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
   // Subscribe to membership changes before reading memberships, so that none falls between.
   await app.userHub.join(caller.id, conn);
   const roomIds = await roomIdsOfUser(app.db, caller.id);
-  const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), readPositions(app, caller.id, roomIds)]);
+  const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), positions(app, caller.id, roomIds)]);
   const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
   conn.send({
     type: 'welcome',

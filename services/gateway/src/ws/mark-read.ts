@@ -1,5 +1,5 @@
 import type { ClientFrameOf } from '@parley/protocol';
-import { markRead as mark } from '../rooms/read-state.js';
+import { markRead as mark, markReceived } from '../rooms/read-state.js';
 import type { Connection } from './connection.js';
 
 /**
@@ -9,4 +9,9 @@ import type { Connection } from './connection.js';
 export async function markRead(conn: Connection, frame: ClientFrameOf<'mark_read'>): Promise<void> {
   const [state] = await mark(conn.app, conn.caller.id, [{ roomId: frame.chat_id, seq: frame.seq ?? 0 }]);
   if (state && !state.moved) conn.send({ type: 'read_state', ...state.state });
+}
+
+/** received: the client has the direct room up to seq (no answer; the room gets a delivery receipt). */
+export async function received(conn: Connection, frame: ClientFrameOf<'received'>): Promise<void> {
+  await markReceived(conn.app, conn.caller.id, frame.chat_id, frame.seq);
 }

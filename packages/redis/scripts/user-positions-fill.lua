@@ -1,8 +1,8 @@
--- user-reads-fill: cache a user's read positions read from Postgres, unless already cached.
--- KEYS[1] the user's read positions hash
--- ARGV pairs: room id, last read seq
+-- user-positions-fill: cache a user's read and delivered positions read from Postgres, unless cached.
+-- KEYS[1] the user's positions hash
+-- ARGV pairs: field (room id, or "d" .. room id), seq
 -- Returns 1 when filled, 0 when the hash already existed (its positions are newer than Postgres').
--- Read marks are refused while the hash is missing (read-mark returns READS_UNCACHED), so no mark
+-- Marks are refused while the hash is missing (position-mark returns READS_UNCACHED), so no mark
 -- can fall between the Postgres read and this fill.
 if redis.call('EXISTS', KEYS[1]) == 1 then
   return 0
