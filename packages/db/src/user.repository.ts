@@ -27,3 +27,24 @@ export async function ensureUsers(db: Kysely<Database>, ids: string[]): Promise<
     .onConflict((oc) => oc.column('id').doNothing())
     .execute();
 }
+
+/** The users who share at least one room with `userId`, by id, with their profiles. */
+export async function contactsOf(db: Kysely<Database>, userId: string, limit: number, skip: number) {
+  return db
+    .selectFrom('users as u')
+    .select(['u.id', 'u.name', 'u.avatar'])
+    .where('u.id', '<>', userId)
+    .where(({ exists, selectFrom }) =>
+      exists(
+        selectFrom('room_members as me')
+          .innerJoin('room_members as other', 'other.room_id', 'me.room_id')
+          .select('me.room_id')
+          .where('me.user_id', '=', userId)
+          .whereRef('other.user_id', '=', 'u.id'),
+      ),
+    )
+    .orderBy('u.id')
+    .limit(limit)
+    .offset(skip)
+    .execute();
+}

@@ -57,6 +57,18 @@ export const ReceivedFrame = Type.Object(
   { additionalProperties: false },
 );
 
+/** This socket's presence: `away` when the user is idle (a hidden tab, say), `online` again when back. */
+export const SetPresenceFrame = Type.Object(
+  { type: Type.Literal('set_presence'), state: Type.Union([Type.Literal('online'), Type.Literal('away')]) },
+  { additionalProperties: false },
+);
+
+/** I am typing in the room (`start`, repeated while typing) or stopped (`stop`). Relayed, never stored. */
+export const TypingFrame = Type.Object(
+  { type: Type.Literal('typing'), chat_id: ChatId, state: Type.Union([Type.Literal('start'), Type.Literal('stop')]) },
+  { additionalProperties: false },
+);
+
 /** Application-level keepalive for clients that cannot send WebSocket pings (browsers). */
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
 
@@ -66,6 +78,8 @@ export const clientFrames = {
   send_message: SendMessageFrame,
   mark_read: MarkReadFrame,
   received: ReceivedFrame,
+  set_presence: SetPresenceFrame,
+  typing: TypingFrame,
   ping: PingFrame,
 } as const satisfies Record<string, TSchema>;
 
@@ -181,6 +195,27 @@ export const DeliveryReceiptFrame = Type.Object({
   seq: Seq,
 });
 
+export const PresenceState = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('offline')]);
+/** A user's presence over all their sockets on all gateways, with when they were last online. */
+export const UserPresence = Type.Object({
+  user_id: UserId,
+  state: PresenceState,
+  /** Null while online, or for a user never seen. */
+  last_seen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+});
+
+/** A member of the room changed presence (sent to each room the user is in). */
+export const PresenceEvent = Type.Composite([Type.Object({ type: Type.Literal('presence'), chat_id: ChatId }), UserPresence]);
+
+/** A member is typing in the room, or stopped. A `start` holds for `expires_in_ms` unless repeated. */
+export const TypingEvent = Type.Object({
+  type: Type.Literal('typing'),
+  chat_id: ChatId,
+  user_id: UserId,
+  state: Type.Union([Type.Literal('start'), Type.Literal('stop')]),
+  expires_in_ms: Type.Integer({ minimum: 0 }),
+});
+
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
 
 export const serverFrames = {
@@ -195,6 +230,8 @@ export const serverFrames = {
   read_state: ReadStateFrame,
   read_receipt: ReadReceiptFrame,
   delivery_receipt: DeliveryReceiptFrame,
+  presence: PresenceEvent,
+  typing: TypingEvent,
   pong: PongFrame,
 } as const satisfies Record<string, TSchema>;
 

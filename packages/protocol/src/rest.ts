@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { ChatId, ClientId, Message, Seq, UserId, UserText } from './common.js';
-import { AckFrame, MarkReadFrame, ReadStateFrame, SendMessageFrame } from './frames.js';
+import { AckFrame, MarkReadFrame, ReadStateFrame, SendMessageFrame, UserPresence } from './frames.js';
 import { errorCodes } from './errors.js';
 import { limits } from './limits.js';
 
@@ -149,6 +149,24 @@ export const MessageStatus = Type.Object({
   seq: Seq,
   status: Type.Union([Type.Literal('sent'), Type.Literal('delivered'), Type.Literal('read')]),
 });
+
+/** A user as another user sees them: profile (from the token claims) and presence. */
+export const Contact = Type.Composite([
+  Type.Object({ name: Type.Union([Type.String(), Type.Null()]), avatar: Type.Union([Type.String(), Type.Null()]) }),
+  UserPresence,
+]);
+export const ContactListQuery = Type.Object(
+  {
+    skip: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+    limit: Type.Integer({ minimum: 1, maximum: 200, default: 100 }),
+  },
+  { additionalProperties: false },
+);
+export const ContactList = Type.Object({ users: Type.Array(Contact) });
+/** Online users: how many on the whole service, and which of them share a room with the caller. */
+export const OnlineUsers = Type.Object({ online_count: Type.Integer({ minimum: 0 }), users: Type.Array(UserPresence) });
+/** Members of a room who are online or away. */
+export const RoomOnline = Type.Object({ users: Type.Array(UserPresence) });
 
 /** Search my messages: every room I belong to, or one (`chat_id`). */
 export const SearchQuery = Type.Object(

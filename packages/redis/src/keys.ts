@@ -26,6 +26,12 @@ export function createKeys(prefix = '') {
     userPositions: (userId: string) => `${prefix}{user:${userId}}:positions`,
     /** Pub/sub channel: control messages for one user's sockets on every gateway (membership changes, read state). */
     userChannel: (userId: string) => `${prefix}{user:${userId}}:control`,
+    /** Sorted set: gateway node id → time of its last presence heartbeat (ms); a node silent for the presence TTL is dead. */
+    presenceNodes: () => `${prefix}parley:presence:nodes`,
+    /** Hash: user id → `online` or `away`, for the users with a socket on this node; rewritten by each heartbeat. */
+    presenceNode: (nodeId: string) => `${prefix}parley:presence:node:${nodeId}`,
+    /** Hash: user id → when the user was last seen online (ms), written as sockets close and by heartbeats. */
+    presenceLastSeen: () => `${prefix}parley:presence:last-seen`,
     /** Stream: every event, for the persisters' consumer group; entries are deleted once in Postgres (room-append adds, persister deletes). */
     eventStream: () => `${prefix}parley:events`,
   };

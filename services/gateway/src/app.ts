@@ -15,6 +15,7 @@ import messages from './routes/messages.js';
 import search from './routes/search.js';
 import service from './routes/service.js';
 import readState from './routes/read-state.js';
+import users from './routes/users.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -59,6 +60,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(messages);
   await app.register(search);
   await app.register(readState);
+  await app.register(users);
   if (config.serviceTokens.length > 0) await app.register(service);
   if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
   return app;

@@ -46,6 +46,8 @@ const Env = Type.Object({
    * at least 32 characters each, several to allow rotation. Unset: the server API is not served.
    */
   SERVICE_TOKENS: Type.Optional(Type.String({ pattern: '^[^,\\s]{32,}(,[^,\\s]{32,})*$' })),
+  /** A gateway that stops heartbeating is dead after this long: its users go offline (heartbeat every third of it). */
+  PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
   /** Lifetime of a room's cached member set. */
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });
@@ -72,6 +74,7 @@ export interface GatewayConfig {
   adminRoles: readonly string[];
   recallWindowSeconds: number;
   serviceTokens: readonly string[];
+  presenceTtlMs: number;
 }
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
@@ -105,5 +108,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     recallWindowSeconds: env.RECALL_WINDOW_SECONDS,
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
     serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
+    presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
   });
 }

@@ -13,7 +13,7 @@ const actors: Actor[] = ['outsider', 'member', 'room admin', 'creator', 'global 
 const userOf: Record<Exclude<Actor, 'service'>, string> = { outsider: 'outsider', member: 'member', 'room admin': 'roomadmin', creator: 'creator', 'global admin': 'global' };
 
 interface Outcome {
-  status: number | 'ack' | 'error' | 'welcome' | 'read_state';
+  status: number | 'ack' | 'error' | 'welcome' | 'read_state' | 'pong';
   code?: string;
   /** Whether the call changes the stored state. */
   changes: boolean;
@@ -85,7 +85,10 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
     return { room, own: own.get(actor)! };
   }
 
-  /** Everything stored: the Postgres tables, and every Redis key but the member caches (refilled by reads). */
+  /**
+   * Everything stored: the Postgres tables, and every Redis key but the member caches (refilled by
+   * reads) and presence (the gateways' heartbeats rewrite it; sockets opening are not changes).
+   */
   async function snapshot(): Promise<unknown> {
     const [rooms, members, messages, users] = await Promise.all([
       stack.db.selectFrom('rooms').selectAll().orderBy('id').execute(),
@@ -93,7 +96,7 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
       stack.db.selectFrom('messages').selectAll().orderBy(['room_id', 'seq']).execute(),
       stack.db.selectFrom('users').selectAll().orderBy('id').execute(),
     ]);
-    const keys = (await stack.redis.keys('*')).filter((k) => !k.endsWith(':members')).sort();
+    const keys = (await stack.redis.keys('*')).filter((k) => !k.endsWith(':members') && !k.startsWith('parley:presence:')).sort();
     const types = await Promise.all(keys.map((k) => stack.redis.type(k)));
     const values = await Promise.all(keys.map(async (k, i) => {
       switch (types[i]) {
@@ -141,6 +144,7 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
       },
       expect: membersOnly(ok(200), ok(404)) },
     { name: 'GET /api/chats/:id/messages/:seq/status', run: (a, fx) => http(a, 'GET', m(fx, '/messages/2/status')), expect: membersOnly(no(400, 'ROOM_NOT_DIRECT')) },
+    { name: 'GET /api/chats/:id/online', run: (a, fx) => http(a, 'GET', m(fx, '/online')), expect: membersOnly(ok(200)) },
     { name: 'POST /api/chats/:id/join (private)', run: (a, fx) => http(a, 'POST', m(fx, '/join')), expect: membersOnly(ok(200), no(403, 'ROOM_PRIVATE')) },
     { name: 'POST /api/chats/:id/leave', run: (a, fx) => http(a, 'POST', m(fx, '/leave')), expect: membersOnly(did(204)) },
     { name: 'POST /api/chats/:id/participants', run: (a, fx) => http(a, 'POST', m(fx, '/participants'), { user_id: 'newcomer' }),
@@ -191,6 +195,17 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
         return { status: 'error', code: reply.type === 'error' ? reply.code : undefined };
       },
       expect: membersOnly(no('error', 'ROOM_NOT_DIRECT'), no('error', 'ROOM_NOT_MEMBER')) },
+    { name: 'frame typing (relayed, never stored)',
+      run: async (actor, fx) => {
+        const socket = sockets.get(actor);
+        if (!socket) return handshake(actor);
+        const from = socket.frames.length;
+        socket.send({ type: 'typing', chat_id: fx.room, state: 'start' });
+        socket.send({ type: 'ping' });
+        const reply = await socket.find((f) => f.type === 'error' || f.type === 'pong', 15_000, from);
+        return reply.type === 'error' ? { status: 'error', code: reply.code } : { status: 'pong' };
+      },
+      expect: membersOnly(ok('pong'), no('error', 'ROOM_NOT_MEMBER')) },
     { name: 'frame hello resuming the room from 0',
       run: async (actor, fx) => {
         if (actor === 'service') return handshake(actor);

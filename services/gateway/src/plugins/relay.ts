@@ -4,6 +4,7 @@ import { RoomEvents } from '../rooms/room-events.js';
 import { ChannelSubscriber } from '../relay/channel-subscriber.js';
 import { RoomHub } from '../relay/room-hub.js';
 import { UserHub } from '../relay/user-hub.js';
+import { Presence } from '../relay/presence.js';
 import type { GatewayConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -12,10 +13,11 @@ declare module 'fastify' {
     roomEvents: RoomEvents;
     roomHub: RoomHub;
     userHub: UserHub;
+    presence: Presence;
   }
 }
 
-/** Room membership, room event reads, and the pub/sub relay of this node. */
+/** Room membership, room event reads, presence, and the pub/sub relay of this node. */
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const subscriber = new ChannelSubscriber(app.redisSubscriber, app.log);
   const roomEvents = new RoomEvents(app.redis, app.db, app.keys);
@@ -23,4 +25,9 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   app.decorate('roomEvents', roomEvents);
   app.decorate('roomHub', new RoomHub(subscriber, app.keys, roomEvents, app.log));
   app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
+  const presence = new Presence(app.redis, app.db, app.keys, config.nodeId, config.presenceTtlMs, app.log);
+  app.decorate('presence', presence);
+  app.addHook('onReady', () => presence.start());
+  // After the sockets: closing them announces their users; then the node leaves the set.
+  app.addHook('onClose', () => presence.stop());
 }, { name: 'relay', dependencies: ['redis', 'db'] });

@@ -25,6 +25,8 @@ export class Connection implements RoomListener, UserListener {
   readonly rooms = new Map<number, RoomCursor>();
   helloReceived = false;
   closed = false;
+  /** Whether this socket counts in its user's presence (from hello on). */
+  private present = false;
   private helloTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -152,10 +154,20 @@ export class Connection implements RoomListener, UserListener {
     for (const { seq, frame, endsFor } of buffered) this.writeNew(room, seq, frame, endsFor);
   }
 
+  /** This socket's presence, from hello to close; the user's is aggregated over all their sockets. */
+  async setPresence(state: 'online' | 'away'): Promise<void> {
+    if (this.closed) return;
+    this.present = true;
+    await this.app.presence.update(this.caller.id, this.id, state);
+  }
+
   /** Stops all relaying to this socket. */
   detach(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.present) {
+      this.app.presence.update(this.caller.id, this.id, undefined).catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
+    }
     clearTimeout(this.helloTimer);
     for (const roomId of this.rooms.keys()) this.app.roomHub.leave(roomId, this);
     this.rooms.clear();

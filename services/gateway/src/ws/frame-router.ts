@@ -5,6 +5,7 @@ import { hello } from './hello.js';
 import { sendMessage } from './send-message.js';
 import { ping } from './ping.js';
 import { markRead, received } from './mark-read.js';
+import { setPresence, typing } from './signals.js';
 
 type Handler<K extends ClientFrameType> = (conn: Connection, frame: Extract<ClientFrame, { type: K }>) => Promise<void>;
 
@@ -14,6 +15,8 @@ const handlers: { [K in ClientFrameType]: Handler<K> } = {
   send_message: sendMessage,
   mark_read: markRead,
   received,
+  set_presence: setPresence,
+  typing,
   ping,
 };
 

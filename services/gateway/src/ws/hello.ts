@@ -22,4 +22,5 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
     chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]!, last_read_seq: Math.min(reads[i]!, heads[i]!) })),
   });
   await Promise.all(roomIds.map((roomId, i) => conn.attach(roomId, Math.min(resume.get(roomId) ?? heads[i]!, heads[i]!))));
+  await conn.setPresence('online');
 }

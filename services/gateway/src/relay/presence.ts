@@ -1,0 +1,143 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Redis } from 'ioredis';
+import type { Static } from '@sinclair/typebox';
+import { roomIdsOfUser, type Database, type Kysely } from '@parley/db';
+import type { UserPresence } from '@parley/protocol';
+import type { Keys } from '@parley/redis';
+
+type Presence_ = Static<typeof UserPresence>;
+type LocalState = 'online' | 'away';
+
+/**
+ * Presence per user over all their sockets on all gateways. Each gateway owns a hash of the users
+ * it holds sockets of (`online` or `away`) and rewrites it on a heartbeat every third of the TTL,
+ * stamping itself in a sorted set of nodes; a node silent for the TTL is dead, and readers ignore
+ * it. A user is online if any live node has them online, away if only away, offline otherwise,
+ * with the time they were last seen. Changes are pushed to the user's rooms as `presence` signals;
+ * the first gateway to notice a dead node pushes `offline` for its users not online elsewhere.
+ */
+export class Presence {
+  /** Users with sockets here: socket id → that socket's state. */
+  private readonly local = new Map<string, Map<string, LocalState>>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly db: Kysely<Database>,
+    private readonly keys: Keys,
+    private readonly nodeId: string,
+    private readonly ttlMs: number,
+    private readonly log: FastifyBaseLogger,
+  ) {}
+
+  async start(): Promise<void> {
+    await this.heartbeat();
+    this.timer = setInterval(() => {
+      this.heartbeat().catch((err: Error) => this.log.warn({ err: err.message }, 'presence heartbeat failed'));
+    }, Math.floor(this.ttlMs / 3));
+    this.timer.unref();
+  }
+
+  /** Leaves the node set; the sockets' own closes have announced their users. */
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.redis.multi().zrem(this.keys.presenceNodes(), this.nodeId).del(this.keys.presenceNode(this.nodeId)).exec();
+  }
+
+  /** A socket of the user opened, went away, came back (`state`) or closed (undefined). */
+  async update(userId: string, socketId: string, state: LocalState | undefined): Promise<void> {
+    const sockets = this.local.get(userId) ?? new Map<string, LocalState>();
+    const before = aggregate(sockets);
+    if (state) sockets.set(socketId, state);
+    else sockets.delete(socketId);
+    if (sockets.size > 0) this.local.set(userId, sockets);
+    else this.local.delete(userId);
+    const after = aggregate(sockets);
+    if (before === after) return;
+    const node = this.keys.presenceNode(this.nodeId);
+    if (after) await this.redis.hset(node, userId, after);
+    else await this.redis.multi().hdel(node, userId).hset(this.keys.presenceLastSeen(), userId, Date.now()).exec();
+    const [now] = await this.lookup([userId]);
+    await this.announce(now!);
+  }
+
+  /** Each user's presence, aggregated over the live nodes. */
+  async lookup(userIds: string[]): Promise<Presence_[]> {
+    if (userIds.length === 0) return [];
+    const live = await this.liveNodes();
+    const pipeline = this.redis.pipeline();
+    for (const node of live) pipeline.hmget(this.keys.presenceNode(node), ...userIds);
+    pipeline.hmget(this.keys.presenceLastSeen(), ...userIds);
+    const replies = ((await pipeline.exec()) ?? []).map(([err, v]) => {
+      if (err) throw err;
+      return v as Array<string | null>;
+    });
+    const lastSeen = replies.pop()!;
+    return userIds.map((user_id, i) => {
+      const states = replies.map((r) => r[i]);
+      const state = states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline';
+      const seen = lastSeen[i];
+      return { user_id, state, last_seen: state === 'online' || !seen ? null : new Date(Number(seen)).toISOString() };
+    });
+  }
+
+  /** Every user online or away on a live node. */
+  async onlineUsers(): Promise<string[]> {
+    const live = await this.liveNodes();
+    const lists = await Promise.all(live.map((node) => this.redis.hkeys(this.keys.presenceNode(node))));
+    return [...new Set(lists.flat())];
+  }
+
+  private async liveNodes(): Promise<string[]> {
+    return this.redis.zrangebyscore(this.keys.presenceNodes(), Date.now() - this.ttlMs, '+inf');
+  }
+
+  /** Tells each room of the user (a signal on the room's channel: only its members' sockets get it). */
+  private async announce(presence: Presence_): Promise<void> {
+    const roomIds = await roomIdsOfUser(this.db, presence.user_id);
+    if (roomIds.length === 0) return;
+    const pipeline = this.redis.pipeline();
+    for (const chat_id of roomIds) pipeline.publish(this.keys.roomChannel(chat_id), JSON.stringify({ type: 'presence', chat_id, ...presence }));
+    await pipeline.exec();
+  }
+
+  /** Rewrites this node's users, stamps the node alive, and reaps nodes that stopped stamping. */
+  private async heartbeat(): Promise<void> {
+    const now = Date.now();
+    const node = this.keys.presenceNode(this.nodeId);
+    const entries = [...this.local].map(([user, sockets]) => [user, aggregate(sockets)!] as const);
+    const tx = this.redis.multi().del(node);
+    if (entries.length > 0) {
+      tx.hset(node, ...entries.flat());
+      tx.hset(this.keys.presenceLastSeen(), ...entries.flatMap(([user]) => [user, now]));
+    }
+    // The hash outlives the TTL so that whoever reaps this node can still read whom it held.
+    await tx.pexpire(node, this.ttlMs * 2).zadd(this.keys.presenceNodes(), now, this.nodeId).exec();
+    await this.reap(now);
+  }
+
+  private async reap(now: number): Promise<void> {
+    const dead = await this.redis.zrangebyscore(this.keys.presenceNodes(), '-inf', now - this.ttlMs, 'WITHSCORES');
+    for (let i = 0; i < dead.length; i += 2) {
+      const node = dead[i]!;
+      const lastBeat = Number(dead[i + 1]);
+      // One gateway wins each dead node.
+      if (node === this.nodeId || (await this.redis.zrem(this.keys.presenceNodes(), node)) !== 1) continue;
+      const users = await this.redis.hkeys(this.keys.presenceNode(node));
+      await this.redis.del(this.keys.presenceNode(node));
+      // Its users were there at its last heartbeat at least (one who came after it has no newer stamp).
+      if (users.length > 0) {
+        const seen = await this.redis.hmget(this.keys.presenceLastSeen(), ...users);
+        const stale = users.filter((_, j) => Number(seen[j] ?? 0) < lastBeat);
+        if (stale.length > 0) await this.redis.hset(this.keys.presenceLastSeen(), ...stale.flatMap((u) => [u, lastBeat]));
+      }
+      this.log.info({ node, users: users.length }, 'reaped the presence of a dead gateway');
+      for (const presence of await this.lookup(users)) if (presence.state === 'offline') await this.announce(presence);
+    }
+  }
+}
+
+function aggregate(sockets: Map<string, LocalState>): LocalState | undefined {
+  if (sockets.size === 0) return undefined;
+  return [...sockets.values()].includes('online') ? 'online' : 'away';
+}

@@ -1,0 +1,35 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { ChatParams, ContactList, ContactListQuery, ErrorBody, OnlineUsers, ParleyError, RoomOnline } from '@parley/protocol';
+import { contactsOf, listRoomMembers } from '@parley/db';
+
+const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
+
+/** Contacts shown to a user: at most this many are looked up for GET /api/users/online. */
+const ONLINE_CONTACTS_MAX = 1000;
+/** Members of a room looked up for its online list. */
+const ROOM_ONLINE_MAX = 1000;
+
+/** People and their presence (seeds 000 and 001): only users the caller shares a room with. */
+const users: FastifyPluginAsyncTypebox = async (app) => {
+  app.addHook('preValidation', app.authenticate);
+
+  app.get('/api/users', { schema: { querystring: ContactListQuery, response: { 200: ContactList, ...errorResponses } } }, async (request) => {
+    const rows = await contactsOf(app.db, request.caller.id, request.query.limit, request.query.skip);
+    const presence = await app.presence.lookup(rows.map((r) => r.id));
+    return { users: rows.map((r, i) => ({ ...presence[i]!, name: r.name, avatar: r.avatar })) };
+  });
+
+  app.get('/api/users/online', { schema: { response: { 200: OnlineUsers, ...errorResponses } } }, async (request) => {
+    const [online, contacts] = await Promise.all([app.presence.onlineUsers(), contactsOf(app.db, request.caller.id, ONLINE_CONTACTS_MAX, 0)]);
+    const presence = await app.presence.lookup(contacts.map((c) => c.id));
+    return { online_count: online.length, users: presence.filter((p) => p.state !== 'offline') };
+  });
+
+  app.get('/api/chats/:id/online', { schema: { params: ChatParams, response: { 200: RoomOnline, ...errorResponses } } }, async (request) => {
+    if (!(await app.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+    const members = await listRoomMembers(app.db, request.params.id, ROOM_ONLINE_MAX, 0);
+    const presence = await app.presence.lookup(members.map((m) => m.user_id));
+    return { users: presence.filter((p) => p.state !== 'offline') };
+  });
+};
+export default users;

@@ -1,0 +1,79 @@
+import t from 'tap';
+import { Stack, TestClient } from '@parley/testkit';
+
+type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
+const TTL_SECONDS = 3;
+
+t.test('presence over every socket on every gateway, pushed to the rooms; typing relayed and throttled', async (t) => {
+  const stack = await Stack.start(t, { gateways: 3, persisters: 1, env: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS) } });
+  const [gwA, gwB, gwC] = stack.gateways as [Gateway, Gateway, Gateway];
+  const token = Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((u) => [u, stack.token(u, { claims: { name: u.toUpperCase() } })])) as Record<string, string>;
+  const room = await stack.createGroup('alice', ['bob', 'carol']);
+  const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice!);
+  const { client: dave } = await TestClient.open(gwA.wsUrl, token.dave!);
+  t.teardown(() => Promise.all([alice.close(), dave.close()]));
+  const presenceOf = (user: string, state: string) => alice.next('presence', (f) => f.chat_id === room && f.user_id === user && f.state === state);
+
+  const { client: bob } = await TestClient.open(gwB.wsUrl, token.bob!);
+  t.match(await presenceOf('bob', 'online'), { last_seen: null }, 'bob comes online: his rooms are told');
+  t.match(await stack.http(gwC, 'GET', `/api/chats/${room}/online`, token.alice), { status: 200, body: { users: [{ user_id: 'alice', state: 'online' }, { user_id: 'bob', state: 'online' }] } });
+  t.match(await stack.http(gwC, 'GET', `/api/chats/${room}/online`, token.dave), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
+
+  // Away on one socket, online on another: the user is online.
+  bob.send({ type: 'set_presence', state: 'away' });
+  await presenceOf('bob', 'away');
+  const { client: bob2 } = await TestClient.open(gwC.wsUrl, token.bob!);
+  await alice.next('presence', (f) => f.user_id === 'bob' && f.state === 'online' && alice.frames.indexOf(f) > alice.frames.findIndex((g) => g.type === 'presence' && g.state === 'away'));
+  t.match(await stack.http(gwA, 'GET', '/api/users', token.alice), { status: 200, body: { users: [{ user_id: 'bob', name: 'BOB', state: 'online' }, { user_id: 'carol', state: 'offline', last_seen: null }] } }, 'the users I share rooms with, with presence');
+  const online = await stack.http(gwB, 'GET', '/api/users/online', token.alice);
+  t.match(online.body, { online_count: 3, users: [{ user_id: 'bob', state: 'online' }] }, 'alice, bob and dave are online; of them alice shares a room with bob');
+  t.notOk(online.body.users.some((u: { user_id: string }) => u.user_id === 'dave'), 'users who share no room are not listed');
+
+  // Typing: relayed to the room, repeated starts throttled, a stop after a start.
+  bob.send({ type: 'typing', chat_id: room, state: 'start' });
+  t.match(await alice.next('typing', (f) => f.user_id === 'bob'), { chat_id: room, state: 'start', expires_in_ms: 6000 });
+  bob.send({ type: 'typing', chat_id: room, state: 'start' });
+  t.match(await bob.sendMessage(room, 'here it is', 'b-1'), { type: 'ack' });
+  await alice.waitForSeq(room, 1);
+  t.equal(alice.frames.filter((f) => f.type === 'typing').length, 1, 'a start repeated at once is not relayed (the message sent after it arrived first)');
+  bob.send({ type: 'typing', chat_id: room, state: 'stop' });
+  t.match(await alice.next('typing', (f) => f.state === 'stop'), { user_id: 'bob', expires_in_ms: 0 });
+  t.equal(await stack.redis.exists(`typing:${room}`), 0, 'typing is never stored');
+
+  // A non-member sees no presence or typing of the room, and cannot type in it.
+  dave.send({ type: 'typing', chat_id: room, state: 'start' });
+  t.match(await dave.next('error'), { code: 'ROOM_NOT_MEMBER' });
+  await dave.barrier();
+  t.notOk(dave.frames.some((f) => f.type === 'presence' || f.type === 'typing'), 'nothing of the room reached dave');
+
+  // Last socket closed: offline, with when.
+  await bob.close();
+  await bob2.close();
+  const gone = await presenceOf('bob', 'offline');
+  t.ok(gone.last_seen && Date.now() - Date.parse(gone.last_seen) < 10_000, 'last seen just now');
+  t.match(await stack.http(gwA, 'GET', '/api/users', token.alice), { body: { users: [{ user_id: 'bob', state: 'offline', last_seen: gone.last_seen }] } });
+});
+
+t.test('a gateway killed with SIGKILL: its users go offline within the TTL, unless online elsewhere', async (t) => {
+  const stack = await Stack.start(t, { gateways: 3, persisters: 0, env: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS) } });
+  const [gwA, gwB, gwC] = stack.gateways as [Gateway, Gateway, Gateway];
+  const token = Object.fromEntries(['alice', 'bob', 'carol'].map((u) => [u, stack.token(u)])) as Record<string, string>;
+  const room = await stack.createGroup('alice', ['bob', 'carol']);
+  const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice!);
+  const { client: bobElsewhere } = await TestClient.open(gwB.wsUrl, token.bob!);
+  t.teardown(() => Promise.all([alice.close(), bobElsewhere.close()]));
+  await TestClient.open(gwC.wsUrl, token.bob!);
+  await TestClient.open(gwC.wsUrl, token.carol!);
+  await alice.next('presence', (f) => f.user_id === 'carol' && f.state === 'online');
+
+  const killedAt = Date.now();
+  await gwC.child.kill('SIGKILL');
+  const offline = await alice.next('presence', (f) => f.chat_id === room && f.user_id === 'carol' && f.state === 'offline', 4 * TTL_SECONDS * 1000);
+  const elapsed = Date.now() - killedAt;
+  t.ok(elapsed <= TTL_SECONDS * 1000 + (TTL_SECONDS * 1000) / 3 + 2000, `carol offline ${elapsed} ms after the kill (TTL ${TTL_SECONDS} s, plus one heartbeat)`);
+  t.ok(offline.last_seen, 'with the last time her gateway saw her');
+  const now = await stack.http(gwA, 'GET', `/api/chats/${room}/online`, token.alice);
+  t.same(now.body.users.map((u: { user_id: string }) => u.user_id).sort(), ['alice', 'bob'], 'bob, with a socket on a live gateway, stays online');
+  await alice.barrier();
+  t.notOk(alice.frames.some((f) => f.type === 'presence' && f.user_id === 'bob' && f.state === 'offline'), 'bob was never announced offline');
+});
