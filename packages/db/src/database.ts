@@ -41,6 +41,7 @@ export interface RoomMemberTable {
   joined_at: Timestamp;
   last_read_seq: ColumnType<number, number | undefined, number>;
   last_delivered_seq: ColumnType<number, number | undefined, number>;
+  muted: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
 /** The state a system message announces (the protocol's SystemInfo). */

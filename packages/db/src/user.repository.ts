@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { Database } from './database.js';
 
 export interface UserProfile {
@@ -47,4 +47,23 @@ export async function contactsOf(db: Kysely<Database>, userId: string, limit: nu
     .limit(limit)
     .offset(skip)
     .execute();
+}
+
+/**
+ * A user's message counts from Postgres: messages sent, and messages others sent in the user's
+ * rooms (system and deleted messages left out).
+ */
+export async function messageCountsOf(db: Kysely<Database>, userId: string): Promise<{ sent: number; received: number }> {
+  const { rows } = await sql<{ sent: string; received: string }>`
+    select
+      (select count(*) from messages where sender_id = ${userId} and kind = 'message' and type <> 'system' and deleted_at is null) as sent,
+      (select count(*) from messages m join room_members me on me.room_id = m.room_id and me.user_id = ${userId}
+        where m.kind = 'message' and m.type <> 'system' and m.deleted_at is null and m.sender_id <> ${userId}) as received`.execute(db);
+  return { sent: Number(rows[0]?.sent ?? 0), received: Number(rows[0]?.received ?? 0) };
+}
+
+/** Mutes or unmutes a room for a member; false when the user is not a member. */
+export async function setMuted(db: Kysely<Database>, roomId: number, userId: string, muted: boolean): Promise<boolean> {
+  const row = await db.updateTable('room_members').set({ muted }).where('room_id', '=', roomId).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
+  return row !== undefined;
 }

@@ -168,6 +168,19 @@ export const OnlineUsers = Type.Object({ online_count: Type.Integer({ minimum: 0
 /** Members of a room who are online or away. */
 export const RoomOnline = Type.Object({ users: Type.Array(UserPresence) });
 
+/** Per-user stats (seed 001). Message counts come from Postgres, so they trail a send by the persister's lag. */
+export const UserStats = Type.Object({
+  user_id: UserId,
+  rooms: Type.Integer({ minimum: 0 }),
+  messages_sent: Type.Integer({ minimum: 0 }),
+  messages_received: Type.Integer({ minimum: 0 }),
+  total_unread: Type.Integer({ minimum: 0 }),
+  online_users: Type.Integer({ minimum: 0 }),
+});
+
+/** Mute a room: no offline notifications from it. */
+export const MuteBody = Type.Object({ muted: Type.Boolean() }, { additionalProperties: false });
+
 /** Search my messages: every room I belong to, or one (`chat_id`). */
 export const SearchQuery = Type.Object(
   {

@@ -19,7 +19,7 @@
 --   NOT_MEMBER         the user is not a member of the room
 --   HEAD_UNKNOWN       the room's head seq is not in Redis: set it from Postgres and call again
 --   BACKLOG_FULL       the event stream holds ARGV[6] entries: the persisters are behind
-if redis.call('EXISTS', KEYS[1]) == 0 then
+if redis.call('HEXISTS', KEYS[1], '') == 0 then
   return {'READS_UNCACHED'}
 end
 local refusal = membership_refusal(KEYS[3], ARGV[1])

@@ -6,6 +6,7 @@
 -- KEYS[5] event stream         (persisters' consumer group; fields r = room, s = seq, e = event)
 -- KEYS[6] room members generation counter
 -- KEYS[7] room changes hash     (field = seq of an edited or deleted message, value "<event seq>|<state JSON>")
+-- KEYS[8] the sender's positions hash (their read position moves to their own event)
 -- ARGV[1] sender id
 -- ARGV[2] the event JSON without its opening "{"; the script prepends {"seq":N,
 -- ARGV[3] message id (uuid)
@@ -63,6 +64,11 @@ local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 local event = '{"seq":' .. seq .. ',' .. ARGV[2]
 redis.call('XADD', KEYS[2], seq .. '-0', 'e', event)
 redis.call('XADD', KEYS[5], '*', 'r', ARGV[7], 's', seq, 'e', event)
+-- What a member sends they have read. The seq is the new head, so this never moves a position back;
+-- in a hash not yet filled from Postgres the fill keeps it (it takes the higher of the two).
+if mode == 'member' then
+  redis.call('HSET', KEYS[8], ARGV[7], seq)
+end
 if target ~= '' then
   redis.call('HSET', KEYS[7], target, seq .. '|' .. ARGV[11])
 end

@@ -22,7 +22,7 @@ export function createKeys(prefix = '') {
     roomMembersGen: (id: number) => `${room(id)}:members-gen`,
     /** Pub/sub channel: every event of the room, encoded once as its wire frame (room-append publishes). */
     roomChannel: (id: number) => `${room(id)}:events`,
-    /** Hash: field = room id → the seq up to which the user has read it, "d" + room id → up to which the user's client received it; the sentinel "" once filled from Postgres (position-mark sets, user-positions-fill fills). */
+    /** Hash: field = room id → the seq up to which the user has read it, "d" + room id → up to which the user's client received it; the sentinel "" once filled from Postgres (position-mark and room-append set, user-positions-fill fills). */
     userPositions: (userId: string) => `${prefix}{user:${userId}}:positions`,
     /** Pub/sub channel: control messages for one user's sockets on every gateway (membership changes, read state). */
     userChannel: (userId: string) => `${prefix}{user:${userId}}:control`,

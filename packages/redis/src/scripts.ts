@@ -9,7 +9,7 @@ const lua = (name: string) => library + readFileSync(new URL(`${name}.lua`, scri
 
 /** Each script with its key count; ioredis sends EVALSHA and falls back to EVAL once per connection. */
 const definitions = {
-  roomAppend: { file: 'room-append', numberOfKeys: 7 },
+  roomAppend: { file: 'room-append', numberOfKeys: 8 },
   roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
   roomPersisted: { file: 'room-persisted', numberOfKeys: 3 },
   positionMark: { file: 'position-mark', numberOfKeys: 4 },
@@ -77,6 +77,7 @@ export function createScripts(redis: Redis, keys: Keys) {
         keys.eventStream(),
         keys.roomMembersGen(roomId),
         keys.roomChanges(roomId),
+        keys.userPositions(sender),
         sender,
         input.eventJson.slice(1),
         input.id,

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Stack, TestClient } from '@parley/testkit';
+import { eventually, Stack, TestClient } from '@parley/testkit';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
 const TTL_SECONDS = 3;
@@ -52,6 +52,12 @@ t.test('presence over every socket on every gateway, pushed to the rooms; typing
   const gone = await presenceOf('bob', 'offline');
   t.ok(gone.last_seen && Date.now() - Date.parse(gone.last_seen) < 10_000, 'last seen just now');
   t.match(await stack.http(gwA, 'GET', '/api/users', token.alice), { body: { users: [{ user_id: 'bob', state: 'offline', last_seen: gone.last_seen }] } });
+
+  // Per-user stats: rooms, messages sent and received (once persisted), unread, users online.
+  const stats = (user: string) => stack.http(gwB, 'GET', '/api/users/me/stats', token[user]);
+  await eventually(async () => (await stats('alice')).body.messages_received === 1, 20_000, 'bob’s message persisted');
+  t.same((await stats('alice')).body, { user_id: 'alice', rooms: 1, messages_sent: 0, messages_received: 1, total_unread: 1, online_users: 2 });
+  t.same((await stats('bob')).body, { user_id: 'bob', rooms: 1, messages_sent: 1, messages_received: 0, total_unread: 0, online_users: 2 });
 });
 
 t.test('a gateway killed with SIGKILL: its users go offline within the TTL, unless online elsewhere', async (t) => {

@@ -40,14 +40,18 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
   // Steps: senders on all three gateways at once, while others mark read on other gateways.
   for (let step = 1; step <= 4; step++) {
     const sends = users.flatMap((u, i) => [room, direct].filter((r) => (membersOf(r) as readonly string[]).includes(u)).flatMap((r) =>
-      Array.from({ length: 3 }, (_, k) => stack.http(stack.gateways[(i + k) % 3]!, 'POST', `/api/chats/${r}/messages`, token[u], { client_id: `s${step}-${u}-${r}-${k}`, message_type: 'text', content: `step ${step}` }))));
+      Array.from({ length: 3 }, (_, k) => stack.http(stack.gateways[(i + k) % 3]!, 'POST', `/api/chats/${r}/messages`, token[u], { client_id: `s${step}-${u}-${r}-${k}`, message_type: 'text', content: `step ${step}` }).then((res) => ({ u, res })))));
     const before = head.get(room)!;
     const marks = users.map((u, i) => {
       const seq = Math.max(1, before - i);
       return stack.http(stack.gateways[(i + 1) % 3]!, 'PUT', `/api/chats/${room}/read`, token[u], { seq }).then((res) => ({ u, seq, res }));
     });
-    const acks = await Promise.all(sends);
-    for (const ack of acks) head.set(ack.body.chat_id, Math.max(head.get(ack.body.chat_id)!, ack.body.seq));
+    for (const { u, res: ack } of await Promise.all(sends)) {
+      head.set(ack.body.chat_id, Math.max(head.get(ack.body.chat_id)!, ack.body.seq));
+      // What a member sends they have read.
+      const key = `${u}:${ack.body.chat_id}`;
+      read.set(key, Math.max(read.get(key)!, ack.body.seq));
+    }
     for (const { u, seq, res } of await Promise.all(marks)) {
       t.equal(res.status, 200);
       const key = `${u}:${room}`;
@@ -59,6 +63,12 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
   }
 
   // Quiet marks: the pushed state equals the queried one, on every socket of the user.
+  for (let k = 0; k < 3; k++) {
+    const sent = await stack.http(gwC, 'POST', `/api/chats/${room}/messages`, token.alice, { client_id: `quiet-${k}`, message_type: 'text', content: 'quiet' });
+    head.set(room, sent.body.seq);
+    read.set(`alice:${room}`, sent.body.seq);
+  }
+  await expectCounts('alice’s own messages are not unread for her');
   const target = head.get(room)! - 2;
   bob2.send({ type: 'mark_read', chat_id: room, seq: target });
   read.set(`bob:${room}`, Math.max(read.get(`bob:${room}`)!, target));

@@ -145,7 +145,9 @@ export class Persister {
       const n = await insertMessages(trx, rows);
       await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
-      await applyPositionMarks(trx, marks);
+      // A member has read what they sent (the append script moved the position in Redis too).
+      const own = rows.flatMap((r) => (r.sender_id && r.type !== 'system' ? [{ kind: 'read' as const, room_id: r.room_id, user_id: r.sender_id, seq: r.seq }] : []));
+      await applyPositionMarks(trx, [...marks, ...own]);
       return n;
     });
     const ids = entries.map(([id]) => id);

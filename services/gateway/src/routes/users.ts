@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ChatParams, ContactList, ContactListQuery, ErrorBody, OnlineUsers, ParleyError, RoomOnline } from '@parley/protocol';
-import { contactsOf, listRoomMembers } from '@parley/db';
+import { ChatParams, ContactList, ContactListQuery, ErrorBody, OnlineUsers, ParleyError, RoomOnline, UserStats } from '@parley/protocol';
+import { contactsOf, listRoomMembers, messageCountsOf } from '@parley/db';
+import { unreadCounts } from '../rooms/read-state.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
 
@@ -9,7 +10,7 @@ const ONLINE_CONTACTS_MAX = 1000;
 /** Members of a room looked up for its online list. */
 const ROOM_ONLINE_MAX = 1000;
 
-/** People and their presence (seeds 000 and 001): only users the caller shares a room with. */
+/** People and their presence (seeds 000 and 001): only users the caller shares a room with; the caller's stats. */
 const users: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
@@ -30,6 +31,12 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     const members = await listRoomMembers(app.db, request.params.id, ROOM_ONLINE_MAX, 0);
     const presence = await app.presence.lookup(members.map((m) => m.user_id));
     return { users: presence.filter((p) => p.state !== 'offline') };
+  });
+
+  app.get('/api/users/me/stats', { schema: { response: { 200: UserStats, ...errorResponses } } }, async (request) => {
+    const me = request.caller.id;
+    const [counts, unread, online] = await Promise.all([messageCountsOf(app.db, me), unreadCounts(app, me), app.presence.onlineUsers()]);
+    return { user_id: me, rooms: unread.chats.length, messages_sent: counts.sent, messages_received: counts.received, total_unread: unread.total_unread, online_users: online.length };
   });
 };
 export default users;
