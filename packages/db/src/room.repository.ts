@@ -179,3 +179,9 @@ export async function touchRooms(db: Kysely<Database>, latest: Map<number, strin
     from unnest(${[...latest.keys()]}::bigint[], ${[...latest.values()]}::timestamptz[]) as v(id, at)
     where r.id = v.id and (r.last_message_at is null or r.last_message_at < v.at)`.execute(db);
 }
+
+/** The members of these rooms who have not muted them: who an offline notification may go to. */
+export async function offlineCandidates(db: Kysely<Database>, roomIds: number[]): Promise<Array<{ room_id: number; user_id: string }>> {
+  if (roomIds.length === 0) return [];
+  return db.selectFrom('room_members').select(['room_id', 'user_id']).where('room_id', 'in', roomIds).where('muted', '=', false).execute();
+}

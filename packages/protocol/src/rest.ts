@@ -180,6 +180,7 @@ export const UserStats = Type.Object({
 
 /** Mute a room: no offline notifications from it. */
 export const MuteBody = Type.Object({ muted: Type.Boolean() }, { additionalProperties: false });
+export const MuteState = Type.Object({ chat_id: ChatId, muted: Type.Boolean() });
 
 /** Search my messages: every room I belong to, or one (`chat_id`). */
 export const SearchQuery = Type.Object(

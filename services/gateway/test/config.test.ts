@@ -13,6 +13,9 @@ const cases: Array<[string, string, Record<string, string | undefined>, RegExp]>
   ['gateway', 'unknown JWT algorithm', { JWT_ALGORITHMS: 'none' }, /JWT_ALGORITHMS/],
   ['persister', 'REDIS_URL not a redis URL', { REDIS_URL: 'http://x' }, /REDIS_URL/],
   ['persister', 'PERSISTER_BATCH_SIZE zero', { PERSISTER_BATCH_SIZE: '0' }, /PERSISTER_BATCH_SIZE/],
+  ['persister', 'WEBHOOK_URL without WEBHOOK_SECRET', { WEBHOOK_URL: 'https://push.example/hook' }, /WEBHOOK_SECRET is required/],
+  ['gateway', 'SERVICE_TOKENS too short', { SERVICE_TOKENS: 'short' }, /SERVICE_TOKENS/],
+  ['gateway', 'PRESENCE_TTL_SECONDS over 30', { PRESENCE_TTL_SECONDS: '60' }, /PRESENCE_TTL_SECONDS/],
 ];
 
 for (const [service, name, override, expected] of cases) {

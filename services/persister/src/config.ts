@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
+import type { WebhookConfig } from './notifier.js';
 
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
 const Env = Type.Object({
@@ -23,6 +24,20 @@ const Env = Type.Object({
   PERSISTER_CLAIM_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5000 }),
   /** How often the rooms' persisted watermarks advance (and their Redis logs are trimmed). */
   PERSISTER_WATERMARK_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
+  /** Where offline notifications are posted (the customer's push service); unset: none are sent. */
+  WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
+  /** Shared secret of the webhook's HMAC-SHA256 signature (x-parley-signature); required with WEBHOOK_URL. */
+  WEBHOOK_SECRET: Type.Optional(Type.String({ minLength: 16 })),
+  /** How long notifications gather before a post, unless WEBHOOK_BATCH_MAX are waiting. */
+  WEBHOOK_BATCH_MS: Type.Integer({ minimum: 0, maximum: 60_000, default: 500 }),
+  WEBHOOK_BATCH_MAX: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }),
+  /** Retries of a failed post, with exponential backoff from 200 ms (capped at 10 s). */
+  WEBHOOK_RETRIES: Type.Integer({ minimum: 0, maximum: 20, default: 5 }),
+  WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  /** Most notifications waiting; past it the oldest are dropped. */
+  WEBHOOK_QUEUE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
+  /** The gateways' PRESENCE_TTL_SECONDS: who counts as offline. */
+  PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
   /** Newest events per room kept in its Redis log after they are persisted, for resume. */
   ROOM_LOG_WINDOW: Type.Integer({ minimum: 0, default: 1000 }),
 });
@@ -41,13 +56,28 @@ export interface PersisterConfig {
   claimIntervalMs: number;
   watermarkIntervalMs: number;
   roomLogWindow: number;
+  webhook: WebhookConfig | undefined;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterConfig {
   // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
   const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
   const env = envSchema<Env>({ schema: Env, data: set, env: false });
+  if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) throw new Error('WEBHOOK_SECRET is required with WEBHOOK_URL (at least 16 characters)');
+  const webhook = env.WEBHOOK_URL
+    ? Object.freeze({
+        url: env.WEBHOOK_URL,
+        secret: env.WEBHOOK_SECRET!,
+        batchMs: env.WEBHOOK_BATCH_MS,
+        batchMax: env.WEBHOOK_BATCH_MAX,
+        retries: env.WEBHOOK_RETRIES,
+        timeoutMs: env.WEBHOOK_TIMEOUT_MS,
+        queueMax: env.WEBHOOK_QUEUE_MAX,
+        presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
+      })
+    : undefined;
   return Object.freeze({
+    webhook,
     logLevel: env.LOG_LEVEL,
     redisUrl: env.REDIS_URL,
     redisKeyPrefix: env.REDIS_KEY_PREFIX,

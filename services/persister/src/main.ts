@@ -4,6 +4,7 @@ import { createDb } from '@parley/db';
 import { createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
 import { Persister } from './persister.js';
+import { Notifier } from './notifier.js';
 
 let config;
 try {
@@ -20,7 +21,8 @@ const redis = new Redis(config.redisUrl, { ...redisOptions, connectionName: `per
 for (const conn of [reader, redis]) conn.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
 const db = createDb({ url: config.databaseUrl, poolSize: 2, onIdleError: (err) => log.warn({ err: err.message }, 'postgres connection lost') });
 const keys = createKeys(config.redisKeyPrefix);
-const persister = new Persister(config, reader, redis, db, keys, createScripts(redis, keys), log);
+const notifier = config.webhook ? new Notifier(config.webhook, redis, db, keys, log) : undefined;
+const persister = new Persister(config, reader, redis, db, keys, createScripts(redis, keys), log, notifier);
 
 await persister.start();
 log.info('persister ready');
@@ -30,6 +32,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     log.info({ signal }, 'persister stopping after the batch in hand');
     persister
       .stop()
+      .then(() => notifier?.stop())
       .then(async () => {
         reader.disconnect();
         await redis.quit();

@@ -5,6 +5,7 @@ import { applyMessageChanges, applyPositionMarks, contiguousPersistedSeq, insert
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, type StreamEntry } from './stream-entry.js';
+import type { Notifier } from './notifier.js';
 
 /** Longest wait between retries while Postgres or Redis fails. */
 const MAX_BACKOFF_MS = 5000;
@@ -35,6 +36,7 @@ export class Persister {
     private readonly keys: Keys,
     private readonly scripts: Scripts,
     private readonly log: Logger,
+    private readonly notifier?: Notifier,
   ) {}
 
   async start(): Promise<void> {
@@ -150,6 +152,8 @@ export class Persister {
       await applyPositionMarks(trx, [...marks, ...own]);
       return n;
     });
+    // A batch replayed after a crash is notified again: at least once, like the stream itself.
+    this.notifier?.enqueue(rows);
     const ids = entries.map(([id]) => id);
     await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
     for (const row of rows) this.dirtyRooms.add(row.room_id);

@@ -3,7 +3,7 @@ import type { Redis } from 'ioredis';
 import type { Static } from '@sinclair/typebox';
 import { roomIdsOfUser, type Database, type Kysely } from '@parley/db';
 import type { UserPresence } from '@parley/protocol';
-import type { Keys } from '@parley/redis';
+import { liveNodes, readPresence, type Keys } from '@parley/redis';
 
 type Presence_ = Static<typeof UserPresence>;
 type LocalState = 'online' | 'away';
@@ -62,34 +62,15 @@ export class Presence {
   }
 
   /** Each user's presence, aggregated over the live nodes. */
-  async lookup(userIds: string[]): Promise<Presence_[]> {
-    if (userIds.length === 0) return [];
-    const live = await this.liveNodes();
-    const pipeline = this.redis.pipeline();
-    for (const node of live) pipeline.hmget(this.keys.presenceNode(node), ...userIds);
-    pipeline.hmget(this.keys.presenceLastSeen(), ...userIds);
-    const replies = ((await pipeline.exec()) ?? []).map(([err, v]) => {
-      if (err) throw err;
-      return v as Array<string | null>;
-    });
-    const lastSeen = replies.pop()!;
-    return userIds.map((user_id, i) => {
-      const states = replies.map((r) => r[i]);
-      const state = states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline';
-      const seen = lastSeen[i];
-      return { user_id, state, last_seen: state === 'online' || !seen ? null : new Date(Number(seen)).toISOString() };
-    });
+  lookup(userIds: string[]): Promise<Presence_[]> {
+    return readPresence(this.redis, this.keys, this.ttlMs, userIds);
   }
 
   /** Every user online or away on a live node. */
   async onlineUsers(): Promise<string[]> {
-    const live = await this.liveNodes();
+    const live = await liveNodes(this.redis, this.keys, this.ttlMs);
     const lists = await Promise.all(live.map((node) => this.redis.hkeys(this.keys.presenceNode(node))));
     return [...new Set(lists.flat())];
-  }
-
-  private async liveNodes(): Promise<string[]> {
-    return this.redis.zrangebyscore(this.keys.presenceNodes(), Date.now() - this.ttlMs, '+inf');
   }
 
   /** Tells each room of the user (a signal on the room's channel: only its members' sockets get it). */

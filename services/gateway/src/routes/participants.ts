@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { AddParticipantBody, ChatParams, ErrorBody, Participant, ParticipantList, ParticipantListQuery, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
-import { findRoomMember, listRoomMembers, type Database } from '@parley/db';
+import { AddParticipantBody, ChatParams, ErrorBody, MuteBody, MuteState, Participant, ParticipantList, ParticipantListQuery, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
+import { findRoomMember, listRoomMembers, setMuted, type Database } from '@parley/db';
 import type { Selectable } from 'kysely';
 import { addMember, changeRole, removeMember, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';
 
@@ -11,7 +11,7 @@ export function participantOf(m: Selectable<Database['room_members']>): Static<t
   return { chat_id: m.room_id, user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString(), last_read_seq: m.last_read_seq };
 }
 
-/** /api/chats/:id/participants: who is in a room; a room admin adds, promotes and removes members. */
+/** /api/chats/:id/participants: who is in a room; a room admin adds, promotes and removes members; a member mutes. */
 const participants: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
@@ -72,5 +72,11 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       return reply.status(204).send(null);
     },
   );
+
+  /** A member mutes a room: no offline notifications from it (seed 001's push, seed 003's offline messages). */
+  app.put('/api/chats/:id/mute', { schema: { params: ChatParams, body: MuteBody, response: { 200: MuteState, ...errorResponses } } }, async (request) => {
+    if (!(await setMuted(app.db, request.params.id, request.caller.id, request.body.muted))) throw new ParleyError('ROOM_NOT_MEMBER');
+    return { chat_id: request.params.id, muted: request.body.muted };
+  });
 };
 export default participants;
