@@ -1,0 +1,358 @@
+import type { ClientFrame, ErrorCode, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType } from '@parley/protocol';
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+export type Ack = Omit<ServerFrameOf<'ack'>, 'type'>;
+
+/** A refused request: a protocol error code, or one of the client's own. */
+export class ParleyRequestError extends Error {
+  constructor(
+    readonly code: ErrorCode | 'QUEUE_FULL' | 'CLIENT_CLOSED' | 'HTTP_ERROR',
+    message: string,
+    readonly status?: number,
+  ) {
+    super(message);
+    this.name = 'ParleyRequestError';
+  }
+}
+
+/** What the client needs of a WebSocket: the browser's, or the `ws` package's in Node. */
+export interface SocketLike {
+  readonly readyState: number;
+  send(data: string): void;
+  close(code?: number, reason?: string): void;
+  onopen: ((event: unknown) => void) | null;
+  onmessage: ((event: { data: unknown }) => void) | null;
+  onclose: ((event: unknown) => void) | null;
+  onerror: ((event: unknown) => void) | null;
+}
+
+export interface ClientOptions {
+  /** The WebSocket URL of the load balancer (or a gateway), `wss://chat.example/ws`; a function is asked on every connect. */
+  url: string | (() => string);
+  /** Base URL of the REST API; by default the WebSocket URL's origin over http(s). */
+  apiUrl?: string;
+  /** The bearer token, or a function returning a fresh one: called before every connect and request. */
+  token: string | (() => string | Promise<string>);
+  /** The WebSocket class; the global one by default (pass `ws`'s in Node 20). */
+  WebSocket?: new (url: string) => SocketLike;
+  /** Reconnect backoff: full jitter over an exponential ceiling. */
+  reconnect?: { initialDelayMs?: number; maxDelayMs?: number };
+  /** Most sends waiting for their ack (in flight or queued while offline); more are refused with QUEUE_FULL. */
+  maxPendingSends?: number;
+  /** Where to resume from, per room (say, saved by the application): chat id → last seq it has. */
+  resume?: Record<number, number>;
+  /** History page size used to catch up after `resume_too_far`. */
+  historyPageSize?: number;
+  /** How long a ping may wait for its pong before the connection is taken for dead. */
+  pongTimeoutMs?: number;
+  /** How often the client pings an idle connection. */
+  pingIntervalMs?: number;
+}
+
+/** The events a client emits, with their payloads. */
+export interface ClientEvents {
+  state: ConnectionState;
+  welcome: ServerFrameOf<'welcome'>;
+  message: ServerFrameOf<'message'>;
+  message_edited: ServerFrameOf<'message_edited'>;
+  message_deleted: ServerFrameOf<'message_deleted'>;
+  chat_added: ServerFrameOf<'chat_added'>;
+  read_state: ServerFrameOf<'read_state'>;
+  read_receipt: ServerFrameOf<'read_receipt'>;
+  delivery_receipt: ServerFrameOf<'delivery_receipt'>;
+  presence: ServerFrameOf<'presence'>;
+  typing: ServerFrameOf<'typing'>;
+  /** An error frame that answers no send (a refused mark_read, say). */
+  error: ServerFrameOf<'error'>;
+}
+type Listener<K extends keyof ClientEvents> = (payload: ClientEvents[K]) => void;
+
+/** Room events: each has a seq in its room's order. */
+type RoomEventFrame = ServerFrameOf<'message'> | ServerFrameOf<'message_edited'> | ServerFrameOf<'message_deleted'>;
+const ROOM_EVENTS = new Set<ServerFrameType>(['message', 'message_edited', 'message_deleted']);
+
+interface PendingSend {
+  frame: ClientFrame & { type: 'send_message' };
+  resolve: (ack: Ack) => void;
+  reject: (err: ParleyRequestError) => void;
+}
+
+const OPEN = 1;
+
+/**
+ * A Parley connection that stays up: it reconnects with backoff, resumes every room from the last
+ * seq it delivered (so the application sees each event once, in order, across reconnects), pages
+ * history when the server says the gap is too long, and re-sends unacknowledged messages with the
+ * same client_id (the server answers a repeat with the original ack).
+ */
+export class ParleyClient {
+  state: ConnectionState = 'closed';
+  private socket: SocketLike | undefined;
+  private attempt = 0;
+  private stopped = true;
+  private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
+  private pingTimer: ReturnType<typeof setInterval> | undefined;
+  private pongDeadline: ReturnType<typeof setTimeout> | undefined;
+  private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
+  /** The last seq delivered to the application, per room. */
+  private readonly lastSeq = new Map<number, number>();
+  /** Rooms being caught up from history: their live events wait here. */
+  private readonly held = new Map<number, RoomEventFrame[]>();
+  private readonly pending = new Map<string, PendingSend>();
+  private readonly options: Required<Pick<ClientOptions, 'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs'>> & ClientOptions;
+
+  constructor(options: ClientOptions) {
+    this.options = { maxPendingSends: 1000, historyPageSize: 100, pongTimeoutMs: 10_000, pingIntervalMs: 25_000, ...options };
+    for (const [room, seq] of Object.entries(options.resume ?? {})) this.lastSeq.set(Number(room), seq);
+  }
+
+  on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(listener as Listener<never>);
+    this.listeners.set(event, set);
+    return () => set.delete(listener as Listener<never>);
+  }
+
+  /** Opens the connection; it then stays up until `close()`. */
+  connect(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    void this.open();
+  }
+
+  close(): void {
+    this.stopped = true;
+    clearTimeout(this.reconnectTimer);
+    this.stopHeartbeat();
+    this.socket?.close(1000, 'client closed');
+    this.socket = undefined;
+    this.setState('closed');
+    for (const [id, p] of this.pending) {
+      p.reject(new ParleyRequestError('CLIENT_CLOSED', 'the client was closed before the ack'));
+      this.pending.delete(id);
+    }
+  }
+
+  /** The last seq the application has seen of each room: save it to resume from after a restart. */
+  positions(): Record<number, number> {
+    return Object.fromEntries(this.lastSeq);
+  }
+
+  /**
+   * Sends a message; resolves with its ack once durable, or rejects with the server's error. While
+   * disconnected it waits, and it is re-sent with the same client_id after every reconnect until acked.
+   */
+  send(chatId: number, content: string, options: { messageType?: 'text' | 'image' | 'file' | 'audio' | 'video'; clientId?: string } = {}): Promise<Ack> {
+    if (this.pending.size >= this.options.maxPendingSends) return Promise.reject(new ParleyRequestError('QUEUE_FULL', 'too many sends await their ack'));
+    const clientId = options.clientId ?? randomId();
+    const frame = { type: 'send_message' as const, client_id: clientId, chat_id: chatId, message_type: options.messageType ?? 'text', content };
+    return new Promise<Ack>((resolve, reject) => {
+      this.pending.set(clientId, { frame, resolve, reject });
+      if (this.state === 'open') this.write(frame);
+    });
+  }
+
+  /** Marks the room read up to seq (default: its newest event). Dropped while disconnected. */
+  markRead(chatId: number, seq?: number): void {
+    this.writeIfOpen({ type: 'mark_read', chat_id: chatId, ...(seq ? { seq } : {}) });
+  }
+
+  typing(chatId: number, state: 'start' | 'stop'): void {
+    this.writeIfOpen({ type: 'typing', chat_id: chatId, state });
+  }
+
+  setPresence(state: 'online' | 'away'): void {
+    this.writeIfOpen({ type: 'set_presence', state });
+  }
+
+  /** A REST call with the client's token; rejects with ParleyRequestError on an error status. */
+  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await fetch(this.apiUrl() + path, {
+      method,
+      headers: { authorization: `Bearer ${await this.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      body: body !== undefined ? JSON.stringify(body) : undefined,
+    });
+    const text = await res.text();
+    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+    if (!res.ok) {
+      const err = parsed as { code?: ErrorCode; message?: string } | undefined;
+      throw new ParleyRequestError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`, res.status);
+    }
+    return parsed as T;
+  }
+
+  /** One page of a room's history (newest first): before a seq, or after one. */
+  history(chatId: number, page: { before?: number; after?: number; limit?: number } = {}): Promise<HistoryPage> {
+    const query = new URLSearchParams(Object.entries(page).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    return this.request<HistoryPage>('GET', `/api/chats/${chatId}/messages${query.size ? `?${query}` : ''}`);
+  }
+
+  // ---- connection ------------------------------------------------------------------------------
+
+  private async open(): Promise<void> {
+    if (this.stopped) return;
+    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    let socket: SocketLike;
+    try {
+      const url = new URL(typeof this.options.url === 'function' ? this.options.url() : this.options.url);
+      url.searchParams.set('token', await this.token());
+      const Socket = this.options.WebSocket ?? (globalThis as unknown as { WebSocket: new (url: string) => SocketLike }).WebSocket;
+      socket = new Socket(url.toString());
+    } catch {
+      return this.scheduleReconnect();
+    }
+    this.socket = socket;
+    socket.onopen = () => {
+      const resume = [...this.lastSeq].slice(0, 2000).map(([chat_id, last_seq]) => ({ chat_id, last_seq }));
+      socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume } : {}) }));
+    };
+    socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerFrame);
+    socket.onerror = () => undefined; // onclose follows
+    socket.onclose = () => {
+      if (this.socket !== socket) return;
+      this.socket = undefined;
+      this.stopHeartbeat();
+      this.scheduleReconnect();
+    };
+  }
+
+  private scheduleReconnect(): void {
+    if (this.stopped) return;
+    this.setState('reconnecting');
+    const { initialDelayMs = 250, maxDelayMs = 15_000 } = this.options.reconnect ?? {};
+    const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** this.attempt);
+    this.attempt++;
+    this.reconnectTimer = setTimeout(() => void this.open(), Math.random() * ceiling);
+  }
+
+  private receive(frame: ServerFrame): void {
+    this.armHeartbeat();
+    switch (frame.type) {
+      case 'welcome':
+        this.attempt = 0;
+        // Rooms not resumed go live from their head: that is where the application starts them.
+        for (const chat of frame.chats) if (!this.lastSeq.has(chat.chat_id)) this.lastSeq.set(chat.chat_id, chat.head_seq);
+        this.setState('open');
+        this.emit('welcome', frame);
+        for (const p of this.pending.values()) this.write(p.frame);
+        return;
+      case 'ack': {
+        const p = this.pending.get(frame.client_id);
+        if (!p) return;
+        this.pending.delete(frame.client_id);
+        const { type: _type, ...ack } = frame;
+        p.resolve(ack);
+        return;
+      }
+      case 'error': {
+        const p = frame.client_id ? this.pending.get(frame.client_id) : undefined;
+        if (!p) return this.emit('error', frame);
+        this.pending.delete(frame.client_id!);
+        p.reject(new ParleyRequestError(frame.code, frame.message));
+        return;
+      }
+      case 'chat_added':
+        if (!this.lastSeq.has(frame.chat_id)) this.lastSeq.set(frame.chat_id, frame.head_seq);
+        return this.emit('chat_added', frame);
+      case 'resume_too_far':
+        void this.catchUp(frame.chat_id, frame.head_seq);
+        return;
+      case 'pong':
+        return;
+      default:
+        if (ROOM_EVENTS.has(frame.type)) return this.roomEvent(frame as RoomEventFrame);
+        this.emit(frame.type as Exclude<keyof ClientEvents, 'state'>, frame as never);
+    }
+  }
+
+  /** Delivers a room event once, in seq order; held while the room is caught up from history. */
+  private roomEvent(frame: RoomEventFrame): void {
+    const held = this.held.get(frame.chat_id);
+    if (held) {
+      held.push(frame);
+      return;
+    }
+    if (frame.seq <= (this.lastSeq.get(frame.chat_id) ?? 0)) return;
+    this.lastSeq.set(frame.chat_id, frame.seq);
+    this.emit(frame.type, frame as never);
+  }
+
+  /**
+   * The gap since the last seq seen is longer than the server replays: page history from there up
+   * to `head`, deliver it in order, then the live events that came meanwhile. History lists messages
+   * in their current state (edits and deletions folded in), so those events are not replayed.
+   */
+  private async catchUp(chatId: number, head: number): Promise<void> {
+    this.held.set(chatId, []);
+    try {
+      let after = this.lastSeq.get(chatId) ?? 0;
+      while (after < head) {
+        const page = await this.history(chatId, { after, limit: this.options.historyPageSize });
+        for (const m of [...page.messages].reverse()) {
+          if (m.seq > (this.lastSeq.get(chatId) ?? 0) && m.seq <= head) {
+            this.lastSeq.set(chatId, m.seq);
+            this.emit('message', { type: 'message', ...m });
+          }
+        }
+        after += this.options.historyPageSize;
+      }
+      this.lastSeq.set(chatId, Math.max(this.lastSeq.get(chatId) ?? 0, head));
+    } finally {
+      const held = this.held.get(chatId) ?? [];
+      this.held.delete(chatId);
+      for (const frame of held) this.roomEvent(frame);
+    }
+  }
+
+  // ---- plumbing --------------------------------------------------------------------------------
+
+  private write(frame: ClientFrame): void {
+    if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(frame));
+  }
+
+  private writeIfOpen(frame: ClientFrame): void {
+    if (this.state === 'open') this.write(frame);
+  }
+
+  /** Pings a quiet connection; one whose pong does not come is closed, and reconnected. */
+  private armHeartbeat(): void {
+    clearTimeout(this.pongDeadline);
+    this.pongDeadline = undefined;
+    if (this.pingTimer) return;
+    this.pingTimer = setInterval(() => {
+      this.write({ type: 'ping' });
+      this.pongDeadline ??= setTimeout(() => this.socket?.close(4000, 'no pong'), this.options.pongTimeoutMs);
+    }, this.options.pingIntervalMs);
+  }
+
+  private stopHeartbeat(): void {
+    clearInterval(this.pingTimer);
+    clearTimeout(this.pongDeadline);
+    this.pingTimer = undefined;
+    this.pongDeadline = undefined;
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  private emit<K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]): void {
+    for (const listener of this.listeners.get(event) ?? []) (listener as Listener<K>)(payload);
+  }
+
+  private async token(): Promise<string> {
+    return typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+  }
+
+  private apiUrl(): string {
+    if (this.options.apiUrl) return this.options.apiUrl;
+    const ws = new URL(typeof this.options.url === 'function' ? this.options.url() : this.options.url);
+    return `${ws.protocol === 'wss:' ? 'https:' : 'http:'}//${ws.host}`;
+  }
+}
+
+function randomId(): string {
+  return `c-${globalThis.crypto.randomUUID()}`;
+}

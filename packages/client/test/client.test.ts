@@ -1,0 +1,117 @@
+import t from 'tap';
+import WebSocket from 'ws';
+import { ParleyClient, type SocketLike } from '@parley/client';
+import { eventually, Stack } from '@parley/testkit';
+
+type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
+
+/** A client of `user` that connects to the first gateway still alive, as a load balancer would. */
+function clientOf(stack: Awaited<ReturnType<typeof Stack.start>>, user: string, alive: () => Gateway[]) {
+  const client = new ParleyClient({
+    url: () => alive()[0]!.wsUrl,
+    token: () => stack.token(user),
+    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
+  });
+  const seen: Array<{ chat: number; seq: number; type: string }> = [];
+  for (const type of ['message', 'message_edited', 'message_deleted'] as const) client.on(type, (f) => seen.push({ chat: f.chat_id, seq: f.seq, type }));
+  const states: string[] = [];
+  client.on('state', (s) => states.push(s));
+  return { client, seen, states };
+}
+
+t.test('SIGKILL of the client’s gateway while three others send: every message once, in seq order', async (t) => {
+  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
+  const [gwA, gwB, gwC] = stack.gateways as [Gateway, Gateway, Gateway];
+  const dead = new Set<Gateway>();
+  const alive = () => [gwA, gwB, gwC].filter((g) => !dead.has(g));
+  const room = await stack.createGroup('reader', ['s1', 's2', 's3']);
+  const { client, seen, states } = clientOf(stack, 'reader', alive);
+  t.teardown(() => client.close());
+  const opened = new Promise<void>((resolve) => client.on('welcome', () => resolve()));
+  client.connect();
+  await opened;
+
+  const PER_SENDER = 40;
+  let sent = 0;
+  let killed: Promise<unknown> | undefined;
+  const senders = ['s1', 's2', 's3'].map(async (sender, i) => {
+    for (let k = 0; k < PER_SENDER; k++) {
+      const gw = i === 0 ? gwB : gwC;
+      const res = await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token(sender), { client_id: `${sender}-${k}`, message_type: 'text', content: `${sender} ${k}` });
+      if (res.status !== 201) throw new Error(`send failed: ${res.status}`);
+      if (++sent === 30) {
+        dead.add(gwA);
+        killed = gwA.child.kill('SIGKILL');
+      }
+    }
+  });
+  await Promise.all(senders);
+  await killed;
+  const total = 3 * PER_SENDER;
+  await eventually(() => seen.length >= total, 30_000, 'the client caught up');
+  t.same(seen.map((e) => e.seq), Array.from({ length: total }, (_, i) => i + 1), 'every message exactly once, in seq order');
+  t.ok(states.includes('reconnecting'), `the connection state showed the outage: ${states.join(' → ')}`);
+  t.equal(client.state, 'open');
+});
+
+t.test('resuming past the replay maximum: the SDK pages history and ends with every message', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { RESUME_MAX_EVENTS: '20' } });
+  const [gw] = stack.gateways as [Gateway];
+  const room = await stack.createGroup('writer', ['reader']);
+  const send = (k: number) => stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('writer'), { client_id: `w-${k}`, message_type: 'text', content: `m ${k}` });
+  for (let k = 1; k <= 5; k++) await send(k);
+  // The application saved position 5 last time; 245 more came while it was away (the replay maximum is 20).
+  for (let k = 6; k <= 250; k++) await send(k);
+  const client = new ParleyClient({
+    url: gw.wsUrl,
+    token: stack.token('reader'),
+    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    resume: { [room]: 5 },
+    historyPageSize: 40,
+  });
+  t.teardown(() => client.close());
+  const seqs: number[] = [];
+  client.on('message', (m) => seqs.push(m.seq));
+  client.connect();
+  await eventually(() => seqs.length >= 245, 30_000, 'caught up from history');
+  // Live messages after the catch-up follow on.
+  await send(251);
+  await eventually(() => seqs.includes(251), 20_000, 'live again');
+  t.same(seqs, Array.from({ length: 246 }, (_, i) => i + 6), 'every message after the saved position, once, in order');
+  t.equal(client.positions()[room], 251);
+});
+
+t.test('a send in flight when the connection drops is acked once after the reconnect, and stored once', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const dead = new Set<Gateway>();
+  const alive = () => [gwA, gwB].filter((g) => !dead.has(g));
+  const room = await stack.createGroup('alice', ['bob']);
+  const { client } = clientOf(stack, 'alice', alive);
+  t.teardown(() => client.close());
+  const opened = new Promise<void>((resolve) => client.on('welcome', () => resolve()));
+  client.connect();
+  await opened;
+
+  // Freeze the gateway, so that the frame is written but not handled, then kill it.
+  gwA.child.proc.kill('SIGSTOP');
+  let acks = 0;
+  const acked = client.send(room, 'in flight', { clientId: 'flight-1' }).then((ack) => {
+    acks++;
+    return ack;
+  });
+  dead.add(gwA);
+  await gwA.child.kill('SIGKILL');
+  const ack = await acked;
+  t.match(ack, { chat_id: room, client_id: 'flight-1', seq: 1 }, 'acked after the reconnect');
+  const more = await client.send(room, 'next', { clientId: 'flight-2' });
+  t.equal(more.seq, 2);
+  t.equal(acks, 1, 'the promise settled once');
+  await eventually(async () => (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).execute()).length === 2, 20_000, 'persisted');
+  const rows = await stack.db.selectFrom('messages').select(['seq', 'client_id']).where('room_id', '=', room).orderBy('seq').execute();
+  t.same(rows.map((r) => r.client_id), ['flight-1', 'flight-2'], 'one copy stored');
+
+  // A refused send rejects with the server's code.
+  await t.rejects(client.send(999_999, 'nowhere'), { code: 'ROOM_NOT_MEMBER' });
+});
