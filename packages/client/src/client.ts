@@ -1,6 +1,10 @@
 import type { ClientFrame, ErrorCode, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType } from '@parley/protocol';
 
-export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+/**
+ * `polling`: no WebSocket could be opened (a proxy that refuses upgrades, say): history is polled
+ * and sends go over REST, while the WebSocket is retried now and then.
+ */
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'polling' | 'closed';
 export type Ack = Omit<ServerFrameOf<'ack'>, 'type'>;
 
 /** A refused request: a protocol error code, or one of the client's own. */
@@ -47,6 +51,10 @@ export interface ClientOptions {
   pongTimeoutMs?: number;
   /** How often the client pings an idle connection. */
   pingIntervalMs?: number;
+  /** Consecutive WebSocket attempts that never open before the client falls back to polling. */
+  fallbackAfterFailures?: number;
+  /** How often rooms are polled in the fallback. */
+  pollIntervalMs?: number;
 }
 
 /** The events a client emits, with their payloads. */
@@ -99,10 +107,17 @@ export class ParleyClient {
   /** Rooms being caught up from history: their live events wait here. */
   private readonly held = new Map<number, RoomEventFrame[]>();
   private readonly pending = new Map<string, PendingSend>();
-  private readonly options: Required<Pick<ClientOptions, 'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs'>> & ClientOptions;
+  /** WebSocket attempts in a row that never opened. */
+  private failedOpens = 0;
+  private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  private polling: Promise<void> | undefined;
+  private readonly options: Required<
+    Pick<ClientOptions, 'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs' | 'fallbackAfterFailures' | 'pollIntervalMs'>
+  > &
+    ClientOptions;
 
   constructor(options: ClientOptions) {
-    this.options = { maxPendingSends: 1000, historyPageSize: 100, pongTimeoutMs: 10_000, pingIntervalMs: 25_000, ...options };
+    this.options = { maxPendingSends: 1000, historyPageSize: 100, pongTimeoutMs: 10_000, pingIntervalMs: 25_000, fallbackAfterFailures: 3, pollIntervalMs: 2000, ...options };
     for (const [room, seq] of Object.entries(options.resume ?? {})) this.lastSeq.set(Number(room), seq);
   }
 
@@ -123,6 +138,7 @@ export class ParleyClient {
   close(): void {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.pollTimer);
     this.stopHeartbeat();
     this.socket?.close(1000, 'client closed');
     this.socket = undefined;
@@ -149,11 +165,16 @@ export class ParleyClient {
     return new Promise<Ack>((resolve, reject) => {
       this.pending.set(clientId, { frame, resolve, reject });
       if (this.state === 'open') this.write(frame);
+      else if (this.state === 'polling') void this.poll();
     });
   }
 
   /** Marks the room read up to seq (default: its newest event). Dropped while disconnected. */
   markRead(chatId: number, seq?: number): void {
+    if (this.state === 'polling') {
+      this.request('PUT', `/api/chats/${chatId}/read`, seq ? { seq } : {}).catch(() => undefined);
+      return;
+    }
     this.writeIfOpen({ type: 'mark_read', chat_id: chatId, ...(seq ? { seq } : {}) });
   }
 
@@ -191,7 +212,7 @@ export class ParleyClient {
 
   private async open(): Promise<void> {
     if (this.stopped) return;
-    this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
+    if (this.state !== 'polling') this.setState(this.attempt === 0 ? 'connecting' : 'reconnecting');
     let socket: SocketLike;
     try {
       const url = new URL(typeof this.options.url === 'function' ? this.options.url() : this.options.url);
@@ -202,7 +223,10 @@ export class ParleyClient {
       return this.scheduleReconnect();
     }
     this.socket = socket;
+    let opened = false;
     socket.onopen = () => {
+      opened = true;
+      this.failedOpens = 0;
       const resume = [...this.lastSeq].slice(0, 2000).map(([chat_id, last_seq]) => ({ chat_id, last_seq }));
       socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume } : {}) }));
     };
@@ -212,13 +236,14 @@ export class ParleyClient {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.stopHeartbeat();
+      if (!opened && ++this.failedOpens >= this.options.fallbackAfterFailures && this.state !== 'polling') this.startPolling();
       this.scheduleReconnect();
     };
   }
 
   private scheduleReconnect(): void {
     if (this.stopped) return;
-    this.setState('reconnecting');
+    if (this.state !== 'polling') this.setState('reconnecting');
     const { initialDelayMs = 250, maxDelayMs = 15_000 } = this.options.reconnect ?? {};
     const ceiling = Math.min(maxDelayMs, initialDelayMs * 2 ** this.attempt);
     this.attempt++;
@@ -230,6 +255,8 @@ export class ParleyClient {
     switch (frame.type) {
       case 'welcome':
         this.attempt = 0;
+        clearTimeout(this.pollTimer);
+        this.pollTimer = undefined;
         // Rooms not resumed go live from their head: that is where the application starts them.
         for (const chat of frame.chats) if (!this.lastSeq.has(chat.chat_id)) this.lastSeq.set(chat.chat_id, chat.head_seq);
         this.setState('open');
@@ -301,6 +328,52 @@ export class ParleyClient {
       const held = this.held.get(chatId) ?? [];
       this.held.delete(chatId);
       for (const frame of held) this.roomEvent(frame);
+    }
+  }
+
+  // ---- polling fallback -----------------------------------------------------------------------
+
+  /**
+   * No WebSocket opens: poll the rooms' heads and page what is new through history, send over REST
+   * (the same client_ids, so a send acked over the socket is not stored twice), and keep retrying
+   * the WebSocket in the background; its welcome ends the polling.
+   */
+  private startPolling(): void {
+    this.setState('polling');
+    void this.poll();
+  }
+
+  private poll(): Promise<void> {
+    this.polling ??= this.pollOnce()
+      .catch(() => undefined)
+      .finally(() => {
+        this.polling = undefined;
+        if (this.state === 'polling' && !this.stopped) {
+          clearTimeout(this.pollTimer);
+          this.pollTimer = setTimeout(() => void this.poll(), this.options.pollIntervalMs);
+        }
+      });
+    return this.polling;
+  }
+
+  private async pollOnce(): Promise<void> {
+    for (const [clientId, p] of this.pending) {
+      const { chat_id, client_id, message_type, content } = p.frame;
+      try {
+        const ack = await this.request<Ack>('POST', `/api/chats/${chat_id}/messages`, { client_id, message_type, content });
+        this.pending.delete(clientId);
+        p.resolve(ack);
+      } catch (err) {
+        if (!(err instanceof ParleyRequestError) || err.code === 'HTTP_ERROR' || (err.status ?? 500) >= 500) throw err;
+        this.pending.delete(clientId);
+        p.reject(err);
+      }
+    }
+    const { chats } = await this.request<{ chats: Array<{ id: number; head_seq: number }> }>('GET', '/api/chats?limit=100');
+    for (const chat of chats) {
+      const last = this.lastSeq.get(chat.id);
+      if (last === undefined) this.lastSeq.set(chat.id, chat.head_seq);
+      else if (chat.head_seq > last && !this.held.has(chat.id)) await this.catchUp(chat.id, chat.head_seq);
     }
   }
 

@@ -1,4 +1,6 @@
 import t from 'tap';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { ParleyClient, type SocketLike } from '@parley/client';
 import { eventually, Stack } from '@parley/testkit';
@@ -114,4 +116,41 @@ t.test('a send in flight when the connection drops is acked once after the recon
 
   // A refused send rejects with the server's code.
   await t.rejects(client.send(999_999, 'nowhere'), { code: 'ROOM_NOT_MEMBER' });
+});
+
+t.test('when no WebSocket can be opened, the client polls history and sends over REST, and says so', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
+  const [gw] = stack.gateways as [Gateway];
+  // A proxy that refuses every upgrade.
+  const blocker = createServer((_req, res) => res.writeHead(404).end());
+  blocker.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'));
+  await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
+  const room = await stack.createGroup('alice', ['bob']);
+  await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('bob'), { client_id: 'before', message_type: 'text', content: 'before' });
+
+  const client = new ParleyClient({
+    url: `ws://127.0.0.1:${(blocker.address() as AddressInfo).port}/ws`,
+    apiUrl: gw.url,
+    token: stack.token('alice'),
+    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
+    pollIntervalMs: 100,
+  });
+  t.teardown(() => client.close());
+  const states: string[] = [];
+  client.on('state', (s) => states.push(s));
+  const contents: string[] = [];
+  client.on('message', (m) => contents.push(m.content));
+  client.connect();
+  await eventually(() => client.state === 'polling', 10_000, 'fell back to polling');
+  await eventually(() => client.positions()[room] === 1, 10_000, 'the rooms are known, from their heads');
+
+  await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('bob'), { client_id: 'b-1', message_type: 'text', content: 'are you there?' });
+  await eventually(() => contents.includes('are you there?'), 10_000, 'a new message arrives by polling');
+  const ack = await client.send(room, 'yes, over REST', { clientId: 'a-1' });
+  t.match(ack, { chat_id: room, seq: 3, client_id: 'a-1' });
+  await eventually(() => client.positions()[room] === 3, 10_000, 'and its own message comes back in order');
+  t.same(contents, ['are you there?', 'yes, over REST'], 'each message once, in order, none from before the start');
+  t.equal(client.state, 'polling', `the state says so: ${states.join(' → ')}`);
 });
