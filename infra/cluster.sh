@@ -154,7 +154,7 @@ start() {
   if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     (cd "$ROOT" && npm ci --no-audit --no-fund)
   fi
-  (cd "$ROOT" && npx tsc -b tsconfig.build.json)
+  (cd "$ROOT" && npm run build --silent)
   mkdir -p "$RUN" "$LOGS"
   # The postgres user must reach its data directory inside PARLEY_DATA.
   [ "$(id -u)" -eq 0 ] && chmod a+x "$PARLEY_DATA"
@@ -191,6 +191,7 @@ start() {
   start_haproxy
   cat <<EOF
 [parley] cluster ready: http://$HOST:$LB_PORT   WebSocket: ws://$HOST:$LB_PORT/ws
+[parley] chat page: http://$HOST:$LB_PORT/chat
 [parley] a development token for user alice:
 [parley]   curl -s -X POST http://$HOST:$LB_PORT/dev/tokens -H 'content-type: application/json' -d '{"sub":"alice"}'
 [parley]   or: JWT_SECRET=\$(cat $secret_file) node services/gateway/dist/token-cli.js alice

@@ -7,6 +7,6 @@ bash infra/install-deps.sh --test
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
-npx tsc -b tsconfig.build.json
+npm run build --silent
 npx tsc -p tsconfig.json
 npx tap "$@"

@@ -96,6 +96,7 @@ export const ChatDetail = Type.Composite([
   Chat,
   Type.Object({ members: Type.Array(Participant), latest_messages: Type.Array(Message) }),
 ]);
+export type ChatDetail = Static<typeof ChatDetail>;
 
 /**
  * History is newest first. `before` pages back from a seq (exclusive); `after` returns the
@@ -142,6 +143,7 @@ export const UnreadCount = Type.Object({
   total_unread: Type.Integer({ minimum: 0 }),
   chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq, unread: Type.Integer({ minimum: 0 }) })),
 });
+export type UnreadCount = Static<typeof UnreadCount>;
 
 /** A message's status in a direct room, as its sender sees it (seeds 001, 002). */
 export const MessageStatus = Type.Object({

@@ -1,0 +1,20 @@
+import t from 'tap';
+import { Stack } from '@parley/testkit';
+
+t.test('the gateway serves the /chat page, its script and its styles, locked to its own origin', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
+  const [gw] = stack.gateways;
+  const page = await fetch(`${gw!.url}/chat`);
+  t.equal(page.status, 200);
+  t.match(page.headers.get('content-type'), /^text\/html/);
+  t.match(page.headers.get('content-security-policy'), /script-src 'self'/);
+  t.equal(page.headers.get('x-content-type-options'), 'nosniff');
+  const html = await page.text();
+  t.match(html, /<script type="module" src="\/chat\/chat\.js">/);
+  const script = await fetch(`${gw!.url}/chat/chat.js`);
+  t.match(script.headers.get('content-type'), /^text\/javascript/);
+  const js = await script.text();
+  t.ok(js.length > 1000 && js.includes('/dev/tokens'), 'the bundled page script, SDK included');
+  t.notOk(/innerHTML/.test(js), 'the page writes server strings as text, never as HTML');
+  t.match((await fetch(`${gw!.url}/chat/chat.css`)).headers.get('content-type'), /^text\/css/);
+});
