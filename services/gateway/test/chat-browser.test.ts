@@ -1,0 +1,62 @@
+import t from 'tap';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium, type Page } from 'playwright-core';
+import { Stack } from '@parley/testkit';
+
+/** Where the screenshots go (docs/chat.png is one of them, copied by hand). */
+const shots = join(process.cwd(), '.tap', 'screenshots');
+
+async function signIn(page: Page, url: string, user: string, name: string) {
+  await page.goto(`${url}/chat`);
+  await page.fill('input[name=user]', user);
+  await page.fill('input[name=name]', name);
+  await page.click('#signin-form button');
+  await page.waitForSelector('#conn[data-state=open]');
+}
+
+t.test('two people on two gateways chat in the browser page; a gateway restart is caught up', async (t) => {
+  mkdirSync(shots, { recursive: true });
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
+  // Debian's chromium, never a downloaded browser.
+  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  t.teardown(() => browser.close());
+  const alice = await (await browser.newContext({ viewport: { width: 1000, height: 640 } })).newPage();
+  const bob = await (await browser.newContext({ viewport: { width: 1000, height: 640 } })).newPage();
+  await signIn(alice, gwA.url, 'alice', 'Alice');
+  await signIn(bob, gwB.url, 'bob', 'Bob');
+
+  // Alice starts a direct chat; it appears in Bob's list at once.
+  await alice.fill('#new-direct input', 'bob');
+  await alice.click('#new-direct button');
+  await alice.waitForSelector('#room-title:text("bob")');
+  await bob.click('#rooms li:has-text("alice")');
+  await bob.waitForSelector('#composer:not([hidden])');
+
+  // Typing, a message, its receipt.
+  await alice.type('#text', 'Hello Bob, ');
+  await bob.waitForSelector('#typing:text("alice is typing")');
+  await alice.type('#text', 'is the prescription ready?');
+  await alice.press('#text', 'Enter');
+  await bob.waitForSelector('#messages li:has-text("is the prescription ready?")');
+  await alice.waitForSelector('#messages li.mine .seen:text("Seen by bob")');
+  await bob.fill('#text', '请稍等，药师马上回复');
+  await bob.press('#text', 'Enter');
+  await alice.waitForSelector('#messages li:has-text("请稍等，药师马上回复")');
+  await alice.screenshot({ path: join(shots, 'chat.png') });
+  t.pass('messages, typing and read receipts crossed between the gateways');
+
+  // Bob's gateway restarts on the same address: his page shows it, then catches up.
+  await gwB.child.kill('SIGKILL');
+  await bob.waitForSelector('#conn:not([data-state=open])');
+  await bob.screenshot({ path: join(shots, 'reconnecting.png') });
+  await alice.fill('#text', 'Sent while your connection was down');
+  await alice.press('#text', 'Enter');
+  await stack.addGateway('gateway-b-again', { PORT: String(gwB.port) });
+  await bob.waitForSelector('#conn[data-state=open]', { timeout: 30_000 });
+  await bob.waitForSelector('#messages li:has-text("Sent while your connection was down")');
+  const bodies = await bob.locator('#messages li .body').allTextContents();
+  t.same(bodies.filter((b) => b === 'Sent while your connection was down').length, 1, 'caught up, once');
+  await bob.screenshot({ path: join(shots, 'caught-up.png') });
+});
