@@ -179,21 +179,11 @@ export const ReadStateFrame = Type.Object({
   total_unread: Type.Integer({ minimum: 0 }),
 });
 
+const receipt = <T extends string>(type: T) => Type.Object({ type: Type.Literal(type), chat_id: ChatId, user_id: UserId, seq: Seq });
 /** A member of the room has read it up to `seq` (published to the room when a position moves). */
-export const ReadReceiptFrame = Type.Object({
-  type: Type.Literal('read_receipt'),
-  chat_id: ChatId,
-  user_id: UserId,
-  seq: Seq,
-});
-
+export const ReadReceiptFrame = receipt('read_receipt');
 /** In a direct room: the member's client has received it up to `seq`. */
-export const DeliveryReceiptFrame = Type.Object({
-  type: Type.Literal('delivery_receipt'),
-  chat_id: ChatId,
-  user_id: UserId,
-  seq: Seq,
-});
+export const DeliveryReceiptFrame = receipt('delivery_receipt');
 
 export const PresenceState = Type.Union([Type.Literal('online'), Type.Literal('away'), Type.Literal('offline')]);
 /** A user's presence over all their sockets on all gateways, with when they were last online. */
