@@ -193,6 +193,7 @@ export const UserPresence = Type.Object({
   /** Null while online, or for a user never seen. */
   last_seen: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
 });
+export type UserPresence = Static<typeof UserPresence>;
 
 /** A member of the room changed presence (sent to each room the user is in). */
 export const PresenceEvent = Type.Composite([Type.Object({ type: Type.Literal('presence'), chat_id: ChatId }), UserPresence]);

@@ -1,13 +1,6 @@
 import type { Redis } from 'ioredis';
+import type { UserPresence } from '@parley/protocol';
 import type { Keys } from './keys.js';
-
-export type PresenceState = 'online' | 'away' | 'offline';
-export interface UserPresenceRecord {
-  user_id: string;
-  state: PresenceState;
-  /** ISO time the user was last seen online; null while online or for a user never seen. */
-  last_seen: string | null;
-}
 
 /** The gateways that stamped the presence node set within the TTL. */
 export function liveNodes(redis: Redis, keys: Keys, ttlMs: number): Promise<string[]> {
@@ -18,7 +11,7 @@ export function liveNodes(redis: Redis, keys: Keys, ttlMs: number): Promise<stri
  * Each user's presence, aggregated over the live gateways' presence hashes: online if any has them
  * online, away if only away, offline otherwise (see the gateway's relay/presence.ts for the writes).
  */
-export async function readPresence(redis: Redis, keys: Keys, ttlMs: number, userIds: string[]): Promise<UserPresenceRecord[]> {
+export async function readPresence(redis: Redis, keys: Keys, ttlMs: number, userIds: string[]): Promise<UserPresence[]> {
   if (userIds.length === 0) return [];
   const live = await liveNodes(redis, keys, ttlMs);
   const pipeline = redis.pipeline();
@@ -31,7 +24,7 @@ export async function readPresence(redis: Redis, keys: Keys, ttlMs: number, user
   const lastSeen = replies.pop()!;
   return userIds.map((user_id, i) => {
     const states = replies.map((r) => r[i]);
-    const state: PresenceState = states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline';
+    const state: UserPresence['state'] = states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline';
     const seen = lastSeen[i];
     return { user_id, state, last_seen: state === 'online' || !seen ? null : new Date(Number(seen)).toISOString() };
   });

@@ -82,8 +82,16 @@ export class Notifier {
     const members = await offlineCandidates(this.db, rooms);
     const users = [...new Set(members.map((m) => m.user_id))];
     const offline = new Set((await readPresence(this.redis, this.keys, this.config.presenceTtlMs, users)).filter((p) => p.state === 'offline').map((p) => p.user_id));
+    // Each room's offline members, once: a batch holds many messages of few rooms.
+    const offlineOf = new Map<number, string[]>();
+    for (const x of members) {
+      if (!offline.has(x.user_id)) continue;
+      const list = offlineOf.get(x.room_id) ?? [];
+      list.push(x.user_id);
+      offlineOf.set(x.room_id, list);
+    }
     return messages.flatMap((m) => {
-      const recipients = members.filter((x) => x.room_id === m.room_id && x.user_id !== m.sender_id && offline.has(x.user_id)).map((x) => x.user_id);
+      const recipients = (offlineOf.get(m.room_id) ?? []).filter((user) => user !== m.sender_id);
       if (recipients.length === 0) return [];
       return [{
         chat_id: m.room_id,

@@ -1,11 +1,9 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Redis } from 'ioredis';
-import type { Static } from '@sinclair/typebox';
 import { roomIdsOfUser, type Database, type Kysely } from '@parley/db';
 import type { UserPresence } from '@parley/protocol';
 import { liveNodes, readPresence, type Keys } from '@parley/redis';
 
-type Presence_ = Static<typeof UserPresence>;
 type LocalState = 'online' | 'away';
 
 /**
@@ -62,7 +60,7 @@ export class Presence {
   }
 
   /** Each user's presence, aggregated over the live nodes. */
-  lookup(userIds: string[]): Promise<Presence_[]> {
+  lookup(userIds: string[]): Promise<UserPresence[]> {
     return readPresence(this.redis, this.keys, this.ttlMs, userIds);
   }
 
@@ -74,7 +72,7 @@ export class Presence {
   }
 
   /** Tells each room of the user (a signal on the room's channel: only its members' sockets get it). */
-  private async announce(presence: Presence_): Promise<void> {
+  private async announce(presence: UserPresence): Promise<void> {
     const roomIds = await roomIdsOfUser(this.db, presence.user_id);
     if (roomIds.length === 0) return;
     const pipeline = this.redis.pipeline();

@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
-import { addRoomMember, deleteRoom, findRoom, memberRole, removeRoomMember, setMemberRole, type MemberRole, type RoomRow } from '@parley/db';
+import { addRoomMember, deleteRoom, findRoom, memberRole, removeRoomMember, setMemberRole, type Database, type MemberRole, type RoomRow } from '@parley/db';
+import type { Selectable } from 'kysely';
 import { ParleyError } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
 import { appendMembershipEvent, type MembershipEvent } from '../messages/append-message.js';
@@ -45,10 +46,15 @@ export async function addMember(app: FastifyInstance, roomId: number, userId: st
   return { member, added };
 }
 
-/** Sets a member's role; undefined when the user is not a member. */
-export async function changeRole(app: FastifyInstance, roomId: number, userId: string, role: MemberRole, actorId: string | null) {
-  const updated = await setMemberRole(app.db, roomId, userId, role);
-  if (updated) await announce(app, roomId, { event: role === 'admin' ? 'member_promoted' : 'member_demoted', user_id: userId, ...actorOf(actorId) }, actorId);
+/**
+ * Sets a member's role and returns the member as it now is: unchanged (and nothing announced) when
+ * the role already was `role`; ROOM_MEMBER_NOT_FOUND when they left meanwhile.
+ */
+export async function changeRole(app: FastifyInstance, member: Selectable<Database['room_members']>, role: MemberRole, actorId: string | null) {
+  if (member.role === role) return member;
+  const updated = await setMemberRole(app.db, member.room_id, member.user_id, role);
+  if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
+  await announce(app, member.room_id, { event: role === 'admin' ? 'member_promoted' : 'member_demoted', user_id: member.user_id, ...actorOf(actorId) }, actorId);
   return updated;
 }
 

@@ -11,12 +11,17 @@ const MARK_ATTEMPTS = 5;
 const fieldOf = (kind: PositionKind, roomId: number) => (kind === 'read' ? String(roomId) : `d${roomId}`);
 
 /**
- * The user's read (or delivered) position in each room, from Redis. Positions missing there (first
+ * The user's read position in each room, from Redis. Positions missing there (first
  * use, or Redis lost its data) are filled from Postgres, which the persisters keep up to date.
  */
-export async function positions(app: FastifyInstance, userId: string, roomIds: number[], kind: PositionKind = 'read'): Promise<number[]> {
+export function positions(app: FastifyInstance, userId: string, roomIds: number[]): Promise<number[]> {
+  return positionFields(app, userId, roomIds.map((id) => fieldOf('read', id)));
+}
+
+/** The values of these fields of the user's positions hash, in one read (filled first when cold). */
+async function positionFields(app: FastifyInstance, userId: string, fields: string[]): Promise<number[]> {
   for (let attempt = 0; attempt < 3; attempt++) {
-    const [filled, ...values] = await app.redis.hmget(app.keys.userPositions(userId), '', ...roomIds.map((id) => fieldOf(kind, id)));
+    const [filled, ...values] = await app.redis.hmget(app.keys.userPositions(userId), '', ...fields);
     if (filled !== null) return values.map((v) => Number(v ?? 0));
     await fillPositions(app, userId);
   }
@@ -78,7 +83,7 @@ export async function messageStatus(app: FastifyInstance, userId: string, roomId
   if (seq > (await app.roomEvents.head(roomId))) throw new ParleyError('MESSAGE_NOT_FOUND');
   const peer = (await app.membership.members(roomId)).find((id) => id !== userId);
   if (peer === undefined) return { chat_id: roomId, seq, status: 'sent' };
-  const [[read], [delivered]] = await Promise.all([positions(app, peer, [roomId], 'read'), positions(app, peer, [roomId], 'delivered')]);
+  const [read, delivered] = await positionFields(app, peer, [fieldOf('read', roomId), fieldOf('delivered', roomId)]);
   const status = read! >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
   return { chat_id: roomId, seq, status };
 }

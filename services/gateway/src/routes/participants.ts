@@ -47,10 +47,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const member = await findRoomMember(app.db, roomId, userId);
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
       if (member.role === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
-      if (member.role === request.body.role) return participantOf(member);
-      const updated = await changeRole(app, roomId, userId, request.body.role, request.caller.id);
-      if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      return participantOf(updated);
+      return participantOf(await changeRole(app, member, request.body.role, request.caller.id));
     },
   );
 

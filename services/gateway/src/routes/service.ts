@@ -82,11 +82,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, body: UpdateParticipantBody, response: { 200: Participant, ...errorResponses } } },
     async (request) => {
       const { id } = await room(request.params.id, { group: true });
-      const current = await member(id, request.params.user_id);
-      if (current.role === request.body.role) return participantOf(current);
-      const updated = await changeRole(app, id, current.user_id, request.body.role, null);
-      if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      return participantOf(updated);
+      return participantOf(await changeRole(app, await member(id, request.params.user_id), request.body.role, null));
     },
   );
 
