@@ -35,8 +35,15 @@ export interface ClientOptions {
   url: string | (() => string);
   /** Base URL of the REST API; by default the WebSocket URL's origin over http(s). */
   apiUrl?: string;
-  /** The bearer token, or a function returning a fresh one: called before every connect and request. */
+  /**
+   * The bearer token, or a function returning a fresh one. The function is called before every
+   * connect; before the connection's token expires (the server closes the socket at its `exp`), its
+   * fresh token then sent over the open socket, so a long-lived connection never drops for it; and
+   * when a REST call (which reuses the latest token) is refused with AUTH_TOKEN_EXPIRED.
+   */
   token: string | (() => string | Promise<string>);
+  /** How long before the token expires a fresh one is asked for (at most half its remaining life). */
+  tokenRefreshMarginMs?: number;
   /** The WebSocket class; the global one by default (pass `ws`'s in Node 20). */
   WebSocket?: new (url: string) => SocketLike;
   /** Reconnect backoff: full jitter over an exponential ceiling. */
@@ -101,6 +108,8 @@ export class ParleyClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongDeadline: ReturnType<typeof setTimeout> | undefined;
+  private refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  private latestToken: string | undefined;
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   /** The last seq delivered to the application, per room. */
   private readonly lastSeq = new Map<number, number>();
@@ -112,12 +121,21 @@ export class ParleyClient {
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private polling: Promise<void> | undefined;
   private readonly options: Required<
-    Pick<ClientOptions, 'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs' | 'fallbackAfterFailures' | 'pollIntervalMs'>
+    Pick<ClientOptions, 'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs' | 'fallbackAfterFailures' | 'pollIntervalMs' | 'tokenRefreshMarginMs'>
   > &
     ClientOptions;
 
   constructor(options: ClientOptions) {
-    this.options = { maxPendingSends: 1000, historyPageSize: 100, pongTimeoutMs: 10_000, pingIntervalMs: 25_000, fallbackAfterFailures: 3, pollIntervalMs: 2000, ...options };
+    this.options = {
+      maxPendingSends: 1000,
+      historyPageSize: 100,
+      pongTimeoutMs: 10_000,
+      pingIntervalMs: 25_000,
+      fallbackAfterFailures: 3,
+      pollIntervalMs: 2000,
+      tokenRefreshMarginMs: 60_000,
+      ...options,
+    };
     for (const [room, seq] of Object.entries(options.resume ?? {})) this.lastSeq.set(Number(room), seq);
   }
 
@@ -139,7 +157,7 @@ export class ParleyClient {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.pollTimer);
-    this.stopHeartbeat();
+    this.stopSocketTimers();
     this.socket?.close(1000, 'client closed');
     this.socket = undefined;
     this.setState('closed');
@@ -188,13 +206,26 @@ export class ParleyClient {
 
   /** A REST call with the client's token; rejects with ParleyRequestError on an error status. */
   async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const res = await fetch(this.apiUrl() + path, {
+    return this.fetchJson<T>(path, {
       method,
-      headers: { authorization: `Bearer ${await this.token()}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
       body: body !== undefined ? JSON.stringify(body) : undefined,
     });
-    const text = await res.text();
-    const parsed = text ? (JSON.parse(text) as unknown) : undefined;
+  }
+
+  /**
+   * Fetches with the latest token; an answer of AUTH_TOKEN_EXPIRED asks the token function for a
+   * fresh one and tries once more.
+   */
+  private async fetchJson<T>(path: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<T> {
+    const attempt = async (token: string) => {
+      const res = await fetch(this.apiUrl() + path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+      const text = await res.text();
+      return { res, parsed: text ? (JSON.parse(text) as unknown) : undefined };
+    };
+    let { res, parsed } = await attempt(this.latestToken ?? (await this.freshToken()));
+    const code = () => (parsed as { code?: ErrorCode } | undefined)?.code;
+    if (res.status === 401 && code() === 'AUTH_TOKEN_EXPIRED' && typeof this.options.token === 'function') ({ res, parsed } = await attempt(await this.freshToken()));
     if (!res.ok) {
       const err = parsed as { code?: ErrorCode; message?: string } | undefined;
       throw new ParleyRequestError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`, res.status);
@@ -216,7 +247,7 @@ export class ParleyClient {
     let socket: SocketLike;
     try {
       const url = new URL(typeof this.options.url === 'function' ? this.options.url() : this.options.url);
-      url.searchParams.set('token', await this.token());
+      url.searchParams.set('token', await this.freshToken());
       const Socket = this.options.WebSocket ?? (globalThis as unknown as { WebSocket: new (url: string) => SocketLike }).WebSocket;
       socket = new Socket(url.toString());
     } catch {
@@ -235,7 +266,7 @@ export class ParleyClient {
     socket.onclose = () => {
       if (this.socket !== socket) return;
       this.socket = undefined;
-      this.stopHeartbeat();
+      this.stopSocketTimers();
       if (!opened && ++this.failedOpens >= this.options.fallbackAfterFailures && this.state !== 'polling') this.startPolling();
       this.scheduleReconnect();
     };
@@ -260,6 +291,7 @@ export class ParleyClient {
         // Rooms not resumed go live from their head: that is where the application starts them.
         for (const chat of frame.chats) if (!this.lastSeq.has(chat.chat_id)) this.lastSeq.set(chat.chat_id, chat.head_seq);
         this.setState('open');
+        this.scheduleRefresh(frame.token_expires_at);
         this.emit('welcome', frame);
         for (const p of this.pending.values()) this.write(p.frame);
         return;
@@ -284,6 +316,8 @@ export class ParleyClient {
       case 'resume_too_far':
         void this.catchUp(frame.chat_id, frame.head_seq);
         return;
+      case 'token_refreshed':
+        return this.scheduleRefresh(frame.expires_at);
       case 'pong':
         return;
       default:
@@ -398,7 +432,25 @@ export class ParleyClient {
     }, this.options.pingIntervalMs);
   }
 
-  private stopHeartbeat(): void {
+  /** Asks for a fresh token before `expiresAt` and sends it over this socket (when the token option is a function). */
+  private scheduleRefresh(expiresAt: string): void {
+    clearTimeout(this.refreshTimer);
+    if (typeof this.options.token !== 'function') return;
+    const left = Date.parse(expiresAt) - Date.now();
+    const delay = Math.max(0, left - Math.min(this.options.tokenRefreshMarginMs, left / 2));
+    const socket = this.socket;
+    // A timer holds at most 2^31-1 ms (about 24.8 days): a longer-lived token is refreshed early.
+    this.refreshTimer = setTimeout(() => {
+      // A failed refresh is not fatal: at the exp the server closes the socket, and the reconnect asks again.
+      this.freshToken()
+        .then((token) => this.socket === socket && this.write({ type: 'refresh_token', token }))
+        .catch(() => undefined);
+    }, Math.min(delay, 2 ** 31 - 1));
+  }
+
+  /** Timers that belong to one socket. */
+  private stopSocketTimers(): void {
+    clearTimeout(this.refreshTimer);
     clearInterval(this.pingTimer);
     clearTimeout(this.pongDeadline);
     this.pingTimer = undefined;
@@ -415,8 +467,10 @@ export class ParleyClient {
     for (const listener of this.listeners.get(event) ?? []) (listener as Listener<K>)(payload);
   }
 
-  private async token(): Promise<string> {
-    return typeof this.options.token === 'function' ? this.options.token() : this.options.token;
+  /** A token from the token option (the function is called), kept for REST calls until it is refused as expired. */
+  private async freshToken(): Promise<string> {
+    this.latestToken = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
+    return this.latestToken;
   }
 
   private apiUrl(): string {

@@ -154,3 +154,42 @@ t.test('when no WebSocket can be opened, the client polls history and sends over
   t.same(contents, ['are you there?', 'yes, over REST'], 'each message once, in order, none from before the start');
   t.equal(client.state, 'polling', `the state says so: ${states.join(' → ')}`);
 });
+
+t.test('a token function keeps a connection up past its tokens’ expiry, without a reconnect', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
+  const [gw] = stack.gateways as [Gateway];
+  const room = await stack.createGroup('writer', ['reader']);
+  const issued: number[] = [];
+  const client = new ParleyClient({
+    url: gw.wsUrl,
+    // Tokens of two seconds (one to two, as exp counts whole seconds): refreshed at half their life.
+    token: () => {
+      const token = stack.token('reader', { expiresIn: 2 });
+      issued.push(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000);
+      return token;
+    },
+    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+  });
+  t.teardown(() => client.close());
+  const states: string[] = [];
+  client.on('state', (s) => states.push(s));
+  let welcomes = 0;
+  client.on('welcome', () => welcomes++);
+  const contents: string[] = [];
+  client.on('message', (m) => contents.push(m.content));
+  client.connect();
+  await eventually(() => issued.length >= 4 && Date.now() > issued[0]! + 1000, 15_000, 'tokens refreshed past the first one’s expiry');
+  await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('writer'), { client_id: 'late', message_type: 'text', content: 'still there?' });
+  await eventually(() => contents.includes('still there?'), 10_000, 'a message after the first token expired arrives');
+  t.match(await client.send(room, 'yes'), { seq: 2 }, 'and a send is acked');
+  t.same(states, ['connecting', 'open'], 'the connection never dropped');
+  t.equal(welcomes, 1, 'one welcome: no reconnect');
+
+  // REST calls reuse the latest token; one refused as expired is retried once with a fresh one.
+  const tokens = [stack.token('reader', { expiresIn: -5 }), stack.token('reader'), stack.token('reader')];
+  let calls = 0;
+  const rest = new ParleyClient({ url: gw.wsUrl, token: () => tokens[calls++]! });
+  t.match(await rest.history(room), { messages: [{ content: 'yes' }, { content: 'still there?' }] }, 'an expired token is replaced, and the call goes through');
+  await rest.history(room);
+  t.equal(calls, 2, 'the fresh token is reused for the next call');
+});

@@ -12,6 +12,7 @@ export const closeCodes = {
   INTERNAL: { code: 1011, reconnect: true, reason: 'internal error' },
   SLOW_CONSUMER: { code: 4100, reconnect: true, reason: 'send buffer over its cap' },
   HELLO_TIMEOUT: { code: 4101, reconnect: true, reason: 'no hello frame in time' },
+  TOKEN_EXPIRED: { code: 4102, reconnect: true, reason: 'the token expired: reconnect with a fresh one' },
 } as const;
 
 export type CloseCodeName = keyof typeof closeCodes;

@@ -69,6 +69,15 @@ export const TypingFrame = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * A fresh token for this connection, sent before the current one expires (the socket is closed with
+ * 4102 at its `exp` otherwise). It must name the same user; answered by `token_refreshed`.
+ */
+export const RefreshTokenFrame = Type.Object(
+  { type: Type.Literal('refresh_token'), token: Type.String({ minLength: 1, maxLength: limits.tokenMaxLength }) },
+  { additionalProperties: false },
+);
+
 /** Application-level keepalive for clients that cannot send WebSocket pings (browsers). */
 export const PingFrame = Type.Object({ type: Type.Literal('ping') }, { additionalProperties: false });
 
@@ -80,6 +89,7 @@ export const clientFrames = {
   received: ReceivedFrame,
   set_presence: SetPresenceFrame,
   typing: TypingFrame,
+  refresh_token: RefreshTokenFrame,
   ping: PingFrame,
 } as const satisfies Record<string, TSchema>;
 
@@ -95,6 +105,8 @@ export const WelcomeFrame = Type.Object({
   node_id: Type.String(),
   /** Each room with its head seq and the user's read position: unread = head_seq − last_read_seq. */
   chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq })),
+  /** When the connection's token expires: send `refresh_token` before then. */
+  token_expires_at: Type.String({ format: 'date-time' }),
 });
 
 /** A message in a room, in seq order. Backfilled and live messages have the same shape. */
@@ -209,6 +221,9 @@ export const TypingEvent = Type.Object({
 
 export const PongFrame = Type.Object({ type: Type.Literal('pong') });
 
+/** The connection now runs on the refreshed token, until `expires_at`. */
+export const TokenRefreshedFrame = Type.Object({ type: Type.Literal('token_refreshed'), expires_at: Type.String({ format: 'date-time' }) });
+
 export const serverFrames = {
   welcome: WelcomeFrame,
   message: MessageEvent,
@@ -224,6 +239,7 @@ export const serverFrames = {
   presence: PresenceEvent,
   typing: TypingEvent,
   pong: PongFrame,
+  token_refreshed: TokenRefreshedFrame,
 } as const satisfies Record<string, TSchema>;
 
 export type ServerFrameType = keyof typeof serverFrames;

@@ -6,6 +6,8 @@ export const limits = {
   clientIdMaxLength: 64,
   /** Longest user id (the JWT `sub`). */
   userIdMaxLength: 128,
+  /** Longest token a refresh_token frame may carry. */
+  tokenMaxLength: 8192,
   /** Most rooms a hello frame may resume at once. */
   resumeMaxRooms: 2000,
   /** Largest history page. */

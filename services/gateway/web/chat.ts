@@ -33,25 +33,34 @@ let loadingOlder = false;
 const typing = new Map<string, number>();
 const receipts = new Map<string, number>();
 
+/** A development token for the demo user (a real deployment's page asks its own backend). */
+async function devToken(user: string, name: string): Promise<string> {
+  const res = await fetch('/dev/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user, ...(name ? { name } : {}) }) });
+  const body = (await res.json()) as { token?: string; message?: string };
+  if (!res.ok || !body.token) throw new Error(body.message ?? `Sign-in failed (${res.status})`);
+  return body.token;
+}
+
 $('signin-form').addEventListener('submit', async (event) => {
   event.preventDefault();
   const form = new FormData(event.target as HTMLFormElement);
   const user = String(form.get('user')).trim();
   const name = String(form.get('name') ?? '').trim();
-  const res = await fetch('/dev/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user, ...(name ? { name } : {}) }) });
-  const body = (await res.json()) as { token?: string; message?: string };
-  if (!res.ok || !body.token) {
-    $('signin-error').textContent = body.message ?? `Sign-in failed (${res.status})`;
+  try {
+    await devToken(user, name);
+  } catch (err) {
+    $('signin-error').textContent = (err as Error).message;
     return;
   }
-  start(user, name || user, body.token);
+  start(user, name || user, () => devToken(user, name));
 });
 
-function start(user: string, name: string, token: string) {
+function start(user: string, name: string, token: () => Promise<string>) {
   me = user;
   $('signin').hidden = true;
   $('app').hidden = false;
   $('me-name').textContent = name;
+  // The SDK asks for a fresh token before each connect and before the connection's token expires.
   client = new ParleyClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, token });
   client.on('state', showState);
   client.on('welcome', () => void loadRooms());

@@ -14,6 +14,8 @@ export interface Caller {
   role: string | null;
   /** A global admin: the token's `role` claim is one of ADMIN_ROLES. */
   isAdmin: boolean;
+  /** When the token expires (ms since the epoch): a WebSocket is closed then unless it refreshes. */
+  expiresAt: number;
 }
 
 declare module 'fastify' {
@@ -22,6 +24,8 @@ declare module 'fastify' {
     authenticate: (request: FastifyRequest) => Promise<void>;
     /** preValidation hook of the server API: the bearer must be one of SERVICE_TOKENS (header only). */
     authenticateService: (request: FastifyRequest) => Promise<void>;
+    /** Verifies a user's token (throws AUTH_TOKEN_INVALID or AUTH_TOKEN_EXPIRED) and returns its caller. */
+    verifyToken: (token: string) => Promise<Caller>;
   }
   interface FastifyRequest {
     caller: Caller;
@@ -51,7 +55,14 @@ function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]
   // Profile claims are informational: NUL (which Postgres cannot store) is dropped, length capped.
   const str = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
   const role = str(claims.role, 32);
-  return { id: sub, name: str(claims.name, 100), avatar: str(claims.avatar, 2048), role, isAdmin: role !== null && adminRoles.includes(role) };
+  return {
+    id: sub,
+    name: str(claims.name, 100),
+    avatar: str(claims.avatar, 2048),
+    role,
+    isAdmin: role !== null && adminRoles.includes(role),
+    expiresAt: Number(claims.exp) * 1000,
+  };
 }
 
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
@@ -83,10 +94,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     if (seen.size > SEEN_USERS_MAX) seen.delete(seen.keys().next().value!);
   }
 
-  app.decorateRequest('caller', null as unknown as Caller);
-  app.decorate('authenticate', async (request: FastifyRequest) => {
-    const token = tokenOf(request);
-    if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
+  app.decorate('verifyToken', async (token: string) => {
     let claims: Record<string, unknown>;
     try {
       claims = app.jwt.verify<Record<string, unknown>>(token);
@@ -94,8 +102,15 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       const code = (err as { code?: string }).code;
       throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
     }
-    request.caller = callerOf(claims, config.adminRoles);
-    await remember(request.caller);
+    const caller = callerOf(claims, config.adminRoles);
+    await remember(caller);
+    return caller;
+  });
+  app.decorateRequest('caller', null as unknown as Caller);
+  app.decorate('authenticate', async (request: FastifyRequest) => {
+    const token = tokenOf(request);
+    if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
+    request.caller = await app.verifyToken(token);
   });
 
   // Compared as digests, in constant time: equal lengths, and nothing learnt from timing.

@@ -16,6 +16,7 @@ interface RoomCursor {
 
 /** Live events a socket may hold back while one room is backfilled, before it is dropped. */
 const BACKFILL_BUFFER_MAX = 10_000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * One authenticated socket: the rooms it receives, each with the highest seq written to it, so
@@ -28,10 +29,12 @@ export class Connection implements RoomListener, UserListener {
   /** Whether this socket counts in its user's presence (from hello on). */
   private present = false;
   private helloTimer: NodeJS.Timeout | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
-    readonly caller: Caller,
+    /** From the token the socket opened with, then from each refreshed one. */
+    public caller: Caller,
     private readonly ws: WebSocket,
     readonly app: FastifyInstance,
   ) {}
@@ -55,6 +58,21 @@ export class Connection implements RoomListener, UserListener {
     this.helloReceived = true;
     clearTimeout(this.helloTimer);
     this.helloTimer = undefined;
+  }
+
+  /** Closes the socket with 4102 when the caller's token expires, unless a refresh re-arms it first. */
+  armExpiry(): void {
+    clearTimeout(this.expiryTimer);
+    const left = this.caller.expiresAt - Date.now();
+    // A timer holds at most 2^31-1 ms (about 24.8 days): a longer-lived token re-arms then.
+    this.expiryTimer = setTimeout(() => (left > MAX_TIMER_MS ? this.armExpiry() : this.close('TOKEN_EXPIRED')), Math.max(0, Math.min(left, MAX_TIMER_MS)));
+  }
+
+  /** The connection goes on under a refreshed token, which must name the same user. */
+  renew(caller: Caller): void {
+    if (caller.id !== this.caller.id) throw new ParleyError('AUTH_SUBJECT_CHANGED');
+    this.caller = caller;
+    this.armExpiry();
   }
 
   send(frame: ServerFrame): void {
@@ -169,6 +187,7 @@ export class Connection implements RoomListener, UserListener {
       this.app.presence.update(this.caller.id, this.id, undefined).catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
     }
     clearTimeout(this.helloTimer);
+    clearTimeout(this.expiryTimer);
     for (const roomId of this.rooms.keys()) this.app.roomHub.leave(roomId, this);
     this.rooms.clear();
     this.app.userHub.leave(this.caller.id, this);

@@ -53,6 +53,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     releaseUpgradeObjects(socket);
 
     conn.expectHello(config.ws.helloTimeoutMs);
+    conn.armExpiry();
 
     let chain = Promise.resolve();
     let inFlight = 0;

@@ -6,6 +6,7 @@ import { sendMessage } from './send-message.js';
 import { ping } from './ping.js';
 import { markRead, received } from './mark-read.js';
 import { setPresence, typing } from './signals.js';
+import { refreshToken } from './refresh-token.js';
 
 type Handler<K extends ClientFrameType> = (conn: Connection, frame: Extract<ClientFrame, { type: K }>) => Promise<void>;
 
@@ -17,6 +18,7 @@ const handlers: { [K in ClientFrameType]: Handler<K> } = {
   received,
   set_presence: setPresence,
   typing,
+  refresh_token: refreshToken,
   ping,
 };
 

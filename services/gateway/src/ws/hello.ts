@@ -20,6 +20,7 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
     user_id: caller.id,
     node_id: app.config.nodeId,
     chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]!, last_read_seq: Math.min(reads[i]!, heads[i]!) })),
+    token_expires_at: new Date(caller.expiresAt).toISOString(),
   });
   await Promise.all(roomIds.map((roomId, i) => conn.attach(roomId, Math.min(resume.get(roomId) ?? heads[i]!, heads[i]!))));
   await conn.setPresence('online');
