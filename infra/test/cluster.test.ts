@@ -81,21 +81,29 @@ let anaToken = '';
 async function tour(t: Test) {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const section = readme.slice(readme.indexOf('## Five-minute tour'), readme.indexOf('## docker-compose'));
-  const blocks = [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!.replaceAll('127.0.0.1:8080', `127.0.0.1:${ports.lb}`));
-  t.equal(blocks.length, 2, 'the tour has two terminals');
-  // wscat stops at the end of its input, as it would when a terminal closes: keep stdin open.
-  const bob = new Child('tour-bob', 'bash', ['-euo', 'pipefail', '-c', blocks[0]!], { cwd: root, env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-  const welcome = JSON.parse(await bob.waitFor(/^\{"type":"welcome"/, 30_000));
-  const alice = new Child('tour-alice', 'bash', ['-euo', 'pipefail', '-c', blocks[1]!], { cwd: root, env });
-  t.equal((await alice.exited).code, 0, 'every command of Alice’s terminal succeeds');
+  const blocks = (lang: string) => [...section.matchAll(new RegExp(`\`\`\`${lang}\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]!);
+  const commands = blocks('sh');
+  t.equal(commands.length, 2, 'the tour has two terminals');
+  const examples = ['bob.mjs', 'alice.mjs', 'dev-token.mjs'].map((f) => readFileSync(join(root, 'examples/tour', f), 'utf8'));
+  for (const code of blocks('js')) t.ok(examples.some((e) => e.includes(code)), `the code shown is the code run: ${code.split('\n')[0]}`);
+
+  const tourEnv = { ...env, PARLEY_URL: lb };
+  const bob = new Child('tour-bob', 'bash', ['-euo', 'pipefail', '-c', commands[0]!], { cwd: root, env: tourEnv, detached: true });
+  const bobNode = /bob is on gateway (\S+)/.exec(await bob.waitFor(/bob is on gateway/, 30_000))![1];
+  const alice = new Child('tour-alice', 'bash', ['-euo', 'pipefail', '-c', commands[1]!], { cwd: root, env: tourEnv });
+  t.equal((await alice.exited).code, 0, 'Alice’s script runs to its end: Bob’s read receipt reached her');
   const aliceOut = alice.lines.join('\n');
-  const aliceNode = /x-parley-node: (\S+)/i.exec(aliceOut)?.[1];
-  t.comment(`bob listens on ${welcome.node_id}; alice's message went in through ${aliceNode}`);
-  t.not(aliceNode, welcome.node_id, 'the message went in through another gateway');
-  t.match(aliceOut, /\{"messages":\[\{"seq":1,.*"content":"hello bob"/, 'history lists it');
-  await bob.waitFor(/^\{"type":"chat_added"/, 10_000);
-  const message = JSON.parse(await bob.waitFor(/"content":"hello bob"/, 10_000));
-  t.match(message, { type: 'message', seq: 1, sender_id: 'alice', content: 'hello bob' }, 'bob’s wscat shows it arriving live');
+  const aliceNode = /alice is on gateway (\S+)/.exec(aliceOut)?.[1];
+  t.comment(`bob listens on ${bobNode}; alice sends through ${aliceNode}`);
+  t.not(aliceNode, bobNode, 'the two are on different gateways');
+  const chat = /sent to chat (\d+) as #1$/m.exec(aliceOut)?.[1];
+  t.ok(chat, 'the ack came with seq 1');
+  t.match(aliceOut, /^resent: #1, duplicate: true$/m, 'the resend got the original ack');
+  t.match(aliceOut, /^history #1 alice: hello bob$/m, 'history lists it');
+  t.match(aliceOut, /^bob has read up to #1$/m, 'Bob’s read receipt');
+  t.ok(await bob.waitFor((l) => l === `alice is typing in chat ${chat}: start`, 10_000), 'Bob saw Alice typing');
+  t.ok(await bob.waitFor((l) => l === `chat ${chat} #1 alice: hello bob`, 10_000), 'Bob’s terminal shows the message arriving live');
+  t.equal(bob.lines.filter((l) => l.includes('hello bob')).length, 1, 'once, though Alice sent it twice');
   await bob.kill('SIGTERM');
 }
 

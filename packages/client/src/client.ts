@@ -19,15 +19,21 @@ export class ParleyRequestError extends Error {
   }
 }
 
+/**
+ * An event handler property, checked bivariantly (as methods are), so that the browser's WebSocket
+ * and `ws`'s, whose handlers take their own richer event types, both fit.
+ */
+type Handler<E> = { bivariant(event: E): void }['bivariant'] | null;
+
 /** What the client needs of a WebSocket: the browser's, or the `ws` package's in Node. */
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((event: unknown) => void) | null;
-  onmessage: ((event: { data: unknown }) => void) | null;
-  onclose: ((event: unknown) => void) | null;
-  onerror: ((event: unknown) => void) | null;
+  onopen: Handler<unknown>;
+  onmessage: Handler<{ data: unknown }>;
+  onclose: Handler<unknown>;
+  onerror: Handler<unknown>;
 }
 
 export interface ClientOptions {

@@ -2,7 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { ParleyClient, type SocketLike } from '@parley/client';
+import { ParleyClient } from '@parley/client';
 import { eventually, Stack } from '@parley/testkit';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
@@ -12,7 +12,7 @@ function clientOf(stack: Awaited<ReturnType<typeof Stack.start>>, user: string, 
   const client = new ParleyClient({
     url: () => alive()[0]!.wsUrl,
     token: () => stack.token(user),
-    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    WebSocket: WebSocket,
     reconnect: { initialDelayMs: 50, maxDelayMs: 500 },
   });
   const seen: Array<{ chat: number; seq: number; type: string }> = [];
@@ -68,7 +68,7 @@ t.test('resuming past the replay maximum: the SDK pages history and ends with ev
   const client = new ParleyClient({
     url: gw.wsUrl,
     token: stack.token('reader'),
-    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    WebSocket: WebSocket,
     resume: { [room]: 5 },
     historyPageSize: 40,
   });
@@ -133,7 +133,7 @@ t.test('when no WebSocket can be opened, the client polls history and sends over
     url: `ws://127.0.0.1:${(blocker.address() as AddressInfo).port}/ws`,
     apiUrl: gw.url,
     token: stack.token('alice'),
-    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    WebSocket: WebSocket,
     reconnect: { initialDelayMs: 20, maxDelayMs: 100 },
     pollIntervalMs: 100,
   });
@@ -168,7 +168,7 @@ t.test('a token function keeps a connection up past its tokens’ expiry, withou
       issued.push(JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp * 1000);
       return token;
     },
-    WebSocket: WebSocket as unknown as new (url: string) => SocketLike,
+    WebSocket: WebSocket,
   });
   t.teardown(() => client.close());
   const states: string[] = [];
