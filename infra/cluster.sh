@@ -181,7 +181,7 @@ start() {
     local port=${gateway_ports[$((i - 1))]}
     # shellcheck disable=SC2086 # SERVICE_TOKENS has no whitespace (the gateway's config refuses it)
     start_node "gateway-$i" services/gateway/dist/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" ${SERVICE_TOKENS:+SERVICE_TOKENS=$SERVICE_TOKENS} \
-      NODE_ENV="${NODE_ENV:-development}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i"
+      NODE_ENV="${NODE_ENV:-development}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i" UPLOAD_DIR="$PARLEY_DATA/uploads"
   done
   for ((i = 1; i <= GATEWAYS; i++)); do
     wait_until "gateway-$i" 150 http_ok "http://$HOST:${gateway_ports[$((i - 1))]}/health/ready"

@@ -79,14 +79,30 @@ export interface MessageTable {
   recalled: ColumnType<boolean, boolean | undefined, boolean>;
 }
 
+export interface FileTable {
+  id: string;
+  room_id: number;
+  uploader_id: string;
+  name: string;
+  size: number;
+  mime_type: string;
+  sha256: string;
+  storage_key: string;
+  created_at: Timestamp;
+  hidden_at: Nullable<Date>;
+}
+
 export interface Database {
   users: UserTable;
   rooms: RoomTable;
   room_members: RoomMemberTable;
   messages: MessageTable;
+  files: FileTable;
 }
 
 export type UserRow = Selectable<UserTable>;
 export type RoomRow = Selectable<RoomTable>;
 export type MessageRow = Selectable<MessageTable>;
 export type NewMessage = Insertable<MessageTable>;
+export type FileRow = Selectable<FileTable>;
+export type NewFile = Insertable<FileTable>;

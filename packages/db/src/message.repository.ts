@@ -56,6 +56,12 @@ export async function applyMessageChanges(db: Kysely<Database>, targets: Array<{
     from unnest(${rooms}::bigint[], ${seqs}::bigint[]) as t(room_id, seq)
     where e.room_id = t.room_id and e.target_seq = t.seq and e.kind = 'edit' and e.content <> ''
       and exists (select 1 from messages d where d.room_id = t.room_id and d.target_seq = t.seq and d.kind = 'delete')`.execute(db);
+  // A deleted message's file is hidden too (the gateway that deleted it hid it already, unless it died first).
+  await sql`
+    update files f set hidden_at = m.deleted_at
+    from unnest(${rooms}::bigint[], ${seqs}::bigint[]) as t(room_id, seq)
+    join messages m on m.room_id = t.room_id and m.seq = t.seq and m.kind = 'message'
+    where m.deleted_at is not null and m.attachment is not null and f.id = (m.attachment->>'id')::uuid and f.hidden_at is null`.execute(db);
 }
 
 /** Messages of a room with fromSeq <= seq <= toSeq, in seq order. */

@@ -61,6 +61,21 @@ export const ForwardedFrom = Type.Object({
 });
 export type ForwardedFrom = Static<typeof ForwardedFrom>;
 
+/**
+ * The file a message carries (image, file, audio or video): uploaded to the room first, then
+ * referenced by `file_id`. `url` downloads it (members only). Absent once the message is deleted.
+ */
+export const Attachment = Type.Object({
+  id: Type.String({ format: 'uuid' }),
+  /** The original file name, sanitised: no path, no control or bidirectional-override characters. */
+  name: Type.String({ maxLength: limits.fileNameMaxLength }),
+  size: Type.Integer({ minimum: 0 }),
+  /** Sniffed from the bytes, not taken from the uploader. */
+  mime_type: Type.String(),
+  url: Type.String(),
+});
+export type Attachment = Static<typeof Attachment>;
+
 /** A message as history returns it; the `message` event adds `type`. */
 export const Message = Type.Object({
   seq: Seq,
@@ -76,6 +91,8 @@ export const Message = Type.Object({
   system: Type.Optional(SystemInfo),
   /** Present on a copy forwarded from another room. */
   forwarded_from: Type.Optional(ForwardedFrom),
+  /** The uploaded file an image, file, audio or video message carries. */
+  attachment: Type.Optional(Attachment),
   /** Present once the sender edited the message (`content` is then the latest text). */
   edited_at: Type.Optional(Type.String({ format: 'date-time' })),
   /** Present once deleted or recalled: a tombstone, `content` empty. */

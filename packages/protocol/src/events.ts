@@ -19,6 +19,8 @@ export function encodeMessageEventBody(m: Omit<Message, 'seq'>): string {
     // Optional fields last, left out when absent.
     system: m.system,
     forwarded_from: m.forwarded_from,
+    // A deleted message no longer carries its file (which is hidden too).
+    attachment: m.deleted_at ? undefined : m.attachment,
     edited_at: m.edited_at,
     deleted_at: m.deleted_at,
     deleted_by: m.deleted_by,

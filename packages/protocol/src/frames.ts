@@ -18,14 +18,19 @@ export const HelloFrame = Type.Object(
   { additionalProperties: false },
 );
 
-/** Send a message; answered by `ack` (or `error` with the same client_id). */
+/**
+ * Send a message; answered by `ack` (or `error` with the same client_id). An image, file, audio or
+ * video message may carry a file uploaded to the room (`file_id`); its content (a caption) may then
+ * be empty.
+ */
 export const SendMessageFrame = Type.Object(
   {
     type: Type.Literal('send_message'),
     client_id: ClientId,
     chat_id: ChatId,
     message_type: SendableMessageType,
-    content: UserText({ minLength: 1, maxLength: limits.contentMaxLength }),
+    content: UserText({ maxLength: limits.contentMaxLength }),
+    file_id: Type.Optional(Type.String({ format: 'uuid' })),
   },
   { additionalProperties: false },
 );

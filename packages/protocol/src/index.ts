@@ -5,3 +5,4 @@ export * from './errors.js';
 export * from './close-codes.js';
 export * from './limits.js';
 export * from './events.js';
+export * from './formats.js';

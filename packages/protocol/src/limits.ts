@@ -10,6 +10,10 @@ export const limits = {
   tokenMaxLength: 8192,
   /** Most rooms a hello frame may resume at once. */
   resumeMaxRooms: 2000,
+  /** Longest stored file name, in UTF-16 code units (a longer one is cut, keeping its extension). */
+  fileNameMaxLength: 255,
+  /** Largest page of a room's files. */
+  filesMaxLimit: 100,
   /** Largest history page. */
   historyMaxLimit: 100,
   /** History page size when none is asked for. */

@@ -1,5 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { ChatId, ClientId, Message, Seq, UserId, UserText } from './common.js';
+import { Attachment, ChatId, ClientId, Message, Seq, UserId, UserText } from './common.js';
 import { AckFrame, MarkReadFrame, ReadStateFrame, SendMessageFrame, UserPresence } from './frames.js';
 import { errorCodes } from './errors.js';
 import { limits } from './limits.js';
@@ -124,7 +124,7 @@ export type HistoryPage = Static<typeof HistoryPage>;
 
 export const MessageParams = Type.Object({ id: ChatId, seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 /** An edit replaces the text; `client_id` makes a retried edit happen once. */
-export const EditMessageBody = Type.Pick(SendMessageFrame, ['client_id', 'content'], { additionalProperties: false });
+export const EditMessageBody = Type.Object({ client_id: ClientId, content: UserText({ minLength: 1, maxLength: limits.contentMaxLength }) }, { additionalProperties: false });
 
 /** Forward message `seq` of room `id` into room `chat_id` (the caller must belong to both). */
 export const ForwardMessageBody = Type.Object({ client_id: ClientId, chat_id: ChatId }, { additionalProperties: false });
@@ -225,3 +225,27 @@ export const Readiness = Type.Object({
   status: Type.Union([Type.Literal('ready'), Type.Literal('unready')]),
   checks: Type.Object({ redis: Type.Boolean(), postgres: Type.Boolean() }),
 });
+
+/** A file uploaded to a room (POST /api/chats/{id}/files), as the upload and the room's file list return it. */
+export const FileInfo = Type.Composite([
+  Attachment,
+  Type.Object({
+    chat_id: ChatId,
+    uploader_id: UserId,
+    /** Hex SHA-256 of the bytes. */
+    sha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
+    created_at: Type.String({ format: 'date-time' }),
+  }),
+]);
+export type FileInfo = Static<typeof FileInfo>;
+export const UploadResult = Type.Object({ files: Type.Array(FileInfo) });
+/** A room's files, newest first; pass `next_before` as `before` for the next page (null at the end). */
+export const FilesPage = Type.Object({ files: Type.Array(FileInfo), next_before: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]) });
+export const FilesQuery = Type.Object(
+  {
+    before: Type.Optional(Type.String({ format: 'uuid' })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.filesMaxLimit, default: 50 })),
+  },
+  { additionalProperties: false },
+);
+export const FileParams = Type.Object({ id: Type.String({ format: 'uuid' }) });

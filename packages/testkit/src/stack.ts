@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, type Database, type Kysely } from '@parley/db';
 import { createKeys, PERSISTER_GROUP, type Keys } from '@parley/redis';
@@ -35,9 +38,12 @@ export class Stack {
   readonly db: Kysely<Database>;
   readonly keys: Keys = createKeys();
   readonly env: Record<string, string>;
+  /** The upload directory every gateway of the stack shares (as a shared volume would be). */
+  readonly uploadDir = mkdtempSync(join(tmpdir(), 'parley-uploads-'));
 
   private constructor(readonly redisServer: RedisServer, readonly pgServer: PostgresServer, extraEnv: Record<string, string>) {
     this.env = {
+      UPLOAD_DIR: this.uploadDir,
       REDIS_URL: redisServer.url,
       DATABASE_URL: pgServer.url,
       JWT_SECRET: TEST_JWT_SECRET,
@@ -113,5 +119,6 @@ export class Stack {
     this.redis.disconnect();
     await this.db.destroy();
     await Promise.all([this.redisServer.stop(), this.pgServer.stop()]);
+    rmSync(this.uploadDir, { recursive: true, force: true });
   }
 }

@@ -17,6 +17,7 @@ import service from './routes/service.js';
 import readState from './routes/read-state.js';
 import users from './routes/users.js';
 import chatPage from './routes/chat-page.js';
+import files from './routes/files.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -62,6 +63,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(search);
   await app.register(readState);
   await app.register(users);
+  await app.register(files);
   await app.register(chatPage);
   if (config.serviceTokens.length > 0) await app.register(service);
   if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);

@@ -3,6 +3,14 @@ import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
 
+/** Pictures, sound, video, PDF, office documents, archives and plain text: nothing a browser would run. */
+const DEFAULT_ALLOWED_TYPES = [
+  'image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/bmp',
+  'audio/*', 'video/*', 'application/pdf', 'text/plain', 'application/zip', 'application/x-7z-compressed', 'application/gzip',
+  'application/x-cfb', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+].join(',');
+
 /** Every setting of the gateway, read from the environment once, here and nowhere else. */
 const Env = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
@@ -48,6 +56,21 @@ const Env = Type.Object({
   SERVICE_TOKENS: Type.Optional(Type.String({ pattern: '^[^,\\s]{32,}(,[^,\\s]{32,})*$' })),
   /** A gateway that stops heartbeating is dead after this long: its users go offline (heartbeat every third of it). */
   PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
+  /** Where uploaded files are stored (local disk): one directory that every gateway shares. */
+  UPLOAD_DIR: Type.String({ minLength: 1, default: 'uploads' }),
+  /** Largest file accepted (10 MiB by default); one byte more is refused with 413. */
+  UPLOAD_MAX_BYTES: Type.Integer({ minimum: 1, maximum: 2 ** 40, default: 10 * 1024 * 1024 }),
+  /** Most files in one upload request. */
+  UPLOAD_MAX_FILES: Type.Integer({ minimum: 1, maximum: 100, default: 10 }),
+  /** Most non-file fields in one upload request, and the largest of them. */
+  UPLOAD_MAX_FIELDS: Type.Integer({ minimum: 0, maximum: 100, default: 10 }),
+  UPLOAD_MAX_FIELD_BYTES: Type.Integer({ minimum: 1, maximum: 1024 * 1024, default: 1024 }),
+  /**
+   * Comma-separated types accepted, as sniffed from the bytes (`image/*` allows every image type).
+   * Text that is not markup sniffs as text/plain; HTML, SVG and XML as text/html, image/svg+xml and
+   * application/xml; bytes of no known type as application/octet-stream.
+   */
+  UPLOAD_ALLOWED_TYPES: Type.String({ pattern: '^[a-z0-9.+*-]+/[a-z0-9.+*-]+(,[a-z0-9.+*-]+/[a-z0-9.+*-]+)*$', default: DEFAULT_ALLOWED_TYPES }),
   /** Lifetime of a room's cached member set. */
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });
@@ -75,6 +98,7 @@ export interface GatewayConfig {
   recallWindowSeconds: number;
   serviceTokens: readonly string[];
   presenceTtlMs: number;
+  uploads: { dir: string; maxBytes: number; maxFiles: number; maxFields: number; maxFieldBytes: number; allowedTypes: readonly string[] };
 }
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
@@ -109,5 +133,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
     serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
     presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
+    uploads: Object.freeze({
+      dir: env.UPLOAD_DIR,
+      maxBytes: env.UPLOAD_MAX_BYTES,
+      maxFiles: env.UPLOAD_MAX_FILES,
+      maxFields: env.UPLOAD_MAX_FIELDS,
+      maxFieldBytes: env.UPLOAD_MAX_FIELD_BYTES,
+      allowedTypes: Object.freeze(env.UPLOAD_ALLOWED_TYPES.split(',')),
+    }),
   });
 }

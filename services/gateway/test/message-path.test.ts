@@ -1,8 +1,7 @@
 import t from 'tap';
-import { FormatRegistry } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 import { countMessages } from '@parley/db';
-import { HistoryPage } from '@parley/protocol';
+import { HistoryPage, registerFormats } from '@parley/protocol';
 import { Stack, TestClient, eventually } from '@parley/testkit';
 
 t.test('a message sent on one socket is acked, delivered, listed in history and persisted', async (t) => {
@@ -25,9 +24,7 @@ t.test('a message sent on one socket is acked, delivered, listed in history and 
   const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, stack.token('bob'));
   t.equal(history.status, 200);
   t.match(history.body.messages, [{ seq: 1, id: ack.id, content: '你好, bob' }]);
-  // TypeBox checks formats only once they are registered.
-  FormatRegistry.Set('uuid', (v) => /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(v));
-  FormatRegistry.Set('date-time', (v) => !Number.isNaN(Date.parse(v)) && /T/.test(v));
+  registerFormats();
   t.same([...Value.Errors(HistoryPage, history.body)].map((e) => `${e.path}: ${e.message}`), [], 'the page follows the HistoryPage schema exactly');
   t.notOk('type' in history.body.messages[0], 'messages carry no event type');
 

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { encodeMessageEventBody, ParleyError, type ForwardedFrom, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
+import { encodeMessageEventBody, ParleyError, type Attachment, type ClientFrameOf, type ForwardedFrom, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
 import { appendStatusError, type AppendInput, type AppendMode } from '@parley/redis';
+import { visibleFile } from '@parley/db';
+import { attachmentOf } from '../files/file-info.js';
 
 export interface NewMessage {
   roomId: number;
@@ -13,6 +15,32 @@ export interface NewMessage {
   content: string;
   system?: SystemInfo;
   forwardedFrom?: ForwardedFrom;
+  attachment?: Attachment;
+}
+
+/** The file types each message type may carry. */
+const ATTACHABLE: Partial<Record<MessageType, (mime: string) => boolean>> = {
+  image: (mime) => mime.startsWith('image/'),
+  audio: (mime) => mime.startsWith('audio/'),
+  video: (mime) => mime.startsWith('video/'),
+  file: () => true,
+};
+
+/**
+ * A member's message, from the socket or REST: its file (uploaded to the same room, of a type the
+ * message type fits) is resolved into the attachment, then the one write path.
+ */
+export async function sendUserMessage(app: FastifyInstance, senderId: string, roomId: number, input: Omit<ClientFrameOf<'send_message'>, 'type' | 'chat_id'>) {
+  let attachment: Attachment | undefined;
+  if (input.file_id) {
+    const file = await visibleFile(app.db, input.file_id);
+    if (!file || file.room_id !== roomId) throw new ParleyError('FILE_NOT_FOUND');
+    if (!ATTACHABLE[input.message_type]?.(file.mime_type)) throw new ParleyError('FILE_TYPE_MISMATCH', `A ${input.message_type} message cannot carry a file of type ${file.mime_type}`);
+    attachment = attachmentOf(file);
+  } else if (input.content.length === 0) {
+    throw new ParleyError('MESSAGE_EMPTY');
+  }
+  return appendMessage(app, { roomId, senderId, clientId: input.client_id, messageType: input.message_type, content: input.content, attachment });
 }
 
 /**
@@ -34,6 +62,7 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode:
     created_at: createdAt,
     system: msg.system,
     forwarded_from: msg.forwardedFrom,
+    attachment: msg.attachment,
   });
   return appendEvent(app, { roomId: msg.roomId, senderId: msg.senderId, mode, clientId: msg.clientId, id, createdAt, eventJson });
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { encodeChangeEventBody, ParleyError, type Message } from '@parley/protocol';
-import { memberRole } from '@parley/db';
+import { hideFiles, memberRole } from '@parley/db';
 import type { Caller } from '../plugins/auth.js';
 import { isMessageEvent, messageOf, type MessageState } from '../rooms/room-events.js';
 import { appendEvent } from './append-message.js';
@@ -42,10 +42,13 @@ export async function deleteMessage(app: FastifyInstance, caller: Caller, roomId
   // One deletion per user and message: a retry is answered with the first (duplicate: true). A
   // deletion of a message already deleted is refused by the script (MESSAGE_DELETED), after it has
   // answered a retry.
-  return appendChange(app, caller, roomId, seq, `${recall ? 'recall' : 'delete'}-${seq}`, (createdAt) => ({
+  const ack = await appendChange(app, caller, roomId, seq, `${recall ? 'recall' : 'delete'}-${seq}`, (createdAt) => ({
     event: { type: 'message_deleted', recalled: recall },
     state: { content: '', deleted_at: createdAt, deleted_by: caller.id, recalled: recall },
   }));
+  // Its file goes with it, at once (the persister hides it too, should this gateway die first).
+  if (target.attachment) await hideFiles(app.db, [target.attachment.id]);
+  return ack;
 }
 
 type ChangeOwnFields = { type: 'message_edited'; content: string } | { type: 'message_deleted'; recalled: boolean };

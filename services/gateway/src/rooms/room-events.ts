@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import { latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow } from '@parley/db';
 import type { Keys } from '@parley/redis';
-import { encodeChangeEventBody, encodeMessageEvent, withSeq, type ForwardedFrom, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
+import { encodeChangeEventBody, encodeMessageEvent, withSeq, type Attachment, type ForwardedFrom, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
 
 export interface RoomEvent {
   seq: number;
@@ -153,6 +153,7 @@ export function messageOfRow(r: MessageRow): Message {
     created_at: r.created_at.toISOString(),
     system: (r.system ?? undefined) as SystemInfo | undefined,
     forwarded_from: (r.forwarded_from ?? undefined) as ForwardedFrom | undefined,
+    attachment: (r.attachment ?? undefined) as Attachment | undefined,
     edited_at: r.edited_at?.toISOString(),
     deleted_at: r.deleted_at?.toISOString(),
     deleted_by: r.deleted_by ?? undefined,

@@ -14,7 +14,7 @@ import {
   SendMessageBody,
   SendMessageResult,
 } from '@parley/protocol';
-import { appendMessage } from '../messages/append-message.js';
+import { sendUserMessage } from '../messages/append-message.js';
 import { deleteMessage, editMessage } from '../messages/change-message.js';
 import { forwardMessage } from '../messages/forward-message.js';
 import { isMessageEvent } from '../rooms/room-events.js';
@@ -60,11 +60,9 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/chats/:id/messages',
-    { schema: { params: ChatParams, body: SendMessageBody, response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 503: ErrorBody } } },
+    { schema: { params: ChatParams, body: SendMessageBody, response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody } } },
     async (request, reply) => {
-      const { client_id: clientId, message_type: messageType, content } = request.body;
-      const roomId = request.params.id;
-      const ack = await appendMessage(app, { roomId, senderId: request.caller.id, clientId, messageType, content });
+      const ack = await sendUserMessage(app, request.caller.id, request.params.id, request.body);
       return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );

@@ -1,5 +1,5 @@
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { clientFrames, ParleyError, type ClientFrame, type ClientFrameType } from '@parley/protocol';
+import { clientFrames, ParleyError, registerFormats, type ClientFrame, type ClientFrameType } from '@parley/protocol';
 import type { Connection } from './connection.js';
 import { hello } from './hello.js';
 import { sendMessage } from './send-message.js';
@@ -22,6 +22,7 @@ const handlers: { [K in ClientFrameType]: Handler<K> } = {
   ping,
 };
 
+registerFormats();
 const validators = Object.fromEntries(
   Object.entries(clientFrames).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
 ) as Record<ClientFrameType, TypeCheck<any>>;
