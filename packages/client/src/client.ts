@@ -1,4 +1,4 @@
-import type { ClientFrame, ErrorCode, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType } from '@parley/protocol';
+import type { ClientFrame, ClientFrameOf, ErrorCode, FileInfo, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType, UploadResult } from '@parley/protocol';
 
 /**
  * `polling`: no WebSocket could be opened (a proxy that refuses upgrades, say): history is polled
@@ -6,6 +6,7 @@ import type { ClientFrame, ErrorCode, HistoryPage, ServerFrame, ServerFrameOf, S
  */
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'polling' | 'closed';
 export type Ack = Omit<ServerFrameOf<'ack'>, 'type'>;
+type SendableType = ClientFrameOf<'send_message'>['message_type'];
 
 /** A refused request: a protocol error code, or one of the client's own. */
 export class ParleyRequestError extends Error {
@@ -180,17 +181,48 @@ export class ParleyClient {
 
   /**
    * Sends a message; resolves with its ack once durable, or rejects with the server's error. While
-   * disconnected it waits, and it is re-sent with the same client_id after every reconnect until acked.
+   * disconnected it waits, and it is re-sent with the same client_id after every reconnect until
+   * acked. `fileId` attaches a file uploaded to the room (see `upload`); `content` is then a caption.
    */
-  send(chatId: number, content: string, options: { messageType?: 'text' | 'image' | 'file' | 'audio' | 'video'; clientId?: string } = {}): Promise<Ack> {
+  send(chatId: number, content: string, options: { messageType?: SendableType; clientId?: string; fileId?: string } = {}): Promise<Ack> {
     if (this.pending.size >= this.options.maxPendingSends) return Promise.reject(new ParleyRequestError('QUEUE_FULL', 'too many sends await their ack'));
     const clientId = options.clientId ?? randomId();
-    const frame = { type: 'send_message' as const, client_id: clientId, chat_id: chatId, message_type: options.messageType ?? 'text', content };
+    const frame = {
+      type: 'send_message' as const,
+      client_id: clientId,
+      chat_id: chatId,
+      message_type: options.messageType ?? 'text',
+      content,
+      ...(options.fileId ? { file_id: options.fileId } : {}),
+    };
     return new Promise<Ack>((resolve, reject) => {
       this.pending.set(clientId, { frame, resolve, reject });
       if (this.state === 'open') this.write(frame);
       else if (this.state === 'polling') void this.poll();
     });
+  }
+
+  /** Uploads files to a room (members only); each comes back with its id, sniffed type and download URL. */
+  async upload(chatId: number, files: Array<{ data: Blob; name: string }>): Promise<FileInfo[]> {
+    const form = new FormData();
+    for (const { data, name } of files) form.append('file', data, name);
+    return (await this.fetchJson<UploadResult>(`/api/chats/${chatId}/files`, { method: 'POST', headers: {}, body: form })).files;
+  }
+
+  /**
+   * Uploads one file and sends it as a message whose type follows the file's sniffed type (image,
+   * audio, video, else file), with an optional caption.
+   */
+  async sendFile(chatId: number, data: Blob, name: string, options: { caption?: string; clientId?: string } = {}): Promise<Ack & { file: FileInfo }> {
+    const [file] = await this.upload(chatId, [{ data, name }]);
+    const kind = /^(image|audio|video)\//.exec(file!.mime_type)?.[1] as SendableType | undefined;
+    const ack = await this.send(chatId, options.caption ?? '', { messageType: kind ?? 'file', fileId: file!.id, clientId: options.clientId });
+    return { ...ack, file: file! };
+  }
+
+  /** A file's bytes (members of its room only), from its `url` (an attachment's or an upload's). */
+  async download(file: { url: string }): Promise<Blob> {
+    return (await this.fetchAuthorized(file.url, { headers: {} })).blob();
   }
 
   /** Marks the room read up to seq (default: its newest event). Dropped while disconnected. */
@@ -219,24 +251,27 @@ export class ParleyClient {
     });
   }
 
+  /** A JSON call through `fetchAuthorized`; rejects with ParleyRequestError on an error status. */
+  private async fetchJson<T>(path: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<T> {
+    const res = await this.fetchAuthorized(path, init);
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
   /**
    * Fetches with the latest token; an answer of AUTH_TOKEN_EXPIRED asks the token function for a
-   * fresh one and tries once more.
+   * fresh one and tries once more. An error status rejects with its code.
    */
-  private async fetchJson<T>(path: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<T> {
-    const attempt = async (token: string) => {
-      const res = await fetch(this.apiUrl() + path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
-      const text = await res.text();
-      return { res, parsed: text ? (JSON.parse(text) as unknown) : undefined };
-    };
-    let { res, parsed } = await attempt(this.latestToken ?? (await this.freshToken()));
-    const code = () => (parsed as { code?: ErrorCode } | undefined)?.code;
-    if (res.status === 401 && code() === 'AUTH_TOKEN_EXPIRED' && typeof this.options.token === 'function') ({ res, parsed } = await attempt(await this.freshToken()));
-    if (!res.ok) {
-      const err = parsed as { code?: ErrorCode; message?: string } | undefined;
-      throw new ParleyRequestError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`, res.status);
+  private async fetchAuthorized(path: string, init: { method?: string; headers: Record<string, string>; body?: string | FormData }): Promise<Response> {
+    const attempt = async (token: string) => fetch(this.apiUrl() + path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
+    let res = await attempt(this.latestToken ?? (await this.freshToken()));
+    let err = res.ok ? undefined : ((await res.json().catch(() => undefined)) as { code?: ErrorCode; message?: string } | undefined);
+    if (res.status === 401 && err?.code === 'AUTH_TOKEN_EXPIRED' && typeof this.options.token === 'function') {
+      res = await attempt(await this.freshToken());
+      err = res.ok ? undefined : ((await res.json().catch(() => undefined)) as typeof err);
     }
-    return parsed as T;
+    if (!res.ok) throw new ParleyRequestError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`, res.status);
+    return res;
   }
 
   /** One page of a room's history (newest first): before a seq, or after one. */
@@ -398,9 +433,9 @@ export class ParleyClient {
 
   private async pollOnce(): Promise<void> {
     for (const [clientId, p] of this.pending) {
-      const { chat_id, client_id, message_type, content } = p.frame;
+      const { type: _type, chat_id, ...body } = p.frame;
       try {
-        const ack = await this.request<Ack>('POST', `/api/chats/${chat_id}/messages`, { client_id, message_type, content });
+        const ack = await this.request<Ack>('POST', `/api/chats/${chat_id}/messages`, body);
         this.pending.delete(clientId);
         p.resolve(ack);
       } catch (err) {

@@ -193,3 +193,28 @@ t.test('a token function keeps a connection up past its tokens’ expiry, withou
   await rest.history(room);
   t.equal(calls, 2, 'the fresh token is reused for the next call');
 });
+
+t.test('sendFile uploads, sends the message with its attachment, and download fetches the bytes', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const room = await stack.createGroup('alice', ['bob']);
+  const alice = new ParleyClient({ url: gwA.wsUrl, token: () => stack.token('alice'), WebSocket });
+  const bob = new ParleyClient({ url: gwB.wsUrl, token: () => stack.token('bob'), WebSocket });
+  t.teardown(() => (alice.close(), bob.close()));
+  const received: Array<{ content: string; message_type: string; attachment?: { url: string; name: string; mime_type: string } }> = [];
+  bob.on('message', (m) => received.push(m));
+  const open = (c: ParleyClient) => new Promise<void>((resolve) => c.on('welcome', () => resolve()));
+  const opened = Promise.all([open(alice), open(bob)]);
+  alice.connect();
+  bob.connect();
+  await opened;
+  // A 1x1 PNG.
+  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e4a90000000049454e44ae426082', 'hex');
+  const sent = await alice.sendFile(room, new Blob([png]), 'dot.png', { caption: 'a dot' });
+  t.match(sent, { seq: 1, file: { name: 'dot.png', mime_type: 'image/png', size: png.length } });
+  await eventually(() => received.length === 1, 10_000, 'bob receives it');
+  t.match(received[0], { content: 'a dot', message_type: 'image', attachment: { name: 'dot.png', mime_type: 'image/png', url: sent.file.url } }, 'an image message, by the sniffed type');
+  const bytes = Buffer.from(await (await bob.download(received[0]!.attachment!)).arrayBuffer());
+  t.ok(bytes.equals(png), 'bob downloads the same bytes');
+  await t.rejects(new ParleyClient({ url: gwA.wsUrl, token: stack.token('mallory') }).download(sent.file), { code: 'FILE_NOT_FOUND', status: 404 }, 'a non-member cannot');
+});

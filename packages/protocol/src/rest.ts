@@ -239,6 +239,7 @@ export const FileInfo = Type.Composite([
 ]);
 export type FileInfo = Static<typeof FileInfo>;
 export const UploadResult = Type.Object({ files: Type.Array(FileInfo) });
+export type UploadResult = Static<typeof UploadResult>;
 /** A room's files, newest first; pass `next_before` as `before` for the next page (null at the end). */
 export const FilesPage = Type.Object({ files: Type.Array(FileInfo), next_before: Type.Union([Type.String({ format: 'uuid' }), Type.Null()]) });
 export const FilesQuery = Type.Object(

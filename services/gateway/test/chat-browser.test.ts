@@ -1,8 +1,30 @@
 import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { crc32, deflateSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
 import { Stack } from '@parley/testkit';
+
+/** A PNG of a soft gradient, made by hand: signature, IHDR, one zlib-compressed IDAT, IEND. */
+function gradientPng(width: number, height: number): Buffer {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type), data]);
+    const out = Buffer.alloc(12 + data.length);
+    out.writeUInt32BE(data.length, 0);
+    body.copy(out, 4);
+    out.writeUInt32BE(crc32(body), 8 + data.length);
+    return out;
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(width, 0);
+  ihdr.writeUInt32BE(height, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
+  const rows = Buffer.alloc(height * (1 + width * 3));
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) rows.set([90 + (x * 120) / width, 140 + (y * 80) / height, 220], y * (1 + width * 3) + 1 + x * 3);
+  }
+  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
+}
 
 /** Where the screenshots go (docs/chat.png is one of them, copied by hand). */
 const shots = join(process.cwd(), '.tap', 'screenshots');
@@ -44,8 +66,15 @@ t.test('two people on two gateways chat in the browser page; a gateway restart i
   await bob.fill('#text', '请稍等，药师马上回复');
   await bob.press('#text', 'Enter');
   await alice.waitForSelector('#messages li:has-text("请稍等，药师马上回复")');
-  await alice.screenshot({ path: join(shots, 'chat.png') });
   t.pass('messages, typing and read receipts crossed between the gateways');
+
+  // Bob sends a picture: Alice's page shows it, fetched through her own gateway.
+  await bob.setInputFiles('#file', { name: 'prescription.png', mimeType: 'image/png', buffer: gradientPng(240, 160) });
+  const picture = alice.locator('#messages li img.picture[alt="prescription.png"]');
+  await picture.waitFor();
+  await alice.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img.picture')].some((i) => i.complete && i.naturalWidth === 240));
+  t.pass('a picture sent from one page is shown on the other');
+  await alice.screenshot({ path: join(shots, 'chat.png') });
 
   // Bob's gateway restarts on the same address: his page shows it, then catches up.
   await gwB.child.kill('SIGKILL');

@@ -180,9 +180,32 @@ function messageItem(m: Message): HTMLLIElement {
   if (m.sender_id === me) li.classList.add('mine');
   else li.append(el('span', 'who', m.sender_id ?? ''));
   if (m.deleted_at) li.classList.add('deleted');
-  li.append(el('span', 'body', m.deleted_at ? (m.recalled ? 'Message recalled' : 'Message deleted') : m.content));
+  if (m.attachment) li.append(attachmentItem(m.attachment));
+  if (m.deleted_at || m.content) li.append(el('span', 'body', m.deleted_at ? (m.recalled ? 'Message recalled' : 'Message deleted') : m.content));
   li.append(el('span', 'meta', `${new Date(m.created_at).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}${m.edited_at ? ' · edited' : ''}`));
   return li;
+}
+
+/**
+ * A message's file: fetched with the SDK (the token never goes into a URL) into a blob URL; an
+ * image is shown, anything else is a link that saves it under its name.
+ */
+function attachmentItem(file: NonNullable<Message['attachment']>): HTMLElement {
+  const size = file.size < 1024 * 1024 ? `${Math.ceil(file.size / 1024)} KB` : `${(file.size / 1048576).toFixed(1)} MB`;
+  const link = el('a', 'file', `↓ ${file.name} · ${size}`);
+  link.href = '#';
+  const blob = client.download(file).then((b) => URL.createObjectURL(b));
+  if (file.mime_type.startsWith('image/')) {
+    const img = el('img', 'picture');
+    img.alt = file.name;
+    void blob.then((url) => (img.src = url), () => (img.alt = `${file.name} (unavailable)`));
+    return img;
+  }
+  void blob.then((url) => {
+    link.href = url;
+    link.download = file.name;
+  }, () => link.classList.add('unavailable'));
+  return link;
 }
 
 function onMessage(m: Message & { type: 'message' }) {
@@ -257,6 +280,22 @@ $('composer').addEventListener('submit', (event) => {
   });
 });
 $('text').addEventListener('input', () => active !== undefined && client.typing(active, 'start'));
+
+$('attach').addEventListener('click', () => $<HTMLInputElement>('file').click());
+$('file').addEventListener('change', async () => {
+  const input = $<HTMLInputElement>('file');
+  const files = [...(input.files ?? [])];
+  input.value = '';
+  if (active === undefined) return;
+  for (const file of files) {
+    try {
+      await client.sendFile(active, file, file.name);
+    } catch (err) {
+      $('banner').hidden = false;
+      $('banner').textContent = `${file.name} not sent: ${(err as Error).message}`;
+    }
+  }
+});
 
 $('new-direct').addEventListener('submit', async (event) => {
   event.preventDefault();

@@ -9,7 +9,7 @@ const files = {
 } as const;
 
 /** The page may load only its own files, and talk only to this origin (REST and the WebSocket). */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
  * GET /chat: the demo chat page (services/gateway/web, bundled by `npm run build:web` into
