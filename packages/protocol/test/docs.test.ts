@@ -1,6 +1,7 @@
 import t from 'tap';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { clientFrames, closeCodes, errors, serverFrames } from '@parley/protocol';
+import { Value } from '@sinclair/typebox/value';
+import { clientFrames, closeCodes, errors, registerFormats, serverFrames } from '@parley/protocol';
 
 const doc = (name: string) => readFileSync(new URL(`../../../docs/${name}`, import.meta.url), 'utf8');
 
@@ -19,6 +20,26 @@ t.test('docs/protocol.md documents every frame type', async (t) => {
   for (const type of [...Object.keys(clientFrames), ...Object.keys(serverFrames)]) {
     t.match(page, new RegExp(`### \`${type}\``), `frame ${type}`);
   }
+});
+
+/** The JSON values of a page's ```json blocks: one per line, or one spread over lines that start indented. */
+function jsonExamples(page: string): unknown[] {
+  const blocks = [...page.matchAll(/```json\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks.flatMap((block) => block.split(/\n(?=\{)/).map((chunk) => JSON.parse(chunk) as unknown));
+}
+
+t.test('every frame example in docs/protocol.md is valid against its schema, and every frame type has one', async (t) => {
+  registerFormats();
+  const frames = jsonExamples(doc('protocol.md')).filter((v): v is { type: string } => typeof v === 'object' && v !== null && 'type' in v);
+  const shown = new Set<string>();
+  for (const frame of frames) {
+    const schemas = [clientFrames[frame.type as keyof typeof clientFrames], serverFrames[frame.type as keyof typeof serverFrames]].filter((s) => s !== undefined);
+    t.ok(schemas.length > 0, `${frame.type} is a frame type`);
+    const valid = schemas.some((schema) => Value.Check(schema, frame));
+    t.ok(valid, `the ${frame.type} example is valid`, valid ? {} : { errors: [...Value.Errors(schemas[0]!, frame)].map((e) => `${e.path} ${e.message}`) });
+    if (valid) shown.add(frame.type);
+  }
+  for (const type of [...Object.keys(clientFrames), ...Object.keys(serverFrames)]) t.ok(shown.has(type), `${type} has a valid example`);
 });
 
 t.test('docs/seeds.md covers every seed, and each row names a test that exists or the open issue it awaits', async (t) => {
