@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely, PostgresDialect, type LogEvent } from 'kysely';
 import type { Database } from './database.js';
 
 // bigint columns (room ids, seqs) stay far below 2^53: read them as numbers, not strings.
@@ -11,11 +11,16 @@ export interface DbOptions {
   poolSize?: number;
   /** Told when an idle connection breaks (Postgres restarted, say); the pool replaces it. */
   onIdleError?: (err: Error) => void;
+  /** Told of every failed query (for an error counter); the caller still gets the error. */
+  onQueryError?: (err: unknown) => void;
 }
 
-export function createDb({ url, poolSize = 10, onIdleError = () => {} }: DbOptions): Kysely<Database> {
+export function createDb({ url, poolSize = 10, onIdleError = () => {}, onQueryError }: DbOptions): Kysely<Database> {
   const pool = new pg.Pool({ connectionString: url, max: poolSize, connectionTimeoutMillis: 5000 });
   // Without a listener, an idle client's error would crash the process.
   pool.on('error', onIdleError);
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({
+    dialect: new PostgresDialect({ pool }),
+    ...(onQueryError ? { log: (event: LogEvent) => void (event.level === 'error' && onQueryError(event.error)) } : {}),
+  });
 }

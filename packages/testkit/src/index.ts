@@ -7,3 +7,4 @@ export * from './services.js';
 export * from './stack.js';
 export * from './tokens.js';
 export * from './ws-client.js';
+export * from './metrics.js';

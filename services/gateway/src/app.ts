@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { GatewayConfig } from './config.js';
 import errors from './plugins/errors.js';
+import metrics from './plugins/metrics.js';
 import redis from './plugins/redis.js';
 import db from './plugins/db.js';
 import auth from './plugins/auth.js';
@@ -51,6 +52,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
     reply.header('x-parley-node', config.nodeId);
   });
   await app.register(errors);
+  await app.register(metrics, { config });
   await app.register(redis, { config });
   await app.register(db, { config });
   await app.register(auth, { config });

@@ -12,7 +12,7 @@ const DEFAULT_ALLOWED_TYPES = [
 ].join(',');
 
 /** Every setting of the gateway, read from the environment once, here and nowhere else. */
-const Env = Type.Object({
+export const GatewayEnv = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
   HOST: Type.String({ default: '127.0.0.1' }),
   /** 0 picks a free port; the log line "gateway listening" names it. */
@@ -75,7 +75,7 @@ const Env = Type.Object({
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });
 
-type Env = Static<typeof Env>;
+type Env = Static<typeof GatewayEnv>;
 
 export interface GatewayConfig {
   env: Env['NODE_ENV'];
@@ -105,7 +105,7 @@ export interface GatewayConfig {
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
   // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
   const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
-  const env = envSchema<Env>({ schema: Env, data: set, env: false });
+  const env = envSchema<Env>({ schema: GatewayEnv, data: set, env: false });
   const algorithms = env.JWT_ALGORITHMS.split(',');
   const symmetric = algorithms.every((a) => a.startsWith('HS'));
   const asymmetric = algorithms.every((a) => !a.startsWith('HS'));

@@ -1,6 +1,6 @@
 import t from 'tap';
 import type { Socket } from 'node:net';
-import { Stack, TestClient } from '@parley/testkit';
+import { scrape, Stack, TestClient } from '@parley/testkit';
 
 t.test('a socket that stops reading is closed with 4100 once past its send buffer cap; others are served', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_SEND_BUFFER_MAX_BYTES: '65536' } });
@@ -29,4 +29,5 @@ t.test('a socket that stops reading is closed with 4100 once past its send buffe
 
   (slow.ws as unknown as { _socket: Socket })._socket.resume();
   t.equal((await slow.closed).code, 4100, 'the slow client, reading again, sees close code 4100');
+  t.equal((await scrape(`${gw!.url}/metrics`)).value('parley_socket_closes_total', { reason: 'SLOW_CONSUMER' }), 1, 'counted in /metrics');
 });

@@ -5,7 +5,7 @@ import { envSchema } from 'env-schema';
 import type { WebhookConfig } from './notifier.js';
 
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
-const Env = Type.Object({
+export const PersisterEnv = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
@@ -38,10 +38,13 @@ const Env = Type.Object({
   WEBHOOK_QUEUE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
   /** The gateways' PRESENCE_TTL_SECONDS: who counts as offline. */
   PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
+  /** Where GET /metrics (Prometheus) is served; unset: not served. 0 picks a free port (logged). */
+  METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+  METRICS_HOST: Type.String({ default: '127.0.0.1' }),
   /** Newest events per room kept in its Redis log after they are persisted, for resume. */
   ROOM_LOG_WINDOW: Type.Integer({ minimum: 0, default: 1000 }),
 });
-type Env = Static<typeof Env>;
+type Env = Static<typeof PersisterEnv>;
 
 export interface PersisterConfig {
   logLevel: string;
@@ -56,13 +59,14 @@ export interface PersisterConfig {
   claimIntervalMs: number;
   watermarkIntervalMs: number;
   roomLogWindow: number;
+  metrics: { host: string; port: number } | undefined;
   webhook: WebhookConfig | undefined;
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterConfig {
   // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
   const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
-  const env = envSchema<Env>({ schema: Env, data: set, env: false });
+  const env = envSchema<Env>({ schema: PersisterEnv, data: set, env: false });
   if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) throw new Error('WEBHOOK_SECRET is required with WEBHOOK_URL (at least 16 characters)');
   const webhook = env.WEBHOOK_URL
     ? Object.freeze({
@@ -90,5 +94,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
     claimIntervalMs: env.PERSISTER_CLAIM_INTERVAL_MS,
     watermarkIntervalMs: env.PERSISTER_WATERMARK_INTERVAL_MS,
     roomLogWindow: env.ROOM_LOG_WINDOW,
+    metrics: env.METRICS_PORT === undefined ? undefined : Object.freeze({ host: env.METRICS_HOST, port: env.METRICS_PORT }),
   });
 }

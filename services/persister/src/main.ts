@@ -5,6 +5,7 @@ import { createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
 import { Persister } from './persister.js';
 import { Notifier } from './notifier.js';
+import { PersisterMetrics } from './metrics.js';
 
 let config;
 try {
@@ -18,12 +19,30 @@ const log = pino({ level: config.logLevel, base: { consumer: config.consumer } }
 const redisOptions = { maxRetriesPerRequest: null, connectTimeout: 5000 } as const;
 const reader = new Redis(config.redisUrl, { ...redisOptions, connectionName: `persister-reader:${config.consumer}` });
 const redis = new Redis(config.redisUrl, { ...redisOptions, connectionName: `persister:${config.consumer}` });
-for (const conn of [reader, redis]) conn.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-const db = createDb({ url: config.databaseUrl, poolSize: 2, onIdleError: (err) => log.warn({ err: err.message }, 'postgres connection lost') });
 const keys = createKeys(config.redisKeyPrefix);
+// Its own connection, failing fast while Redis is down: a scrape must answer, not queue.
+const metricsRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000, connectionName: `persister-metrics:${config.consumer}` });
+const metrics = new PersisterMetrics(config.consumer, metricsRedis, keys);
+for (const conn of [reader, redis, metricsRedis]) {
+  conn.on('error', (err) => {
+    metrics.backendErrors.labels('redis').inc();
+    log.warn({ err: err.message }, 'redis connection error');
+  });
+}
+const db = createDb({
+  url: config.databaseUrl,
+  poolSize: 2,
+  onIdleError: (err) => {
+    metrics.backendErrors.labels('postgres').inc();
+    log.warn({ err: err.message }, 'postgres connection lost');
+  },
+  onQueryError: () => metrics.backendErrors.labels('postgres').inc(),
+});
 const notifier = config.webhook ? new Notifier(config.webhook, redis, db, keys, log) : undefined;
-const persister = new Persister(config, reader, redis, db, keys, createScripts(redis, keys), log, notifier);
+const persister = new Persister(config, reader, redis, db, keys, createScripts(redis, keys), log, metrics, notifier);
 
+const metricsServer = config.metrics ? await metrics.listen(config.metrics.host, config.metrics.port) : undefined;
+if (metricsServer) log.info({ port: metricsServer.port }, 'metrics listening');
 await persister.start();
 log.info('persister ready');
 
@@ -34,7 +53,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       .stop()
       .then(() => notifier?.stop())
       .then(async () => {
+        metricsServer?.server.close();
         reader.disconnect();
+        metricsRedis.disconnect();
         await redis.quit();
         await db.destroy();
         log.info('persister stopped');

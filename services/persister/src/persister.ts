@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { PersisterMetrics } from './metrics.js';
 import { applyMessageChanges, applyPositionMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
@@ -36,6 +37,7 @@ export class Persister {
     private readonly keys: Keys,
     private readonly scripts: Scripts,
     private readonly log: Logger,
+    private readonly metrics: PersisterMetrics,
     private readonly notifier?: Notifier,
   ) {}
 
@@ -71,7 +73,13 @@ export class Persister {
         prefetch = undefined;
         const full = entries.length >= this.config.batchSize;
         if (full && !this.stopping && !this.ownPending) prefetch = this.read();
-        if (entries.length > 0) await this.persist(entries);
+        if (entries.length > 0) {
+          const stopTimer = this.metrics.batchSeconds.startTimer();
+          await this.persist(entries);
+          stopTimer();
+          this.metrics.batchSize.observe(entries.length);
+          this.metrics.entries.inc(entries.length);
+        }
         // A short batch means the stream is nearly drained: let entries gather before the next
         // read, since every batch costs a transaction and round trips whatever its size. Acks do
         // not wait for this; only the rows' arrival in Postgres does.
@@ -85,6 +93,7 @@ export class Persister {
         prefetch = undefined;
         this.ownPending = true;
         this.failures++;
+        this.metrics.failures.inc();
         const wait = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
         this.log.error({ err: (err as Error).message, retryInMs: wait }, 'persist failed; retrying');
         // Redis lost its data (a flush, or a restart without persistence): the group is gone with

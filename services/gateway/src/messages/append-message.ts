@@ -73,6 +73,15 @@ export async function appendEvent(
   event: Omit<AppendInput, 'idempotencyTtlSeconds' | 'maxBacklog'>,
 ): Promise<Static<typeof SendMessageResult>> {
   const input: AppendInput = { ...event, idempotencyTtlSeconds: app.config.idempotencyTtlSeconds, maxBacklog: app.config.streamMaxBacklog };
+  const stopTimer = app.metrics.appendSeconds.startTimer();
+  try {
+    return await appendWithFills(app, input);
+  } finally {
+    stopTimer();
+  }
+}
+
+async function appendWithFills(app: FastifyInstance, input: AppendInput): Promise<Static<typeof SendMessageResult>> {
   // A cold member cache costs one fill, an unknown head another; a membership change racing the fill one more.
   for (let attempt = 0; attempt < 4; attempt++) {
     const result = await app.scripts.roomAppend(input);

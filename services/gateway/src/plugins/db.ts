@@ -12,8 +12,12 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const db = createDb({
     url: config.databaseUrl,
     poolSize: config.databasePoolSize,
-    onIdleError: (err) => app.log.warn({ err: err.message }, 'postgres connection lost'),
+    onIdleError: (err) => {
+      app.metrics.backendErrors.labels('postgres').inc();
+      app.log.warn({ err: err.message }, 'postgres connection lost');
+    },
+    onQueryError: () => app.metrics.backendErrors.labels('postgres').inc(),
   });
   app.decorate('db', db);
   app.addHook('onClose', async () => db.destroy());
-}, { name: 'db' });
+}, { name: 'db', dependencies: ['metrics'] });

@@ -24,7 +24,10 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const redis = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway:${config.nodeId}` });
   const redisSubscriber = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway-sub:${config.nodeId}` });
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
-    conn.on('error', (err) => app.log.warn({ err: err.message, connection: name }, 'redis connection error'));
+    conn.on('error', (err) => {
+      app.metrics.backendErrors.labels('redis').inc();
+      app.log.warn({ err: err.message, connection: name }, 'redis connection error');
+    });
   }
   const keys = createKeys(config.redisKeyPrefix);
   app.decorate('redis', redis);
@@ -35,4 +38,4 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     redisSubscriber.disconnect();
     await redis.quit().catch(() => redis.disconnect());
   });
-}, { name: 'redis' });
+}, { name: 'redis', dependencies: ['metrics'] });

@@ -23,7 +23,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const roomEvents = new RoomEvents(app.redis, app.db, app.keys);
   app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
   app.decorate('roomEvents', roomEvents);
-  app.decorate('roomHub', new RoomHub(subscriber, app.keys, roomEvents, app.log));
+  app.decorate('roomHub', new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics));
   app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
   const presence = new Presence(app.redis, app.db, app.keys, config.nodeId, config.presenceTtlMs, app.log);
   app.decorate('presence', presence);

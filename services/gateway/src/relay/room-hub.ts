@@ -2,7 +2,8 @@ import type { FastifyBaseLogger } from 'fastify';
 import { isRoomEvent, membershipEndOf, readEventSeq } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { RoomEvents } from '../rooms/room-events.js';
-import { textFrame } from '../ws/frame-writer.js';
+import { textFrame, type Frame } from '../ws/frame-writer.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 
 /**
@@ -10,9 +11,9 @@ import type { ChannelSubscriber } from './channel-subscriber.js';
  * sockets; `endsFor` names the user whose membership ends with this event (`*` for everyone).
  */
 export interface RoomListener {
-  deliver(roomId: number, seq: number, frame: Buffer[], endsFor: string | undefined): void;
+  deliver(roomId: number, seq: number, frame: Frame, endsFor: string | undefined): void;
   /** A frame of the room outside its order (a receipt): no seq, nothing to backfill. */
-  signal(roomId: number, frame: Buffer[]): void;
+  signal(roomId: number, frame: Frame): void;
 }
 
 interface RoomState {
@@ -39,6 +40,7 @@ export class RoomHub {
     private readonly keys: Keys,
     private readonly events: RoomEvents,
     private readonly log: FastifyBaseLogger,
+    private readonly metrics: GatewayMetrics,
   ) {
     subscriber.onResubscribed(() => {
       for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
@@ -95,6 +97,7 @@ export class RoomHub {
       return;
     }
     const seq = readEventSeq(event);
+    this.observeDelay(event);
     if (state.lastSeq > 0 && seq > state.lastSeq + 1) {
       state.held = [event];
       void this.backfill(roomId, state, seq - 1);
@@ -110,6 +113,14 @@ export class RoomHub {
     const endsFor = membershipEndOf(event);
     // A listener may leave during the loop (its membership ended): a Set allows that.
     for (const listener of state.listeners) listener.deliver(roomId, seq, frame, endsFor);
+  }
+
+  /** Cross-node fan-out latency: the event's created_at (its gateway's clock) to now. */
+  private observeDelay(event: string): void {
+    const at = event.indexOf('"created_at":"');
+    if (at < 0) return;
+    const created = Date.parse(event.slice(at + 14, event.indexOf('"', at + 14)));
+    if (!Number.isNaN(created)) this.metrics.relayDelaySeconds.observe(Math.max(0, Date.now() - created) / 1000);
   }
 
   /** After a resubscribe: deliver whatever was published while the subscription was down. */

@@ -4,14 +4,14 @@ import { closeCodes, membershipEndOf, ParleyError, type CloseCodeName, type Serv
 import type { Caller } from '../plugins/auth.js';
 import type { RoomListener } from '../relay/room-hub.js';
 import type { UserControl, UserListener } from '../relay/user-hub.js';
-import { textFrame, writeFrame } from './frame-writer.js';
+import { textFrame, writeFrame, type Frame } from './frame-writer.js';
 
 interface RoomCursor {
   roomId: number;
   /** Highest seq written to this socket; infinite once the caller's membership ended. */
   cursor: number;
   /** Live events that arrived while the room was being backfilled; null once live. */
-  buffer: Array<{ seq: number; frame: Buffer[]; endsFor: string | undefined }> | null;
+  buffer: Array<{ seq: number; frame: Frame; endsFor: string | undefined }> | null;
 }
 
 /** Live events a socket may hold back while one room is backfilled, before it is dropped. */
@@ -80,24 +80,26 @@ export class Connection implements RoomListener, UserListener {
   }
 
   /** Writes a framed message, closing the socket instead when the peer does not read fast enough. */
-  private write(frame: Buffer[]): void {
+  private write(frame: Frame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
     if (this.ws.bufferedAmount > this.app.config.ws.sendBufferMaxBytes) {
       this.close('SLOW_CONSUMER');
       return;
     }
     writeFrame(this.ws, frame);
+    this.app.metrics.framesOut.labels(frame.type).inc();
   }
 
   close(name: CloseCodeName): void {
     if (this.closed) return;
     const { code, reason } = closeCodes[name];
     this.log.info({ code, reason }, 'closing socket');
+    this.app.metrics.socketCloses.labels(name).inc();
     this.ws.close(code, reason);
     this.detach();
   }
 
-  deliver(roomId: number, seq: number, frame: Buffer[], endsFor: string | undefined): void {
+  deliver(roomId: number, seq: number, frame: Frame, endsFor: string | undefined): void {
     const room = this.rooms.get(roomId);
     if (!room) return;
     if (room.buffer) {
@@ -112,7 +114,7 @@ export class Connection implements RoomListener, UserListener {
    * Writes a room's event unless this socket already has it: the cursor keeps each seq once, in
    * order. After the event that ends the caller's membership, the room writes nothing more.
    */
-  private writeNew(room: RoomCursor, seq: number, frame: Buffer[], endsFor: string | undefined): void {
+  private writeNew(room: RoomCursor, seq: number, frame: Frame, endsFor: string | undefined): void {
     if (seq <= room.cursor) return;
     room.cursor = seq;
     this.write(frame);
@@ -127,7 +129,7 @@ export class Connection implements RoomListener, UserListener {
   }
 
   /** A signal of the room (a receipt): not part of its order, written as it comes while the room is received. */
-  signal(roomId: number, frame: Buffer[]): void {
+  signal(roomId: number, frame: Frame): void {
     if (this.rooms.has(roomId)) this.write(frame);
   }
 

@@ -50,6 +50,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     const id = randomBytes(6).toString('hex');
     const conn = new Connection(id, request.caller, socket, app);
     conn.log.info({ reqId: request.id }, 'socket open');
+    app.metrics.connections.inc();
     releaseUpgradeObjects(socket);
 
     conn.expectHello(config.ws.helloTimeoutMs);
@@ -60,6 +61,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     socket.on('message', (data: RawData, isBinary: boolean) => {
       if (conn.closed) return;
       if (isBinary) {
+        app.metrics.framesIn.labels('invalid').inc();
         conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
         return;
       }
@@ -67,9 +69,11 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       try {
         frame = decodeFrame(data.toString());
       } catch (err) {
+        app.metrics.framesIn.labels('invalid').inc();
         conn.send(errorFrame(err, conn));
         return;
       }
+      app.metrics.framesIn.labels(frame.type).inc();
       const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
       if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
       chain = chain
@@ -81,6 +85,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     });
     socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
     socket.on('close', (code) => {
+      app.metrics.connections.dec();
       conn.detach();
       conn.log.info({ code }, 'socket closed');
     });

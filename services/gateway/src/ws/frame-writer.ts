@@ -7,9 +7,21 @@ const { Sender } = wsModule as unknown as {
   Sender: { frame(data: Buffer, options: { fin: boolean; opcode: number; mask: boolean; readOnly: boolean; rsv1: boolean }): Buffer[] };
 };
 
+/** A server frame, framed once, with its `type` (for the frames-sent metric). */
+export interface Frame {
+  type: string;
+  parts: Buffer[];
+}
+
+/** The `type` of an encoded frame, read without parsing it (every frame has one, near its start). */
+function frameType(data: string): string {
+  const start = data.indexOf('"type":"') + 8;
+  return start < 8 ? 'unknown' : data.slice(start, data.indexOf('"', start));
+}
+
 /** A text message framed once (a server does not mask), to be written to any number of sockets. */
-export function textFrame(data: string): Buffer[] {
-  return Sender.frame(Buffer.from(data), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false });
+export function textFrame(data: string): Frame {
+  return { type: frameType(data), parts: Sender.frame(Buffer.from(data), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }) };
 }
 
 const corked = new Set<Socket>();
@@ -26,12 +38,12 @@ function uncorkAll() {
  * per-message compression (ws would otherwise queue frames of its own); frames ws sends itself go
  * through the same socket, in order, since cork only holds writes back.
  */
-export function writeFrame(ws: WebSocket, frame: Buffer[]): void {
+export function writeFrame(ws: WebSocket, frame: Frame): void {
   const socket = (ws as unknown as { _socket: Socket })._socket;
   if (!corked.has(socket)) {
     if (corked.size === 0) setImmediate(uncorkAll);
     socket.cork();
     corked.add(socket);
   }
-  for (const part of frame) socket.write(part);
+  for (const part of frame.parts) socket.write(part);
 }

@@ -1,0 +1,39 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/**
+ * The gateway's Prometheus series, served at GET /metrics. One registry per app, so that the
+ * process metrics and ours come from one place and a test's second app does not share counters.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  readonly connections = new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly framesIn = new Counter({ name: 'parley_frames_received_total', help: 'WebSocket frames received, by type (invalid: refused before routing)', labelNames: ['type'], registers: [this.registry] });
+  readonly framesOut = new Counter({ name: 'parley_frames_sent_total', help: 'WebSocket frames written, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly appendSeconds = new Histogram({
+    name: 'parley_append_duration_seconds',
+    help: 'Time for one room append (the Redis script call that makes a message durable and publishes it)',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly relayDelaySeconds = new Histogram({
+    name: 'parley_relay_delay_seconds',
+    help: "Cross-node fan-out: from an event's creation on its gateway to its arrival here over pub/sub",
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly socketCloses = new Counter({ name: 'parley_socket_closes_total', help: 'Sockets the gateway closed, by reason (SLOW_CONSUMER: past the send buffer cap)', labelNames: ['reason'], registers: [this.registry] });
+  readonly backendErrors = new Counter({ name: 'parley_backend_errors_total', help: 'Redis connection errors and failed Postgres queries or connections', labelNames: ['backend'], registers: [this.registry] });
+  readonly httpSeconds = new Histogram({
+    name: 'parley_http_request_duration_seconds',
+    help: 'REST requests, by route and status',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [this.registry],
+  });
+  readonly draining = new Gauge({ name: 'parley_draining', help: '1 while the gateway drains after SIGTERM', registers: [this.registry] });
+
+  constructor(nodeId: string) {
+    this.registry.setDefaultLabels({ node: nodeId });
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
