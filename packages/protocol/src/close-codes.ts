@@ -10,6 +10,7 @@ export const closeCodes = {
   INVALID_UTF8: { code: 1007, reconnect: true, reason: 'a text frame that is not UTF-8' },
   MESSAGE_TOO_BIG: { code: 1009, reconnect: true, reason: 'frame over the size limit' },
   INTERNAL: { code: 1011, reconnect: true, reason: 'internal error' },
+  SERVICE_RESTART: { code: 1012, reconnect: true, reason: 'the gateway is restarting: reconnect (to another) and resume' },
   SLOW_CONSUMER: { code: 4100, reconnect: true, reason: 'send buffer over its cap' },
   HELLO_TIMEOUT: { code: 4101, reconnect: true, reason: 'no hello frame in time' },
   TOKEN_EXPIRED: { code: 4102, reconnect: true, reason: 'the token expired: reconnect with a fresh one' },

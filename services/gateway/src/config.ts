@@ -71,6 +71,11 @@ export const GatewayEnv = Type.Object({
    * application/xml; bytes of no known type as application/octet-stream.
    */
   UPLOAD_ALLOWED_TYPES: Type.String({ pattern: '^[a-z0-9.+*-]+/[a-z0-9.+*-]+(,[a-z0-9.+*-]+/[a-z0-9.+*-]+)*$', default: DEFAULT_ALLOWED_TYPES }),
+  /**
+   * On SIGTERM, the most a drain may take (appends in flight, sockets told to reconnect, Redis and
+   * Postgres closed) before the process exits anyway, with status 1.
+   */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   /** Lifetime of a room's cached member set. */
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });
@@ -98,6 +103,7 @@ export interface GatewayConfig {
   recallWindowSeconds: number;
   serviceTokens: readonly string[];
   presenceTtlMs: number;
+  shutdownTimeoutMs: number;
   uploads: { dir: string; maxBytes: number; maxFiles: number; maxFields: number; maxFieldBytes: number; allowedTypes: readonly string[] };
 }
 
@@ -133,6 +139,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
     serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
     presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     uploads: Object.freeze({
       dir: env.UPLOAD_DIR,
       maxBytes: env.UPLOAD_MAX_BYTES,

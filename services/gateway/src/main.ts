@@ -1,5 +1,6 @@
 import { loadConfig } from './config.js';
 import { buildApp } from './app.js';
+import { drain } from './drain.js';
 
 let config;
 try {
@@ -16,10 +17,20 @@ app.log.info({ port: typeof address === 'object' && address ? address.port : con
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    app.log.info({ signal }, 'gateway stopping');
-    app.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
+    app.log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'gateway draining');
+    setTimeout(() => {
+      app.log.error('drain timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
+    drain(app, config.shutdownTimeoutMs).then(
+      () => {
+        app.log.info('gateway stopped');
+        process.exit(0);
+      },
+      (err: Error) => {
+        app.log.error({ err: err.message }, 'drain failed');
+        process.exit(1);
+      },
     );
   });
 }

@@ -30,7 +30,6 @@ export class GatewayMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [this.registry],
   });
-  readonly draining = new Gauge({ name: 'parley_draining', help: '1 while the gateway drains after SIGTERM', registers: [this.registry] });
 
   constructor(nodeId: string) {
     this.registry.setDefaultLabels({ node: nodeId });

@@ -37,6 +37,31 @@ function releaseUpgradeObjects(ws: WebSocket): void {
   ws.removeAllListeners('error');
 }
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Drain: stop reading frames, let the frames already read finish (their acks are written),
+     * then close every socket with 1012 so that its client reconnects to another gateway. Sockets
+     * not closed by `deadline` (epoch ms) are terminated.
+     */
+    drainSockets(deadline: number): Promise<void>;
+  }
+}
+
+interface Session {
+  conn: Connection;
+  socket: WebSocket;
+  /** The frames read so far, handled. */
+  handled(): Promise<void>;
+  closed: Promise<void>;
+}
+
+function until<T>(p: Promise<T>, deadline: number): Promise<T | void> {
+  let timer: NodeJS.Timeout;
+  const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, Math.max(0, deadline - Date.now()))));
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
 /**
  * GET /ws: the WebSocket endpoint. The token is verified before the upgrade (401 otherwise); the
  * first frame must be hello. Frames are handled one at a time in arrival order, so a client's
@@ -45,6 +70,22 @@ function releaseUpgradeObjects(ws: WebSocket): void {
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   // No per-message compression: relayed events are framed once per node (ws/frame-writer.ts).
   await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes, perMessageDeflate: false } });
+  const sessions = new Set<Session>();
+  let draining = false;
+
+  app.decorate('drainSockets', async (deadline: number) => {
+    draining = true;
+    const open = [...sessions];
+    for (const { socket } of open) socket.pause();
+    await until(Promise.allSettled(open.map((s) => s.handled())), deadline);
+    // Read again, so that the clients' close frames are seen (frames before them are dropped).
+    for (const { conn, socket } of open) {
+      socket.resume();
+      conn.close('SERVICE_RESTART');
+    }
+    await until(Promise.allSettled(open.map((s) => s.closed)), deadline);
+    for (const { socket } of open) socket.terminate();
+  });
 
   app.get('/ws', { websocket: true, preValidation: app.authenticate }, (socket: WebSocket, request) => {
     const id = randomBytes(6).toString('hex');
@@ -58,8 +99,12 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
 
     let chain = Promise.resolve();
     let inFlight = 0;
+    const session: Session = { conn, socket, handled: () => chain, closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+    sessions.add(session);
     socket.on('message', (data: RawData, isBinary: boolean) => {
-      if (conn.closed) return;
+      // While draining, a frame still buffered after pause is not handled: no ack is written for
+      // it, so its client sends it again (same client_id) after reconnecting elsewhere.
+      if (conn.closed || draining) return;
       if (isBinary) {
         app.metrics.framesIn.labels('invalid').inc();
         conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
@@ -80,14 +125,17 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
         .then(() => routeFrame(conn, frame))
         .catch((err) => conn.send(errorFrame(err, conn, clientId)))
         .finally(() => {
-          if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed) socket.resume();
+          if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) socket.resume();
         });
     });
     socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
     socket.on('close', (code) => {
+      sessions.delete(session);
       app.metrics.connections.dec();
       conn.detach();
       conn.log.info({ code }, 'socket closed');
     });
+    // Upgraded after the drain began (on a connection kept alive from before): sent on at once.
+    if (draining) conn.close('SERVICE_RESTART');
   });
 }, { name: 'ws', dependencies: ['auth', 'relay'] });
