@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { GatewayConfig } from './config.js';
 import errors from './plugins/errors.js';
 import metrics from './plugins/metrics.js';
+import openapi from './plugins/openapi.js';
 import redis from './plugins/redis.js';
 import db from './plugins/db.js';
 import auth from './plugins/auth.js';
@@ -52,6 +53,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
     reply.header('x-parley-node', config.nodeId);
   });
   await app.register(errors);
+  await app.register(openapi);
   await app.register(metrics, { config });
   await app.register(redis, { config });
   await app.register(db, { config });
