@@ -173,7 +173,7 @@ start() {
 
   start_redis
   start_postgres
-  env "${common[@]}" node "$ROOT/packages/db/dist/migrate-cli.js" | sed 's/^/[parley] migrate   /'
+  env "${common[@]}" node "$ROOT/packages/cli/dist/main.js" migrate | sed 's/^/[parley] migrate   /'
   for ((i = 1; i <= PERSISTERS; i++)); do
     start_node "persister-$i" services/persister/dist/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i"
   done
@@ -194,7 +194,7 @@ start() {
 [parley] chat page: http://$HOST:$LB_PORT/chat
 [parley] a development token for user alice:
 [parley]   curl -s -X POST http://$HOST:$LB_PORT/dev/tokens -H 'content-type: application/json' -d '{"sub":"alice"}'
-[parley]   or: JWT_SECRET=\$(cat $secret_file) node services/gateway/dist/token-cli.js alice
+[parley]   or: JWT_SECRET=\$(cat $secret_file) npx parley token alice
 [parley] logs in $LOGS; Ctrl-C (or infra/cluster.sh stop) stops everything
 EOF
   # Stay in the foreground while any service runs; a signal ends the script, and the EXIT trap stops all.

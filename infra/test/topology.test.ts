@@ -47,7 +47,7 @@ t.test('docker-compose.yml is valid and starts the same topology as infra/cluste
   t.ok(mounts(s.postgres!).some((m) => /^pg-data:\/var\/lib\/postgresql\/data/.test(m)), 'postgres keeps its data in a named volume');
 
   t.equal(local.migrate, true);
-  t.same(s.migrate!.command, ['node', 'packages/db/dist/migrate-cli.js'], 'a one-shot migrate job');
+  t.same(s.migrate!.command, ['node', 'packages/cli/dist/main.js', 'migrate'], 'a one-shot migrate job');
   for (const svc of ['gateway', 'persister']) {
     t.equal(s[svc]!.depends_on?.migrate?.condition, 'service_completed_successfully', `${svc} waits for the migrations`);
     t.equal(s[svc]!.depends_on?.redis?.condition, 'service_healthy', `${svc} waits for a healthy Redis`);

@@ -30,6 +30,8 @@ export function createKeys(prefix = '') {
     presenceNodes: () => `${prefix}parley:presence:nodes`,
     /** Hash: user id → `online` or `away`, for the users with a socket on this node; rewritten by each heartbeat. */
     presenceNode: (nodeId: string) => `${prefix}parley:presence:node:${nodeId}`,
+    /** Hash: gateway node id → its open sockets (after hello), written by each heartbeat; for `parley status`. */
+    nodeSockets: () => `${prefix}parley:presence:node-sockets`,
     /** Hash: user id → when the user was last seen online (ms), written as sockets close and by heartbeats. */
     presenceLastSeen: () => `${prefix}parley:presence:last-seen`,
     /** Stream: every event, for the persisters' consumer group; entries are deleted once in Postgres (room-append adds, persister deletes). */

@@ -39,7 +39,7 @@ export class Presence {
   /** Leaves the node set; the sockets' own closes have announced their users. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.redis.multi().zrem(this.keys.presenceNodes(), this.nodeId).del(this.keys.presenceNode(this.nodeId)).exec();
+    await this.redis.multi().zrem(this.keys.presenceNodes(), this.nodeId).del(this.keys.presenceNode(this.nodeId)).hdel(this.keys.nodeSockets(), this.nodeId).exec();
   }
 
   /** A socket of the user opened, went away, came back (`state`) or closed (undefined). */
@@ -91,7 +91,8 @@ export class Presence {
       tx.hset(this.keys.presenceLastSeen(), ...entries.flatMap(([user]) => [user, now]));
     }
     // The hash outlives the TTL so that whoever reaps this node can still read whom it held.
-    await tx.pexpire(node, this.ttlMs * 2).zadd(this.keys.presenceNodes(), now, this.nodeId).exec();
+    const sockets = [...this.local.values()].reduce((n, s) => n + s.size, 0);
+    await tx.pexpire(node, this.ttlMs * 2).zadd(this.keys.presenceNodes(), now, this.nodeId).hset(this.keys.nodeSockets(), this.nodeId, sockets).exec();
     await this.reap(now);
   }
 
@@ -103,7 +104,7 @@ export class Presence {
       // One gateway wins each dead node.
       if (node === this.nodeId || (await this.redis.zrem(this.keys.presenceNodes(), node)) !== 1) continue;
       const users = await this.redis.hkeys(this.keys.presenceNode(node));
-      await this.redis.del(this.keys.presenceNode(node));
+      await this.redis.multi().del(this.keys.presenceNode(node)).hdel(this.keys.nodeSockets(), node).exec();
       // Its users were there at its last heartbeat at least (one who came after it has no newer stamp).
       if (users.length > 0) {
         const seen = await this.redis.hmget(this.keys.presenceLastSeen(), ...users);

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// `parley`: the operators' and developers' command. See `parley help`.
+import { parseArgs } from 'node:util';
+import WebSocket from 'ws';
+import { ParleyClient, ParleyRequestError } from '@parley/client';
+import { createDb, migrateToLatest } from '@parley/db';
+import type { Chat, ServerFrameOf } from '@parley/protocol';
+import { clusterStatus } from './status.js';
+import { devToken, UsageError } from './token.js';
+
+const usage = `usage: parley <command> [options]
+
+  token <user-id> [--name NAME] [--role ROLE] [--ttl SECONDS]
+                      print a development token signed with JWT_SECRET (not in production)
+  migrate             apply every pending migration to DATABASE_URL
+  room create <name> [--member USER]... [--private]
+                      create a group room; prints it as JSON
+  room direct <user-id>
+                      open (or find) the direct chat with a user; prints it as JSON
+  send <chat-id> <text> [--client-id ID]
+                      send a text message; prints the ack as JSON (same --client-id: sent once)
+  tail <chat-id> [--from SEQ] [--count N]
+                      print the room's events as JSON lines, live, from after SEQ (default: now);
+                      stops after N events, or on Ctrl-C
+  status [--json]     the gateways alive (sockets, users) and the persisters' lag, from REDIS_URL
+
+  room, send and tail talk to a gateway or the load balancer:
+    --url URL         PARLEY_URL, default http://127.0.0.1:8080
+    --token JWT       PARLEY_TOKEN; or
+    --as USER-ID      a development token for that user, signed with JWT_SECRET`;
+
+const { values: opts, positionals } = (() => {
+  try {
+    return parseArgs({
+      allowPositionals: true,
+      options: {
+        name: { type: 'string' },
+        role: { type: 'string' },
+        ttl: { type: 'string', default: '86400' },
+        member: { type: 'string', multiple: true },
+        private: { type: 'boolean' },
+        'client-id': { type: 'string' },
+        from: { type: 'string' },
+        count: { type: 'string' },
+        json: { type: 'boolean' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        as: { type: 'string' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    });
+  } catch (err) {
+    console.error(`parley: ${(err as Error).message}\n\n${usage}`);
+    process.exit(2);
+  }
+})();
+
+function wholeNumber(value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) throw new UsageError(`${flag} must be a whole number`);
+  return n;
+}
+
+function chatId(value: string | undefined): number {
+  const id = value === undefined ? undefined : wholeNumber(value, '<chat-id>');
+  if (!id) throw new UsageError('give a chat id (a positive whole number)');
+  return id;
+}
+
+/** An SDK client for the room commands: the URL and token from the options or the environment. */
+function client(resume?: Record<number, number>): ParleyClient {
+  const base = new URL(opts.url ?? process.env.PARLEY_URL ?? 'http://127.0.0.1:8080');
+  const token = opts.token ?? process.env.PARLEY_TOKEN ?? (opts.as ? devToken(process.env, opts.as, { ttlSeconds: 3600 }) : undefined);
+  if (!token) throw new UsageError('give --token (or PARLEY_TOKEN), or --as USER-ID with JWT_SECRET set');
+  const ws = new URL('/ws', base);
+  ws.protocol = base.protocol === 'https:' ? 'wss:' : 'ws:';
+  return new ParleyClient({ url: ws.toString(), apiUrl: base.origin, token, WebSocket, resume });
+}
+
+const print = (value: unknown) => console.log(JSON.stringify(value));
+
+async function tail(id: number, from: number | undefined, count: number | undefined): Promise<void> {
+  const parley = client(from === undefined ? undefined : { [id]: from });
+  let seen = 0;
+  await new Promise<void>((resolve, reject) => {
+    const show = (event: ServerFrameOf<'message' | 'message_edited' | 'message_deleted'>) => {
+      if (event.chat_id !== id) return;
+      print(event);
+      if (count !== undefined && ++seen >= count) resolve();
+    };
+    parley.on('message', show);
+    parley.on('message_edited', show);
+    parley.on('message_deleted', show);
+    parley.on('welcome', (welcome) => {
+      if (!welcome.chats.some((c) => c.chat_id === id)) reject(new ParleyRequestError('ROOM_NOT_MEMBER', `not a member of chat ${id}`));
+      else console.error(`parley: tailing chat ${id} on ${welcome.node_id}`);
+    });
+    process.once('SIGINT', () => resolve());
+    parley.connect();
+  }).finally(() => parley.close());
+}
+
+async function run(): Promise<void> {
+  const [command, ...args] = positionals;
+  switch (opts.help ? 'help' : command) {
+    case 'token': {
+      if (args.length !== 1) throw new UsageError('give exactly one user id');
+      const ttl = wholeNumber(opts.ttl, '--ttl');
+      if (!ttl) throw new UsageError('--ttl must be a positive whole number of seconds');
+      return console.log(devToken(process.env, args[0]!, { name: opts.name, role: opts.role, ttlSeconds: ttl }));
+    }
+    case 'migrate': {
+      const url = process.env.DATABASE_URL;
+      if (!url) throw new UsageError('DATABASE_URL is required (for example postgres://parley@127.0.0.1:5432/parley)');
+      const db = createDb({ url, poolSize: 1 });
+      try {
+        const applied = await migrateToLatest(db);
+        return console.log(applied.length ? `applied: ${applied.join(', ')}` : 'schema is up to date');
+      } finally {
+        await db.destroy();
+      }
+    }
+    case 'room': {
+      const [what, arg] = args;
+      if (what === 'create' && arg) {
+        return print(await client().request<Chat>('POST', '/api/chats', { type: 'group', name: arg, is_public: !opts.private, member_ids: opts.member ?? [] }));
+      }
+      if (what === 'direct' && arg) return print(await client().request<Chat>('POST', '/api/chats', { type: 'direct', user_id: arg }));
+      throw new UsageError('room create <name> | room direct <user-id>');
+    }
+    case 'send': {
+      const [id, text] = args;
+      if (!text || args.length !== 2) throw new UsageError('send <chat-id> <text> (quote the text)');
+      const body = { client_id: opts['client-id'] ?? `cli-${crypto.randomUUID()}`, message_type: 'text', content: text };
+      return print(await client().request('POST', `/api/chats/${chatId(id)}/messages`, body));
+    }
+    case 'tail':
+      if (args.length !== 1) throw new UsageError('tail <chat-id>');
+      return tail(chatId(args[0]), wholeNumber(opts.from, '--from'), wholeNumber(opts.count, '--count'));
+    case 'status': {
+      const ttlSeconds = wholeNumber(process.env.PRESENCE_TTL_SECONDS ?? '30', 'PRESENCE_TTL_SECONDS')!;
+      const status = await clusterStatus(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', process.env.REDIS_KEY_PREFIX ?? '', ttlSeconds * 1000);
+      if (opts.json) return print(status);
+      console.log(`gateways alive: ${status.gateways.length}`);
+      for (const g of status.gateways) console.log(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);
+      const p = status.persister;
+      console.log(`persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s`);
+      for (const c of p.consumers) console.log(`  ${c.name}  pending ${c.pending}  idle ${(c.idle_ms / 1000).toFixed(1)} s`);
+      return;
+    }
+    case 'help':
+      return console.log(usage);
+    default:
+      throw new UsageError(command ? `unknown command ${JSON.stringify(command)}` : 'give a command');
+  }
+}
+
+try {
+  await run();
+  process.exit(0);
+} catch (err) {
+  if (err instanceof UsageError) {
+    console.error(`parley: ${err.message}\n\n${usage}`);
+    process.exit(2);
+  }
+  console.error(`parley: ${err instanceof ParleyRequestError ? `${err.code}: ${err.message}` : (err as Error).message}`);
+  process.exit(1);
+}
