@@ -8,7 +8,7 @@
 #   infra/cluster.sh topology   the topology as JSON (compared with docker-compose.yml by a test)
 #
 # Settings (environment): GATEWAYS (3), PERSISTERS (2), LB_PORT (8080), GATEWAY_PORTS (a comma-
-# separated list; default 3001, 3002, …), REDIS_PORT (6380), PG_PORT (5433), APPENDFSYNC
+# separated list; default 3001, 3002, …), REDIS_PORT (6380), PG_PORT (5433), METRICS_PORT_BASE (9465), APPENDFSYNC
 # (everysec | always), PARLEY_DATA (the git-ignored .data/ in the project). Data persists across
 # restarts in PARLEY_DATA.
 set -euo pipefail
@@ -19,6 +19,8 @@ PERSISTERS=${PERSISTERS:-2}
 LB_PORT=${LB_PORT:-8080}
 REDIS_PORT=${REDIS_PORT:-6380}
 PG_PORT=${PG_PORT:-5433}
+# Persister n serves its Prometheus metrics on METRICS_PORT_BASE + n - 1 (0: each on a free port, logged).
+METRICS_PORT_BASE=${METRICS_PORT_BASE:-9465}
 APPENDFSYNC=${APPENDFSYNC:-everysec}
 PARLEY_DATA=${PARLEY_DATA:-$ROOT/.data}
 RUN=$PARLEY_DATA/run
@@ -175,7 +177,7 @@ start() {
   start_postgres
   env "${common[@]}" node "$ROOT/packages/cli/dist/main.js" migrate | sed 's/^/[parley] migrate   /'
   for ((i = 1; i <= PERSISTERS; i++)); do
-    start_node "persister-$i" services/persister/dist/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i"
+    start_node "persister-$i" services/persister/dist/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i" METRICS_HOST="$HOST" METRICS_PORT=$((METRICS_PORT_BASE ? METRICS_PORT_BASE + i - 1 : 0))
   done
   for ((i = 1; i <= GATEWAYS; i++)); do
     local port=${gateway_ports[$((i - 1))]}
@@ -191,7 +193,9 @@ start() {
   start_haproxy
   cat <<EOF
 [parley] cluster ready: http://$HOST:$LB_PORT   WebSocket: ws://$HOST:$LB_PORT/ws
-[parley] chat page: http://$HOST:$LB_PORT/chat
+[parley] chat page: http://$HOST:$LB_PORT/chat   API docs: http://$HOST:$LB_PORT/docs
+[parley] metrics: each gateway's /metrics (ports ${gateway_ports[*]}), persisters on $HOST:$METRICS_PORT_BASE…
+[parley] status: REDIS_URL=redis://$HOST:$REDIS_PORT npx parley status
 [parley] a development token for user alice:
 [parley]   curl -s -X POST http://$HOST:$LB_PORT/dev/tokens -H 'content-type: application/json' -d '{"sub":"alice"}'
 [parley]   or: JWT_SECRET=\$(cat $secret_file) npx parley token alice

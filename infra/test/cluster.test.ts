@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child, eventually, freePort, TestClient } from '@parley/testkit';
+import { Child, eventually, freePort, HandshakeRefused, TestClient } from '@parley/testkit';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 const data = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
@@ -18,6 +18,7 @@ const env = {
   REDIS_PORT: String(ports.redis),
   PG_PORT: String(ports.pg),
   GATEWAY_PORTS: ports.gateways.join(','),
+  METRICS_PORT_BASE: '0',
 };
 const lb = `http://127.0.0.1:${ports.lb}`;
 const allPorts = [ports.lb, ports.redis, ports.pg, ...ports.gateways];
@@ -109,6 +110,11 @@ async function tour(t: Test) {
 
 t.test('the cluster comes up, two clients on different gateways talk through the load balancer', async (t) => {
   const cluster = await startCluster();
+  const status = new Child('parley-status', process.execPath, [join(root, 'packages/cli/dist/main.js'), 'status', '--json'], { env: { ...env, REDIS_URL: `redis://127.0.0.1:${ports.redis}` } });
+  t.equal((await status.exited).code, 0, 'parley status');
+  const seen = JSON.parse(status.lines[0]!);
+  t.same(seen.gateways.map((g: { node: string }) => g.node), ['gateway-1', 'gateway-2', 'gateway-3'], 'parley status: the three gateways');
+  t.same(seen.persister.consumers.map((c: { name: string }) => c.name).sort(), ['persister-1', 'persister-2'], 'and both persisters');
   const alice = (await post('/dev/tokens', undefined, { sub: 'ana' })).body.token as string;
   const bob = (await post('/dev/tokens', undefined, { sub: 'ben' })).body.token as string;
   anaToken = alice;
@@ -130,7 +136,12 @@ t.test('the cluster comes up, two clients on different gateways talk through the
   process.kill(Number(readFileSync(join(data, 'run', `${victim}.pid`), 'utf8')), 'SIGKILL');
   const killedAt = Date.now();
   for (let i = 0; i < 6; i++) {
-    const c = await TestClient.open(`ws://127.0.0.1:${ports.lb}/ws`, alice);
+    // A handshake HAProxy passed to the victim as it died fails with 502; a client retries it.
+    const c = await TestClient.open(`ws://127.0.0.1:${ports.lb}/ws`, alice).catch((err) => {
+      if (!(err instanceof HandshakeRefused && err.status === 502)) throw err;
+      t.comment(`connection ${i + 1} met the dying gateway (502): retried`);
+      return TestClient.open(`ws://127.0.0.1:${ports.lb}/ws`, alice);
+    });
     t.not(c.welcome.node_id, victim, `connection ${i + 1} after the kill landed on ${c.welcome.node_id}`);
     await c.client.close();
   }

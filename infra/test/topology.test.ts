@@ -34,7 +34,7 @@ t.test('docker-compose.yml is valid and starts the same topology as infra/cluste
   const local = JSON.parse((await run('cluster-topology', 'bash', ['infra/cluster.sh', 'topology'])).out);
   const s = compose.services;
 
-  t.same(Object.keys(s).sort(), ['gateway', 'lb', 'migrate', 'persister', 'postgres', 'redis'], 'the same services');
+  t.same(Object.keys(s).filter((n) => !['prometheus', 'grafana'].includes(n)).sort(), ['gateway', 'lb', 'migrate', 'persister', 'postgres', 'redis'], 'the same services (and Prometheus and Grafana)');
   t.equal(s.gateway!.scale, local.gateways, `${local.gateways} gateways in both`);
   t.equal(s.persister!.scale, local.persisters, `${local.persisters} persisters in both`);
 
@@ -54,6 +54,24 @@ t.test('docker-compose.yml is valid and starts the same topology as infra/cluste
   }
   t.equal(s.lb!.depends_on?.gateway?.condition, 'service_healthy', 'the load balancer waits for healthy gateways');
   for (const svc of ['redis', 'postgres', 'gateway']) t.ok(s[svc]!.healthcheck, `${svc} has a healthcheck`);
+});
+
+t.test('Prometheus scrapes every gateway and persister, and the Grafana dashboard plots only series the services expose', async (t) => {
+  const resolved = await run('compose-config', 'docker-compose', ['config'], { JWT_SECRET: 'compose-test-secret-0123456789' });
+  const s = (parse(resolved.out) as { services: Record<string, ComposeService> }).services;
+  const prometheus = parse(readFileSync(join(root, 'infra/prometheus/prometheus.yml'), 'utf8')) as { scrape_configs: Array<{ dns_sd_configs: Array<{ names: string[]; port: number }> }> };
+  const targets = prometheus.scrape_configs.flatMap((c) => c.dns_sd_configs.map((d) => `${d.names[0]}:${d.port}`));
+  t.same(targets, [`gateway:${s.gateway!.environment!.PORT}`, `persister:${s.persister!.environment!.METRICS_PORT}`], 'the ports the services serve /metrics on');
+  const mounts = (svc: ComposeService) => (svc.volumes ?? []).map((v) => (typeof v === 'string' ? v : `${v.source}:${v.target}`));
+  t.ok(mounts(s.prometheus!).some((m) => m.startsWith(join(root, 'infra/prometheus/prometheus.yml') + ':')), 'compose runs Prometheus with it');
+  t.ok(mounts(s.grafana!).some((m) => m.startsWith(join(root, 'infra/grafana/dashboards') + ':')), 'and Grafana with the dashboard');
+
+  const defined = ['services/gateway/src/metrics.ts', 'services/persister/src/metrics.ts']
+    .flatMap((f) => [...readFileSync(join(root, f), 'utf8').matchAll(/name: '(parley_\w+)'|gauge\('(parley_\w+)'/g)].map((m) => m[1] ?? m[2]!));
+  const dashboard = JSON.parse(readFileSync(join(root, 'infra/grafana/dashboards/parley.json'), 'utf8')) as { panels: Array<{ title: string; targets: Array<{ expr: string }> }> };
+  const used = new Set(dashboard.panels.flatMap((p) => p.targets.flatMap((q) => [...q.expr.matchAll(/parley_\w+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')))));
+  for (const name of used) t.ok(defined.includes(name), `${name} is a series a service exposes`);
+  t.ok(used.size >= 10, `the dashboard plots ${used.size} Parley series`);
 });
 
 t.test('the Dockerfile builds compiled JavaScript in stages and runs as a non-root user', async (t) => {

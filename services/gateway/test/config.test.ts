@@ -1,6 +1,9 @@
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
 import { Child } from '@parley/testkit';
+import { GatewayEnv } from '../src/config.js';
+import { PersisterEnv } from '../../persister/src/config.js';
 
 const main = (service: string) => fileURLToPath(new URL(`../../${service}/dist/main.js`, import.meta.url));
 const good = { DATABASE_URL: 'postgres://parley@127.0.0.1:1/parley', JWT_SECRET: 'a-secret-of-32-characters-000000', REDIS_URL: 'redis://127.0.0.1:1' };
@@ -16,6 +19,10 @@ const cases: Array<[string, string, Record<string, string | undefined>, RegExp]>
   ['persister', 'WEBHOOK_URL without WEBHOOK_SECRET', { WEBHOOK_URL: 'https://push.example/hook' }, /WEBHOOK_SECRET is required/],
   ['gateway', 'SERVICE_TOKENS too short', { SERVICE_TOKENS: 'short' }, /SERVICE_TOKENS/],
   ['gateway', 'PRESENCE_TTL_SECONDS over 30', { PRESENCE_TTL_SECONDS: '60' }, /PRESENCE_TTL_SECONDS/],
+  ['gateway', 'SHUTDOWN_TIMEOUT_MS not a number', { SHUTDOWN_TIMEOUT_MS: '10s' }, /SHUTDOWN_TIMEOUT_MS must be integer/],
+  ['gateway', 'UPLOAD_ALLOWED_TYPES not a list of types', { UPLOAD_ALLOWED_TYPES: 'images' }, /UPLOAD_ALLOWED_TYPES must match pattern/],
+  ['persister', 'METRICS_PORT out of range', { METRICS_PORT: '70000' }, /METRICS_PORT must be <= 65535/],
+  ['persister', 'DATABASE_URL missing', { DATABASE_URL: undefined }, /required property 'DATABASE_URL'/],
 ];
 
 for (const [service, name, override, expected] of cases) {
@@ -27,3 +34,18 @@ for (const [service, name, override, expected] of cases) {
     t.match(child.lines.join('\n'), expected);
   });
 }
+
+t.test('.env.example lists exactly the settings the services read, each with its default', async (t) => {
+  const schemas = [GatewayEnv, PersisterEnv];
+  const settings = new Map<string, unknown>();
+  for (const schema of schemas) for (const [name, prop] of Object.entries(schema.properties)) settings.set(name, (prop as { default?: unknown }).default);
+  // The CLI's own variables (it reads JWT_SECRET, REDIS_URL and DATABASE_URL too, as the services do).
+  const cliOnly = ['PARLEY_URL', 'PARLEY_TOKEN'];
+  const example = readFileSync(new URL('../../../.env.example', import.meta.url), 'utf8');
+  const listed = new Map([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
+  for (const [name, fallback] of settings) {
+    t.ok(listed.has(name), `${name} is documented`);
+    if (fallback !== undefined) t.equal(listed.get(name), String(fallback), `${name} shows its default`);
+  }
+  for (const name of listed.keys()) t.ok(settings.has(name) || cliOnly.includes(name), `${name} is a setting some service reads`);
+});

@@ -12,11 +12,12 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
   t.equal(before.value('parley_connections'), 0, 'no connections yet');
   t.equal(before.value('parley_frames_received_total'), undefined, 'no frames yet');
 
-  const { client: alice } = await TestClient.open(gw1!.wsUrl, stack.token('alice'));
+  const aliceToken = stack.token('alice');
+  const { client: alice } = await TestClient.open(`${gw1!.wsUrl}?token=${aliceToken}`, aliceToken);
   const { client: bob } = await TestClient.open(gw2!.wsUrl, stack.token('bob'));
   t.teardown(() => Promise.all([alice.close(), bob.close()]));
   const sends = 20;
-  for (let i = 0; i < sends; i++) t.equal((await alice.sendMessage(room, `m${i}`, `c${i}`)).type, 'ack');
+  for (let i = 0; i < sends; i++) t.equal((await alice.sendMessage(room, `confidential-${i}`, `c${i}`)).type, 'ack');
   alice.sendRaw('{"type":"nonsense"}');
   await alice.next('error');
   await bob.waitForSeq(room, sends);
@@ -59,6 +60,14 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
   t.ok(lagging.value('parley_persister_pending')! >= 1, 'pending: read, not acked');
   t.ok((lagging.value('parley_backend_errors_total', { backend: 'postgres' }) ?? 0) > 0, 'persister counts Postgres errors');
   await eventually(async () => ((await scrape(`${gw1!.url}/metrics`)).value('parley_backend_errors_total', { backend: 'postgres' }) ?? 0) > 0, 10_000, 'gateway counts Postgres errors');
+
+  // The logs of all this (REST, sockets, errors) name requests and connections, never tokens or content.
+  const lines = [...stack.gateways.flatMap((g) => g.child.lines), ...persister.lines];
+  t.notOk(lines.some((l) => l.includes(aliceToken) || l.includes(aliceToken.split('.')[2]!)), 'no log line holds a token');
+  t.notOk(lines.some((l) => l.includes('confidential-')), 'no log line holds message content');
+  t.ok(lines.some((l) => l.includes('"msg":"socket open"') && /"conn":"[0-9a-f]{12}"/.test(l) && l.includes('"reqId"')), 'socket lines carry the connection id (and the upgrade request id)');
+  t.ok(lines.some((l) => l.includes('"msg":"request completed"') && l.includes('"reqId"')), 'request lines carry the request id');
+  t.ok(lines.some((l) => l.includes('token=[redacted]')), 'a token in the URL is logged redacted');
 
   await stack.redisServer.child.kill('SIGKILL');
   await eventually(async () => ((await scrape(`${gw1!.url}/metrics`)).value('parley_backend_errors_total', { backend: 'redis' }) ?? 0) > 0, 10_000, 'gateway counts Redis errors');
