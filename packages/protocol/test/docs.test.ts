@@ -42,6 +42,28 @@ t.test('every frame example in docs/protocol.md is valid against its schema, and
   for (const type of [...Object.keys(clientFrames), ...Object.keys(serverFrames)]) t.ok(shown.has(type), `${type} has a valid example`);
 });
 
+/** The text under `### \`type\`` (up to the next heading) within one part of the page. */
+function section(part: string, type: string): string {
+  const start = part.search(new RegExp(`^### \`${type}\``, 'm'));
+  if (start < 0) return '';
+  const next = part.slice(start + 4).search(/^##/m);
+  return next < 0 ? part.slice(start) : part.slice(start, start + 4 + next);
+}
+
+t.test('docs/protocol.md names every field of every frame in its section', async (t) => {
+  const page = doc('protocol.md');
+  const clientPart = page.slice(page.indexOf('## Client → server'), page.indexOf('## Server → client'));
+  const serverPart = page.slice(page.indexOf('## Server → client'), page.indexOf('## REST'));
+  for (const [part, frames] of [[clientPart, clientFrames], [serverPart, serverFrames]] as const) {
+    for (const [type, schema] of Object.entries(frames)) {
+      const text = section(part, type);
+      for (const field of Object.keys((schema as { properties: Record<string, unknown> }).properties)) {
+        t.ok(text.includes(`\`${field}\``) || text.includes(`"${field}":`), `${type}.${field}`);
+      }
+    }
+  }
+});
+
 t.test('docs/seeds.md covers every seed, and each row names a test that exists or the open issue it awaits', async (t) => {
   const page = doc('seeds.md');
   // The seeds live beside the checkout, not in it: a fresh clone elsewhere checks the five known.

@@ -8,7 +8,18 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [this.registry] });
   readonly framesIn = new Counter({ name: 'parley_frames_received_total', help: 'WebSocket frames received, by type (invalid: refused before routing)', labelNames: ['type'], registers: [this.registry] });
-  readonly framesOut = new Counter({ name: 'parley_frames_sent_total', help: 'WebSocket frames written, by type', labelNames: ['type'], registers: [this.registry] });
+  /** Frames written since the last scrape, by type: a plain count on the fan-out path, added to the counter at scrape time. */
+  private readonly unscrapedSent = new Map<string, number>();
+  readonly framesOut = new Counter({
+    name: 'parley_frames_sent_total',
+    help: 'WebSocket frames written, by type',
+    labelNames: ['type'],
+    registers: [this.registry],
+    collect: () => {
+      for (const [type, n] of this.unscrapedSent) this.framesOut.labels(type).inc(n);
+      this.unscrapedSent.clear();
+    },
+  });
   readonly appendSeconds = new Histogram({
     name: 'parley_append_duration_seconds',
     help: 'Time for one room append (the Redis script call that makes a message durable and publishes it)',
@@ -30,6 +41,11 @@ export class GatewayMetrics {
     buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
     registers: [this.registry],
   });
+
+  /** One frame written to one socket (called for every socket an event fans out to). */
+  frameSent(type: string): void {
+    this.unscrapedSent.set(type, (this.unscrapedSent.get(type) ?? 0) + 1);
+  }
 
   constructor(nodeId: string) {
     this.registry.setDefaultLabels({ node: nodeId });

@@ -87,7 +87,7 @@ export class Connection implements RoomListener, UserListener {
       return;
     }
     writeFrame(this.ws, frame);
-    this.app.metrics.framesOut.labels(frame.type).inc();
+    this.app.metrics.frameSent(frame.type);
   }
 
   close(name: CloseCodeName): void {
