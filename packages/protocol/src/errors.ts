@@ -11,6 +11,8 @@ export const errors = {
   REQUEST_INVALID: { status: 400, message: 'The request does not match its schema' },
   REQUEST_TOO_LARGE: { status: 413, message: 'The request body is over the size limit' },
   REQUEST_NOT_FOUND: { status: 404, message: 'No such route' },
+  WS_ORIGIN_NOT_ALLOWED: { status: 403, message: 'WebSocket connections from this origin are not allowed' },
+  WS_TOO_MANY_SOCKETS: { status: 429, message: 'Too many open sockets for this user on this gateway' },
   FRAME_NOT_JSON: { status: 400, message: 'A frame must be a JSON object in a text frame' },
   FRAME_BINARY: { status: 400, message: 'Binary frames are not accepted' },
   FRAME_UNKNOWN_TYPE: { status: 400, message: 'Unknown frame type' },

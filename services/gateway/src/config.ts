@@ -35,6 +35,14 @@ export const GatewayEnv = Type.Object({
   WS_MAX_FRAME_BYTES: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 64 * 1024 }),
   /** Bytes queued for one socket before it is closed as a slow consumer (4100). */
   WS_SEND_BUFFER_MAX_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
+  /**
+   * Browser origins allowed to open a WebSocket besides the gateway's own (comma-separated, such as
+   * `https://chat.example.com`; `*` allows any). A handshake without an Origin (not from a browser)
+   * is allowed; one from another origin is refused with 403, against cross-site WebSocket hijacking.
+   */
+  WS_ALLOWED_ORIGINS: Type.String({ pattern: '^(\\*|https?://[^,\\s/]+(,https?://[^,\\s/]+)*)?$', default: '' }),
+  /** Most sockets one user may hold open on one gateway; past it a handshake is refused with 429. */
+  WS_MAX_SOCKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   /** How long a socket may stay open without sending hello (closed with 4101). */
   WS_HELLO_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   /** Largest REST body. */
@@ -93,7 +101,7 @@ export interface GatewayConfig {
   databaseUrl: string;
   databasePoolSize: number;
   jwt: { key: string; algorithms: string[]; issuer?: string; audience?: string; canSign: boolean };
-  ws: { maxFrameBytes: number; sendBufferMaxBytes: number; helloTimeoutMs: number };
+  ws: { maxFrameBytes: number; sendBufferMaxBytes: number; helloTimeoutMs: number; allowedOrigins: readonly string[]; maxSocketsPerUser: number };
   httpBodyLimitBytes: number;
   idempotencyTtlSeconds: number;
   resumeMaxEvents: number;
@@ -129,7 +137,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     jwt: Object.freeze({ key, algorithms, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, canSign: symmetric }),
-    ws: Object.freeze({ maxFrameBytes: env.WS_MAX_FRAME_BYTES, sendBufferMaxBytes: env.WS_SEND_BUFFER_MAX_BYTES, helloTimeoutMs: env.WS_HELLO_TIMEOUT_MS }),
+    ws: Object.freeze({
+      maxFrameBytes: env.WS_MAX_FRAME_BYTES,
+      sendBufferMaxBytes: env.WS_SEND_BUFFER_MAX_BYTES,
+      helloTimeoutMs: env.WS_HELLO_TIMEOUT_MS,
+      allowedOrigins: Object.freeze(env.WS_ALLOWED_ORIGINS ? env.WS_ALLOWED_ORIGINS.split(',') : []),
+      maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
+    }),
     httpBodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     resumeMaxEvents: env.RESUME_MAX_EVENTS,

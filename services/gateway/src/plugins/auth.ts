@@ -95,6 +95,8 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   }
 
   app.decorate('verifyToken', async (token: string) => {
+    // No backend issues tokens this long: refuse before decoding (and hashing for the cache) a blob.
+    if (token.length > limits.tokenMaxLength) throw new ParleyError('AUTH_TOKEN_INVALID', `A token is at most ${limits.tokenMaxLength} characters`);
     let claims: Record<string, unknown>;
     try {
       claims = app.jwt.verify<Record<string, unknown>>(token);

@@ -4,6 +4,7 @@ import fastifyWebsocket from '@fastify/websocket';
 import type { RawData, WebSocket } from 'ws';
 import type { Socket } from 'node:net';
 import type { ServerResponse } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { ParleyError, type ServerFrameOf } from '@parley/protocol';
 import type { GatewayConfig } from '../config.js';
 import { isUnavailable } from '../plugins/errors.js';
@@ -73,6 +74,32 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const sessions = new Set<Session>();
   let draining = false;
 
+  /** A browser may open a socket from the gateway's own origin or an allowed one (cross-site WebSocket hijacking). */
+  const checkOrigin = async (request: FastifyRequest) => {
+    const origin = request.headers.origin;
+    if (origin === undefined || config.ws.allowedOrigins.includes('*') || config.ws.allowedOrigins.includes(origin)) return;
+    if (URL.canParse(origin) && new URL(origin).host === request.headers.host) return;
+    throw new ParleyError('WS_ORIGIN_NOT_ALLOWED');
+  };
+
+  /**
+   * Counts the socket against its user's cap from the handshake on, and lets go when the TCP
+   * connection closes (the WebSocket's, or the handshake's if it never upgrades): no race between
+   * handshakes in flight, and nothing leaked by a failed upgrade.
+   */
+  const socketsPerUser = new Map<string, number>();
+  const reserveSocket = async (request: FastifyRequest) => {
+    const user = request.caller.id;
+    const open = socketsPerUser.get(user) ?? 0;
+    if (open >= config.ws.maxSocketsPerUser) throw new ParleyError('WS_TOO_MANY_SOCKETS');
+    socketsPerUser.set(user, open + 1);
+    request.raw.socket.once('close', () => {
+      const left = socketsPerUser.get(user)! - 1;
+      if (left > 0) socketsPerUser.set(user, left);
+      else socketsPerUser.delete(user);
+    });
+  };
+
   app.decorate('drainSockets', async (deadline: number) => {
     draining = true;
     const open = [...sessions];
@@ -87,7 +114,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     for (const { socket } of open) socket.terminate();
   });
 
-  app.get('/ws', { websocket: true, preValidation: app.authenticate }, (socket: WebSocket, request) => {
+  app.get('/ws', { websocket: true, preValidation: [checkOrigin, app.authenticate, reserveSocket] }, (socket: WebSocket, request) => {
     const id = randomBytes(6).toString('hex');
     const conn = new Connection(id, request.caller, socket, app);
     conn.log.info({ reqId: request.id }, 'socket open');
