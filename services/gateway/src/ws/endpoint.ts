@@ -49,12 +49,16 @@ declare module 'fastify' {
   }
 }
 
+/** An open socket, for the drain: one small object, and no promise kept per socket while idle. */
 interface Session {
   conn: Connection;
   socket: WebSocket;
-  /** The frames read so far, handled. */
-  handled(): Promise<void>;
-  closed: Promise<void>;
+  /** Settles when the frames read so far are handled, in order. */
+  chain: Promise<void>;
+}
+
+function closedOf({ socket }: Session): Promise<void> {
+  return new Promise((resolve) => (socket.readyState === socket.CLOSED ? resolve() : socket.once('close', () => resolve())));
 }
 
 function until<T>(p: Promise<T>, deadline: number): Promise<T | void> {
@@ -104,13 +108,13 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     draining = true;
     const open = [...sessions];
     for (const { socket } of open) socket.pause();
-    await until(Promise.allSettled(open.map((s) => s.handled())), deadline);
+    await until(Promise.allSettled(open.map((s) => s.chain)), deadline);
     // Read again, so that the clients' close frames are seen (frames before them are dropped).
     for (const { conn, socket } of open) {
       socket.resume();
       conn.close('SERVICE_RESTART');
     }
-    await until(Promise.allSettled(open.map((s) => s.closed)), deadline);
+    await until(Promise.all(open.map(closedOf)), deadline);
     for (const { socket } of open) socket.terminate();
   });
 
@@ -124,9 +128,8 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     conn.expectHello(config.ws.helloTimeoutMs);
     conn.armExpiry();
 
-    let chain = Promise.resolve();
     let inFlight = 0;
-    const session: Session = { conn, socket, handled: () => chain, closed: new Promise((resolve) => socket.once('close', () => resolve())) };
+    const session: Session = { conn, socket, chain: Promise.resolve() };
     sessions.add(session);
     socket.on('message', (data: RawData, isBinary: boolean) => {
       // While draining, a frame still buffered after pause is not handled: no ack is written for
@@ -148,7 +151,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       app.metrics.framesIn.labels(frame.type).inc();
       const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
       if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
-      chain = chain
+      session.chain = session.chain
         .then(() => routeFrame(conn, frame))
         .catch((err) => conn.send(errorFrame(err, conn, clientId)))
         .finally(() => {
