@@ -13,6 +13,7 @@ export const errors = {
   REQUEST_NOT_FOUND: { status: 404, message: 'No such route' },
   WS_ORIGIN_NOT_ALLOWED: { status: 403, message: 'WebSocket connections from this origin are not allowed' },
   WS_TOO_MANY_SOCKETS: { status: 429, message: 'Too many open sockets for this user on this gateway' },
+  RATE_LIMITED: { status: 429, message: 'Too many requests; retry later' },
   FRAME_NOT_JSON: { status: 400, message: 'A frame must be a JSON object in a text frame' },
   FRAME_BINARY: { status: 400, message: 'Binary frames are not accepted' },
   FRAME_UNKNOWN_TYPE: { status: 400, message: 'Unknown frame type' },

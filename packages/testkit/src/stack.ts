@@ -52,6 +52,10 @@ export class Stack {
       PERSISTER_CLAIM_IDLE_MS: '1000',
       PERSISTER_CLAIM_INTERVAL_MS: '250',
       PERSISTER_BLOCK_MS: '200',
+      // Tests send as fast as they can as one user; services/gateway/test/rate-limits.test.ts sets its own.
+      MESSAGE_RATE_PER_SECOND: '1000000',
+      MESSAGE_RATE_BURST: '1000000',
+      REST_RATE_LIMIT: '1000000',
       ...extraEnv,
     };
     this.redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });

@@ -8,6 +8,7 @@ import redis from './plugins/redis.js';
 import db from './plugins/db.js';
 import auth from './plugins/auth.js';
 import relay from './plugins/relay.js';
+import rateLimit from './plugins/rate-limit.js';
 import ws from './ws/endpoint.js';
 import health from './routes/health.js';
 import devTokens from './routes/dev-tokens.js';
@@ -59,6 +60,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(db, { config });
   await app.register(auth, { config });
   await app.register(relay, { config });
+  await app.register(rateLimit, { config });
   await app.register(ws, { config });
   await app.register(health);
   await app.register(chats);

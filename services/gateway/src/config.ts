@@ -43,6 +43,15 @@ export const GatewayEnv = Type.Object({
   WS_ALLOWED_ORIGINS: Type.String({ pattern: '^(\\*|https?://[^,\\s/]+(,https?://[^,\\s/]+)*)?$', default: '' }),
   /** Most sockets one user may hold open on one gateway; past it a handshake is refused with 429. */
   WS_MAX_SOCKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
+  /**
+   * REST calls (and WebSocket handshakes) one user may make per REST_RATE_WINDOW_SECONDS, over all
+   * gateways (counted in Redis). Calls without a user token are not counted.
+   */
+  REST_RATE_LIMIT: Type.Integer({ minimum: 1, default: 600 }),
+  REST_RATE_WINDOW_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 60 }),
+  /** Messages one user may send over WebSockets to one gateway: a steady rate, and the burst allowed above it. */
+  MESSAGE_RATE_PER_SECOND: Type.Number({ exclusiveMinimum: 0, maximum: 1_000_000, default: 10 }),
+  MESSAGE_RATE_BURST: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 50 }),
   /** How long a socket may stay open without sending hello (closed with 4101). */
   WS_HELLO_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   /** Largest REST body. */
@@ -103,6 +112,8 @@ export interface GatewayConfig {
   jwt: { key: string; algorithms: string[]; issuer?: string; audience?: string; canSign: boolean };
   ws: { maxFrameBytes: number; sendBufferMaxBytes: number; helloTimeoutMs: number; allowedOrigins: readonly string[]; maxSocketsPerUser: number };
   httpBodyLimitBytes: number;
+  restRateLimit: { max: number; windowMs: number };
+  messageRate: { perSecond: number; burst: number };
   idempotencyTtlSeconds: number;
   resumeMaxEvents: number;
   streamMaxBacklog: number;
@@ -145,6 +156,8 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
     }),
     httpBodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,
+    restRateLimit: Object.freeze({ max: env.REST_RATE_LIMIT, windowMs: env.REST_RATE_WINDOW_SECONDS * 1000 }),
+    messageRate: Object.freeze({ perSecond: env.MESSAGE_RATE_PER_SECOND, burst: env.MESSAGE_RATE_BURST }),
     idempotencyTtlSeconds: env.IDEMPOTENCY_TTL_SECONDS,
     resumeMaxEvents: env.RESUME_MAX_EVENTS,
     streamMaxBacklog: env.STREAM_MAX_BACKLOG,

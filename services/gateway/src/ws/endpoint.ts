@@ -10,6 +10,7 @@ import type { GatewayConfig } from '../config.js';
 import { isUnavailable } from '../plugins/errors.js';
 import { Connection } from './connection.js';
 import { decodeFrame, routeFrame } from './frame-router.js';
+import { MessageRate } from './message-rate.js';
 
 /** Frames read from one socket and not yet handled before the socket stops being read (TCP backpressure). */
 const MAX_FRAMES_IN_FLIGHT = 64;
@@ -92,6 +93,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
    * handshakes in flight, and nothing leaked by a failed upgrade.
    */
   const socketsPerUser = new Map<string, number>();
+  const messageRate = new MessageRate(config.messageRate.perSecond, config.messageRate.burst);
   const reserveSocket = async (request: FastifyRequest) => {
     const user = request.caller.id;
     const open = socketsPerUser.get(user) ?? 0;
@@ -100,7 +102,10 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     request.raw.socket.once('close', () => {
       const left = socketsPerUser.get(user)! - 1;
       if (left > 0) socketsPerUser.set(user, left);
-      else socketsPerUser.delete(user);
+      else {
+        socketsPerUser.delete(user);
+        messageRate.forget(user);
+      }
     });
   };
 
@@ -150,9 +155,11 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       }
       app.metrics.framesIn.labels(frame.type).inc();
       const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
+      const wait = clientId === undefined ? 0 : messageRate.take(conn.caller.id);
       if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
       session.chain = session.chain
-        .then(() => routeFrame(conn, frame))
+        // A refusal goes through the chain too, so that answers keep the order of the frames.
+        .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
         .catch((err) => conn.send(errorFrame(err, conn, clientId)))
         .finally(() => {
           if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) socket.resume();
