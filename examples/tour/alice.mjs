@@ -6,6 +6,8 @@ import { devToken, wsUrl } from './dev-token.mjs';
 const alice = new ParleyClient({ url: wsUrl, token: () => devToken('alice'), WebSocket });
 alice.on('welcome', (w) => console.log(`alice is on gateway ${w.node_id}`));
 alice.connect();
+// Typing goes over the socket: wait until it is open (sends, unlike typing, wait by themselves).
+await new Promise((resolve) => alice.on('welcome', resolve));
 
 // The direct chat of Alice and Bob: the same room whichever of them asks.
 const chat = await alice.request('POST', '/api/chats', { type: 'direct', user_id: 'bob' });

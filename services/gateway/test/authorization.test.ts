@@ -87,7 +87,8 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
 
   /**
    * Everything stored: the Postgres tables, and every Redis key but the member caches (refilled by
-   * reads) and presence (the gateways' heartbeats rewrite it; sockets opening are not changes).
+   * reads), presence (the gateways' heartbeats rewrite it; sockets opening are not changes) and the
+   * REST rate counters (every call counts, refused or not).
    */
   async function snapshot(): Promise<unknown> {
     const [rooms, members, messages, users] = await Promise.all([
@@ -96,7 +97,7 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
       stack.db.selectFrom('messages').selectAll().orderBy(['room_id', 'seq']).execute(),
       stack.db.selectFrom('users').selectAll().orderBy('id').execute(),
     ]);
-    const keys = (await stack.redis.keys('*')).filter((k) => !k.endsWith(':members') && !k.startsWith('parley:presence:')).sort();
+    const keys = (await stack.redis.keys('*')).filter((k) => !k.endsWith(':members') && !k.startsWith('parley:presence:') && !k.startsWith('parley:rate:')).sort();
     const types = await Promise.all(keys.map((k) => stack.redis.type(k)));
     const values = await Promise.all(keys.map(async (k, i) => {
       switch (types[i]) {
