@@ -14,6 +14,7 @@ export const closeCodes = {
   SLOW_CONSUMER: { code: 4100, reconnect: true, reason: 'send buffer over its cap' },
   HELLO_TIMEOUT: { code: 4101, reconnect: true, reason: 'no hello frame in time' },
   TOKEN_EXPIRED: { code: 4102, reconnect: true, reason: 'the token expired: reconnect with a fresh one' },
+  TOKEN_REVOKED: { code: 4103, reconnect: true, reason: 'the token was revoked: reconnect with another one' },
 } as const;
 
 export type CloseCodeName = keyof typeof closeCodes;

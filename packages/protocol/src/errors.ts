@@ -7,6 +7,7 @@ export const errors = {
   AUTH_TOKEN_MISSING: { status: 401, message: 'A bearer token is required' },
   AUTH_TOKEN_INVALID: { status: 401, message: 'The token is invalid' },
   AUTH_TOKEN_EXPIRED: { status: 401, message: 'The token has expired' },
+  AUTH_TOKEN_REVOKED: { status: 401, message: 'The token has been revoked' },
   AUTH_SUBJECT_CHANGED: { status: 403, message: 'A refreshed token must name the same user as the connection' },
   REQUEST_INVALID: { status: 400, message: 'The request does not match its schema' },
   REQUEST_TOO_LARGE: { status: 413, message: 'The request body is over the size limit' },

@@ -34,6 +34,10 @@ export function createKeys(prefix = '') {
     nodeSockets: () => `${prefix}parley:presence:node-sockets`,
     /** Hash: user id → when the user was last seen online (ms), written as sockets close and by heartbeats. */
     presenceLastSeen: () => `${prefix}parley:presence:last-seen`,
+    /** Sorted set: revoked token ids (`jti`) → until when (ms, the token's exp); expired ones are pruned at each revocation. */
+    revokedTokens: () => `${prefix}parley:auth:revoked`,
+    /** Pub/sub channel: each revoked `jti`, so that every gateway closes the sockets opened with it. */
+    revocations: () => `${prefix}parley:auth:revocations`,
     /** Stream: every event, for the persisters' consumer group; entries are deleted once in Postgres (room-append adds, persister deletes). */
     eventStream: () => `${prefix}parley:events`,
   };

@@ -16,6 +16,8 @@ export interface Caller {
   isAdmin: boolean;
   /** When the token expires (ms since the epoch): a WebSocket is closed then unless it refreshes. */
   expiresAt: number;
+  /** The token's `jti`, when it has one: it may be revoked (POST /api/service/tokens/revoke). */
+  jti: string | undefined;
 }
 
 declare module 'fastify' {
@@ -62,6 +64,7 @@ function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]
     role,
     isAdmin: role !== null && adminRoles.includes(role),
     expiresAt: Number(claims.exp) * 1000,
+    jti: typeof claims.jti === 'string' ? claims.jti : undefined,
   };
 }
 
@@ -105,6 +108,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
     }
     const caller = callerOf(claims, config.adminRoles);
+    if (caller.jti !== undefined && (await app.redis.zscore(app.keys.revokedTokens(), caller.jti)) !== null) throw new ParleyError('AUTH_TOKEN_REVOKED');
     await remember(caller);
     return caller;
   });
@@ -124,4 +128,4 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     const given = digest(token);
     if (!serviceDigests.some((d) => timingSafeEqual(d, given))) throw new ParleyError('AUTH_TOKEN_INVALID', 'Not a service token');
   });
-}, { name: 'auth', dependencies: ['db'] });
+}, { name: 'auth', dependencies: ['db', 'redis'] });

@@ -14,12 +14,15 @@ declare module 'fastify' {
     roomHub: RoomHub;
     userHub: UserHub;
     presence: Presence;
+    /** The node's one subscriber connection: room and user channels, and the token revocations. */
+    channels: ChannelSubscriber;
   }
 }
 
 /** Room membership, room event reads, presence, and the pub/sub relay of this node. */
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const subscriber = new ChannelSubscriber(app.redisSubscriber, app.log);
+  app.decorate('channels', subscriber);
   const roomEvents = new RoomEvents(app.redis, app.db, app.keys);
   app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
   app.decorate('roomEvents', roomEvents);

@@ -109,6 +109,11 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     });
   };
 
+  // A revoked token's sockets close on every gateway (their handshakes are refused from then on).
+  await app.channels.subscribe(app.keys.revocations(), (jti) => {
+    for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
+  });
+
   app.decorate('drainSockets', async (deadline: number) => {
     draining = true;
     const open = [...sessions];
