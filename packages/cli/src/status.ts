@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { createKeys, liveNodes, PERSISTER_GROUP } from '@parley/redis';
+import { createKeys, liveNodes, PERSISTER_GROUP, persisterLag } from '@parley/redis';
 
 export interface ClusterStatus {
   gateways: Array<{ node: string; last_heartbeat_ms_ago: number; sockets: number; users: number }>;
@@ -31,17 +31,19 @@ export async function clusterStatus(redisUrl: string, prefix: string, presenceTt
         return { node, last_heartbeat_ms_ago: now - Number(beat), sockets: Number(sockets ?? 0), users };
       }),
     );
-    const length = await redis.xlen(stream);
-    const consumers = length === 0 && !(await redis.exists(stream)) ? [] : ((await redis.xinfo('CONSUMERS', stream, PERSISTER_GROUP).catch(() => [])) as unknown[][]);
-    const summary: [number, string | null] = consumers.length > 0 ? ((await redis.xpending(stream, PERSISTER_GROUP)) as [number, string | null]) : [0, null];
+    const lag = await persisterLag(redis, keys, now);
+    // No stream or no group yet: no consumers either.
+    const consumers = (await redis.xinfo('CONSUMERS', stream, PERSISTER_GROUP).catch(() => [])) as unknown[][];
     return {
       gateways: gateways.sort((a, b) => a.node.localeCompare(b.node)),
       persister: {
-        stream_length: length,
-        pending: Number(summary[0]),
-        oldest_pending_age_seconds: summary[1] ? Math.max(0, now - Number(summary[1].split('-')[0])) / 1000 : 0,
+        stream_length: lag.streamLength,
+        pending: lag.pending,
+        oldest_pending_age_seconds: lag.oldestPendingAgeSeconds,
         consumers: consumers.map((fields) => {
-          const info = Object.fromEntries(fields.reduce<Array<[string, unknown]>>((pairs, v, i) => (i % 2 ? pairs : [...pairs, [String(v), fields[i + 1]]]), []));
+          // XINFO answers each consumer as a flat list of field, value, field, value…
+          const info: Record<string, unknown> = {};
+          for (let i = 0; i < fields.length; i += 2) info[String(fields[i])] = fields[i + 1];
           return { name: String(info.name), pending: Number(info.pending), idle_ms: Number(info.idle) };
         }),
       },

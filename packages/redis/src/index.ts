@@ -2,3 +2,4 @@ export * from './keys.js';
 export * from './scripts.js';
 export * from './script-errors.js';
 export * from './presence.js';
+export * from './persister-lag.js';

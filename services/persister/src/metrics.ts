@@ -1,12 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { PERSISTER_GROUP, type Keys } from '@parley/redis';
-
-/** The time in milliseconds a stream entry id (`<ms>-<n>`) was made at. */
-function entryTimeMs(id: string): number {
-  return Number(id.slice(0, id.indexOf('-')));
-}
+import { persisterLag, type Keys, type PersisterLag } from '@parley/redis';
 
 /**
  * The persister's Prometheus series. The lag gauges are read from Redis at each scrape (XLEN and
@@ -33,16 +28,14 @@ export class PersisterMetrics {
   constructor(consumer: string, redis: Redis, keys: Keys) {
     this.registry.setDefaultLabels({ consumer });
     collectDefaultMetrics({ register: this.registry });
-    const stream = keys.eventStream();
     // The three gauges are read together, once per scrape: each one's collect shares the read in flight.
-    let read: Promise<{ length: number; pending: number; oldestAge: number } | undefined> | undefined;
+    let read: Promise<PersisterLag | undefined> | undefined;
     const lag = () =>
-      (read ??= Promise.all([redis.xlen(stream), redis.xpending(stream, PERSISTER_GROUP) as Promise<[number, string | null, ...unknown[]]>])
-        .then(([length, summary]) => ({ length, pending: Number(summary[0]), oldestAge: summary[1] ? Math.max(0, Date.now() - entryTimeMs(summary[1])) / 1000 : 0 }))
-        // Redis unreachable (or the group not yet made): the last values stay, the error counter moves.
+      (read ??= persisterLag(redis, keys)
+        // Redis unreachable: the last values stay, the error counter moves.
         .catch(() => undefined)
         .finally(() => setImmediate(() => (read = undefined))));
-    const gauge = (name: string, help: string, pick: (l: { length: number; pending: number; oldestAge: number }) => number) =>
+    const gauge = (name: string, help: string, pick: (l: PersisterLag) => number) =>
       new Gauge({
         name,
         help,
@@ -52,9 +45,9 @@ export class PersisterMetrics {
           if (l) this.set(pick(l));
         },
       });
-    gauge('parley_persister_stream_length', 'Entries in the event stream not yet persisted (persisted ones are deleted)', (l) => l.length);
+    gauge('parley_persister_stream_length', 'Entries in the event stream not yet persisted (persisted ones are deleted)', (l) => l.streamLength);
     gauge('parley_persister_pending', "Entries read by a persister and not yet acked (the group's pending list)", (l) => l.pending);
-    gauge('parley_persister_oldest_pending_age_seconds', 'Age of the oldest entry in the pending list (0 when empty)', (l) => l.oldestAge);
+    gauge('parley_persister_oldest_pending_age_seconds', 'Age of the oldest entry in the pending list (0 when empty)', (l) => l.oldestPendingAgeSeconds);
   }
 
   /** Serves GET /metrics; resolves with the port (0 picks a free one). */
