@@ -8,3 +8,4 @@ export * from './stack.js';
 export * from './tokens.js';
 export * from './ws-client.js';
 export * from './metrics.js';
+export * from './chat-load.js';

@@ -1,0 +1,194 @@
+import WebSocket from 'ws';
+import { ParleyClient } from '@parley/client';
+import { eventually } from './eventually.js';
+import type { Stack } from './stack.js';
+
+/** What the checker needs of a tap test: assertions and a place to print its figures. */
+export interface Assertions {
+  equal(found: unknown, wanted: unknown, message: string): unknown;
+  same(found: unknown, wanted: unknown, message: string): unknown;
+  comment(...message: unknown[]): unknown;
+}
+
+export interface ChatLoadOptions {
+  /** Each room and its members; every member sends to each of its rooms in turn. */
+  rooms: Map<number, string[]>;
+  /** The load balancer: asked for a WebSocket URL on every connect. */
+  url: () => string;
+  /** Sends each client keeps in flight (each waits for its ack before the next is sent). */
+  inFlight?: number;
+}
+
+interface Sender {
+  user: string;
+  client: ParleyClient;
+  /** Per room, the message events the application saw: the SDK's dedup and resume included. */
+  received: Map<number, Array<{ seq: number; id: string }>>;
+  welcomes: number;
+}
+
+export interface Ack {
+  room: number;
+  id: string;
+  seq: number;
+  user: string;
+  clientId: string;
+}
+
+export interface DeliveryFigures {
+  attempted: number;
+  acked: number;
+  /** Sends that ended in an error frame: their effect is unknown to the sender. */
+  refused: number;
+  stored: number;
+  lost: number;
+  duplicated: number;
+  /** Stored without an ack reaching the sender (refused or cut off): the checker's "recovered". */
+  recovered: number;
+  /** Member × room pairs whose client saw the room's seqs 1..head once each, in order. */
+  inOrder: number;
+  receivers: number;
+  reconnects: number;
+}
+
+/**
+ * Load in the style of a Jepsen total-queue test: SDK clients (reconnect, resume, re-send with the
+ * same client_id) send to their rooms without pause through `url`, recording every ack and every
+ * message event their application saw. `check` then accounts, after a full drain, for each acked
+ * message in Postgres and at every member's client.
+ */
+export class ChatLoad {
+  readonly acked: Ack[] = [];
+  readonly errors: string[] = [];
+  private attempted = 0;
+  private readonly sent = new Map<string, string>();
+  private running = true;
+  private readonly senders: Sender[];
+  private loops: Array<Promise<void>> = [];
+
+  private constructor(private readonly stack: Stack, private readonly options: ChatLoadOptions) {
+    const users = [...new Set([...options.rooms.values()].flat())];
+    this.senders = users.map((user) => {
+      const client = new ParleyClient({
+        url: options.url,
+        token: () => stack.token(user),
+        WebSocket: WebSocket as never,
+        reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
+        fallbackAfterFailures: 1_000_000,
+      });
+      const sender: Sender = { user, client, received: new Map(), welcomes: 0 };
+      client.on('message', (m) => {
+        const seen = sender.received.get(m.chat_id) ?? [];
+        seen.push({ seq: m.seq, id: m.id });
+        sender.received.set(m.chat_id, seen);
+      });
+      return sender;
+    });
+  }
+
+  /** Connects every member's client and starts sending once all are welcomed. */
+  static async start(stack: Stack, options: ChatLoadOptions): Promise<ChatLoad> {
+    const load = new ChatLoad(stack, options);
+    await Promise.all(load.senders.map((s) => new Promise<void>((resolve) => {
+      s.client.on('welcome', () => (s.welcomes++, resolve()));
+      s.client.connect();
+    })));
+    load.loops = load.senders.flatMap((s) => Array.from({ length: options.inFlight ?? 1 }, (_, lane) => load.sendLoop(s, lane)));
+    return load;
+  }
+
+  private async sendLoop(s: Sender, lane: number): Promise<void> {
+    const rooms = [...this.options.rooms].filter(([, members]) => members.includes(s.user)).map(([room]) => room);
+    for (let i = 0; this.running; i++) {
+      const room = rooms[i % rooms.length]!;
+      const clientId = `${s.user}-${lane}-${i}`;
+      this.attempted++;
+      this.sent.set(clientId, s.user);
+      try {
+        const ack = await s.client.send(room, `${s.user} ${lane} ${i}`, { clientId });
+        this.acked.push({ room, id: ack.id, seq: ack.seq, user: s.user, clientId });
+      } catch (err) {
+        this.errors.push(`${s.user}: ${(err as Error).message}`);
+      }
+    }
+  }
+
+  /** Resolves once `count` more sends have been acked than when called. */
+  async flowing(count: number, label: string, timeoutMs = 30_000): Promise<void> {
+    const from = this.acked.length;
+    await eventually(() => this.acked.length >= from + count, timeoutMs, label);
+  }
+
+  /** Reconnects seen so far, over all clients. */
+  reconnects(): number {
+    return this.senders.reduce((n, s) => n + s.welcomes - 1, 0);
+  }
+
+  /** Stops sending and waits for every send in flight to end (acked or refused). */
+  async stop(): Promise<void> {
+    this.running = false;
+    await Promise.all(this.loops);
+  }
+
+  close(): void {
+    for (const s of this.senders) s.client.close();
+  }
+
+  /**
+   * The checker. Waits for the persisters to drain, then asserts and prints: lost 0 (every acked
+   * message stored with its room and seq), duplicated 0 (no send stored twice, no seq stored twice),
+   * and at every member's client each room's seqs 1..head once each, in order. Rows stored for a
+   * send whose ack never came are counted as recovered, not lost.
+   */
+  async check(t: Assertions, drainMs = 60_000): Promise<DeliveryFigures> {
+    await this.stop();
+    const { stack } = this;
+    await eventually(async () => (await stack.pendingCount()) === 0 && (await stack.streamLength()) === 0, drainMs, 'persisters drained');
+    const rooms = [...this.options.rooms.keys()];
+    const rows = await stack.db
+      .selectFrom('messages')
+      .select(['id', 'room_id', 'seq', 'sender_id', 'client_id'])
+      .where('room_id', 'in', rooms)
+      .where('type', '!=', 'system')
+      .execute();
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    const lost = this.acked.filter((a) => byId.get(a.id)?.room_id !== a.room || byId.get(a.id)?.seq !== a.seq);
+    const sends = new Set(rows.map((r) => `${r.sender_id}/${r.client_id}`));
+    const seqs = new Set(rows.map((r) => `${r.room_id}/${r.seq}`));
+    const strangers = rows.filter((r) => this.sent.get(r.client_id) !== r.sender_id);
+    const duplicated = rows.length - Math.min(sends.size, seqs.size);
+    const ackedIds = new Set(this.acked.map((a) => a.id));
+    const figures: DeliveryFigures = {
+      attempted: this.attempted,
+      acked: this.acked.length,
+      refused: this.errors.length,
+      stored: rows.length,
+      lost: lost.length,
+      duplicated,
+      recovered: rows.filter((r) => !ackedIds.has(r.id)).length,
+      inOrder: 0,
+      receivers: 0,
+      reconnects: this.reconnects(),
+    };
+    t.equal(lost.length, 0, `lost: ${lost.length} of ${this.acked.length} acked`);
+    t.equal(duplicated, 0, 'duplicated: no send stored twice, no seq stored twice');
+    t.same(strangers.map((r) => r.id), [], 'every stored message was sent by the load');
+
+    for (const [room, members] of this.options.rooms) {
+      const inRoom = rows.filter((r) => r.room_id === room).map((r) => r.seq);
+      const head = inRoom.length ? Math.max(...inRoom) : 0;
+      t.equal(inRoom.length, head, `room ${room}: seqs 1..${head} stored without a gap`);
+      for (const s of this.senders.filter((x) => members.includes(x.user))) {
+        figures.receivers++;
+        await eventually(() => (s.received.get(room)?.at(-1)?.seq ?? 0) >= head, drainMs, `${s.user} caught up in room ${room}`);
+        const seen = s.received.get(room) ?? [];
+        const inOrder = seen.every((m, i) => m.seq === i + 1 && byId.get(m.id)?.seq === m.seq && byId.get(m.id)?.room_id === room);
+        if (inOrder && seen.length === head) figures.inOrder++;
+        t.same(seen.map((m) => m.seq), Array.from({ length: head }, (_, i) => i + 1), `${s.user} saw room ${room}'s ${head} messages once each, in order`);
+      }
+    }
+    t.equal(figures.inOrder, figures.receivers, 'every receiver saw the stored message at each seq');
+    t.comment(`checker: ${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    return figures;
+  }
+}
