@@ -9,6 +9,11 @@ export interface RedisServer {
   url: string;
   port: number;
   child: Child;
+  /**
+   * SIGKILLs the server and starts it again on the same port and data directory (its AOF), once
+   * `whileDown` (say, awaiting the clients' connection errors) has resolved.
+   */
+  restart(whileDown?: () => Promise<unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -16,28 +21,39 @@ const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta
 
 /**
  * Starts Debian's redis-server with Parley's infra/redis.conf (AOF on) on a free loopback port,
- * with its data in a temporary directory.
+ * with its data in a temporary directory; `args` override the file (`--appendfsync always`, say).
  */
-export async function startRedis(): Promise<RedisServer> {
+export async function startRedis(args: string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
+  const spawnOn = async (port: number) => {
+    const child = new Child('redis', 'redis-server', [redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args]);
+    await child.waitFor(/Ready to accept connections/);
+    return child;
+  };
   for (let attempt = 0; ; attempt++) {
     const port = await freePort();
-    const child = new Child('redis', 'redis-server', [redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir]);
+    let child: Child;
     try {
-      await child.waitFor(/Ready to accept connections/);
+      child = await spawnOn(port);
     } catch (err) {
       // Another process took the port between freePort and the bind: try another.
-      if (attempt < 3 && child.lines.some((l) => /Address already in use/.test(l))) continue;
+      if (attempt < 3 && /Address already in use/.test(String(err))) continue;
       throw err;
     }
-    return {
+    const server: RedisServer = {
       url: `redis://127.0.0.1:${port}`,
       port,
       child,
+      async restart(whileDown) {
+        await server.child.kill('SIGKILL');
+        await whileDown?.();
+        server.child = await spawnOn(port);
+      },
       async stop() {
-        await child.kill('SIGKILL');
+        await server.child.kill('SIGKILL');
         rmSync(dir, { recursive: true, force: true });
       },
     };
+    return server;
   }
 }

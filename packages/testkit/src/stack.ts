@@ -15,6 +15,8 @@ export interface StackOptions {
   persisters?: number;
   /** Extra environment for every gateway and persister. */
   env?: Record<string, string>;
+  /** redis-server arguments over infra/redis.conf (`['--appendfsync', 'always']`, say). */
+  redisArgs?: string[];
 }
 
 /** What the harness needs of a tap test: a place to register cleanup. */
@@ -63,7 +65,7 @@ export class Stack {
   }
 
   static async start(t: Teardown, options: StackOptions = {}): Promise<Stack> {
-    const [redisServer, pgServer] = await Promise.all([startRedis(), startPostgres()]);
+    const [redisServer, pgServer] = await Promise.all([startRedis(options.redisArgs), startPostgres()]);
     const stack = new Stack(redisServer, pgServer, options.env ?? {});
     t.teardown(() => stack.stop());
     await migrateToLatest(stack.db);
