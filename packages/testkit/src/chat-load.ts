@@ -17,6 +17,8 @@ export interface ChatLoadOptions {
   url: () => string;
   /** Sends each client keeps in flight (each waits for its ack before the next is sent). */
   inFlight?: number;
+  /** Sends per second of each lane; unset, each lane sends as fast as acks come back. */
+  perSecond?: number;
 }
 
 interface Sender {
@@ -99,7 +101,11 @@ export class ChatLoad {
 
   private async sendLoop(s: Sender, lane: number): Promise<void> {
     const rooms = [...this.options.rooms].filter(([, members]) => members.includes(s.user)).map(([room]) => room);
+    const started = Date.now();
+    const interval = this.options.perSecond ? 1000 / this.options.perSecond : 0;
     for (let i = 0; this.running; i++) {
+      const due = started + i * interval - Date.now();
+      if (due > 0) await new Promise((resolve) => setTimeout(resolve, due));
       const room = rooms[i % rooms.length]!;
       const clientId = `${s.user}-${lane}-${i}`;
       this.attempted++;
@@ -117,6 +123,11 @@ export class ChatLoad {
   async flowing(count: number, label: string, timeoutMs = 30_000): Promise<void> {
     const from = this.acked.length;
     await eventually(() => this.acked.length >= from + count, timeoutMs, label);
+  }
+
+  /** Message events delivered so far, over all clients and rooms. */
+  delivered(): number {
+    return this.senders.reduce((n, s) => n + [...s.received.values()].reduce((m, seen) => m + seen.length, 0), 0);
   }
 
   /** Reconnects seen so far, over all clients. */

@@ -10,6 +10,8 @@ export interface PostgresServer {
   port: number;
   child: Child;
   dataDir: string;
+  /** Stops the server as `pg_ctl -m immediate` does and starts it again, once `whileDown` has resolved. */
+  restart(whileDown?: () => Promise<unknown>): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -56,27 +58,39 @@ export async function startPostgres(): Promise<PostgresServer> {
   rmSync(dataDir, { recursive: true });
   cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
-  for (let attempt = 0; ; attempt++) {
-    const port = await freePort();
+  const spawnOn = async (port: number) => {
     const child = new Child('postgres', 'postgres', [
       '-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
       '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
     ], { cwd: tmpdir(), ...postgresUser });
+    await child.waitFor(/database system is ready to accept connections/, 30_000);
+    return child;
+  };
+  for (let attempt = 0; ; attempt++) {
+    const port = await freePort();
+    let child: Child;
     try {
-      await child.waitFor(/database system is ready to accept connections/, 30_000);
+      child = await spawnOn(port);
     } catch (err) {
-      if (attempt < 3 && child.lines.some((l) => /could not bind|Address already in use/.test(l))) continue;
+      if (attempt < 3 && /could not bind|Address already in use/.test(String(err))) continue;
       throw err;
     }
-    return {
+    const server: PostgresServer = {
       url: `postgres://parley@127.0.0.1:${port}/postgres`,
       port,
       child,
       dataDir,
+      async restart(whileDown) {
+        // SIGQUIT is what `pg_ctl stop -m immediate` sends: the postmaster aborts its backends, no checkpoint.
+        await server.child.kill('SIGQUIT');
+        await whileDown?.();
+        server.child = await spawnOn(port);
+      },
       async stop() {
-        await child.kill('SIGQUIT'); // immediate shutdown: the postmaster takes its backends with it
+        await server.child.kill('SIGQUIT'); // immediate shutdown: the postmaster takes its backends with it
         rmSync(dataDir, { recursive: true, force: true });
       },
     };
+    return server;
   }
 }
