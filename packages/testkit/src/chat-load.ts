@@ -61,6 +61,7 @@ export interface DeliveryFigures {
  */
 export class ChatLoad {
   readonly acked: Ack[] = [];
+  /** Refused sends, as `user: CODE`. */
   readonly errors: string[] = [];
   private attempted = 0;
   private readonly sent = new Map<string, string>();
@@ -114,7 +115,7 @@ export class ChatLoad {
         const ack = await s.client.send(room, `${s.user} ${lane} ${i}`, { clientId });
         this.acked.push({ room, id: ack.id, seq: ack.seq, user: s.user, clientId });
       } catch (err) {
-        this.errors.push(`${s.user}: ${(err as Error).message}`);
+        this.errors.push(`${s.user}: ${(err as { code?: string }).code ?? (err as Error).message}`);
       }
     }
   }

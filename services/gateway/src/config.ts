@@ -21,6 +21,11 @@ export const GatewayEnv = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
   REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
+  /**
+   * How long a Redis command may go unanswered (Redis paused, say) before it fails: a send is then
+   * refused with SERVICE_UNAVAILABLE, and re-sent with its client_id, it is stored at most once.
+   */
+  REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /** HS* shared secret (as the customer's backend signs with); required unless JWT_PUBLIC_KEY is set. */
@@ -123,6 +128,7 @@ export interface GatewayConfig {
   serviceTokens: readonly string[];
   presenceTtlMs: number;
   shutdownTimeoutMs: number;
+  redisCommandTimeoutMs: number;
   uploads: { dir: string; maxBytes: number; maxFiles: number; maxFields: number; maxFieldBytes: number; allowedTypes: readonly string[] };
 }
 
@@ -167,6 +173,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
     presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     uploads: Object.freeze({
       dir: env.UPLOAD_DIR,
       maxBytes: env.UPLOAD_MAX_BYTES,

@@ -30,6 +30,6 @@ export function isUnavailable(err: unknown): boolean {
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(e?.code ?? '') ||
-    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED/.test(e?.message ?? '')
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Command timed out/.test(e?.message ?? '')
   );
 }

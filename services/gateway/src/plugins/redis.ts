@@ -15,13 +15,14 @@ declare module 'fastify' {
 }
 
 /**
- * Fails commands fast while Redis is unreachable instead of queueing them without bound: a send
- * then gets SERVICE_UNAVAILABLE, never a late or false ack.
+ * Fails commands fast while Redis is unreachable instead of queueing them without bound, and (on
+ * the command connection) once one goes unanswered for REDIS_COMMAND_TIMEOUT_MS: a send then gets
+ * SERVICE_UNAVAILABLE, never a late or false ack.
  */
 const connectionOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 } as const;
 
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  const redis = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway:${config.nodeId}` });
+  const redis = new Redis(config.redisUrl, { ...connectionOptions, commandTimeout: config.redisCommandTimeoutMs, connectionName: `gateway:${config.nodeId}` });
   const redisSubscriber = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway-sub:${config.nodeId}` });
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
     conn.on('error', (err) => {
