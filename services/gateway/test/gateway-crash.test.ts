@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Stack, TestClient } from '@parley/testkit';
+import { ChatLoad, Stack, TestClient } from '@parley/testkit';
 import type { ServerFrameOf } from '@parley/protocol';
 
 t.test('clients of a gateway killed under load resume on another with every message once, in order', async (t) => {
@@ -57,4 +57,27 @@ t.test('clients of a gateway killed under load resume on another with every mess
   t.match(live, { type: 'ack', seq: total + 1 });
   const next = await late.waitForSeq(room, total + 1);
   t.equal(next.seq, total + 1, 'live messages continue after head_seq');
+});
+
+t.test('SIGKILL a gateway under load: its clients reconnect to the others and resume; the checker finds 0 lost', async (t) => {
+  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
+  let alive = [...stack.gateways];
+  let turn = 0;
+  const users = ['k0', 'k1', 'k2', 'k3', 'k4', 'k5'];
+  const rooms = new Map([
+    [await stack.createGroup('k0', users.slice(1)), users],
+    [await stack.createGroup('k1', ['k2', 'k4']), ['k1', 'k2', 'k4']],
+  ]);
+  const load = await ChatLoad.start(stack, { rooms, url: () => alive[turn++ % alive.length]!.wsUrl, inFlight: 2 });
+  t.teardown(() => load.close());
+  await load.flowing(300, 'load flowing');
+
+  const [victim] = alive;
+  alive = alive.slice(1);
+  const sockets = victim!.child.lines.filter((l) => l.includes('"msg":"socket open"')).length;
+  await victim!.child.kill('SIGKILL');
+  await load.flowing(300, 'load flowing on the survivors');
+  t.comment(`gateway 1 killed holding ${sockets} of ${users.length} clients' sockets; ${load.reconnects()} reconnects`);
+  t.ok(sockets >= 1 && load.reconnects() >= sockets, 'each of its clients reconnected');
+  await load.check(t);
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { PERSISTER_GROUP } from '@parley/redis';
-import { Stack, TestClient, eventually } from '@parley/testkit';
+import { ChatLoad, Stack, TestClient, eventually } from '@parley/testkit';
 
 t.test('a persister killed mid-batch under load loses nothing and duplicates nothing', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { PERSISTER_BATCH_SIZE: '20' } });
@@ -60,4 +60,33 @@ t.test('a persister stopped with SIGTERM finishes its batch, acks it and exits c
   await eventually(async () => (await stack.streamLength()) === 0, 20_000, 'drained');
   const rows = await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).execute();
   t.equal(rows.length, 300);
+});
+
+t.test('SIGKILL the persister between read and ack under load from many clients: the checker finds 0 lost', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { PERSISTER_BATCH_SIZE: '50' } });
+  let turn = 0;
+  const rooms = new Map([
+    [await stack.createGroup('w0', ['w1', 'w2', 'w3']), ['w0', 'w1', 'w2', 'w3']],
+    [await stack.createGroup('w2', ['w3']), ['w2', 'w3']],
+  ]);
+  const load = await ChatLoad.start(stack, { rooms, url: () => stack.gateways[turn++ % 2]!.wsUrl, inFlight: 2 });
+  t.teardown(() => load.close());
+  await load.flowing(200, 'load flowing');
+
+  // Frozen while its pending list is read, the persister dies holding entries it read but did not ack.
+  const victim = stack.persisters[0]!;
+  const heldPending = await eventually(async () => {
+    victim.proc.kill('SIGSTOP');
+    const [count] = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number];
+    if (count > 0) await victim.kill('SIGKILL');
+    else victim.proc.kill('SIGCONT');
+    return count;
+  }, 30_000, 'persister holding pending entries');
+  await load.flowing(200, 'load flowing without a persister');
+  const backlog = await stack.streamLength();
+  await stack.addPersister('persister2');
+  await load.flowing(200, 'load flowing after the new persister started');
+  t.comment(`persister killed holding ${heldPending} read-but-unacked entries; backlog ${backlog} when its successor started`);
+  const figures = await load.check(t);
+  t.equal(figures.stored, figures.acked + figures.recovered, 'each acked message stored once');
 });
