@@ -13,12 +13,14 @@ export interface Assertions {
 export interface ChatLoadOptions {
   /** Each room and its members; every member sends to each of its rooms in turn. */
   rooms: Map<number, string[]>;
-  /** The load balancer: asked for a WebSocket URL on every connect. */
-  url: () => string;
+  /** The load balancer: asked for a WebSocket URL on every connect (of `user`'s client). */
+  url: (user: string) => string;
   /** Sends each client keeps in flight (each waits for its ack before the next is sent). */
   inFlight?: number;
   /** Sends per second of each lane; unset, each lane sends as fast as acks come back. */
   perSecond?: number;
+  /** Each message's text is padded to at least this many characters. */
+  contentChars?: number;
 }
 
 interface Sender {
@@ -73,7 +75,7 @@ export class ChatLoad {
     const users = [...new Set([...options.rooms.values()].flat())];
     this.senders = users.map((user) => {
       const client = new ParleyClient({
-        url: options.url,
+        url: () => options.url(user),
         token: () => stack.token(user),
         WebSocket: WebSocket as never,
         reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
@@ -112,7 +114,7 @@ export class ChatLoad {
       this.attempted++;
       this.sent.set(clientId, s.user);
       try {
-        const ack = await s.client.send(room, `${s.user} ${lane} ${i}`, { clientId });
+        const ack = await s.client.send(room, `${s.user} ${lane} ${i} `.padEnd(this.options.contentChars ?? 0, '.'), { clientId });
         this.acked.push({ room, id: ack.id, seq: ack.seq, user: s.user, clientId });
       } catch (err) {
         this.errors.push(`${s.user}: ${(err as { code?: string }).code ?? (err as Error).message}`);

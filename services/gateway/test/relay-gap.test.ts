@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Stack, TestClient } from '@parley/testkit';
+import { ChatLoad, Stack, TestClient } from '@parley/testkit';
 
 t.test('a gateway whose Redis subscription dropped backfills what pub/sub lost', async (t) => {
   const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
@@ -28,4 +28,27 @@ t.test('a gateway whose Redis subscription dropped backfills what pub/sub lost',
   t.match(await alice.sendMessage(room, 'after', 'a-1'), { type: 'ack', seq: 12 });
   await bob.waitForSeq(room, 12);
   t.same(bob.messages(room).map((m) => m.seq).slice(-2), [11, 12], 'live delivery goes on');
+});
+
+t.test('Redis disconnects a stalled subscriber past client-output-buffer-limit pubsub: the gateway resubscribes and backfills', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gw1, gw2] = stack.gateways;
+  await stack.redis.config('SET', 'client-output-buffer-limit', 'pubsub 1mb 512kb 1');
+  // Receivers r0 and r1 are on gateway 1; the senders s0 and s1 on gateway 2.
+  const rooms = new Map([[await stack.createGroup('s0', ['s1', 'r0', 'r1']), ['s0', 's1', 'r0', 'r1']]]);
+  const load = await ChatLoad.start(stack, { rooms, url: (user) => (user.startsWith('r') ? gw1! : gw2!).wsUrl, inFlight: 2, contentChars: 4000 });
+  t.teardown(() => load.close());
+  await load.flowing(100, 'load flowing');
+
+  // Gateway 1 stalls (as in a long GC pause): its subscription backs up in Redis until Redis cuts it.
+  gw1!.child.proc.kill('SIGSTOP');
+  t.teardown(() => gw1!.child.proc.kill('SIGCONT'));
+  const stalledAt = Date.now();
+  await stack.redisServer.child.waitFor(/overcoming of output buffer limits/, 60_000);
+  const cutAfterMs = Date.now() - stalledAt;
+  gw1!.child.proc.kill('SIGCONT');
+  const backfill = await gw1!.child.waitFor(/backfilled a relay gap/);
+  t.comment(`Redis cut gateway 1's subscription ${cutAfterMs} ms into its stall; then ${backfill.match(/"found":\d+/)?.[0] ?? ''}`);
+  await load.flowing(100, 'load flowing after the gateway resubscribed');
+  await load.check(t);
 });
