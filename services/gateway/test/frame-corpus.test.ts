@@ -72,6 +72,15 @@ t.test('frame corpus: protocol abuse closes the socket with the right code; the 
   control.socket.write(frame(0x9, Buffer.alloc(126, 1)));
   t.equal(await control.closed, 1002, 'a ping over 125 bytes (a control frame too long): 1002');
 
+  // ws answers each ping with a pong, and drops a socket with 60 pongs not yet flushed (its
+  // maxPendingAutoPongs): a burst of pings ends the connection rather than queueing pongs for it.
+  const pingFlood = await rawSocket(gw!, token);
+  const ping = frame(0x9, Buffer.from('p'));
+  pingFlood.socket.write(Buffer.concat(Array.from({ length: 5000 }, () => ping)));
+  await pingFlood.closed;
+  const pongs = pingFlood.frames.filter((f) => f.opcode === 0xa).length;
+  t.ok(pongs <= 60, `a burst of 5,000 pings: the socket is dropped after ${pongs} pongs`);
+
   const fragmented = await rawSocket(gw!, token);
   fragmented.socket.write(frame(0x1, Buffer.from('{'), false));
   const tiny = frame(0x0, Buffer.from(' '), false);
