@@ -1,6 +1,7 @@
 import WebSocket from 'ws';
 import { ParleyClient } from '@parley/client';
 import { eventually } from './eventually.js';
+import { noteSentText } from './log-scan.js';
 import type { Stack } from './stack.js';
 
 /** What the checker needs of a tap test: assertions and a place to print its figures. */
@@ -114,7 +115,9 @@ export class ChatLoad {
       this.attempted++;
       this.sent.set(clientId, s.user);
       try {
-        const ack = await s.client.send(room, `${s.user} ${lane} ${i} `.padEnd(this.options.contentChars ?? 0, '.'), { clientId });
+        const text = `${s.user} ${lane} ${i} `.padEnd(this.options.contentChars ?? 0, '.');
+        noteSentText(text);
+        const ack = await s.client.send(room, text, { clientId });
         this.acked.push({ room, id: ack.id, seq: ack.seq, user: s.user, clientId });
       } catch (err) {
         this.errors.push(`${s.user}: ${(err as { code?: string }).code ?? (err as Error).message}`);

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { logLeak } from './log-scan.js';
 
 /** Where the harness writes every child's output, one file per process. */
 export const logDir = process.env.PARLEY_TEST_LOG_DIR ?? join(process.cwd(), '.tap', 'parley-logs');
@@ -16,17 +17,22 @@ export class Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   private waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Lines that leaked a token or a message's text (see log-scan.ts), when spawned with `scanLogs`. */
+  readonly leaks: string[] = [];
 
   private readonly detached: boolean;
 
-  constructor(readonly name: string, command: string, args: string[], options: SpawnOptions = {}) {
+  constructor(readonly name: string, command: string, args: string[], options: SpawnOptions & { scanLogs?: boolean } = {}) {
     this.detached = options.detached === true;
     mkdirSync(logDir, { recursive: true });
     const file = createWriteStream(join(logDir, `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`));
-    this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+    const { scanLogs: _scan, ...spawnOptions } = options;
+    this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
     for (const stream of [this.proc.stdout!, this.proc.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
         file.write(line + '\n');
+        const leak = options.scanLogs ? logLeak(line) : undefined;
+        if (leak && this.leaks.length < 10) this.leaks.push(leak);
         if (this.lines.length < 20_000) this.lines.push(line);
         this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
       });

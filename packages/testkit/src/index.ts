@@ -9,3 +9,4 @@ export * from './tokens.js';
 export * from './ws-client.js';
 export * from './metrics.js';
 export * from './chat-load.js';
+export * from './log-scan.js';

@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, type Database, type Kysely } from '@parley/db';
 import { createKeys, PERSISTER_GROUP, type Keys } from '@parley/redis';
 import type { Child } from './child.js';
+import { noteSentText } from './log-scan.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startGateway, startPersister, type GatewayProcess } from './services.js';
@@ -94,6 +95,7 @@ export class Stack {
 
   /** A JSON request to a gateway with a bearer token. */
   async http<T = any>(gw: GatewayProcess, method: string, path: string, token?: string, body?: unknown): Promise<HttpResult<T>> {
+    noteSentText((body as { content?: unknown } | undefined)?.content);
     const res = await fetch(gw.url + path, {
       method,
       headers: { ...(token ? { authorization: `Bearer ${token}` } : {}), ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
@@ -120,11 +122,14 @@ export class Stack {
     return this.redis.xlen(this.keys.eventStream());
   }
 
+  /** Stops everything; throws (failing the test) if a service's log held a token or a message's text. */
   async stop(): Promise<void> {
     await Promise.all([...this.gateways.map((g) => g.child.kill('SIGKILL')), ...this.persisters.map((p) => p.kill('SIGKILL'))]);
     this.redis.disconnect();
     await this.db.destroy();
     await Promise.all([this.redisServer.stop(), this.pgServer.stop()]);
     rmSync(this.uploadDir, { recursive: true, force: true });
+    const leaks = [...this.gateways.map((g) => g.child), ...this.persisters].flatMap((c) => c.leaks.map((l) => `${c.name}: ${l}`));
+    if (leaks.length > 0) throw new Error(`service logs leaked secrets:\n${leaks.join('\n')}`);
   }
 }

@@ -1,5 +1,6 @@
 import WebSocket from 'ws';
 import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from '@parley/protocol';
+import { noteSentText } from './log-scan.js';
 
 export class HandshakeRefused extends Error {
   constructor(readonly status: number, readonly body: string) {
@@ -49,6 +50,7 @@ export class TestClient {
   }
 
   send(frame: ClientFrame): void {
+    noteSentText((frame as { content?: unknown }).content);
     this.ws.send(JSON.stringify(frame));
   }
 
