@@ -19,6 +19,8 @@ export interface SystemUnderTest {
   redisPids(): number[];
   /** Persister and Postgres (Parley only): the durable path. */
   backPids(): number[];
+  /** Parley only: the event stream's length and the persisters' pending entries. */
+  backlog?(): Promise<{ stream: number; pending: number }>;
   /** Creates rooms with these members (user ids); returns the rooms' names in this system. */
   setupRooms(members: string[][]): Promise<string[]>;
   /** Connects a user to node `node`, in `rooms`; resolves once every later message will reach it. */
@@ -64,6 +66,7 @@ export async function startParley(nodes = 3): Promise<SystemUnderTest> {
     nodePids: () => stack.gateways.map((g) => g.child.pid),
     redisPids: () => [stack.redisServer.child.pid],
     backPids: () => [...stack.persisters.map((p) => p.pid), stack.pgServer.child.pid],
+    backlog: async () => ({ stream: await stack.streamLength(), pending: await stack.pendingCount() }),
     async setupRooms(members) {
       const ids = [];
       for (const m of members) {
