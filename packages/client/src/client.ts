@@ -79,6 +79,11 @@ export interface ClientEvents {
   message_edited: ServerFrameOf<'message_edited'>;
   message_deleted: ServerFrameOf<'message_deleted'>;
   chat_added: ServerFrameOf<'chat_added'>;
+  /**
+   * The room's head went back to `head_seq` (the server's Redis lost its newest events): messages
+   * after it that were delivered no longer exist, and the room's next messages reuse their seqs.
+   */
+  chat_rewound: ServerFrameOf<'chat_rewound'>;
   read_state: ServerFrameOf<'read_state'>;
   read_receipt: ServerFrameOf<'read_receipt'>;
   delivery_receipt: ServerFrameOf<'delivery_receipt'>;
@@ -118,6 +123,8 @@ export class ParleyClient {
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private latestToken: string | undefined;
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
+  /** The welcome's epoch (which Redis the seqs come from), told back on resume. */
+  private epoch: string | undefined;
   /** The last seq delivered to the application, per room. */
   private readonly lastSeq = new Map<number, number>();
   /** Rooms being caught up from history: their live events wait here. */
@@ -300,7 +307,7 @@ export class ParleyClient {
       opened = true;
       this.failedOpens = 0;
       const resume = [...this.lastSeq].slice(0, 2000).map(([chat_id, last_seq]) => ({ chat_id, last_seq }));
-      socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume } : {}) }));
+      socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume, ...(this.epoch ? { epoch: this.epoch } : {}) } : {}) }));
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerFrame);
     socket.onerror = () => undefined; // onclose follows
@@ -331,6 +338,7 @@ export class ParleyClient {
         this.pollTimer = undefined;
         // Rooms not resumed go live from their head: that is where the application starts them.
         for (const chat of frame.chats) if (!this.lastSeq.has(chat.chat_id)) this.lastSeq.set(chat.chat_id, chat.head_seq);
+        this.epoch = frame.epoch;
         this.setState('open');
         this.scheduleRefresh(frame.token_expires_at);
         this.emit('welcome', frame);
@@ -354,6 +362,8 @@ export class ParleyClient {
       case 'chat_added':
         if (!this.lastSeq.has(frame.chat_id)) this.lastSeq.set(frame.chat_id, frame.head_seq);
         return this.emit('chat_added', frame);
+      case 'chat_rewound':
+        return this.rewind(frame.chat_id, frame.head_seq);
       case 'resume_too_far':
         void this.catchUp(frame.chat_id, frame.head_seq);
         return;
@@ -365,6 +375,15 @@ export class ParleyClient {
         if (ROOM_EVENTS.has(frame.type)) return this.roomEvent(frame as RoomEventFrame);
         this.emit(frame.type as Exclude<keyof ClientEvents, 'state'>, frame as never);
     }
+  }
+
+  /** Events after `head` that were delivered are gone: go on from it, and tell the application. */
+  private rewind(chatId: number, head: number): void {
+    if ((this.lastSeq.get(chatId) ?? 0) <= head) return;
+    this.lastSeq.set(chatId, head);
+    const held = this.held.get(chatId);
+    if (held) this.held.set(chatId, held.filter((f) => f.seq <= head));
+    this.emit('chat_rewound', { type: 'chat_rewound', chat_id: chatId, head_seq: head });
   }
 
   /** Delivers a room event once, in seq order; held while the room is caught up from history. */

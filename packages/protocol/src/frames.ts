@@ -9,6 +9,8 @@ import { errorCodes } from './errors.js';
 export const HelloFrame = Type.Object(
   {
     type: Type.Literal('hello'),
+    /** The `epoch` of the welcome under which the resumed seqs were received. */
+    epoch: Type.Optional(Type.String({ maxLength: 64, pattern: '^[0-9a-f]*$' })),
     resume: Type.Optional(
       Type.Array(Type.Object({ chat_id: ChatId, last_seq: Seq }, { additionalProperties: false }), {
         maxItems: limits.resumeMaxRooms,
@@ -112,6 +114,8 @@ export const WelcomeFrame = Type.Object({
   chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq })),
   /** When the connection's token expires: send `refresh_token` before then. */
   token_expires_at: Type.String({ format: 'date-time' }),
+  /** Which Redis the seqs come from; send it back in the next `hello` that resumes. */
+  epoch: Type.String(),
 });
 
 /** A message in a room, in seq order. Backfilled and live messages have the same shape. */
@@ -145,6 +149,17 @@ export const ResumeTooFarFrame = Type.Object({
   type: Type.Literal('resume_too_far'),
   chat_id: ChatId,
   last_seq: Seq,
+  head_seq: Seq,
+});
+
+/**
+ * Redis lost the room's newest events (a machine crash under `appendfsync everysec`): its head went
+ * back to `head_seq`, below what this connection was sent. Events after `head_seq` already received
+ * no longer exist; the room's next events reuse their seqs. Drop them, and go on from `head_seq`.
+ */
+export const ChatRewoundFrame = Type.Object({
+  type: Type.Literal('chat_rewound'),
+  chat_id: ChatId,
   head_seq: Seq,
 });
 
@@ -237,6 +252,7 @@ export const serverFrames = {
   ack: AckFrame,
   error: ErrorFrame,
   resume_too_far: ResumeTooFarFrame,
+  chat_rewound: ChatRewoundFrame,
   chat_added: ChatAddedFrame,
   read_state: ReadStateFrame,
   read_receipt: ReadReceiptFrame,

@@ -38,6 +38,8 @@ export function createKeys(prefix = '') {
     revokedTokens: () => `${prefix}parley:auth:revoked`,
     /** Pub/sub channel: each revoked `jti`, so that every gateway closes the sockets opened with it. */
     revocations: () => `${prefix}parley:auth:revocations`,
+    /** String: the run_id of the Redis process whose room heads were last reconciled with Postgres (see the gateway's redis-recovery.ts). */
+    incarnation: () => `${prefix}parley:incarnation`,
     /** Stream: every event, for the persisters' consumer group; entries are deleted once in Postgres (room-append adds, persister deletes). */
     eventStream: () => `${prefix}parley:events`,
   };

@@ -14,6 +14,7 @@ const definitions = {
   roomPersisted: { file: 'room-persisted', numberOfKeys: 3 },
   positionMark: { file: 'position-mark', numberOfKeys: 4 },
   userPositionsFill: { file: 'user-positions-fill', numberOfKeys: 1 },
+  roomReconcile: { file: 'room-reconcile', numberOfKeys: 2 },
 } as const;
 
 type ScriptName = keyof typeof definitions;
@@ -62,6 +63,7 @@ export function createScripts(redis: Redis, keys: Keys) {
   const roomPersisted = call('roomPersisted');
   const positionMark = call('positionMark');
   const userPositionsFill = call('userPositionsFill');
+  const roomReconcile = call('roomReconcile');
 
   return {
     async roomAppend(input: AppendInput): Promise<AppendResult> {
@@ -121,6 +123,14 @@ export function createScripts(redis: Redis, keys: Keys) {
       )) as [ReadMarkStatus, number?, number?];
       if (status === 'OK' || status === 'UNCHANGED') return { status, position: position!, headSeq: headSeq! };
       return { status };
+    },
+
+    /**
+     * Raises the room's head to `persistedHead` (Postgres' highest seq) if it is below, dropping
+     * the room's log; returns the head before (-1: none in Redis). See room-reconcile.lua.
+     */
+    async roomReconcile(roomId: number, persistedHead: number): Promise<number> {
+      return Number(await roomReconcile(keys.roomMeta(roomId), keys.roomLog(roomId), persistedHead));
     },
 
     /** Caches a user's positions (field → seq: see keys.userPositions) unless they are cached already. */

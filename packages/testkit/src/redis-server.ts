@@ -8,6 +8,8 @@ import { freePort } from './free-port.js';
 export interface RedisServer {
   url: string;
   port: number;
+  /** The data directory: the AOF is in its appendonlydir/. */
+  dir: string;
   child: Child;
   /**
    * SIGKILLs the server and starts it again on the same port and data directory (its AOF), once
@@ -43,6 +45,7 @@ export async function startRedis(args: string[] = []): Promise<RedisServer> {
     const server: RedisServer = {
       url: `redis://127.0.0.1:${port}`,
       port,
+      dir,
       child,
       async restart(whileDown) {
         await server.child.kill('SIGKILL');

@@ -84,6 +84,8 @@ export async function appendEvent(
 async function appendWithFills(app: FastifyInstance, input: AppendInput): Promise<Static<typeof SendMessageResult>> {
   // A cold member cache costs one fill, an unknown head another; a membership change racing the fill one more.
   for (let attempt = 0; attempt < 4; attempt++) {
+    // After a Redis restart, no seq is handed out before the heads are raised to Postgres'.
+    await app.redisRecovery.ready();
     const result = await app.scripts.roomAppend(input);
     switch (result.status) {
       case 'OK':

@@ -22,7 +22,14 @@ declare module 'fastify' {
 const connectionOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 } as const;
 
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  const redis = new Redis(config.redisUrl, { ...connectionOptions, commandTimeout: config.redisCommandTimeoutMs, connectionName: `gateway:${config.nodeId}` });
+  // A command in flight when the connection drops fails rather than being re-sent to a Redis that
+  // may have restarted: an append reaches a new Redis only after its heads are reconciled (relay).
+  const redis = new Redis(config.redisUrl, {
+    ...connectionOptions,
+    commandTimeout: config.redisCommandTimeoutMs,
+    autoResendUnfulfilledCommands: false,
+    connectionName: `gateway:${config.nodeId}`,
+  });
   const redisSubscriber = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway-sub:${config.nodeId}` });
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
     conn.on('error', (err) => {

@@ -1,6 +1,7 @@
 import fp from 'fastify-plugin';
 import { Membership } from '../rooms/membership.js';
 import { RoomEvents } from '../rooms/room-events.js';
+import { RedisRecovery } from '../rooms/redis-recovery.js';
 import { ChannelSubscriber } from '../relay/channel-subscriber.js';
 import { RoomHub } from '../relay/room-hub.js';
 import { UserHub } from '../relay/user-hub.js';
@@ -10,6 +11,8 @@ import type { GatewayConfig } from '../config.js';
 declare module 'fastify' {
   interface FastifyInstance {
     membership: Membership;
+    /** Resolves once room heads in Redis are no lower than Postgres' (checked at each Redis reconnect). */
+    redisRecovery: RedisRecovery;
     roomEvents: RoomEvents;
     roomHub: RoomHub;
     userHub: UserHub;
@@ -23,10 +26,12 @@ declare module 'fastify' {
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const subscriber = new ChannelSubscriber(app.redisSubscriber, app.log);
   app.decorate('channels', subscriber);
-  const roomEvents = new RoomEvents(app.redis, app.db, app.keys);
+  const recovery = new RedisRecovery(config.redisCommandTimeoutMs, app.redis, app.db, app.keys, app.scripts, app.log);
+  app.decorate('redisRecovery', recovery);
+  const roomEvents = new RoomEvents(app.redis, app.db, app.keys, () => recovery.ready());
   app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
   app.decorate('roomEvents', roomEvents);
-  app.decorate('roomHub', new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics));
+  app.decorate('roomHub', new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics, () => recovery.epoch()));
   app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
   const presence = new Presence(app.redis, app.db, app.keys, config.nodeId, config.presenceTtlMs, app.log);
   app.decorate('presence', presence);

@@ -14,6 +14,8 @@ export interface RoomListener {
   deliver(roomId: number, seq: number, frame: Frame, endsFor: string | undefined): void;
   /** A frame of the room outside its order (a receipt): no seq, nothing to backfill. */
   signal(roomId: number, frame: Frame): void;
+  /** Events after `floor` may be gone (Redis lost its newest events): later events reuse their seqs. */
+  rewound(roomId: number, floor: number): void;
 }
 
 interface RoomState {
@@ -24,6 +26,8 @@ interface RoomState {
   lastSeq: number;
   /** Events held while a gap is being backfilled, delivered after it in order. */
   held: string[] | null;
+  /** The Redis (run_id) whose events were relayed. */
+  epoch: string;
 }
 
 /**
@@ -41,6 +45,8 @@ export class RoomHub {
     private readonly events: RoomEvents,
     private readonly log: FastifyBaseLogger,
     private readonly metrics: GatewayMetrics,
+    /** The Redis incarnation in force (see redis-recovery.ts). */
+    private readonly epoch: () => string,
   ) {
     subscriber.onResubscribed(() => {
       for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
@@ -51,7 +57,7 @@ export class RoomHub {
   async join(roomId: number, listener: RoomListener): Promise<void> {
     let state = this.rooms.get(roomId);
     if (!state) {
-      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null };
+      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch() };
       fresh.subscribed = this.subscriber.subscribe(this.keys.roomChannel(roomId), (event) => this.onEvent(roomId, event));
       this.rooms.set(roomId, fresh);
       state = fresh;
@@ -128,7 +134,23 @@ export class RoomHub {
     const state = this.rooms.get(roomId);
     if (!state || state.held) return;
     state.held = [];
-    await this.backfill(roomId, state, await this.events.head(roomId).catch(() => state.lastSeq));
+    let head = state.lastSeq;
+    try {
+      head = await this.events.head(roomId);
+      // A new Redis: what was relayed above the room's floor may be gone, and its seqs reused.
+      if (state.epoch !== this.epoch()) {
+        state.epoch = this.epoch();
+        const [floor] = await this.events.floors([roomId]);
+        if (state.lastSeq > floor!) {
+          this.log.warn({ roomId, lastSeq: state.lastSeq, floor }, 'room rewound: Redis lost events this node relayed');
+          state.lastSeq = floor!;
+          for (const listener of state.listeners) listener.rewound(roomId, floor!);
+        }
+      }
+    } catch (err) {
+      this.log.error({ err: (err as Error).message, roomId }, 'relay catch-up failed; listeners resync on reconnect');
+    }
+    await this.backfill(roomId, state, head);
   }
 
   private async backfill(roomId: number, state: RoomState, upTo: number): Promise<void> {

@@ -32,6 +32,8 @@ export class RoomEvents {
     private readonly redis: Redis,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
+    /** Resolves once the heads in Redis are no lower than Postgres' (see redis-recovery.ts). */
+    private readonly reconciled: () => Promise<void>,
   ) {}
 
   async head(roomId: number): Promise<number> {
@@ -45,6 +47,7 @@ export class RoomEvents {
    */
   async heads(roomIds: number[]): Promise<number[]> {
     if (roomIds.length === 0) return [];
+    await this.reconciled();
     const first = this.redis.pipeline();
     for (const id of roomIds) first.hget(this.keys.roomMeta(id), 'seq');
     const values = replies(await first.exec());
@@ -54,13 +57,26 @@ export class RoomEvents {
       const fill = this.redis.pipeline();
       for (const i of missing) {
         const meta = this.keys.roomMeta(roomIds[i]!);
-        fill.hsetnx(meta, 'seq', persisted.get(roomIds[i]!) ?? 0).hget(meta, 'seq');
+        const head = persisted.get(roomIds[i]!) ?? 0;
+        // The floor too: what a client received above it from an earlier Redis may be gone (hello.ts).
+        fill.hsetnx(meta, 'seq', head).hsetnx(meta, 'floor', head).hget(meta, 'seq');
       }
-      // Each room's HGET follows its HSETNX: the head as set, by this call or a concurrent one.
-      const filled = replies(await fill.exec()).filter((_, j) => j % 2 === 1);
+      // Each room's HGET follows its HSETNXs: the head as set, by this call or a concurrent one.
+      const filled = replies(await fill.exec()).filter((_, j) => j % 3 === 2);
       missing.forEach((i, j) => (values[i] = filled[j]!));
     }
     return values.map(Number);
+  }
+
+  /**
+   * Each room's floor: its head when the Redis now serving started (see room-reconcile.lua). A
+   * client that received seqs above it from an earlier Redis may hold events that are gone.
+   */
+  async floors(roomIds: number[]): Promise<number[]> {
+    await this.reconciled();
+    const pipeline = this.redis.pipeline();
+    for (const id of roomIds) pipeline.hget(this.keys.roomMeta(id), 'floor');
+    return replies(await pipeline.exec()).map((v) => Number(v ?? 0));
   }
 
   /** Events with fromSeq <= seq <= toSeq, in seq order. */

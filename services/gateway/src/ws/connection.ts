@@ -128,6 +128,15 @@ export class Connection implements RoomListener, UserListener {
     this.app.roomHub.leave(room.roomId, this);
   }
 
+  /** Events after `head` that this socket was sent are gone: it is told, and goes on from `head`. */
+  rewound(roomId: number, head: number): void {
+    const room = this.rooms.get(roomId);
+    if (!room || room.cursor <= head) return;
+    room.cursor = head;
+    if (room.buffer) room.buffer = room.buffer.filter((e) => e.seq <= head);
+    this.send({ type: 'chat_rewound', chat_id: roomId, head_seq: head });
+  }
+
   /** A signal of the room (a receipt): not part of its order, written as it comes while the room is received. */
   signal(roomId: number, frame: Frame): void {
     if (this.rooms.has(roomId)) this.write(frame);

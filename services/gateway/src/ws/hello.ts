@@ -5,7 +5,8 @@ import { positions } from '../rooms/read-state.js';
 
 /**
  * hello: the connection starts receiving every room of its user. Rooms listed in `resume` replay
- * what followed `last_seq`; the others go live from the head seq that `welcome` reports.
+ * what followed `last_seq`; the others go live from the head seq that `welcome` reports. A resume
+ * under another `epoch` (Redis restarted since) past a room's floor is rewound to the floor first.
  */
 export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Promise<void> {
   conn.acceptHello();
@@ -15,13 +16,23 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
   const roomIds = await roomIdsOfUser(app.db, caller.id);
   const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), positions(app, caller.id, roomIds)]);
   const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
+  const epoch = app.redisRecovery.epoch();
+  // Seqs received from an earlier Redis above a room's floor may name events that are gone.
+  const rewound = new Map<number, number>();
+  if (frame.epoch !== undefined && frame.epoch !== epoch) {
+    const resumed = roomIds.filter((id) => resume.has(id));
+    const floors = await app.roomEvents.floors(resumed);
+    resumed.forEach((id, i) => resume.get(id)! > floors[i]! && rewound.set(id, floors[i]!));
+  }
   conn.send({
     type: 'welcome',
     user_id: caller.id,
     node_id: app.config.nodeId,
     chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]!, last_read_seq: Math.min(reads[i]!, heads[i]!) })),
     token_expires_at: new Date(caller.expiresAt).toISOString(),
+    epoch,
   });
-  await Promise.all(roomIds.map((roomId, i) => conn.attach(roomId, Math.min(resume.get(roomId) ?? heads[i]!, heads[i]!))));
+  for (const [chat_id, head_seq] of rewound) conn.send({ type: 'chat_rewound', chat_id, head_seq });
+  await Promise.all(roomIds.map((roomId, i) => conn.attach(roomId, Math.min(rewound.get(roomId) ?? resume.get(roomId) ?? heads[i]!, heads[i]!))));
   await conn.setPresence('online');
 }
