@@ -2,6 +2,23 @@ import t from 'tap';
 import { PERSISTER_GROUP } from '@parley/redis';
 import { ChatLoad, Stack, TestClient, eventually } from '@parley/testkit';
 
+
+/**
+ * SIGKILLs the stack's first persister at a moment it holds entries it read but has not acked
+ * (mid-batch). It is frozen (SIGSTOP) while its pending list is read, so that what is seen is what
+ * it dies with. Resolves with that count.
+ */
+async function killHoldingPending(stack: Stack): Promise<number> {
+  const victim = stack.persisters[0]!;
+  return eventually(async () => {
+    victim.proc.kill('SIGSTOP');
+    const [count] = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number];
+    if (count > 0) await victim.kill('SIGKILL');
+    else victim.proc.kill('SIGCONT');
+    return count;
+  }, 30_000, 'persister holding pending entries');
+}
+
 t.test('a persister killed mid-batch under load loses nothing and duplicates nothing', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { PERSISTER_BATCH_SIZE: '20' } });
   const [gw] = stack.gateways;
@@ -20,17 +37,8 @@ t.test('a persister killed mid-batch under load loses nothing and duplicates not
     }
   })();
 
-  // Kill the persister at a moment it holds entries it read but has not acked: mid-batch. It is
-  // frozen (SIGSTOP) while its pending list is read, so that what is seen is what it dies with.
-  const victim = stack.persisters[0]!;
-  const leftPending = await eventually(async () => {
-    if (acked.length <= 100) return 0;
-    victim.proc.kill('SIGSTOP');
-    const [count] = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number];
-    if (count > 0) await victim.kill('SIGKILL');
-    else victim.proc.kill('SIGCONT');
-    return count;
-  }, 30_000, 'persister holding pending entries');
+  await eventually(() => acked.length > 100, 30_000, 'load flowing');
+  const leftPending = await killHoldingPending(stack);
   t.ok(leftPending > 0, `the persister was killed holding ${leftPending} entries it had read but not acked`);
 
   await stack.addPersister('persister2');
@@ -73,15 +81,7 @@ t.test('SIGKILL the persister between read and ack under load from many clients:
   t.teardown(() => load.close());
   await load.flowing(200, 'load flowing');
 
-  // Frozen while its pending list is read, the persister dies holding entries it read but did not ack.
-  const victim = stack.persisters[0]!;
-  const heldPending = await eventually(async () => {
-    victim.proc.kill('SIGSTOP');
-    const [count] = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number];
-    if (count > 0) await victim.kill('SIGKILL');
-    else victim.proc.kill('SIGCONT');
-    return count;
-  }, 30_000, 'persister holding pending entries');
+  const heldPending = await killHoldingPending(stack);
   await load.flowing(200, 'load flowing without a persister');
   const backlog = await stack.streamLength();
   await stack.addPersister('persister2');
