@@ -1,5 +1,6 @@
 // Memory per idle connection: a gateway holding N authenticated sockets, each in 3 rooms, against a
-// bare ws server holding N sockets, measured in the same run (RSS growth from /proc).
+// bare ws server holding N sockets, measured in the same run: RSS growth from /proc, and live JS
+// heap growth after a full GC, read over the inspector protocol (both servers run with --inspect).
 //   npm run connections -w @parley/bench           (CONNECTIONS=10000)
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
@@ -29,6 +30,30 @@ async function openMany(n: number, url: string, headers: (i: number) => Record<s
   return sockets;
 }
 
+/**
+ * The live JS heap after a full GC, asked of the process over its inspector (it was started with
+ * `--inspect=127.0.0.1:0`): unlike RSS, not a high-water mark of the connect storm.
+ */
+async function liveHeap(child: Child): Promise<number> {
+  const url = /Debugger listening on (ws:\/\/\S+)/.exec(await child.waitFor(/Debugger listening on/))![1]!;
+  const ws = new WebSocket(url);
+  await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+  let id = 0;
+  const call = (method: string) =>
+    new Promise<Record<string, number>>((resolve) => {
+      const mine = ++id;
+      ws.on('message', (data) => {
+        const reply = JSON.parse(String(data)) as { id?: number; result: Record<string, number> };
+        if (reply.id === mine) resolve(reply.result);
+      });
+      ws.send(JSON.stringify({ id: mine, method }));
+    });
+  await call('HeapProfiler.collectGarbage');
+  const { usedSize } = await call('Runtime.getHeapUsage');
+  ws.close();
+  return usedSize!;
+}
+
 /** RSS after the process settles: the lowest of a few readings a little apart. */
 async function settledRss(pid: number): Promise<number> {
   let low = Infinity;
@@ -54,22 +79,23 @@ export async function runConnections(n: number, log: (l: string) => void = () =>
         if (members.length) await createGroupRoom(stack.db, members[0]!, { name: `l${layer}r${r}`, isPublic: false, memberIds: members });
       }
     }
-    const bare = new Child('bare-ws', process.execPath, ['--import', 'tsx', fileURLToPath(new URL('systems/bare-ws-node.ts', import.meta.url))]);
+    const bare = new Child('bare-ws', process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', fileURLToPath(new URL('systems/bare-ws-node.ts', import.meta.url))]);
     cleanups.push(() => bare.kill('SIGKILL'));
     const barePort = (JSON.parse(await bare.waitFor(/"msg":"ready"/)) as { port: number }).port;
 
     const tokens = users.map((u) => stack.token(u));
-    const measure = async (name: string, pid: number, open: () => Promise<WebSocket[]>) => {
-      const before = await settledRss(pid);
+    const measure = async (name: string, child: Child, open: () => Promise<WebSocket[]>) => {
+      const [before, heapBefore] = [await settledRss(child.pid), await liveHeap(child)];
       const sockets = await open();
-      const after = await settledRss(pid);
-      const perConnection = (after - before) / n;
-      log(`${name}: RSS ${fmt(before / 2 ** 20, 1)} MiB -> ${fmt(after / 2 ** 20, 1)} MiB with ${n} connections: ${fmt(perConnection / 1024, 2)} KiB each`);
+      const [after, heapAfter] = [await settledRss(child.pid), await liveHeap(child)];
+      const rss = (after - before) / n;
+      const heap = (heapAfter - heapBefore) / n;
+      log(`${name}: RSS ${fmt(before / 2 ** 20, 1)} MiB -> ${fmt(after / 2 ** 20, 1)} MiB, live heap ${fmt(heapBefore / 2 ** 20, 1)} -> ${fmt(heapAfter / 2 ** 20, 1)} MiB with ${n} connections: ${fmt(rss / 1024, 2)} KiB RSS, ${fmt(heap / 1024, 2)} KiB heap each`);
       for (const s of sockets) s.terminate();
-      return perConnection;
+      return { rss, heap };
     };
-    const parley = await measure('parley gateway', gw!.child.pid, () => openMany(n, gw!.wsUrl, (i) => ({ authorization: `Bearer ${tokens[i]}` })));
-    const bareWs = await measure('bare ws', bare.pid, () => openMany(n, `ws://127.0.0.1:${barePort}`, () => ({})));
+    const parley = await measure('parley gateway', gw!.child, () => openMany(n, gw!.wsUrl, (i) => ({ authorization: `Bearer ${tokens[i]}` })));
+    const bareWs = await measure('bare ws', bare, () => openMany(n, `ws://127.0.0.1:${barePort}`, () => ({})));
     return { parley, bareWs };
   } finally {
     for (const fn of cleanups.reverse()) await fn();
@@ -80,5 +106,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const n = Number(process.env.CONNECTIONS ?? 10_000);
   console.log(`connections: ${n} idle authenticated sockets, each in ${ROOMS_PER_CONNECTION} rooms, against bare ws`);
   const { parley, bareWs } = await runConnections(n, (l) => console.log(l));
-  console.log(`per idle connection: parley ${fmt(parley / 1024, 2)} KiB, bare ws ${fmt(bareWs / 1024, 2)} KiB, ratio ${fmt(parley / bareWs)}`);
+  console.log(`per idle connection, RSS: parley ${fmt(parley.rss / 1024, 2)} KiB, bare ws ${fmt(bareWs.rss / 1024, 2)} KiB, ratio ${fmt(parley.rss / bareWs.rss)}`);
+  console.log(`per idle connection, live heap: parley ${fmt(parley.heap / 1024, 2)} KiB, bare ws ${fmt(bareWs.heap / 1024, 2)} KiB, ratio ${fmt(parley.heap / bareWs.heap)}`);
 }

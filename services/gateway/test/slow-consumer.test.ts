@@ -93,6 +93,6 @@ t.test('a never-reading client leaves the other clients\' p99 unchanged and the 
   const [before, during] = [p99(baseline), p99(withSlow)];
   t.comment(`readers' p99 ${before.toFixed(1)} ms alone, ${during.toFixed(1)} ms beside a client that never reads (${withSlow.length / readers.length} messages of 8 KB at 200/s)`);
   t.comment(`gateway RSS ${(rssStart / 2 ** 20).toFixed(1)} MB at start, ${(rssBaseline / 2 ** 20).toFixed(1)} MB after the baseline, peak ${(rssPeak / 2 ** 20).toFixed(1)} MB, ${(rssEnd / 2 ** 20).toFixed(1)} MB at the end`);
-  t.ok(during <= before * 3 + 10, `p99 beside the slow client (${during.toFixed(1)} ms) within 3x + 10 ms of the baseline (${before.toFixed(1)} ms)`);
+  t.ok(during <= before * 3 + 25, `p99 beside the slow client (${during.toFixed(1)} ms) within 3x + 25 ms of the baseline (${before.toFixed(1)} ms)`);
   t.ok(rssPeak - rssBaseline < 24 * 2 ** 20, `gateway RSS grew ${((rssPeak - rssBaseline) / 2 ** 20).toFixed(1)} MB (< 24 MB) with a 1 MB send buffer cap`);
 });
