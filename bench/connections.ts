@@ -85,14 +85,19 @@ export async function runConnections(n: number, log: (l: string) => void = () =>
 
     const tokens = users.map((u) => stack.token(u));
     const measure = async (name: string, child: Child, open: () => Promise<WebSocket[]>) => {
-      const [before, heapBefore] = [await settledRss(child.pid), await liveHeap(child)];
+      const heapBefore = await liveHeap(child);
+      const before = await settledRss(child.pid);
       const sockets = await open();
-      const [after, heapAfter] = [await settledRss(child.pid), await liveHeap(child)];
+      const after = await settledRss(child.pid);
+      const heapAfter = await liveHeap(child);
+      const afterGc = await settledRss(child.pid);
       const rss = (after - before) / n;
+      const rssAfterGc = (afterGc - before) / n;
       const heap = (heapAfter - heapBefore) / n;
-      log(`${name}: RSS ${fmt(before / 2 ** 20, 1)} MiB -> ${fmt(after / 2 ** 20, 1)} MiB, live heap ${fmt(heapBefore / 2 ** 20, 1)} -> ${fmt(heapAfter / 2 ** 20, 1)} MiB with ${n} connections: ${fmt(rss / 1024, 2)} KiB RSS, ${fmt(heap / 1024, 2)} KiB heap each`);
+      log(`${name}: RSS ${fmt(before / 2 ** 20, 1)} MiB -> ${fmt(after / 2 ** 20, 1)} MiB (${fmt(afterGc / 2 ** 20, 1)} after a full GC), live heap ${fmt(heapBefore / 2 ** 20, 1)} -> ${fmt(heapAfter / 2 ** 20, 1)} MiB with ${n} connections`);
+      log(`${name}: per connection ${fmt(rss / 1024, 2)} KiB RSS, ${fmt(rssAfterGc / 1024, 2)} KiB RSS after a full GC, ${fmt(heap / 1024, 2)} KiB live heap`);
       for (const s of sockets) s.terminate();
-      return { rss, heap };
+      return { rss, rssAfterGc, heap };
     };
     const parley = await measure('parley gateway', gw!.child, () => openMany(n, gw!.wsUrl, (i) => ({ authorization: `Bearer ${tokens[i]}` })));
     const bareWs = await measure('bare ws', bare, () => openMany(n, `ws://127.0.0.1:${barePort}`, () => ({})));
@@ -107,5 +112,6 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`connections: ${n} idle authenticated sockets, each in ${ROOMS_PER_CONNECTION} rooms, against bare ws`);
   const { parley, bareWs } = await runConnections(n, (l) => console.log(l));
   console.log(`per idle connection, RSS: parley ${fmt(parley.rss / 1024, 2)} KiB, bare ws ${fmt(bareWs.rss / 1024, 2)} KiB, ratio ${fmt(parley.rss / bareWs.rss)}`);
+  console.log(`per idle connection, RSS after a full GC: parley ${fmt(parley.rssAfterGc / 1024, 2)} KiB, bare ws ${fmt(bareWs.rssAfterGc / 1024, 2)} KiB, ratio ${fmt(parley.rssAfterGc / bareWs.rssAfterGc)}`);
   console.log(`per idle connection, live heap: parley ${fmt(parley.heap / 1024, 2)} KiB, bare ws ${fmt(bareWs.heap / 1024, 2)} KiB, ratio ${fmt(parley.heap / bareWs.heap)}`);
 }
