@@ -30,17 +30,18 @@ export class Child {
     this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
     for (const stream of [this.proc.stdout!, this.proc.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
-        file.write(line + '\n');
+        if (!file.writableEnded) file.write(line + '\n');
         const leak = options.scanLogs ? logLeak(line) : undefined;
         if (leak && this.leaks.length < 10) this.leaks.push(leak);
         if (this.lines.length < 20_000) this.lines.push(line);
         this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
       });
     }
+    // 'exit' may come before the last output is read; the file ends once stdout and stderr have.
+    this.proc.once('close', () => file.end());
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code, signal) => {
         this.exitInfo = { code, signal };
-        file.end();
         resolve(this.exitInfo);
       });
     });
