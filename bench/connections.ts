@@ -5,8 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createGroupRoom, ensureUsers } from '@parley/db';
-import { Child, Stack } from '@parley/testkit';
-import { rssBytes } from './lib/proc-cpu.js';
+import { Child, rssBytes, Stack } from '@parley/testkit';
 import { nextLocalAddress } from './lib/source-address.js';
 import { fmt } from './lib/stats.js';
 

@@ -3,8 +3,8 @@
 // deliveries and p99. Ends with the RSS slope (least squares over the windows after the first fifth)
 // and whether each figure stayed bounded; exits 1 if one did not.
 //   npm run soak -w @parley/bench            (SOAK_MINUTES=30 WINDOW_S=30 RATE=500)
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { rssBytes } from '@parley/testkit';
 import { load, round, type Workload } from './fanout.js';
 import { fmt } from './lib/stats.js';
 import { startParley } from './lib/systems.js';
@@ -17,7 +17,7 @@ const WINDOW_S = Number(process.env.WINDOW_S ?? 30);
 const RSS_SLOPE_LIMIT_MB_PER_HOUR = 20;
 const BACKLOG_LIMIT = RATE * 5;
 
-const rssMb = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) / 1024;
+const rssMb = (pid: number) => rssBytes(pid) / 2 ** 20;
 
 /** Least-squares slope of y over x. */
 export function slope(points: Array<[number, number]>): number {

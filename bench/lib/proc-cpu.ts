@@ -39,9 +39,3 @@ export function cpuSeconds(roots: number[]): number {
   for (const root of roots) for (const pid of processTree(root)) ticks += stat(pid)?.ticks ?? 0;
   return ticks / ticksPerSecond;
 }
-
-/** Resident set size of one process, in bytes. */
-export function rssBytes(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) * 1024;
-}

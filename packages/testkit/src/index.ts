@@ -10,3 +10,4 @@ export * from './ws-client.js';
 export * from './metrics.js';
 export * from './chat-load.js';
 export * from './log-scan.js';
+export * from './proc.js';

@@ -1,8 +1,6 @@
-import { readFileSync } from 'node:fs';
 import t from 'tap';
-import { ChatLoad, eventually, Stack, TestClient } from '@parley/testkit';
+import { ChatLoad, eventually, rssBytes, Stack, TestClient } from '@parley/testkit';
 
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const mb = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
 
 /**

@@ -1,8 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import t from 'tap';
 import type { Socket } from 'node:net';
-import { scrape, Stack, TestClient } from '@parley/testkit';
+import { rssBytes, scrape, Stack, TestClient } from '@parley/testkit';
 
 t.test('a socket that stops reading is closed with 4100 once past its send buffer cap; others are served', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_SEND_BUFFER_MAX_BYTES: '65536' } });
@@ -34,7 +33,6 @@ t.test('a socket that stops reading is closed with 4100 once past its send buffe
   t.equal((await scrape(`${gw!.url}/metrics`)).value('parley_socket_closes_total', { reason: 'SLOW_CONSUMER' }), 1, 'counted in /metrics');
 });
 
-const rssBytes = (pid: number) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024;
 const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.99)]!;
 
 t.test('a never-reading client leaves the other clients\' p99 unchanged and the gateway RSS bounded', async (t) => {
