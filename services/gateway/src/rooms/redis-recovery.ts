@@ -89,11 +89,12 @@ export class RedisRecovery {
       const ids = found.map((k) => Number(idOf.exec(k)?.[1])).filter((id) => Number.isSafeInteger(id));
       rooms += ids.length;
       const persisted = await persistedHeads(this.db, ids);
-      for (const roomId of ids) {
-        const head = persisted.get(roomId) ?? 0;
-        const before = await this.scripts.roomReconcile(roomId, head);
-        if (before >= 0 && before < head) raised.push({ roomId, from: before, to: head });
-      }
+      // One batch's scripts go out together on the connection, not a round trip per room.
+      const befores = await Promise.all(ids.map((roomId) => this.scripts.roomReconcile(roomId, persisted.get(roomId) ?? 0)));
+      befores.forEach((before, i) => {
+        const head = persisted.get(ids[i]!) ?? 0;
+        if (before >= 0 && before < head) raised.push({ roomId: ids[i]!, from: before, to: head });
+      });
     } while (cursor !== '0');
     await this.redis.set(this.keys.incarnation(), runId);
     if (raised.length > 0) this.log.warn({ rooms, raised: raised.slice(0, 20), raisedCount: raised.length }, 'Redis lost acked events: room heads raised to Postgres');
