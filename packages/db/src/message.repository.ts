@@ -2,8 +2,8 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, MessageRow, NewMessage } from './database.js';
 
 /**
- * Inserts a batch; rows already present (a replayed stream entry, or a client_id already stored)
- * are skipped, which makes persisting idempotent. The rows travel as one array per column and
+ * Inserts a batch; rows already present (a replayed stream entry: the same room and seq) are
+ * skipped, which makes persisting idempotent. The rows travel as one array per column and
  * `unnest` turns them back into rows: a fixed number of parameters whatever the batch size, where a
  * VALUES list would take one per row and column and cost Postgres a parse and plan that grow with it.
  */
@@ -90,14 +90,17 @@ export async function latestMessageRows(db: Kysely<Database>, roomIds: number[])
 }
 
 /**
- * The highest seq up to which the room's messages are all in Postgres, given that they all are up
- * to `known`. Rows after `known` whose seq equals known + their rank form the contiguous run.
+ * The highest seq up to which the room's events are all accounted for, given that they all are up
+ * to `known`: in Postgres, or among `deadLettered` (seqs the persisters set aside, which Postgres
+ * refused). Seqs after `known` that equal known + their rank form the contiguous run.
  */
-export async function contiguousPersistedSeq(db: Kysely<Database>, roomId: number, known: number): Promise<number> {
+export async function contiguousPersistedSeq(db: Kysely<Database>, roomId: number, known: number, deadLettered: number[] = []): Promise<number> {
   const row = await sql<{ upto: number | null }>`
     select max(seq)::bigint as upto from (
-      select seq, seq - row_number() over (order by seq) as run
-      from messages where room_id = ${roomId} and seq > ${known}
+      select seq, seq - row_number() over (order by seq) as run from (
+        select seq from messages where room_id = ${roomId} and seq > ${known}
+        union select unnest(${deadLettered}::bigint[])
+      ) accounted where seq > ${known}
     ) s where run = ${known}`.execute(db);
   return Number(row.rows[0]?.upto ?? known);
 }

@@ -5,6 +5,7 @@ import * as m0003 from './migrations/0003_faster_search_terms.js';
 import * as m0004 from './migrations/0004_delivered_positions.js';
 import * as m0005 from './migrations/0005_stats_and_mute.js';
 import * as m0006 from './migrations/0006_files.js';
+import * as m0007 from './migrations/0007_drop_client_id_unique.js';
 
 /** Migrations are imported statically so that compiled and bundled builds carry them. */
 const migrations: Record<string, Migration> = {
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '0004_delivered_positions': m0004,
   '0005_stats_and_mute': m0005,
   '0006_files': m0006,
+  '0007_drop_client_id_unique': m0007,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };

@@ -61,7 +61,7 @@ export const GatewayEnv = Type.Object({
   WS_HELLO_TIMEOUT_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   /** Largest REST body. */
   HTTP_BODY_LIMIT_BYTES: Type.Integer({ minimum: 1024, default: 256 * 1024 }),
-  /** How long a client_id is remembered in Redis; Postgres' unique key guards beyond it. */
+  /** How long a client_id is remembered in Redis (at least 60 s); a resend after that is a new message. */
   IDEMPOTENCY_TTL_SECONDS: Type.Integer({ minimum: 60, default: 86_400 }),
   /** Most events a resume replays per room; past it the client gets resume_too_far and pages history. */
   RESUME_MAX_EVENTS: Type.Integer({ minimum: 1, default: 1000 }),

@@ -45,3 +45,26 @@ t.test('a resent client_id returns the original id and seq, and Postgres holds o
   // Only alice's second socket and bob saw live events: each message once.
   t.same(bob.messages(room).map((m) => m.seq), [2, 3, 4]);
 });
+
+t.test('a client_id resent after its record expired is a new message, and Postgres stores both', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { PERSISTER_WATERMARK_INTERVAL_MS: '50', ROOM_LOG_WINDOW: '0' } });
+  const [gw] = stack.gateways;
+  const room = await stack.createGroup('alice', []);
+  const alice = stack.token('alice');
+  const send = () => stack.http(gw!, 'POST', `/api/chats/${room}/messages`, alice, { client_id: 'late-resend', message_type: 'text', content: 'again?' });
+  const first = await send();
+  t.match(first, { status: 201, body: { duplicate: false } });
+  // The record's TTL running out (IDEMPOTENCY_TTL_SECONDS is at least 60), or Redis losing it.
+  t.equal(await stack.redis.del(stack.keys.roomIdempotency(room, 'alice', 'late-resend')), 1);
+  const second = await send();
+  t.match(second, { status: 201, body: { duplicate: false } }, 'past the window a resend is a new message');
+  t.equal(second.body.seq, first.body.seq + 1);
+
+  // Every acked seq is in Postgres, the watermark reaches the head, and history shows what Postgres holds.
+  const head = second.body.seq as number;
+  await eventually(async () => Number(await stack.redis.hget(stack.keys.roomMeta(room), 'persisted')) === head, 20_000, 'watermark at the head');
+  const stored = await stack.db.selectFrom('messages').select(['seq', 'client_id']).where('room_id', '=', room).where('client_id', '=', 'late-resend').orderBy('seq').execute();
+  t.same(stored.map((r) => Number(r.seq)), [first.body.seq, second.body.seq], 'both copies stored, each under its own seq');
+  const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, alice);
+  t.same(history.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').map((m: { seq: number }) => m.seq), [second.body.seq, first.body.seq], 'history: the same two');
+});
