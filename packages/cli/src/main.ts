@@ -7,6 +7,7 @@ import { createDb, migrateToLatest } from '@parley/db';
 import type { Chat, ServerFrameOf } from '@parley/protocol';
 import { clusterStatus } from './status.js';
 import { devToken, UsageError } from './token.js';
+import { listDeadLetters, retryDeadLetters } from './dead-letters.js';
 
 const usage = `usage: parley <command> [options]
 
@@ -23,6 +24,10 @@ const usage = `usage: parley <command> [options]
                       print the room's events as JSON lines, live, from after SEQ (default: now);
                       stops after N events, or on Ctrl-C
   status [--json]     the gateways alive (sockets, users) and the persisters' lag, from REDIS_URL
+  dead-letters [--json] [--count N]
+                      the events Postgres refused, which the persisters set aside, from REDIS_URL
+  dead-letters retry (<id>... | --all)
+                      move dead letters back to the event stream for the persisters to try again
 
   room, send and tail talk to a gateway or the load balancer:
     --url URL         PARLEY_URL, default http://127.0.0.1:8080
@@ -43,6 +48,7 @@ const { values: opts, positionals } = (() => {
         from: { type: 'string' },
         count: { type: 'string' },
         json: { type: 'boolean' },
+        all: { type: 'boolean' },
         url: { type: 'string' },
         token: { type: 'string' },
         as: { type: 'string' },
@@ -147,6 +153,22 @@ async function run(): Promise<void> {
       const p = status.persister;
       console.log(`persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s`);
       for (const c of p.consumers) console.log(`  ${c.name}  pending ${c.pending}  idle ${(c.idle_ms / 1000).toFixed(1)} s`);
+      return;
+    }
+    case 'dead-letters': {
+      const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+      const prefix = process.env.REDIS_KEY_PREFIX ?? '';
+      if (args[0] === 'retry') {
+        const ids = args.slice(1);
+        if (Boolean(opts.all) === ids.length > 0) throw new UsageError('dead-letters retry takes the ids to retry, or --all');
+        const moved = await retryDeadLetters(redisUrl, prefix, opts.all ? undefined : ids);
+        return console.log(`moved back to the event stream: ${moved.length}`);
+      }
+      if (args.length > 0) throw new UsageError('dead-letters [--json] [--count N] | dead-letters retry (<id>... | --all)');
+      const { total, letters } = await listDeadLetters(redisUrl, prefix, wholeNumber(opts.count, '--count') ?? 100);
+      if (opts.json) return letters.forEach(print);
+      console.log(`dead letters: ${total}${total > letters.length ? ` (the oldest ${letters.length} shown)` : ''}`);
+      for (const l of letters) console.log(`  ${l.id}  room ${l.room ?? '-'}  seq ${l.seq ?? '-'}  ${l.code}: ${l.error}`);
       return;
     }
     case 'help':

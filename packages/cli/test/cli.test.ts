@@ -1,17 +1,6 @@
 import t from 'tap';
-import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
-import { Child, eventually, Stack, TestClient } from '@parley/testkit';
-
-const cli = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-
-/** Runs `parley …` to its end: its exit code and output lines (stdout and stderr). */
-async function parley(env: Record<string, string>, ...args: string[]): Promise<{ code: number | null; lines: string[]; json: any }> {
-  const child = new Child(`parley-${args[0]}`, process.execPath, [cli, ...args], { env: { PATH: process.env.PATH, ...env } });
-  const { code } = await child.exited;
-  const last = child.lines.filter((l) => l.startsWith('{')).at(-1);
-  return { code, lines: child.lines, json: last ? JSON.parse(last) : undefined };
-}
+import { Child, eventually, parleyCli as cli, runParley as parley, Stack, TestClient } from '@parley/testkit';
 
 t.test('parley: token, migrate, room, send, tail and status against a running cluster', async (t) => {
   const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { PRESENCE_TTL_SECONDS: '3', PERSISTER_CONSUMER: 'persister-a' } });

@@ -16,6 +16,8 @@ export function createKeys(prefix = '') {
       `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
     /** Hash: field = seq of an edited or deleted message, value `<event seq>|<state JSON>`; overlaid on history until Postgres has it (room-append sets, room-persisted trims). */
     roomChanges: (id: number) => `${room(id)}:changes`,
+    /** Set: seqs of the room's events the persisters dead-lettered, until the persisted watermark passes them (persister adds and removes). */
+    roomDeadSeqs: (id: number) => `${room(id)}:dead-seqs`,
     /** Set: cache of the room's member ids plus the sentinel "" (room-members-fill; dropped by room-append in `bump` mode). */
     roomMembers: (id: number) => `${room(id)}:members`,
     /** Counter: bumped on every membership change so that a fill racing a change is discarded (room-append in `bump` mode). */
@@ -42,6 +44,8 @@ export function createKeys(prefix = '') {
     incarnation: () => `${prefix}parley:incarnation`,
     /** Stream: every event, for the persisters' consumer group; entries are deleted once in Postgres (room-append adds, persister deletes). */
     eventStream: () => `${prefix}parley:events`,
+    /** Stream: event-stream entries Postgres refused, with their original fields plus `error`, `code` and `entry` (the persister adds; `parley dead-letters retry` moves them back). */
+    deadLetters: () => `${prefix}parley:dead-letters`,
   };
 }
 

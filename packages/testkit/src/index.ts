@@ -11,3 +11,4 @@ export * from './metrics.js';
 export * from './chat-load.js';
 export * from './log-scan.js';
 export * from './proc.js';
+export * from './cli.js';

@@ -5,11 +5,20 @@ import type { PersisterMetrics } from './metrics.js';
 import { applyMessageChanges, applyPositionMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
 import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
-import { entryOf, type StreamEntry } from './stream-entry.js';
+import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
 import type { Notifier } from './notifier.js';
 
 /** Longest wait between retries while Postgres or Redis fails. */
 const MAX_BACKOFF_MS = 5000;
+
+/**
+ * Postgres refused the data itself (SQLSTATE class 22 data exception, 23 integrity constraint, 54
+ * program limit: a value no retry will make acceptable), as opposed to being unreachable or busy.
+ */
+function refusedData(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}
 
 /**
  * Drains the event stream into Postgres. Entries are acked (and deleted) only after the
@@ -130,14 +139,32 @@ export class Persister {
     }
   }
 
+  /**
+   * Writes a batch. When Postgres refuses its data (not when it is unreachable), the batch is split
+   * in halves until the refused entry stands alone; that one goes to the dead-letter stream and the
+   * rest is written. One bad entry costs about 2·log2(batch) transactions, never a stalled stream.
+   */
   private async persist(entries: StreamEntry[]): Promise<void> {
+    try {
+      await this.write(entries);
+    } catch (err) {
+      if (!refusedData(err)) throw err;
+      if (entries.length === 1) return this.deadLetter(entries[0]!, err as Error & { code: string; detail?: string });
+      const half = Math.ceil(entries.length / 2);
+      await this.persist(entries.slice(0, half));
+      await this.persist(entries.slice(half));
+    }
+  }
+
+  private async write(entries: StreamEntry[]): Promise<void> {
     const rows: NewMessage[] = [];
     const marks: PositionMark[] = [];
+    const malformed: StreamEntry[] = [];
     for (const entry of entries) {
       // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
       if (!entry[1] || entry[1].length === 0) continue;
       const parsed = entryOf(entry);
-      if (!parsed) this.log.error({ id: entry[0] }, 'dropping a malformed stream entry');
+      if (!parsed) malformed.push(entry);
       else if ('row' in parsed) rows.push(parsed.row);
       else marks.push(parsed.mark);
     }
@@ -161,12 +188,38 @@ export class Persister {
       await applyPositionMarks(trx, [...marks, ...own]);
       return n;
     });
+    for (const entry of malformed) await this.deadLetter(entry, { code: 'MALFORMED', message: 'malformed stream entry' });
     // A batch replayed after a crash is notified again: at least once, like the stream itself.
     this.notifier?.enqueue(rows);
-    const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
+    await this.ack(entries);
     for (const row of rows) this.dirtyRooms.add(row.room_id);
     this.log.debug({ entries: entries.length, inserted }, 'batch persisted');
+  }
+
+  private async ack(entries: StreamEntry[]): Promise<void> {
+    const ids = entries.map(([id]) => id);
+    await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
+  }
+
+  /**
+   * Sets aside an entry Postgres refused: its fields, exactly as they were, go to the dead-letter
+   * stream with the error, and its seq is counted as accounted for, so that the room's watermark
+   * moves past it. Then it is acked. A crash in between dead-letters it again (at least once).
+   * The log line names the entry and the error, never its text (Postgres' detail may quote it).
+   */
+  private async deadLetter(entry: StreamEntry, error: { code: string; message: string; detail?: string }): Promise<void> {
+    const [id, fields] = entry;
+    const { code } = error;
+    const reason = error.detail ? `${error.message}: ${error.detail}` : error.message;
+    await this.redis.xadd(this.keys.deadLetters(), '*', ...fields, 'error', reason, 'code', code, 'entry', id);
+    const { room, seq } = roomSeqOf(fields);
+    if (room !== undefined && seq !== undefined) {
+      await this.redis.sadd(this.keys.roomDeadSeqs(room), seq);
+      this.dirtyRooms.add(room);
+    }
+    await this.ack([entry]);
+    this.metrics.deadLetters.inc();
+    this.log.error({ entry: id, room, seq, code, err: error.message }, 'event dead-lettered: Postgres refused it');
   }
 
   /**
@@ -177,9 +230,13 @@ export class Persister {
   private async advanceWatermarks(): Promise<void> {
     this.lastAdvance = Date.now();
     for (const roomId of this.dirtyRooms) {
-      const known = Number((await this.redis.hget(this.keys.roomMeta(roomId), 'persisted')) ?? 0);
-      const upTo = await contiguousPersistedSeq(this.db, roomId, known);
+      const [persisted, dead] = await Promise.all([this.redis.hget(this.keys.roomMeta(roomId), 'persisted'), this.redis.smembers(this.keys.roomDeadSeqs(roomId))]);
+      const known = Number(persisted ?? 0);
+      const deadSeqs = dead.map(Number);
+      const upTo = await contiguousPersistedSeq(this.db, roomId, known, deadSeqs);
       if (upTo > known) await this.scripts.roomPersisted(roomId, upTo, this.config.roomLogWindow);
+      const passed = deadSeqs.filter((seq) => seq <= upTo);
+      if (passed.length > 0) await this.redis.srem(this.keys.roomDeadSeqs(roomId), ...passed);
       this.dirtyRooms.delete(roomId);
     }
   }

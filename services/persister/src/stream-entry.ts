@@ -4,6 +4,23 @@ import type { Message, MessageChangeEvent } from '@parley/protocol';
 /** A raw stream entry: id and flat field list, as XREADGROUP and XAUTOCLAIM return them. */
 export type StreamEntry = [id: string, fields: string[]];
 
+/** Reads one field of a flat field list (name, value, name, value…). */
+function fieldOf(fields: string[]) {
+  return (name: string) => {
+    for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
+    return undefined;
+  };
+}
+
+/** The room and seq of a room event's entry (fields r and s), when it has them: a position mark has no seq of the room's order. */
+export function roomSeqOf(fields: string[]): { room?: number; seq?: number } {
+  const field = fieldOf(fields);
+  if (field('k') !== undefined) return {};
+  const room = Number(field('r'));
+  const seq = Number(field('s'));
+  return Number.isSafeInteger(room) && room > 0 && Number.isSafeInteger(seq) && seq > 0 ? { room, seq } : {};
+}
+
 type RoomEvent = (Message & { type: 'message' }) | MessageChangeEvent;
 
 /**
@@ -12,10 +29,7 @@ type RoomEvent = (Message & { type: 'message' }) | MessageChangeEvent;
  * message they change), or a position (fields k = read or delivered, r = room, u = user, s = seq).
  */
 export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: PositionMark } | undefined {
-  const field = (name: string) => {
-    const at = fields.indexOf(name);
-    return at >= 0 && at % 2 === 0 ? fields[at + 1] : undefined;
-  };
+  const field = fieldOf(fields);
   const kind = field('k');
   if (kind !== undefined) {
     const room = Number(field('r'));

@@ -1,0 +1,84 @@
+import t from 'tap';
+import { randomUUID } from 'node:crypto';
+import { eventually, runParley, scrape, Stack } from '@parley/testkit';
+
+/**
+ * Appends an event the way room-append does (head, room log, event stream) but with no validation
+ * at all: what a bug, an older gateway or a hand-edited stream could leave there.
+ */
+async function appendUnchecked(stack: Stack, room: number, event: (seq: number) => string): Promise<number> {
+  const seq = await stack.redis.hincrby(stack.keys.roomMeta(room), 'seq', 1);
+  const json = event(seq);
+  await stack.redis.xadd(stack.keys.roomLog(room), `${seq}-0`, 'e', json);
+  await stack.redis.xadd(stack.keys.eventStream(), '*', 'r', String(room), 's', String(seq), 'e', json);
+  return seq;
+}
+
+const message = (room: number, sender: string, extra: string) => (seq: number) =>
+  `{"seq":${seq},"type":"message","chat_id":${room},"id":"${randomUUID()}","sender_id":"${sender}","client_id":"raw-${seq}",` +
+  `"message_type":"text","content":"raw ${seq}","created_at":"${new Date().toISOString()}"${extra}}`;
+
+t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is written and the watermark moves past it', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { PERSISTER_WATERMARK_INTERVAL_MS: '50', ROOM_LOG_WINDOW: '0' } });
+  const [gw] = stack.gateways;
+  const alice = stack.token('alice');
+  const room = await stack.createGroup('alice', []);
+  const send = async (n: number) => {
+    const res = await stack.http(gw!, 'POST', `/api/chats/${room}/messages`, alice, { client_id: `ok-${n}`, message_type: 'text', content: `fine ${n}` });
+    t.equal(res.status, 201);
+  };
+  // One batch: good messages around three bad entries, all in the stream before a persister starts.
+  await send(1);
+  // A lone surrogate inside a jsonb column: Postgres refuses the row ("Unicode low surrogate must follow a high surrogate").
+  const surrogate = await appendUnchecked(stack, room, message(room, 'alice', ',"system":{"event":"member_added","user_id":"x\\udfff"}'));
+  await send(2);
+  // A sender Postgres has no user row for: a foreign-key violation, mendable by an operator.
+  const unknownSender = await appendUnchecked(stack, room, message(room, 'zed', ''));
+  // An entry the persister cannot read at all.
+  await stack.redis.xadd(stack.keys.eventStream(), '*', 'x', 'not an event');
+  await send(3);
+  const head = Number(await stack.redis.hget(stack.keys.roomMeta(room), 'seq'));
+
+  const persister = await stack.addPersister('persister1', { PERSISTER_BATCH_SIZE: '1000', METRICS_PORT: '0' });
+  const metricsPort = (JSON.parse(await persister.waitFor(/"msg":"metrics listening"/)) as { port: number }).port;
+
+  await eventually(async () => (await stack.streamLength()) === 0 && (await stack.pendingCount()) === 0, 20_000, 'the stream drained');
+  const stored = (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).orderBy('seq').execute()).map((r) => Number(r.seq));
+  const expected = Array.from({ length: head }, (_, i) => i + 1).filter((s) => s !== surrogate && s !== unknownSender);
+  t.same(stored, expected, 'every other entry of the batch is in Postgres');
+
+  const letters = (await stack.redis.xrange(stack.keys.deadLetters(), '-', '+')).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))));
+  t.equal(letters.length, 3, 'three dead letters');
+  t.match(letters[0], { r: String(room), s: String(surrogate), code: /^22/, error: /surrogate|Unicode/i }, 'the surrogate: its fields and the error');
+  t.ok(letters[0]!.e!.includes('x\\udfff'), 'its event exactly as it was in the stream');
+  t.match(letters[1], { s: String(unknownSender), code: '23503' }, 'the unknown sender: a foreign-key violation');
+  t.match(letters[2], { x: 'not an event', code: 'MALFORMED' }, 'the unreadable entry');
+
+  await eventually(async () => Number(await stack.redis.hget(stack.keys.roomMeta(room), 'persisted')) === head, 10_000, 'watermark at the head');
+  t.equal(await stack.redis.xlen(stack.keys.roomLog(room)), 0, 'the room log is trimmed past the dead letters');
+  t.equal((await scrape(`http://127.0.0.1:${metricsPort}/metrics`)).value('parley_persister_dead_letters_total'), 3, 'a metric counts them');
+  t.equal(persister.lines.filter((l) => l.includes('"level":50') && l.includes('event dead-lettered')).length, 3, 'an error line each');
+
+  // parley lists them, and retries them once the cause is mended.
+  const env = { REDIS_URL: stack.env.REDIS_URL! };
+  const listed = await runParley(env, 'dead-letters');
+  t.equal(listed.code, 0);
+  t.match(listed.lines[0], 'dead letters: 3');
+  t.match(listed.lines.join('\n'), new RegExp(`room ${room}  seq ${unknownSender}  23503`));
+  const json = (await runParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
+  t.match(json[1], { room, seq: unknownSender, code: '23503', fields: { r: String(room), s: String(unknownSender) } });
+
+  await stack.db.insertInto('users').values({ id: 'zed' }).execute();
+  const retried = await runParley(env, 'dead-letters', 'retry', '--all');
+  t.match(retried.lines, ['moved back to the event stream: 3']);
+  await eventually(async () => (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).where('seq', '=', unknownSender).executeTakeFirst()) !== undefined, 10_000, 'the mended entry persisted');
+  await eventually(async () => (await stack.redis.xlen(stack.keys.deadLetters())) === 2, 10_000, 'the two still refused come back');
+  const again = (await runParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
+  t.match(again, [{ seq: surrogate }, { code: 'MALFORMED' }], 'still refused: dead-lettered again, under new ids');
+  t.not(again[0].id, json[0].id);
+
+  const unknown = await runParley(env, 'dead-letters', 'retry', '1-1');
+  t.equal(unknown.code, 1);
+  t.match(unknown.lines.join('\n'), /no such dead letter: 1-1/);
+  t.equal((await runParley(env, 'dead-letters', 'retry')).code, 2, 'retry needs ids or --all');
+});
