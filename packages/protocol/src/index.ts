@@ -6,3 +6,4 @@ export * from './close-codes.js';
 export * from './limits.js';
 export * from './events.js';
 export * from './formats.js';
+export * from './well-formed.js';

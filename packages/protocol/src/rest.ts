@@ -209,7 +209,7 @@ export const ServiceCreateChatBody = Type.Union([
 /** A system message (`system.event` `notice`, `sender_id` null) posted by the service. */
 /** Revokes every token carrying this `jti` claim, until `expires_at` (its `exp`; default 7 days). */
 export const ServiceRevokeTokenBody = Type.Object(
-  { jti: Type.String({ minLength: 1, maxLength: 255 }), expires_at: Type.Optional(Type.String({ format: 'date-time' })) },
+  { jti: Type.String({ minLength: 1, maxLength: limits.jtiMaxLength }), expires_at: Type.Optional(Type.String({ format: 'date-time' })) },
   { additionalProperties: false },
 );
 export const ServiceNoticeBody = Type.Pick(SendMessageFrame, ['client_id', 'content'], { additionalProperties: false });

@@ -1,7 +1,9 @@
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { GatewayConfig } from './config.js';
-import errors from './plugins/errors.js';
+import errors, { sendError } from './plugins/errors.js';
+import { validatorsByPart } from './schema-validation.js';
+import wellFormedText from './plugins/well-formed-text.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import redis from './plugins/redis.js';
@@ -45,7 +47,10 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
       },
     },
     bodyLimit: config.httpBodyLimitBytes,
-    ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array' } },
+    // Far past any valid id percent-encoded (128 characters of up to 9 bytes' escapes each).
+    routerOptions: { maxParamLength: 2048 },
+    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    schemaController: { compilersFactory: { buildValidator: validatorsByPart } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   app.decorate('config', config);
@@ -54,6 +59,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
     reply.header('x-parley-node', config.nodeId);
   });
   await app.register(errors);
+  await app.register(wellFormedText);
   await app.register(openapi);
   await app.register(metrics, { config });
   await app.register(redis, { config });

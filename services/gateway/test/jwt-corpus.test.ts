@@ -43,6 +43,15 @@ t.test('JWT corpus: every forged, stripped or tampered token is refused on the h
     ['not valid before an hour from now', sign({ sub: 'alice', exp: now() + 7200, nbf: now() + 3600 }), 'AUTH_TOKEN_INVALID'],
     ['two segments', `${header}.${payload}`, 'AUTH_TOKEN_INVALID'],
     ['payload not JSON', `${header}.${Buffer.from('{"sub":').toString('base64url')}.${signature}`, 'AUTH_TOKEN_INVALID'],
+    // Claims that cannot be represented exactly: refused, never stored as something else.
+    ['sub with a lone high surrogate', sign({ sub: 'u\ud800', exp: now() + 600 }), 'AUTH_TOKEN_INVALID'],
+    ['sub with a lone low surrogate', sign({ sub: 'u\udbff', exp: now() + 600 }), 'AUTH_TOKEN_INVALID'],
+    ['name with a lone surrogate', sign({ sub: 'alice', name: 'A\udfff', exp: now() + 600 }), 'AUTH_TOKEN_INVALID'],
+    ['numeric sub past 2^53', sign({ sub: 2 ** 53 + 2, exp: now() + 600 }), 'AUTH_TOKEN_INVALID'],
+    ['fractional sub', sign({ sub: 1.5, exp: now() + 600 }), 'AUTH_TOKEN_INVALID'],
+    ['negative sub', sign({ sub: -3, exp: now() + 600 }), 'AUTH_TOKEN_INVALID'],
+    ['exp past the range of dates', sign({ sub: 'alice', exp: 1e13 }), 'AUTH_TOKEN_INVALID'],
+    ['jti an object', sign({ sub: 'alice', exp: now() + 600, jti: { id: 1 } }), 'AUTH_TOKEN_INVALID'],
   ];
   for (const [name, token, code] of corpus) {
     const [ws, rest] = await verdicts(gw!, token);
@@ -50,4 +59,6 @@ t.test('JWT corpus: every forged, stripped or tampered token is refused on the h
     t.match(rest, { status: 401, code }, `${name}: REST 401 ${code}`);
   }
   t.equal(await stack.db.selectFrom('users').select('id').where('id', '=', 'mallory').executeTakeFirst(), undefined, 'no forged user was ever recorded');
+  t.equal(await stack.db.selectFrom('users').select('id').where('id', 'like', 'u%').executeTakeFirst(), undefined, 'no surrogate sub was stored as U+FFFD');
+  t.same((await verdicts(gw!, sign({ sub: 42, exp: now() + 600 }))).map((v) => v.status), [101, 200], 'a whole-number sub (Laravel) still passes');
 });

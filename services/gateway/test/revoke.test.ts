@@ -28,3 +28,13 @@ t.test('a revoked jti: its sockets close with 4103 on every gateway, and it is r
   await otherSocket.barrier();
   t.notOk(otherSocket.frames.some((f) => f.type === 'error' && f.code !== 'AUTH_TOKEN_REVOKED'), 'the other socket stays open and well');
 });
+
+t.test('a numeric jti is revoked by its decimal form, on REST and on its socket', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
+  const [gw] = stack.gateways;
+  const numeric = stack.token('alice', { claims: { jti: 77 } });
+  const { client } = await TestClient.open(gw!.wsUrl, numeric);
+  t.equal((await stack.http(gw!, 'POST', '/api/service/tokens/revoke', TEST_SERVICE_TOKEN, { jti: '77' })).status, 204);
+  t.equal((await client.closed).code, 4103, 'its socket is closed');
+  t.match(await stack.http(gw!, 'GET', '/api/chats', numeric), { status: 401, body: { code: 'AUTH_TOKEN_REVOKED' } }, 'and REST refuses it');
+});

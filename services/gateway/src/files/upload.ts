@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { MultipartFile } from '@fastify/multipart';
 import { insertFile, type FileRow } from '@parley/db';
-import { ParleyError, type ErrorCode } from '@parley/protocol';
+import { isWellFormedText, MALFORMED_TEXT, ParleyError, type ErrorCode } from '@parley/protocol';
 import { sanitiseFileName } from './file-name.js';
 import { isAllowed, sniffType, SNIFF_BYTES } from './sniff.js';
 import type { FileStorage } from './storage.js';
@@ -18,6 +18,9 @@ const MULTIPART_ERRORS: Record<string, ErrorCode> = {
   FST_PROTO_VIOLATION: 'UPLOAD_INVALID',
 };
 
+/** @fastify/busboy's errors for a body that is not multipart/form-data (no boundary, an empty or over-long one, a cut-off body); they carry no code. */
+const BUSBOY_MALFORMED = /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|Preamble) terminated early|The needle cannot)/;
+
 /**
  * Receives every file of a multipart request into the room, streamed: each is sniffed from its
  * first bytes, hashed and counted on its way to the storage, and recorded in Postgres once stored
@@ -27,11 +30,16 @@ const MULTIPART_ERRORS: Record<string, ErrorCode> = {
 export async function receiveUploads(app: FastifyInstance, storage: FileStorage, request: FastifyRequest, roomId: number): Promise<FileRow[]> {
   const stored: FileRow[] = [];
   try {
-    for await (const part of request.files()) stored.push(await storeFile(app, storage, part, roomId, request.caller.id));
+    for await (const part of request.parts()) {
+      if (part.type === 'file') stored.push(await storeFile(app, storage, part, roomId, request.caller.id));
+      // Busboy cuts a field at UPLOAD_MAX_FIELD_BYTES and only marks it: refuse it rather than take half.
+      else if (part.valueTruncated || part.fieldnameTruncated) throw new ParleyError('UPLOAD_FIELD_TOO_LARGE', `A form field is at most ${app.config.uploads.maxFieldBytes} bytes`);
+      else if (!isWellFormedText(part.fieldname) || !isWellFormedText(part.value)) throw new ParleyError('UPLOAD_INVALID', MALFORMED_TEXT);
+    }
   } catch (err) {
     await Promise.all(stored.map((row) => storage.delete(row.storage_key)));
     if (stored.length > 0) await app.db.deleteFrom('files').where('id', 'in', stored.map((r) => r.id)).execute();
-    const code = MULTIPART_ERRORS[(err as { code?: string }).code ?? ''];
+    const code = MULTIPART_ERRORS[(err as { code?: string }).code ?? ''] ?? (BUSBOY_MALFORMED.test((err as Error).message) ? 'UPLOAD_INVALID' : undefined);
     throw code ? new ParleyError(code) : err;
   }
   if (stored.length === 0) throw new ParleyError('UPLOAD_INVALID');
@@ -39,6 +47,10 @@ export async function receiveUploads(app: FastifyInstance, storage: FileStorage,
 }
 
 async function storeFile(app: FastifyInstance, storage: FileStorage, part: MultipartFile, roomId: number, uploaderId: string): Promise<FileRow> {
+  if (!isWellFormedText(part.filename)) {
+    part.file.destroy();
+    throw new ParleyError('UPLOAD_INVALID', `The file name: ${MALFORMED_TEXT}`);
+  }
   const chunks = part.file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
   const head: Buffer[] = [];
   let headBytes = 0;

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import fp from 'fastify-plugin';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
-import { ParleyError, limits } from '@parley/protocol';
+import { isWellFormedText, limits, MALFORMED_TEXT, ParleyError } from '@parley/protocol';
 import { upsertUser } from '@parley/db';
 import type { GatewayConfig } from '../config.js';
 
@@ -48,12 +48,35 @@ export function tokenOf(request: FastifyRequest): string | undefined {
   return typeof query?.token === 'string' && query.token.length > 0 ? query.token : undefined;
 }
 
+/** The latest instant a JavaScript Date holds, in seconds: an `exp` past it is no time at all. */
+const MAX_EXP_SECONDS = 8.64e12;
+
+/**
+ * A numeric claim used as an id (`sub`, `jti`) as a string, when it is exactly representable: a
+ * whole number from 0 to 2^53 − 1 (JSON numbers past that have already lost digits).
+ */
+function idOf(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? String(v) : undefined;
+}
+
+/**
+ * The caller a verified token names, or AUTH_TOKEN_INVALID when a claim cannot be represented
+ * exactly: text that is not well-formed Unicode, a `sub` or `jti` that is neither a string nor a
+ * whole number, an `exp` past the range of dates. REST, `hello` and `refresh_token` all come here.
+ */
 function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]): Caller {
+  const invalid = (why: string) => new ParleyError('AUTH_TOKEN_INVALID', why);
+  if (!isWellFormedText(claims)) throw invalid(`The token's claims: ${MALFORMED_TEXT}`);
   // Laravel's tymon/jwt-auth puts numeric ids in `sub`; a user id is an opaque string here.
-  const sub = typeof claims.sub === 'number' ? String(claims.sub) : claims.sub;
-  if (typeof sub !== 'string' || sub.length === 0 || sub.length > limits.userIdMaxLength || sub.includes('\u0000')) {
-    throw new ParleyError('AUTH_TOKEN_INVALID', 'The token has no usable sub claim');
+  const sub = idOf(claims.sub);
+  if (sub === undefined || sub.length === 0 || sub.length > limits.userIdMaxLength || sub.includes('\u0000')) {
+    throw invalid('The token has no usable sub claim');
   }
+  const exp = claims.exp;
+  if (typeof exp !== 'number' || !Number.isFinite(exp) || exp > MAX_EXP_SECONDS) throw invalid('The token has no usable exp claim');
+  const jti = claims.jti === undefined ? undefined : idOf(claims.jti);
+  if (claims.jti !== undefined && (jti === undefined || jti.length === 0 || jti.length > limits.jtiMaxLength)) throw invalid('The token has no usable jti claim');
   // Profile claims are informational: NUL (which Postgres cannot store) is dropped, length capped.
   const str = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
   const role = str(claims.role, 32);
@@ -63,8 +86,8 @@ function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]
     avatar: str(claims.avatar, 2048),
     role,
     isAdmin: role !== null && adminRoles.includes(role),
-    expiresAt: Number(claims.exp) * 1000,
-    jti: typeof claims.jti === 'string' ? claims.jti : undefined,
+    expiresAt: exp * 1000,
+    jti,
   };
 }
 

@@ -1,26 +1,45 @@
 import fp from 'fastify-plugin';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, ParleyError, type ErrorCode } from '@parley/protocol';
 import { STATUS_CODES } from 'node:http';
 
-function body(code: ErrorCode, message?: string, statusCode: number = errors[code].status) {
+function body(code: ErrorCode, message?: string) {
+  const statusCode = errors[code].status;
   return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message: message ?? errors[code].message };
+}
+
+/**
+ * Fastify's own refusals, as catalogue codes (with the catalogue's message: Fastify's echo the path).
+ * Any other client error Fastify or a plugin raises is REQUEST_INVALID, 400: every status and code
+ * the gateway answers is in the catalogue.
+ */
+const FASTIFY_ERRORS: Record<string, ErrorCode> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'REQUEST_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'REQUEST_MEDIA_TYPE',
+  FST_ERR_CTP_EMPTY_TYPE: 'REQUEST_MEDIA_TYPE',
+  FST_ERR_MAX_PARAM_LENGTH: 'REQUEST_URL_TOO_LONG',
+  FST_ERR_BAD_URL: 'REQUEST_INVALID',
+};
+
+/** Answers any error with `{statusCode, code, error, message}` and a catalogue code; logs what is not the client's fault. */
+export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  if (err instanceof ParleyError) return reply.status(err.statusCode).send(body(err.code, err.message));
+  const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
+  if (e.validation) return reply.status(400).send(body('REQUEST_INVALID', e.message));
+  const known = FASTIFY_ERRORS[e.code ?? ''];
+  if (known) return reply.status(errors[known].status).send(body(known, known === 'REQUEST_INVALID' ? 'The URL is not well-formed' : undefined));
+  if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.status(400).send(body('REQUEST_INVALID', e.message));
+  if (isUnavailable(err)) {
+    request.log.warn({ err: e.message }, 'backing service unavailable');
+    return reply.status(503).send(body('SERVICE_UNAVAILABLE'));
+  }
+  request.log.error({ err }, 'request failed');
+  return reply.status(500).send(body('INTERNAL'));
 }
 
 /** Every REST error leaves as `{statusCode, code, error, message}` with a catalogue code. */
 export default fp(async (app) => {
-  app.setErrorHandler((err, request, reply) => {
-    if (err instanceof ParleyError) return reply.status(err.statusCode).send(body(err.code, err.message));
-    const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
-    if (e.validation) return reply.status(400).send(body('REQUEST_INVALID', e.message));
-    if (e.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return reply.status(413).send(body('REQUEST_TOO_LARGE'));
-    if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.status(e.statusCode).send(body('REQUEST_INVALID', e.message, e.statusCode));
-    if (isUnavailable(err)) {
-      request.log.warn({ err: e.message }, 'backing service unavailable');
-      return reply.status(503).send(body('SERVICE_UNAVAILABLE'));
-    }
-    request.log.error({ err }, 'request failed');
-    return reply.status(500).send(body('INTERNAL'));
-  });
+  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
   app.setNotFoundHandler((_request, reply) => reply.status(404).send(body('REQUEST_NOT_FOUND')));
 }, { name: 'errors' });
 

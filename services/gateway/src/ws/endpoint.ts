@@ -9,7 +9,7 @@ import { ParleyError, type ServerFrameOf } from '@parley/protocol';
 import type { GatewayConfig } from '../config.js';
 import { isUnavailable } from '../plugins/errors.js';
 import { Connection } from './connection.js';
-import { decodeFrame, routeFrame } from './frame-router.js';
+import { decodeFrame, FrameRefused, routeFrame } from './frame-router.js';
 import { MessageRate } from './message-rate.js';
 
 /** Frames read from one socket and not yet handled before the socket stops being read (TCP backpressure). */
@@ -155,7 +155,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
         frame = decodeFrame(data.toString());
       } catch (err) {
         app.metrics.framesIn.labels('invalid').inc();
-        conn.send(errorFrame(err, conn));
+        conn.send(errorFrame(err, conn, err instanceof FrameRefused ? err.clientId : undefined));
         return;
       }
       app.metrics.framesIn.labels(frame.type).inc();

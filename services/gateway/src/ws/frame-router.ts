@@ -1,5 +1,5 @@
-import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler';
-import { clientFrames, ParleyError, registerFormats, type ClientFrame, type ClientFrameType } from '@parley/protocol';
+import { clientFrames, isWellFormedText, limits, MALFORMED_TEXT, ParleyError, type ClientFrame, type ClientFrameType, type ErrorCode } from '@parley/protocol';
+import { compileFrameValidator } from '../schema-validation.js';
 import type { Connection } from './connection.js';
 import { hello } from './hello.js';
 import { sendMessage } from './send-message.js';
@@ -22,27 +22,44 @@ const handlers: { [K in ClientFrameType]: Handler<K> } = {
   ping,
 };
 
-registerFormats();
 const validators = Object.fromEntries(
-  Object.entries(clientFrames).map(([type, schema]) => [type, TypeCompiler.Compile(schema)]),
-) as Record<ClientFrameType, TypeCheck<any>>;
+  Object.entries(clientFrames).map(([type, schema]) => [type, compileFrameValidator(schema)]),
+) as Record<ClientFrameType, ReturnType<typeof compileFrameValidator>>;
 
-/** Parses and validates one text frame; throws a ParleyError with a FRAME_* code when it is refused. */
+/**
+ * A frame refused before any handler saw it. It carries the frame's `client_id` when the frame had
+ * a usable one, so that a client with several sends in flight knows which one was refused.
+ */
+export class FrameRefused extends ParleyError {
+  constructor(code: ErrorCode, message: string | undefined, readonly clientId: string | undefined) {
+    super(code, message);
+  }
+}
+
+/** The `client_id` of a frame that failed validation, if it is one the client could have meant (a short, well-formed string). */
+function clientIdOf(value: object): string | undefined {
+  const id = (value as { client_id?: unknown }).client_id;
+  return typeof id === 'string' && id.length > 0 && id.length <= limits.clientIdMaxLength && isWellFormedText(id) ? id : undefined;
+}
+
+/** Parses and validates one text frame; throws FrameRefused with a FRAME_* code when it is refused. */
 export function decodeFrame(text: string): ClientFrame {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
-    throw new ParleyError('FRAME_NOT_JSON');
+    throw new FrameRefused('FRAME_NOT_JSON', undefined, undefined);
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ParleyError('FRAME_NOT_JSON');
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameRefused('FRAME_NOT_JSON', undefined, undefined);
+  const clientId = clientIdOf(value);
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string' || !Object.hasOwn(validators, type)) throw new ParleyError('FRAME_UNKNOWN_TYPE', `Unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`);
+  if (typeof type !== 'string' || !Object.hasOwn(validators, type)) throw new FrameRefused('FRAME_UNKNOWN_TYPE', `Unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`, clientId);
   const check = validators[type as ClientFrameType];
-  if (!check.Check(value)) {
-    const first = check.Errors(value).First();
-    throw new ParleyError('FRAME_INVALID', first ? `${first.path || '/'}: ${first.message}` : undefined);
+  if (!check(value)) {
+    const first = check.errors?.[0];
+    throw new FrameRefused('FRAME_INVALID', first ? `${first.instancePath || '/'}: ${first.message}` : undefined, clientId);
   }
+  if (!isWellFormedText(value)) throw new FrameRefused('FRAME_INVALID', MALFORMED_TEXT, clientId);
   return value as ClientFrame;
 }
 
