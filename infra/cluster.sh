@@ -179,11 +179,14 @@ start() {
   for ((i = 1; i <= PERSISTERS; i++)); do
     start_node "persister-$i" services/persister/dist/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i" METRICS_HOST="$HOST" METRICS_PORT=$((METRICS_PORT_BASE ? METRICS_PORT_BASE + i - 1 : 0))
   done
+  # The demo signs its users in with development tokens; a production run must name them to get them (and is refused).
+  local dev_tokens=true
+  [ "${NODE_ENV:-}" = production ] && dev_tokens=false
   for ((i = 1; i <= GATEWAYS; i++)); do
     local port=${gateway_ports[$((i - 1))]}
     # shellcheck disable=SC2086 # SERVICE_TOKENS has no whitespace (the gateway's config refuses it)
     start_node "gateway-$i" services/gateway/dist/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" ${SERVICE_TOKENS:+SERVICE_TOKENS=$SERVICE_TOKENS} \
-      NODE_ENV="${NODE_ENV:-development}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i" UPLOAD_DIR="$PARLEY_DATA/uploads"
+      NODE_ENV="${NODE_ENV:-development}" DEV_TOKENS="${DEV_TOKENS:-$dev_tokens}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i" UPLOAD_DIR="$PARLEY_DATA/uploads"
   done
   for ((i = 1; i <= GATEWAYS; i++)); do
     wait_until "gateway-$i" 150 http_ok "http://$HOST:${gateway_ports[$((i - 1))]}/health/ready"

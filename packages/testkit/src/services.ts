@@ -18,7 +18,8 @@ export interface GatewayProcess {
 export async function startGateway(env: Record<string, string>, name = 'gateway'): Promise<GatewayProcess> {
   const nodeId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
   const child = new Child(name, process.execPath, [...nodeArgs, mainOf('gateway')], {
-    env: { ...process.env, NODE_ENV: 'test', PORT: '0', HOST: '127.0.0.1', NODE_ID: nodeId, ...env },
+    // Only what is given: a gateway's defaults are what an operator gets who sets nothing.
+    env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', NODE_ID: nodeId, ...env },
     scanLogs: true,
   });
   const line = await child.waitFor(/"msg":"gateway listening"/);
@@ -28,7 +29,7 @@ export async function startGateway(env: Record<string, string>, name = 'gateway'
 
 /** Starts a compiled persister; resolves when its consumer group is ready. */
 export async function startPersister(env: Record<string, string>, name = 'persister'): Promise<Child> {
-  const child = new Child(name, process.execPath, [...nodeArgs, mainOf('persister')], { env: { ...process.env, ...env }, scanLogs: true });
+  const child = new Child(name, process.execPath, [...nodeArgs, mainOf('persister')], { env: { PATH: process.env.PATH, ...env }, scanLogs: true });
   await child.waitFor(/"msg":"persister ready"/);
   return child;
 }

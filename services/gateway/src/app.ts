@@ -78,6 +78,6 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(files);
   await app.register(chatPage);
   if (config.serviceTokens.length > 0) await app.register(service);
-  if (config.env !== 'production' && config.jwt.canSign) await app.register(devTokens);
+  if (config.devTokens) await app.register(devTokens);
   return app;
 }

@@ -14,6 +14,11 @@ const DEFAULT_ALLOWED_TYPES = [
 /** Every setting of the gateway, read from the environment once, here and nowhere else. */
 export const GatewayEnv = Type.Object({
   NODE_ENV: Type.Union([Type.Literal('development'), Type.Literal('test'), Type.Literal('production')], { default: 'development' }),
+  /**
+   * POST /dev/tokens: anyone who reaches it mints a token for any user. For demos and tests only,
+   * so off unless named; refused with NODE_ENV=production and without JWT_SECRET.
+   */
+  DEV_TOKENS: Type.Boolean({ default: false }),
   HOST: Type.String({ default: '127.0.0.1' }),
   /** 0 picks a free port; the log line "gateway listening" names it. */
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
@@ -106,6 +111,7 @@ type Env = Static<typeof GatewayEnv>;
 
 export interface GatewayConfig {
   env: Env['NODE_ENV'];
+  devTokens: boolean;
   host: string;
   port: number;
   nodeId: string;
@@ -143,8 +149,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
   if (!symmetric && !asymmetric) throw new Error('JWT_ALGORITHMS must not mix HS* with RS*/ES* algorithms');
   const key = symmetric ? env.JWT_SECRET : env.JWT_PUBLIC_KEY;
   if (!key) throw new Error(symmetric ? 'JWT_SECRET is required for HS* algorithms (at least 16 characters)' : 'JWT_PUBLIC_KEY is required for RS*/ES* algorithms');
+  if (env.DEV_TOKENS && env.NODE_ENV === 'production') throw new Error('DEV_TOKENS=true is refused with NODE_ENV=production: it lets anyone mint a token for any user');
+  if (env.DEV_TOKENS && !symmetric) throw new Error('DEV_TOKENS=true needs JWT_SECRET: tokens are signed with the shared secret');
   return Object.freeze({
     env: env.NODE_ENV,
+    devTokens: env.DEV_TOKENS,
     host: env.HOST,
     port: env.PORT,
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,

@@ -39,7 +39,8 @@ async function signIn(page: Page, url: string, user: string, name: string) {
 
 t.test('two people on two gateways chat in the browser page; a gateway restart is caught up', async (t) => {
   mkdirSync(shots, { recursive: true });
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  // The demo page signs in with development tokens, which infra/cluster.sh turns on.
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { DEV_TOKENS: 'true' } });
   const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
   // Debian's chromium, never a downloaded browser.
   const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
