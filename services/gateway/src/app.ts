@@ -30,9 +30,13 @@ declare module 'fastify' {
   }
 }
 
-/** Never log a token: it may sit in the query string of a browser's WebSocket URL. */
-function redactUrl(url: string): string {
-  return url.replace(/([?&]token=)[^&]*/gi, '$1[redacted]');
+/**
+ * A request is logged by its path alone: a query string may hold a token (a browser's WebSocket
+ * URL, however its key is spelt or encoded) or a search keyword, which is message text.
+ */
+function pathOf(url: string): string {
+  const query = url.indexOf('?');
+  return query < 0 ? url : url.slice(0, query);
 }
 
 /** Builds the gateway without listening: main.ts listens, tests inject or listen on port 0. */
@@ -43,7 +47,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
       base: { node: config.nodeId },
       redact: ['req.headers.authorization'],
       serializers: {
-        req: (req) => ({ method: req.method, url: redactUrl(req.url), remoteAddress: req.ip }),
+        req: (req) => ({ method: req.method, url: pathOf(req.url), remoteAddress: req.ip }),
       },
     },
     bodyLimit: config.httpBodyLimitBytes,
