@@ -11,7 +11,8 @@
 # separated list; default 3001, 3002, …), REDIS_PORT (6380), PG_PORT (5433), METRICS_PORT_BASE (9465), APPENDFSYNC
 # (everysec | always), PARLEY_DATA (the git-ignored .data/ in the project). Data persists across
 # restarts in PARLEY_DATA.
-set -euo pipefail
+# -E: the ERR trap (which names what failed) fires inside functions too.
+set -eEuo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 GATEWAYS=${GATEWAYS:-3}
@@ -43,12 +44,23 @@ die() { printf '[parley] error: %s\n' "$*" >&2; exit 1; }
 # Services run in their own sessions (setsid; pg_ctl does the same), so that Ctrl-C reaches only
 # this script, which then stops them in order.
 
-# PostgreSQL refuses to run as root: as root, its commands run as the postgres system user.
+# PostgreSQL refuses to run as root: as root, its commands run as the postgres system user, from /
+# (initdb fails in a working directory it cannot enter).
 as_pg() {
-  if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+  if [ "$(id -u)" -eq 0 ]; then (cd / && runuser -u postgres -- "$@"); else "$@"; fi
 }
 
 alive() { [ -f "$RUN/$1.pid" ] && kill -0 "$(cat "$RUN/$1.pid")" 2>/dev/null; }
+
+# Runs a step whose output goes to a log; when it fails, says which step, shows the log's end and where it is.
+logged() {
+  local what=$1 log=$2; shift 2
+  if ! "$@" >"$log" 2>&1; then
+    printf '[parley] error: %s failed; the end of %s:\n' "$what" "$log" >&2
+    tail -n 15 "$log" | sed 's/^/[parley]   /' >&2
+    exit 1
+  fi
+}
 
 # Polls until a command succeeds; for services that announce readiness only by answering.
 wait_until() {
@@ -57,7 +69,7 @@ wait_until() {
     if "$@" >/dev/null 2>&1; then return 0; fi
     sleep 0.2
   done
-  die "$what did not come up; see $LOGS"
+  die "$what did not come up"
 }
 
 http_ok() { node -e "fetch(process.argv[1]).then(r => process.exit(r.ok ? 0 : 1), () => process.exit(1))" "$1"; }
@@ -73,23 +85,46 @@ start_redis() {
   setsid redis-server "$ROOT/infra/redis.conf" --port "$REDIS_PORT" --bind "$HOST" --dir "$PARLEY_DATA/redis" \
     --appendfsync "$APPENDFSYNC" >"$LOGS/redis.log" 2>&1 &
   echo $! >"$RUN/redis.pid"
-  wait_until "Redis" 100 redis-cli -h "$HOST" -p "$REDIS_PORT" ping
+  wait_until "Redis (its log: $LOGS/redis.log)" 100 redis-cli -h "$HOST" -p "$REDIS_PORT" ping
   say "redis     $HOST:$REDIS_PORT (AOF, appendfsync $APPENDFSYNC)"
 }
 
+# Where Postgres keeps its data and log: in PARLEY_DATA, unless (as root) the postgres user cannot
+# enter it, as in a clone under root's own 0700 home or a mktemp -d directory. Then they live in a
+# directory of the postgres user's own, one per PARLEY_DATA, and PARLEY_DATA/postgres and
+# logs/postgres.log are links to them (root follows them; the postgres user never needs to).
+postgres_home() {
+  if [ "$(id -u)" -ne 0 ] || runuser -u postgres -- test -x "$PARLEY_DATA"; then
+    echo "$PARLEY_DATA"
+    return
+  fi
+  local home
+  home=$(getent passwd postgres | cut -d: -f6)
+  home="${home:-/var/lib/postgresql}/parley-$(printf %s "$PARLEY_DATA" | sha256sum | cut -c1-12)"
+  mkdir -p "$home/logs"
+  chown postgres:postgres "$home" "$home/logs"
+  [ -e "$PARLEY_DATA/postgres" ] || ln -s "$home/postgres" "$PARLEY_DATA/postgres"
+  ln -sfn "$home/logs/postgres.log" "$LOGS/postgres.log"
+  echo "$home"
+}
+
 start_postgres() {
-  local pgdata=$PARLEY_DATA/postgres
+  local home pgdata pglog
+  home=$(postgres_home)
+  pgdata=$home/postgres
+  pglog=$home/logs/postgres.log
+  [ "$home" = "$PARLEY_DATA" ] || say "postgres  data in $pgdata (the postgres user cannot enter $PARLEY_DATA)"
   if [ ! -f "$pgdata/PG_VERSION" ]; then
     mkdir -p "$pgdata"
     [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pgdata"
     chmod 700 "$pgdata"
     # Trust on loopback only: this is a development cluster on one machine.
-    as_pg initdb -D "$pgdata" -U parley --auth=trust --encoding=UTF8 --locale=C.UTF-8 >"$LOGS/initdb.log" 2>&1
+    logged "initdb" "$LOGS/initdb.log" as_pg initdb -D "$pgdata" -U parley --auth=trust --encoding=UTF8 --locale=C.UTF-8
   fi
-  touch "$LOGS/postgres.log"
-  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$LOGS/postgres.log"
-  as_pg pg_ctl start -w -D "$pgdata" -l "$LOGS/postgres.log" \
-    -o "-p $PG_PORT -c listen_addresses=$HOST -c unix_socket_directories=''" >/dev/null
+  touch "$pglog"
+  [ "$(id -u)" -eq 0 ] && chown postgres:postgres "$pglog"
+  logged "postgres (pg_ctl start; its server log is $pglog)" "$LOGS/pg_ctl.log" as_pg pg_ctl start -w -D "$pgdata" -l "$pglog" \
+    -o "-p $PG_PORT -c listen_addresses=$HOST -c unix_socket_directories=''"
   psql -h "$HOST" -p "$PG_PORT" -U parley -d postgres -tAc "select 1 from pg_database where datname = 'parley'" | grep -q 1 ||
     psql -h "$HOST" -p "$PG_PORT" -U parley -d postgres -qc "create database parley" >/dev/null
   say "postgres  $HOST:$PG_PORT"
@@ -108,7 +143,7 @@ start_haproxy() {
   } >"$RUN/haproxy-backend.cfg"
   LB_BIND="$HOST:$LB_PORT" setsid haproxy -db -f "$ROOT/infra/haproxy/haproxy.cfg" -f "$RUN/haproxy-backend.cfg" >"$LOGS/haproxy.log" 2>&1 &
   echo $! >"$RUN/haproxy.pid"
-  wait_until "HAProxy" 100 http_ok "http://$HOST:$LB_PORT/health/ready"
+  wait_until "HAProxy (its log: $LOGS/haproxy.log)" 100 http_ok "http://$HOST:$LB_PORT/health/ready"
   say "haproxy   http://$HOST:$LB_PORT (leastconn over $GATEWAYS gateways)"
 }
 
@@ -134,7 +169,7 @@ stop_all() {
   stop_group persister "$PERSISTERS"
   stop_pid redis
   if [ -f "$PARLEY_DATA/postgres/postmaster.pid" ]; then
-    as_pg pg_ctl stop -w -m fast -D "$PARLEY_DATA/postgres" >/dev/null 2>&1 || true
+    as_pg pg_ctl stop -w -m fast -D "$(readlink -f "$PARLEY_DATA/postgres")" >/dev/null 2>&1 || true
   fi
   rm -f "$RUN/cluster.pid"
   say "stopped"
@@ -164,7 +199,7 @@ start() {
   # Whatever ends this script (Ctrl-C, stop, a service that fails to come up) stops everything.
   trap 'exit 0' INT TERM
   trap 'stop_all' EXIT
-  trap 'say "failed at line $LINENO of infra/cluster.sh; logs in $LOGS"' ERR
+  trap 'say "error: \`$BASH_COMMAND\` failed (line $LINENO of infra/cluster.sh); logs in $LOGS" >&2' ERR
 
   local secret_file=$PARLEY_DATA/jwt-secret
   if [ -z "${JWT_SECRET:-}" ]; then
@@ -189,7 +224,7 @@ start() {
       NODE_ENV="${NODE_ENV:-development}" DEV_TOKENS="${DEV_TOKENS:-$dev_tokens}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i" UPLOAD_DIR="$PARLEY_DATA/uploads"
   done
   for ((i = 1; i <= GATEWAYS; i++)); do
-    wait_until "gateway-$i" 150 http_ok "http://$HOST:${gateway_ports[$((i - 1))]}/health/ready"
+    wait_until "gateway-$i (its log: $LOGS/gateway-$i.log)" 150 http_ok "http://$HOST:${gateway_ports[$((i - 1))]}/health/ready"
     say "gateway-$i $HOST:${gateway_ports[$((i - 1))]}"
   done
   say "persisters $PERSISTERS"

@@ -4,6 +4,9 @@ import { Stack } from '@parley/testkit';
 t.test('the gateway serves the /chat page, its script and its styles, locked to its own origin', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
   const [gw] = stack.gateways;
+  const root = await fetch(`${gw!.url}/`, { redirect: 'manual' });
+  t.equal(root.status, 302, 'the root sends a visitor somewhere useful');
+  t.equal(root.headers.get('location'), '/chat', 'to the chat page');
   const page = await fetch(`${gw!.url}/chat`);
   t.equal(page.status, 200);
   t.match(page.headers.get('content-type'), /^text\/html/);

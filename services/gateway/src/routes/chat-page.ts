@@ -14,9 +14,12 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 /**
  * GET /chat: the demo chat page (services/gateway/web, bundled by `npm run build:web` into
  * dist/web). Three small files, read once at start; a gateway built without them serves no page.
+ * GET / sends a visitor to the page, or to the API documentation where there is no page.
  */
 const chatPage: FastifyPluginAsync = async (app) => {
-  if (!existsSync(new URL(files['/chat'].name, webDir))) {
+  const served = existsSync(new URL(files['/chat'].name, webDir));
+  app.get('/', async (_request, reply) => reply.redirect(served ? '/chat' : '/docs', 302));
+  if (!served) {
     app.log.warn('dist/web is missing (npm run build): /chat is not served');
     return;
   }
