@@ -1,14 +1,22 @@
 import t, { type Test } from 'tap';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Child, eventually, freePort, HandshakeRefused, TestClient } from '@parley/testkit';
+import { launchChromium, signIn } from '@parley/testkit/browser';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const data = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
-t.teardown(() => rmSync(data, { recursive: true, force: true }));
+// Inside a 0700 directory, as a clone under root's home is: as root, the postgres user cannot enter
+// it, and the script must still start (keeping Postgres' files where that user can reach them).
+const parent = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+const data = join(parent, 'data');
+t.teardown(() => {
+  const pg = join(data, 'postgres');
+  if (existsSync(pg) && lstatSync(pg).isSymbolicLink()) rmSync(dirname(readlinkSync(pg)), { recursive: true, force: true });
+  rmSync(parent, { recursive: true, force: true });
+});
 
 const ports = { lb: await freePort(), redis: await freePort(), pg: await freePort(), gateways: [await freePort(), await freePort(), await freePort()] };
 const env = {
@@ -108,6 +116,45 @@ async function tour(t: Test) {
   await bob.kill('SIGTERM');
 }
 
+/** Runs each command the script printed for its user, exactly as printed. */
+async function scriptHints(t: Test, cluster: Child) {
+  const hints = cluster.lines.flatMap((l) => /^\[parley\] (?:status: |  or: |  )((?:curl |\S+=\S+ npx parley |JWT_SECRET=).*)$/.exec(l)?.[1] ?? []);
+  t.equal(hints.length, 3, `the script's hints: ${hints.join(' | ')}`);
+  for (const hint of hints) {
+    const run = new Child('hint', 'bash', ['-euo', 'pipefail', '-c', hint], { cwd: root, env });
+    t.equal((await run.exited).code, 0, `runs as printed: ${hint}`);
+    t.match(run.lines.join('\n'), /gateways alive: 3|eyJ/, 'and does what it says');
+  }
+  const visit = await fetch(`${lb}/`, { redirect: 'manual' });
+  t.match({ status: visit.status, location: visit.headers.get('location') }, { status: 302, location: '/chat' }, 'the first URL printed leads to the chat page');
+  for (const path of ['/metrics', '/%6Detrics', '/%6d%65trics']) t.equal((await fetch(lb + path)).status, 404, `${path} is not served through the load balancer`);
+}
+
+/** A browser session on the demo page through the load balancer, then every log of every process scanned. */
+async function logsHoldNoSecrets(t: Test) {
+  const browser = await launchChromium(t);
+  const cara = await (await browser.newContext()).newPage();
+  await signIn(cara, lb, 'cara', 'Cara');
+  await cara.fill('#new-direct input', 'ana');
+  await cara.click('#new-direct button');
+  await cara.waitForSelector('#room-title:text("ana")');
+  await cara.fill('#text', 'browser secret text 1');
+  await cara.press('#text', 'Enter');
+  await cara.waitForSelector('#messages li:has-text("browser secret text 1")');
+  // The page's socket carried its token in the URL (`/ws?token=…`); a search carries a keyword in it.
+  const search = await fetch(`${lb}/api/messages/search?keyword=${encodeURIComponent('search secret 2')}`, { headers: { authorization: `Bearer ${anaToken}` } });
+  t.equal(search.status, 200, 'a search through the load balancer');
+  await browser.close();
+
+  // Any JWT at all (Cara's page minted its own), and the texts this file sent.
+  const secrets = ['hello bob', 'hi alice', 'browser secret text 1', 'search secret 2', 'search%20secret%202', anaToken];
+  const logs = join(data, 'logs');
+  const lines = readdirSync(logs).flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n').map((line) => ({ f, line })));
+  t.ok(lines.some(({ f }) => f === 'haproxy.log'), `scanned ${lines.length} lines of ${readdirSync(logs).length} logs, HAProxy's included`);
+  const leaks = lines.filter(({ line }) => /eyJ[\w-]{6,}\.eyJ[\w-]{6,}\./.test(line) || secrets.some((s) => line.includes(s)));
+  t.same(leaks.map(({ f, line }) => `${f}: ${line}`), [], 'no log line holds a token or a message text');
+}
+
 t.test('the cluster comes up, two clients on different gateways talk through the load balancer', async (t) => {
   const cluster = await startCluster();
   const status = new Child('parley-status', process.execPath, [join(root, 'packages/cli/dist/main.js'), 'status', '--json'], { env: { ...env, REDIS_URL: `redis://127.0.0.1:${ports.redis}` } });
@@ -151,6 +198,8 @@ t.test('the cluster comes up, two clients on different gateways talk through the
   await Promise.all([a.client.close(), b.client.close()]);
 
   await tour(t);
+  await scriptHints(t, cluster);
+  await logsHoldNoSecrets(t);
   await stopCluster(t, cluster);
 });
 

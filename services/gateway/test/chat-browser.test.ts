@@ -2,8 +2,8 @@ import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
-import { chromium, type Page } from 'playwright-core';
 import { Stack } from '@parley/testkit';
+import { launchChromium, signIn } from '@parley/testkit/browser';
 
 /** A PNG of a soft gradient, made by hand: signature, IHDR, one zlib-compressed IDAT, IEND. */
 function gradientPng(width: number, height: number): Buffer {
@@ -29,22 +29,13 @@ function gradientPng(width: number, height: number): Buffer {
 /** Where the screenshots go (docs/chat.png is one of them, copied by hand). */
 const shots = join(process.cwd(), '.tap', 'screenshots');
 
-async function signIn(page: Page, url: string, user: string, name: string) {
-  await page.goto(`${url}/chat`);
-  await page.fill('input[name=user]', user);
-  await page.fill('input[name=name]', name);
-  await page.click('#signin-form button');
-  await page.waitForSelector('#conn[data-state=open]');
-}
 
 t.test('two people on two gateways chat in the browser page; a gateway restart is caught up', async (t) => {
   mkdirSync(shots, { recursive: true });
   // The demo page signs in with development tokens, which infra/cluster.sh turns on.
   const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { DEV_TOKENS: 'true' } });
   const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
-  // Debian's chromium, never a downloaded browser.
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
-  t.teardown(() => browser.close());
+  const browser = await launchChromium(t);
   const alice = await (await browser.newContext({ viewport: { width: 1000, height: 640 } })).newPage();
   const bob = await (await browser.newContext({ viewport: { width: 1000, height: 640 } })).newPage();
   await signIn(alice, gwA.url, 'alice', 'Alice');
