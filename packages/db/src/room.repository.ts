@@ -95,6 +95,31 @@ export async function removeRoomMember(db: Kysely<Database>, roomId: number, use
   });
 }
 
+/**
+ * After `formerOwner` left a group they created, ownership (`created_by`) passes to the
+ * longest-standing admin, else to the longest-standing member, who becomes an admin. Returns the new
+ * owner and whether they were promoted; undefined when the room had another owner or no one is left.
+ */
+export async function passOwnership(db: Kysely<Database>, roomId: number, formerOwner: string): Promise<{ owner: string; promoted: boolean } | undefined> {
+  return db.transaction().execute(async (trx) => {
+    const room = await trx.selectFrom('rooms').select('created_by').where('id', '=', roomId).where('type', '=', 'group').forUpdate().executeTakeFirst();
+    if (room?.created_by !== formerOwner) return undefined;
+    const heir = await trx
+      .selectFrom('room_members')
+      .select(['user_id', 'role'])
+      .where('room_id', '=', roomId)
+      .orderBy(sql`role = 'admin'`, 'desc')
+      .orderBy('joined_at')
+      .orderBy('user_id')
+      .limit(1)
+      .executeTakeFirst();
+    if (!heir) return undefined;
+    await trx.updateTable('rooms').set({ created_by: heir.user_id }).where('id', '=', roomId).execute();
+    if (heir.role !== 'admin') await setMemberRole(trx, roomId, heir.user_id, 'admin');
+    return { owner: heir.user_id, promoted: heir.role !== 'admin' };
+  });
+}
+
 /** Sets a member's role; returns the updated member, or undefined when the user is not a member. */
 export async function setMemberRole(db: Kysely<Database>, roomId: number, userId: string, role: MemberRole) {
   return db.updateTable('room_members').set({ role }).where('room_id', '=', roomId).where('user_id', '=', userId).returningAll().executeTakeFirst();
@@ -105,10 +130,13 @@ export async function findRoomMember(db: Kysely<Database>, roomId: number, userI
   return db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).where('user_id', '=', userId).executeTakeFirst();
 }
 
-/** Marks the room deleted and ends every membership; returns the former members. */
+/**
+ * Marks the room deleted and ends every membership; returns the former members. A direct room gives
+ * up its pair key, so that the pair can open a new room.
+ */
 export async function deleteRoom(db: Kysely<Database>, roomId: number): Promise<string[]> {
   return db.transaction().execute(async (trx) => {
-    await trx.updateTable('rooms').set({ deleted_at: new Date(), member_count: 0 }).where('id', '=', roomId).execute();
+    await trx.updateTable('rooms').set({ deleted_at: new Date(), member_count: 0, direct_key: null }).where('id', '=', roomId).execute();
     const rows = await trx.deleteFrom('room_members').where('room_id', '=', roomId).returning('user_id').execute();
     return rows.map((r) => r.user_id);
   });

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { addRoomMember, deleteRoom, findRoom, memberRole, removeRoomMember, setMemberRole, type Database, type MemberRole, type RoomRow } from '@parley/db';
+import { addRoomMember, deleteRoom, findRoom, memberRole, passOwnership, removeRoomMember, setMemberRole, type Database, type MemberRole, type RoomRow } from '@parley/db';
 import type { Selectable } from 'kysely';
 import { ParleyError } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
@@ -31,9 +31,15 @@ export function requireRoomAdmin({ room, role }: RoomAccess, caller: Caller): vo
   throw new ParleyError(role ? 'ROOM_NOT_ADMIN' : 'ROOM_NOT_MEMBER');
 }
 
-/** Deleting the room, and removing or demoting an admin, belong to the creator and global admins. */
-export function requireCreator({ room }: RoomAccess, caller: Caller): void {
-  if (!caller.isAdmin && room.created_by !== caller.id) throw new ParleyError('ROOM_NOT_CREATOR');
+/**
+ * Deleting the room, and removing or demoting an admin, belong to its owner (its creator, or whom
+ * ownership passed to) and to global admins. Rights follow membership and role at the moment of the
+ * request: an owner removed from the room, or demoted, has none left.
+ */
+export function requireCreator({ room, role }: RoomAccess, caller: Caller): void {
+  if (caller.isAdmin) return;
+  if (room.created_by !== caller.id) throw new ParleyError('ROOM_NOT_CREATOR');
+  if (role !== 'admin') throw new ParleyError(role ? 'ROOM_NOT_ADMIN' : 'ROOM_NOT_MEMBER');
 }
 
 // The changes below are made by a room admin, a global admin or the service (actor null); the
@@ -58,11 +64,17 @@ export async function changeRole(app: FastifyInstance, member: Selectable<Databa
   return updated;
 }
 
-/** Removes a member; removing oneself is leaving. */
+/**
+ * Removes a member; removing oneself is leaving. A group whose owner leaves (or is removed) is not
+ * left without one: ownership passes on (passOwnership), and a member who becomes its admin for it
+ * is announced as promoted, by no one (the service).
+ */
 export async function removeMember(app: FastifyInstance, roomId: number, userId: string, actorId: string | null): Promise<void> {
   if (!(await removeRoomMember(app.db, roomId, userId))) return;
   const system = userId === actorId ? { event: 'member_left' as const, user_id: userId } : { event: 'member_removed' as const, user_id: userId, ...actorOf(actorId) };
   await announce(app, roomId, system, actorId);
+  const heir = await passOwnership(app.db, roomId, userId);
+  if (heir?.promoted) await announce(app, roomId, { event: 'member_promoted', user_id: heir.owner }, null);
 }
 
 /** Deletes the room: a `room_deleted` system message, after which no member receives anything. */
