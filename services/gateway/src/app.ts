@@ -4,6 +4,7 @@ import type { GatewayConfig } from './config.js';
 import errors, { sendError } from './plugins/errors.js';
 import { validatorsByPart } from './schema-validation.js';
 import wellFormedText from './plugins/well-formed-text.js';
+import cors from './plugins/cors.js';
 import metrics from './plugins/metrics.js';
 import openapi from './plugins/openapi.js';
 import redis from './plugins/redis.js';
@@ -64,6 +65,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   });
   await app.register(errors);
   await app.register(wellFormedText);
+  await app.register(cors, { config });
   await app.register(openapi);
   await app.register(metrics, { config });
   await app.register(redis, { config });

@@ -46,11 +46,12 @@ export const GatewayEnv = Type.Object({
   /** Bytes queued for one socket before it is closed as a slow consumer (4100). */
   WS_SEND_BUFFER_MAX_BYTES: Type.Integer({ minimum: 1024, default: 4 * 1024 * 1024 }),
   /**
-   * Browser origins allowed to open a WebSocket besides the gateway's own (comma-separated, such as
-   * `https://chat.example.com`; `*` allows any). A handshake without an Origin (not from a browser)
-   * is allowed; one from another origin is refused with 403, against cross-site WebSocket hijacking.
+   * Browser origins allowed besides the gateway's own (comma-separated, such as
+   * `https://chat.example.com`; `*` allows any), for WebSocket handshakes and REST (CORS) alike. A
+   * handshake without an Origin (not from a browser) is allowed; one from another origin is refused
+   * with 403, against cross-site WebSocket hijacking; REST answers other origins without CORS headers.
    */
-  WS_ALLOWED_ORIGINS: Type.String({ pattern: '^(\\*|https?://[^,\\s/]+(,https?://[^,\\s/]+)*)?$', default: '' }),
+  ALLOWED_ORIGINS: Type.String({ pattern: '^(\\*|https?://[^,\\s/]+(,https?://[^,\\s/]+)*)?$', default: '' }),
   /** Most sockets one user may hold open on one gateway; past it a handshake is refused with 429. */
   WS_MAX_SOCKETS_PER_USER: Type.Integer({ minimum: 1, maximum: 10_000, default: 20 }),
   /**
@@ -121,7 +122,9 @@ export interface GatewayConfig {
   databaseUrl: string;
   databasePoolSize: number;
   jwt: { key: string; algorithms: string[]; issuer?: string; audience?: string; canSign: boolean };
-  ws: { maxFrameBytes: number; sendBufferMaxBytes: number; helloTimeoutMs: number; allowedOrigins: readonly string[]; maxSocketsPerUser: number };
+  /** Browser origins allowed besides the gateway's own; `*` for any. */
+  allowedOrigins: readonly string[];
+  ws: { maxFrameBytes: number; sendBufferMaxBytes: number; helloTimeoutMs: number; maxSocketsPerUser: number };
   httpBodyLimitBytes: number;
   restRateLimit: { max: number; windowMs: number };
   messageRate: { perSecond: number; burst: number };
@@ -149,11 +152,13 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
   if (!symmetric && !asymmetric) throw new Error('JWT_ALGORITHMS must not mix HS* with RS*/ES* algorithms');
   const key = symmetric ? env.JWT_SECRET : env.JWT_PUBLIC_KEY;
   if (!key) throw new Error(symmetric ? 'JWT_SECRET is required for HS* algorithms (at least 16 characters)' : 'JWT_PUBLIC_KEY is required for RS*/ES* algorithms');
+  if (set.WS_ALLOWED_ORIGINS !== undefined) throw new Error('WS_ALLOWED_ORIGINS is now ALLOWED_ORIGINS: it governs REST (CORS) as well as WebSockets');
   if (env.DEV_TOKENS && env.NODE_ENV === 'production') throw new Error('DEV_TOKENS=true is refused with NODE_ENV=production: it lets anyone mint a token for any user');
   if (env.DEV_TOKENS && !symmetric) throw new Error('DEV_TOKENS=true needs JWT_SECRET: tokens are signed with the shared secret');
   return Object.freeze({
     env: env.NODE_ENV,
     devTokens: env.DEV_TOKENS,
+    allowedOrigins: Object.freeze(env.ALLOWED_ORIGINS ? env.ALLOWED_ORIGINS.split(',') : []),
     host: env.HOST,
     port: env.PORT,
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
@@ -167,7 +172,6 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
       maxFrameBytes: env.WS_MAX_FRAME_BYTES,
       sendBufferMaxBytes: env.WS_SEND_BUFFER_MAX_BYTES,
       helloTimeoutMs: env.WS_HELLO_TIMEOUT_MS,
-      allowedOrigins: Object.freeze(env.WS_ALLOWED_ORIGINS ? env.WS_ALLOWED_ORIGINS.split(',') : []),
       maxSocketsPerUser: env.WS_MAX_SOCKETS_PER_USER,
     }),
     httpBodyLimitBytes: env.HTTP_BODY_LIMIT_BYTES,

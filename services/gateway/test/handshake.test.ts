@@ -19,8 +19,8 @@ function handshake(gw: GatewayProcess, token: string, origin?: string): Promise<
 t.test('Origin: the gateway’s own and the allowed ones open a socket; any other is refused with 403', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
   const [gw] = stack.gateways;
-  const allowing = await stack.addGateway('allowing', { WS_ALLOWED_ORIGINS: 'https://app.example,http://localhost:5173' });
-  const anyOrigin = await stack.addGateway('any', { WS_ALLOWED_ORIGINS: '*' });
+  const allowing = await stack.addGateway('allowing', { ALLOWED_ORIGINS: 'https://app.example,http://localhost:5173' });
+  const anyOrigin = await stack.addGateway('any', { ALLOWED_ORIGINS: '*' });
   const token = stack.token('alice');
   const opened: WebSocket[] = [];
   t.teardown(() => opened.forEach((ws) => ws.terminate()));
@@ -38,7 +38,7 @@ t.test('Origin: the gateway’s own and the allowed ones open a socket; any othe
   await expectOpen(allowing, 'https://app.example', 'an allowed origin: open');
   await expectOpen(allowing, 'http://localhost:5173', 'the second allowed origin: open');
   t.match(await handshake(allowing, token, 'https://app.example.evil.example'), { status: 403 }, 'an origin is matched whole');
-  await expectOpen(anyOrigin, 'https://evil.example', 'with WS_ALLOWED_ORIGINS=* every origin: open');
+  await expectOpen(anyOrigin, 'https://evil.example', 'with ALLOWED_ORIGINS=* every origin: open');
 });
 
 t.test('a user holds at most WS_MAX_SOCKETS_PER_USER sockets on a gateway; concurrent handshakes cannot pass it', async (t) => {

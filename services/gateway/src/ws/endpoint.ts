@@ -82,7 +82,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   /** A browser may open a socket from the gateway's own origin or an allowed one (cross-site WebSocket hijacking). */
   const checkOrigin = async (request: FastifyRequest) => {
     const origin = request.headers.origin;
-    if (origin === undefined || config.ws.allowedOrigins.includes('*') || config.ws.allowedOrigins.includes(origin)) return;
+    if (origin === undefined || config.allowedOrigins.includes('*') || config.allowedOrigins.includes(origin)) return;
     if (URL.canParse(origin) && new URL(origin).host === request.headers.host) return;
     throw new ParleyError('WS_ORIGIN_NOT_ALLOWED');
   };
