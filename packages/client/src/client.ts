@@ -296,6 +296,8 @@ export class ParleyClient {
     try {
       const url = new URL(typeof this.options.url === 'function' ? this.options.url() : this.options.url);
       url.searchParams.set('token', await this.freshToken());
+      // Closed while the token was on its way: no socket, or it would stay open with no one to close it.
+      if (this.stopped) return;
       const Socket = this.options.WebSocket ?? (globalThis as unknown as { WebSocket: new (url: string) => SocketLike }).WebSocket;
       socket = new Socket(url.toString());
     } catch {

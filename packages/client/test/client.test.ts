@@ -218,3 +218,22 @@ t.test('sendFile uploads, sends the message with its attachment, and download fe
   t.ok(bytes.equals(png), 'bob downloads the same bytes');
   await t.rejects(new ParleyClient({ url: gwA.wsUrl, token: stack.token('mallory') }).download(sent.file), { code: 'FILE_NOT_FOUND', status: 404 }, 'a non-member cannot');
 });
+
+t.test('a client closed while its token is on its way opens no socket', async (t) => {
+  let sockets = 0;
+  class Counted extends WebSocket {
+    constructor(url: string) {
+      super(url);
+      sockets++;
+      this.on('error', () => undefined);
+    }
+  }
+  let release!: (token: string) => void;
+  const client = new ParleyClient({ url: 'ws://127.0.0.1:9/ws', token: () => new Promise<string>((r) => (release = r)), WebSocket: Counted as never });
+  client.connect(); // asks for its token at once
+  client.close();
+  release('a token that arrives after close()');
+  // The open that awaited the token resumes in a microtask: by the next macrotask it has made its socket, or not.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.equal(sockets, 0, 'no socket was made for a closed client');
+});
