@@ -417,7 +417,8 @@ export class ParleyClient {
             this.emit('message', { type: 'message', ...m });
           }
         }
-        after += this.options.historyPageSize;
+        // The page's cursor, not its last message: a window of only edits lists none.
+        after = page.next_after ?? head;
       }
       this.lastSeq.set(chatId, Math.max(this.lastSeq.get(chatId) ?? 0, head));
     } finally {

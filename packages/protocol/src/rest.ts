@@ -114,11 +114,19 @@ export const HistoryQuery = Type.Object(
 );
 export type HistoryQuery = Static<typeof HistoryQuery>;
 
+/**
+ * A page is a window of seqs: it lists the messages in it, so a window of only edits and deletions
+ * (folded into the messages they change) lists none. Page on with the cursors, never with the seqs
+ * of the messages received: `next_before` as `before` pages older, `next_after` as `after` newer;
+ * null where nothing lies beyond.
+ */
 export const HistoryPage = Type.Object({
   messages: Type.Array(Message),
   /** Whether more messages lie beyond this page in the paging direction. */
   has_more: Type.Boolean(),
   head_seq: Seq,
+  next_before: Type.Union([Type.Integer({ minimum: 2, maximum: Number.MAX_SAFE_INTEGER }), Type.Null()]),
+  next_after: Type.Union([Seq, Type.Null()]),
 });
 export type HistoryPage = Static<typeof HistoryPage>;
 

@@ -162,7 +162,7 @@ async function openRoom(id: number) {
   const page = await client.history(id, { limit: 50 });
   const list = $('messages');
   list.replaceChildren(...[...page.messages].reverse().map(messageItem));
-  oldestSeq = page.messages.at(-1)?.seq ?? 0;
+  oldestSeq = page.next_before ?? 1;
   list.scrollTop = list.scrollHeight;
   markRead();
   renderRooms();
@@ -259,9 +259,10 @@ $('messages').addEventListener('scroll', async () => {
     if (page.messages.length > 0) {
       const height = list.scrollHeight;
       list.prepend(...[...page.messages].reverse().map(messageItem));
-      oldestSeq = page.messages.at(-1)!.seq;
       list.scrollTop += list.scrollHeight - height;
-    } else oldestSeq = 1;
+    }
+    // The page's cursor: a window of only edits lists no message, and the next one may.
+    oldestSeq = page.next_before ?? 1;
   } finally {
     loadingOlder = false;
   }

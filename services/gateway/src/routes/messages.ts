@@ -53,7 +53,10 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       // rather than parsed and serialized again (HistoryPage is still the schema it follows).
       // Edits and deletions are folded into the messages they change (history shows current state).
       const messages = events.filter((e) => isMessageEvent(e.event)).map((e) => messageJsonOfEvent(e.event)).reverse().join(',');
-      const page = `{"messages":[${messages}],"has_more":${hasMore},"head_seq":${head}}`;
+      // The cursors are the window's bounds: the next window starts where this one ended, whatever it held.
+      const nextBefore = from > 1 ? Math.min(from, head + 1) : null;
+      const nextAfter = to < head ? Math.max(to, from - 1) : null;
+      const page = `{"messages":[${messages}],"has_more":${hasMore},"head_seq":${head},"next_before":${nextBefore},"next_after":${nextAfter}}`;
       return reply.type('application/json; charset=utf-8').send(page as unknown as Static<typeof HistoryPage>);
     },
   );

@@ -1,0 +1,32 @@
+import t from 'tap';
+import { Stack } from '@parley/testkit';
+
+t.test('history pages by cursor: a window of only edits lists nothing, and paging on never skips', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
+  const [gw] = stack.gateways;
+  const room = await stack.createGroup('alice', []);
+  const alice = stack.token('alice');
+  const call = (method: string, path: string, body?: unknown) => stack.http(gw!, method, `/api/chats/${room}${path}`, alice, body);
+  for (const n of [1, 2, 3]) t.equal((await call('POST', '/messages', { client_id: `m${n}`, message_type: 'text', content: `message ${n}` })).status, 201);
+  // Seqs 4-8: edits of message 3, which history folds into it.
+  for (const n of [1, 2, 3, 4, 5]) t.equal((await call('PATCH', '/messages/3', { client_id: `e${n}`, content: `message 3, edit ${n}` })).status, 201);
+
+  const newest = await call('GET', '/messages?limit=4');
+  t.match(newest.body, { messages: [], has_more: true, head_seq: 8, next_before: 5, next_after: null }, 'the newest window holds only edits: no message, a cursor on');
+  const older = await call('GET', `/messages?before=${newest.body.next_before}&limit=4`);
+  t.same(older.body.messages.map((m: { seq: number; content: string }) => [m.seq, m.content]), [[3, 'message 3, edit 5'], [2, 'message 2'], [1, 'message 1']], 'the next window has every message, in its current state');
+  t.match(older.body, { has_more: false, next_before: null, next_after: 4 });
+
+  // Forward, as a client catching up pages: cursor to cursor, never skipping.
+  const seen: number[] = [];
+  let after: number | null = 0;
+  let pages = 0;
+  while (after !== null) {
+    const page: { body: { messages: Array<{ seq: number }>; next_after: number | null } } = await call('GET', `/messages?after=${after}&limit=2`);
+    seen.push(...page.body.messages.map((m) => m.seq).reverse());
+    after = page.body.next_after;
+    pages++;
+  }
+  t.same(seen, [1, 2, 3], 'every message once');
+  t.equal(pages, 4, 'four windows of two seqs');
+});
