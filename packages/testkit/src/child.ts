@@ -3,9 +3,16 @@ import { createWriteStream, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { logLeak } from './log-scan.js';
+import { treeCpuTicks } from './proc.js';
 
 /** Where the harness writes every child's output, one file per process. */
 export const logDir = process.env.PARLEY_TEST_LOG_DIR ?? join(process.cwd(), '.tap', 'parley-logs');
+
+/** Every child still running: killed when the test process exits, whatever ended it. */
+const running = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const proc of running) proc.kill('SIGKILL');
+});
 
 /**
  * A child process whose output lines can be awaited: `waitFor` resolves on the first line (past or
@@ -39,8 +46,10 @@ export class Child {
     }
     // 'exit' may come before the last output is read; the file ends once stdout and stderr have.
     this.proc.once('close', () => file.end());
+    running.add(this.proc);
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code, signal) => {
+        running.delete(this.proc);
         this.exitInfo = { code, signal };
         resolve(this.exitInfo);
       });
@@ -51,18 +60,52 @@ export class Child {
     return this.proc.pid!;
   }
 
+  /** Resolves on the first line (past or future) that matches; rejects if the process exits first or `timeoutMs` passes. */
   waitFor(test: RegExp | ((line: string) => boolean), timeoutMs = 20_000): Promise<string> {
+    return this.lineMatching(test, (since) => Date.now() - since >= timeoutMs, `within ${timeoutMs} ms`);
+  }
+
+  /**
+   * For a process's own start: like waitFor, but bounded by the process's progress, not the clock.
+   * It fails when the process exits first, or when it has gone `stallMs` without a line of output
+   * or a tick of CPU (its own or its children's): a start merely slow on a loaded machine is waited
+   * for, and a stuck one is named, with its last lines. One that keeps busy but never gets there
+   * (retrying a connection and logging each try, say) is given up after ten times `stallMs`. A
+   * process that does not get there is killed: nothing is left running past its test.
+   */
+  async started(line: RegExp, stallMs = 20_000): Promise<string> {
+    let last = { lines: -1, ticks: -1, at: Date.now() };
+    const givenUp = (since: number) => {
+      const now = { lines: this.lines.length, ticks: treeCpuTicks(this.pid), at: Date.now() };
+      if (now.lines !== last.lines || now.ticks !== last.ticks) last = now;
+      return now.at - last.at >= stallMs || now.at - since >= 10 * stallMs;
+    };
+    try {
+      return await this.lineMatching(line, givenUp, `for ${stallMs} ms of no progress (no output, no CPU), or in ${10 * stallMs} ms`);
+    } catch (err) {
+      await this.kill('SIGKILL');
+      throw err;
+    }
+  }
+
+  private lineMatching(test: RegExp | ((line: string) => boolean), givenUp: (since: number) => boolean, why: string): Promise<string> {
     const match = typeof test === 'function' ? test : (l: string) => test.test(l);
     const seen = this.lines.find(match);
     if (seen) return Promise.resolve(seen);
+    const since = Date.now();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${this.name}: no line matching ${test} within ${timeoutMs} ms; last lines:\n${this.lines.slice(-15).join('\n')}`)), timeoutMs);
-      const waiter = { test: match, resolve: (line: string) => (clearTimeout(timer), resolve(line)) };
+      const fail = (reason: string) => {
+        settle();
+        reject(new Error(`${this.name} (pid ${this.pid}) ${reason} before a line matching ${test}; last lines:\n${this.lines.slice(-15).join('\n')}`));
+      };
+      const watch = setInterval(() => givenUp(since) && fail(`gave no line ${why}`), 250);
+      const settle = () => {
+        clearInterval(watch);
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+      };
+      const waiter = { test: match, resolve: (line: string) => (settle(), resolve(line)) };
       this.waiters.push(waiter);
-      void this.exited.then((info) => {
-        clearTimeout(timer);
-        reject(new Error(`${this.name} exited (${JSON.stringify(info)}) before a line matching ${test}; last lines:\n${this.lines.slice(-15).join('\n')}`));
-      });
+      void this.exited.then((info) => fail(`exited (${JSON.stringify(info)})`));
     });
   }
 

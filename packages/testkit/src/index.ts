@@ -12,3 +12,4 @@ export * from './chat-load.js';
 export * from './log-scan.js';
 export * from './proc.js';
 export * from './cli.js';
+export * from './multipart.js';

@@ -63,7 +63,7 @@ export async function startPostgres(): Promise<PostgresServer> {
       '-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
       '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
     ], { cwd: tmpdir(), ...postgresUser });
-    await child.waitFor(/database system is ready to accept connections/, 30_000);
+    await child.started(/database system is ready to accept connections/);
     return child;
   };
   for (let attempt = 0; ; attempt++) {

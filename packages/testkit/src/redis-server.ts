@@ -29,7 +29,7 @@ export async function startRedis(args: string[] = []): Promise<RedisServer> {
   const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
   const spawnOn = async (port: number) => {
     const child = new Child('redis', 'redis-server', [redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args]);
-    await child.waitFor(/Ready to accept connections/);
+    await child.started(/Ready to accept connections/);
     return child;
   };
   for (let attempt = 0; ; attempt++) {

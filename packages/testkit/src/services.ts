@@ -22,7 +22,7 @@ export async function startGateway(env: Record<string, string>, name = 'gateway'
     env: { PATH: process.env.PATH, PORT: '0', HOST: '127.0.0.1', NODE_ID: nodeId, ...env },
     scanLogs: true,
   });
-  const line = await child.waitFor(/"msg":"gateway listening"/);
+  const line = await child.started(/"msg":"gateway listening"/);
   const port = (JSON.parse(line) as { port: number }).port;
   return { child, port, url: `http://127.0.0.1:${port}`, wsUrl: `ws://127.0.0.1:${port}/ws`, nodeId };
 }
@@ -30,6 +30,6 @@ export async function startGateway(env: Record<string, string>, name = 'gateway'
 /** Starts a compiled persister; resolves when its consumer group is ready. */
 export async function startPersister(env: Record<string, string>, name = 'persister'): Promise<Child> {
   const child = new Child(name, process.execPath, [...nodeArgs, mainOf('persister')], { env: { PATH: process.env.PATH, ...env }, scanLogs: true });
-  await child.waitFor(/"msg":"persister ready"/);
+  await child.started(/"msg":"persister ready"/);
   return child;
 }

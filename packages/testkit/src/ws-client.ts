@@ -27,9 +27,10 @@ export class TestClient {
   }
 
   /** Opens a socket; rejects with HandshakeRefused when the server answers the upgrade with an HTTP error. */
-  static connect(url: string, token?: string, via: 'header' | 'query' = 'header'): Promise<TestClient> {
+  static connect(url: string, token?: string, via: 'header' | 'query' = 'header', origin?: string): Promise<TestClient> {
     const target = token && via === 'query' ? `${url}?token=${encodeURIComponent(token)}` : url;
-    const ws = new WebSocket(target, token && via === 'header' ? { headers: { authorization: `Bearer ${token}` } } : {});
+    const headers = { ...(token && via === 'header' ? { authorization: `Bearer ${token}` } : {}), ...(origin ? { origin } : {}) };
+    const ws = new WebSocket(target, { headers });
     return new Promise((resolve, reject) => {
       ws.once('open', () => resolve(new TestClient(ws)));
       ws.once('unexpected-response', (_req, res) => {

@@ -3,40 +3,15 @@ import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, relative } from 'node:path';
-import { eventually, Stack, TestClient } from '@parley/testkit';
+import { eventually, multipart, Stack, TestClient, upload } from '@parley/testkit';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
-interface Part {
-  filename?: string;
-  type?: string;
-  data: Buffer;
-  field?: string;
-}
-
-/** A multipart/form-data body built byte by byte, so that file names arrive exactly as written. */
-function multipart(parts: Part[]): { body: Buffer; contentType: string } {
-  const boundary = `parley${randomBytes(8).toString('hex')}`;
-  const chunks: Buffer[] = [];
-  for (const p of parts) {
-    const disposition = p.filename === undefined ? `form-data; name="${p.field ?? 'note'}"` : `form-data; name="${p.field ?? 'file'}"; filename="${p.filename.replaceAll('"', '%22')}"`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\n`), p.data, Buffer.from('\r\n'));
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
-}
-
 // A 1x1 PNG, and bytes of each kind the tests need.
 const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e4a90000000049454e44ae426082', 'hex');
 const png = (size: number) => Buffer.concat([PNG, randomBytes(Math.max(0, size - PNG.length))]).subarray(0, size);
 const MP4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(4000)]);
 
 const sha256 = (b: Buffer) => createHash('sha256').update(b).digest('hex');
-
-async function upload(gw: Gateway, roomId: number, token: string, parts: Part[]) {
-  const { body, contentType } = multipart(parts);
-  const res = await fetch(`${gw.url}/api/chats/${roomId}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body: new Uint8Array(body) as unknown as BodyInit });
-  return { status: res.status, body: (await res.json()) as any };
-}
 
 async function download(gw: Gateway, path: string, token: string, headers: Record<string, string> = {}) {
   const res = await fetch(gw.url + path, { headers: { authorization: `Bearer ${token}`, ...headers } });
