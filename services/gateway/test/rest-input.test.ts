@@ -19,7 +19,7 @@ t.test('REST input: one contract for bad input, every refusal a catalogue code, 
   const refused = (status: number, code: string, message?: RegExp) => ({ status, body: { statusCode: status, code, ...(message ? { message } : {}) } });
 
   await t.test('text that is not well-formed Unicode is refused wherever it enters', async (t) => {
-    t.match(await call('POST', `/api/chats/${room}/participants`, json, '{"user_ids":["x\\udfff"]}'), refused(400, 'REQUEST_INVALID', /well-formed Unicode/), 'a lone surrogate in a body (the poison member id)');
+    t.match(await call('POST', `/api/chats/${room}/participants`, json, '{"user_id":"x\\udfff"}'), refused(400, 'REQUEST_INVALID', /well-formed Unicode/), 'a lone surrogate in a body (the poison member id)');
     t.match(await call('POST', '/api/chats', json, '{"type":"group","name":"\\ud800 room"}'), refused(400, 'REQUEST_INVALID', /well-formed/), 'in a room name');
     t.match(await call('POST', `/api/chats/${room}/messages`, json, '{"client_id":"k1","message_type":"text","content":"hi","x\\udfff":1}'), refused(400, 'REQUEST_INVALID'), 'in a key');
     const notUtf8 = Buffer.concat([Buffer.from('{"client_id":"k2","message_type":"text","content":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]);
