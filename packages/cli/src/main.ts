@@ -151,7 +151,7 @@ async function run(): Promise<void> {
       console.log(`gateways alive: ${status.gateways.length}`);
       for (const g of status.gateways) console.log(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);
       const p = status.persister;
-      console.log(`persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s`);
+      console.log(`persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s; dead letters ${p.dead_letters}`);
       for (const c of p.consumers) console.log(`  ${c.name}  pending ${c.pending}  idle ${(c.idle_ms / 1000).toFixed(1)} s`);
       return;
     }

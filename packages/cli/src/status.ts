@@ -6,6 +6,8 @@ export interface ClusterStatus {
   persister: {
     stream_length: number;
     pending: number;
+    /** Entries Postgres refused, set aside in the dead-letter stream (`parley dead-letters`). */
+    dead_letters: number;
     oldest_pending_age_seconds: number;
     consumers: Array<{ name: string; pending: number; idle_ms: number }>;
   };
@@ -31,7 +33,7 @@ export async function clusterStatus(redisUrl: string, prefix: string, presenceTt
         return { node, last_heartbeat_ms_ago: now - Number(beat), sockets: Number(sockets ?? 0), users };
       }),
     );
-    const lag = await persisterLag(redis, keys, now);
+    const [lag, deadLetters] = await Promise.all([persisterLag(redis, keys, now), redis.xlen(keys.deadLetters())]);
     // No stream or no group yet: no consumers either.
     const consumers = (await redis.xinfo('CONSUMERS', stream, PERSISTER_GROUP).catch(() => [])) as unknown[][];
     return {
@@ -39,6 +41,7 @@ export async function clusterStatus(redisUrl: string, prefix: string, presenceTt
       persister: {
         stream_length: lag.streamLength,
         pending: lag.pending,
+        dead_letters: deadLetters,
         oldest_pending_age_seconds: lag.oldestPendingAgeSeconds,
         consumers: consumers.map((fields) => {
           // XINFO answers each consumer as a flat list of field, value, field, value…

@@ -1,6 +1,9 @@
 import t from 'tap';
 import { sql } from 'kysely';
+import { fileURLToPath } from 'node:url';
 import { Child, eventually, parleyCli as cli, runParley as parley, Stack, TestClient } from '@parley/testkit';
+
+const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 t.test('parley: token, migrate, room, send, tail and status against a running cluster', async (t) => {
   const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { PRESENCE_TTL_SECONDS: '3', PERSISTER_CONSUMER: 'persister-a' } });
@@ -13,10 +16,12 @@ t.test('parley: token, migrate, room, send, tail and status against a running cl
   t.teardown(() => bob.close());
   t.equal(welcome.user_id, 'bob', 'token: its token opens a socket');
 
-  // migrate: a fresh database gets the whole schema; a second run has nothing to do.
+  // migrate: a fresh database gets the whole schema; a second run has nothing to do. The first as
+  // the README writes it, through npx (the command is linked on install, before any build).
   await sql`create database fresh`.execute(stack.db);
   const fresh = { ...env, DATABASE_URL: stack.env.DATABASE_URL!.replace(/\/[^/]+$/, '/fresh') };
-  const first = await parley(fresh, 'migrate');
+  const viaNpx = new Child('npx-parley-migrate', 'bash', ['-c', 'npx parley migrate'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...fresh } });
+  const first = { code: (await viaNpx.exited).code, lines: viaNpx.lines };
   t.equal(first.code, 0);
   t.match(first.lines.join('\n'), /^applied: 0001_.*0006_files/m, 'migrate: every migration applied');
   t.match((await parley(fresh, 'migrate')).lines, ['schema is up to date']);
@@ -51,7 +56,7 @@ t.test('parley: token, migrate, room, send, tail and status against a running cl
     return s.gateways.length === 2 && s.gateways.some((g: { sockets: number }) => g.sockets === 1) ? s : undefined;
   }, 10_000, 'status sees both gateways and bob');
   t.match(status.gateways.find((g: { node: string }) => g.node === gw2!.nodeId), { sockets: 1, users: 1 }, "status: bob's socket on gateway 2");
-  t.match(status.persister, { stream_length: 0, pending: 0, consumers: [{ name: 'persister-a' }] });
+  t.match(status.persister, { stream_length: 0, pending: 0, dead_letters: 0, consumers: [{ name: 'persister-a' }] });
   await stack.persisters[0]!.kill('SIGKILL');
   await parley({ ...env, PARLEY_URL: gw1!.url }, 'send', String(room), 'while no persister runs', '--as', 'alice');
   t.match((await parley(env, 'status', '--json')).json.persister, { stream_length: 1 }, 'status: the backlog while no persister runs');
