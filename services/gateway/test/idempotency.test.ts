@@ -67,4 +67,14 @@ t.test('a client_id resent after its record expired is a new message, and Postgr
   t.same(stored.map((r) => Number(r.seq)), [first.body.seq, second.body.seq], 'both copies stored, each under its own seq');
   const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, alice);
   t.same(history.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').map((m: { seq: number }) => m.seq), [second.body.seq, first.body.seq], 'history: the same two');
+
+  // The same rule after Redis lost everything: the resend is a new message, stored as such.
+  await stack.redis.flushall();
+  const third = await send();
+  t.match(third, { status: 201, body: { duplicate: false, seq: head + 1 } }, 'after FLUSHALL: a new seq past Postgres\' head');
+  await eventually(async () => Number(await stack.redis.hget(stack.keys.roomMeta(room), 'persisted')) === head + 1, 20_000, 'watermark at the new head');
+  const all = await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).where('client_id', '=', 'late-resend').orderBy('seq').execute();
+  t.same(all.map((r) => Number(r.seq)), [first.body.seq, second.body.seq, third.body.seq], 'Postgres stores every acked seq');
+  const after = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, alice);
+  t.equal(after.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').length, 3, 'and history shows what Postgres holds');
 });
