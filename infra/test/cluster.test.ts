@@ -210,3 +210,17 @@ t.test('a restarted cluster keeps its data', async (t) => {
   t.same(history.messages.map((m: { content: string }) => m.content), ['hi alice', 'hi bob'], 'history survived the restart');
   await stopCluster(t, cluster);
 });
+
+t.test('a step that fails says which, shows its log, and stops what was started', async (t) => {
+  // Postgres' port taken: Redis comes up, then pg_ctl cannot start the server.
+  const taken = createServer().listen(ports.pg, '127.0.0.1');
+  await new Promise((resolve) => taken.once('listening', resolve));
+  t.teardown(() => taken.close());
+  const failed = new Child('cluster-failing', 'bash', [join(root, 'infra/cluster.sh'), 'start'], { env, cwd: root });
+  t.equal((await failed.exited).code, 1, 'the script exits 1');
+  const out = failed.lines.join('\n');
+  t.match(out, /\[parley\] error: postgres \(pg_ctl start; its server log is \S+postgres\.log\) failed; the end of \S+pg_ctl\.log:/, 'it names the step and its logs');
+  t.match(out, /\[parley\]   .*could not start server/, 'and shows the end of the log');
+  t.same(failed.lines.filter((l) => /^\[parley\] (stopping|stopped)$/.test(l)), ['[parley] stopping', '[parley] stopped'], 'then stops what it started');
+  t.ok(await portFree(ports.redis), 'Redis is gone with it');
+});
