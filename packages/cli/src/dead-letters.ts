@@ -1,5 +1,5 @@
-import { Redis } from 'ioredis';
-import { createKeys } from '@parley/redis';
+import type { Redis } from 'ioredis';
+import { connectRedis, createKeys } from '@parley/redis';
 
 /** An event-stream entry Postgres refused, as the persister set it aside. */
 export interface DeadLetter {
@@ -20,7 +20,7 @@ export interface DeadLetter {
 const ADDED = ['error', 'code', 'entry'];
 
 function connect(redisUrl: string): Redis {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true, connectionName: 'parley-cli' });
+  const redis = connectRedis(redisUrl, 'parley-cli', { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true });
   redis.on('error', () => undefined); // the failed command reports it
   return redis;
 }

@@ -1,5 +1,4 @@
-import { Redis } from 'ioredis';
-import { createKeys, liveNodes, PERSISTER_GROUP, persisterLag } from '@parley/redis';
+import { connectRedis, createKeys, liveNodes, PERSISTER_GROUP, persisterLag } from '@parley/redis';
 
 export interface ClusterStatus {
   gateways: Array<{ node: string; last_heartbeat_ms_ago: number; sockets: number; users: number }>;
@@ -19,7 +18,7 @@ export interface ClusterStatus {
  * each consumer). Read-only.
  */
 export async function clusterStatus(redisUrl: string, prefix: string, presenceTtlMs: number): Promise<ClusterStatus> {
-  const redis = new Redis(redisUrl, { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true, connectionName: 'parley-cli' });
+  const redis = connectRedis(redisUrl, 'parley-cli', { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true });
   redis.on('error', () => undefined); // the failed command reports it
   try {
     await redis.connect();

@@ -3,3 +3,4 @@ export * from './scripts.js';
 export * from './script-errors.js';
 export * from './presence.js';
 export * from './persister-lag.js';
+export * from './connect.js';

@@ -1,7 +1,6 @@
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { createDb } from '@parley/db';
-import { createKeys, createScripts } from '@parley/redis';
+import { connectRedis, createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
 import { Persister } from './persister.js';
 import { Notifier } from './notifier.js';
@@ -17,11 +16,11 @@ try {
 
 const log = pino({ level: config.logLevel, base: { consumer: config.consumer } });
 const redisOptions = { maxRetriesPerRequest: null, connectTimeout: 5000 } as const;
-const reader = new Redis(config.redisUrl, { ...redisOptions, connectionName: `persister-reader:${config.consumer}` });
-const redis = new Redis(config.redisUrl, { ...redisOptions, connectionName: `persister:${config.consumer}` });
+const reader = connectRedis(config.redisUrl, `persister-reader:${config.consumer}`, redisOptions);
+const redis = connectRedis(config.redisUrl, `persister:${config.consumer}`, redisOptions);
 const keys = createKeys(config.redisKeyPrefix);
 // Its own connection, failing fast while Redis is down: a scrape must answer, not queue.
-const metricsRedis = new Redis(config.redisUrl, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000, connectionName: `persister-metrics:${config.consumer}` });
+const metricsRedis = connectRedis(config.redisUrl, `persister-metrics:${config.consumer}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000 });
 const metrics = new PersisterMetrics(config.consumer, metricsRedis, keys);
 for (const conn of [reader, redis, metricsRedis]) {
   conn.on('error', (err) => {

@@ -117,10 +117,12 @@ export class Persister {
   private async read(): Promise<StreamEntry[]> {
     const { batchSize, blockMs, consumer } = this.config;
     const from = this.ownPending ? '0' : '>';
-    const block = from === '>' ? ['BLOCK', blockMs] : [];
-    const reply = (await this.reader.call(
-      'XREADGROUP', 'GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, ...block, 'STREAMS', this.keys.eventStream(), from,
-    )) as [string, StreamEntry[]][] | null;
+    // The command's own method, not call(): over RESP3 its reply is a map, which only the method
+    // turns back into the [[stream, entries]] shape.
+    const stream = this.keys.eventStream();
+    const reply = (from === '>'
+      ? await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, from)
+      : await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, from)) as [string, StreamEntry[]][] | null;
     const entries = reply?.[0]?.[1] ?? [];
     if (from === '0' && entries.length < batchSize) this.ownPending = false;
     return entries;

@@ -1,6 +1,6 @@
 import fp from 'fastify-plugin';
-import { Redis } from 'ioredis';
-import { createKeys, createScripts, type Keys, type Scripts } from '@parley/redis';
+import type { Redis } from 'ioredis';
+import { connectRedis, createKeys, createScripts, type Keys, type Scripts } from '@parley/redis';
 import type { GatewayConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -24,13 +24,12 @@ const connectionOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, c
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   // A command in flight when the connection drops fails rather than being re-sent to a Redis that
   // may have restarted: an append reaches a new Redis only after its heads are reconciled (relay).
-  const redis = new Redis(config.redisUrl, {
+  const redis = connectRedis(config.redisUrl, `gateway:${config.nodeId}`, {
     ...connectionOptions,
     commandTimeout: config.redisCommandTimeoutMs,
     autoResendUnfulfilledCommands: false,
-    connectionName: `gateway:${config.nodeId}`,
   });
-  const redisSubscriber = new Redis(config.redisUrl, { ...connectionOptions, connectionName: `gateway-sub:${config.nodeId}` });
+  const redisSubscriber = connectRedis(config.redisUrl, `gateway-sub:${config.nodeId}`, connectionOptions);
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
     conn.on('error', (err) => {
       app.metrics.backendErrors.labels('redis').inc();
