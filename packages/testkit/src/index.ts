@@ -13,3 +13,4 @@ export * from './log-scan.js';
 export * from './proc.js';
 export * from './cli.js';
 export * from './multipart.js';
+export * from './redis-cluster.js';
