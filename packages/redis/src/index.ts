@@ -4,3 +4,4 @@ export * from './script-errors.js';
 export * from './presence.js';
 export * from './persister-lag.js';
 export * from './connect.js';
+export * from './partitions.js';
