@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { connectRedis, createKeys } from '@parley/redis';
+import { connectRedis, createKeys, pairsOf } from '@parley/redis';
 
 /** An event-stream entry Postgres refused, as the persister set it aside. */
 export interface DeadLetter {
@@ -26,8 +26,7 @@ function connect(redisUrl: string): Redis {
 }
 
 function deadLetterOf([id, flat]: [string, string[]]): DeadLetter {
-  const all: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) all[flat[i]!] = flat[i + 1]!;
+  const all = pairsOf(flat);
   const fields = Object.fromEntries(Object.entries(all).filter(([name]) => !ADDED.includes(name)));
   const number = (v: string | undefined) => (v !== undefined && Number.isSafeInteger(Number(v)) ? Number(v) : null);
   return { id, entry: all.entry ?? '', room: number(fields.r), seq: number(fields.s), code: all.code ?? '', error: all.error ?? '', fields };

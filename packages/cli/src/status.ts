@@ -1,4 +1,4 @@
-import { connectRedis, createKeys, liveNodes, PERSISTER_GROUP, persisterLag } from '@parley/redis';
+import { connectRedis, createKeys, liveNodes, pairsOf, PERSISTER_GROUP, persisterLag } from '@parley/redis';
 
 export interface ClusterStatus {
   gateways: Array<{ node: string; last_heartbeat_ms_ago: number; sockets: number; users: number }>;
@@ -44,8 +44,7 @@ export async function clusterStatus(redisUrl: string, prefix: string, presenceTt
         oldest_pending_age_seconds: lag.oldestPendingAgeSeconds,
         consumers: consumers.map((fields) => {
           // XINFO answers each consumer as a flat list of field, value, field, value…
-          const info: Record<string, unknown> = {};
-          for (let i = 0; i < fields.length; i += 2) info[String(fields[i])] = fields[i + 1];
+          const info = pairsOf(fields);
           return { name: String(info.name), pending: Number(info.pending), idle_ms: Number(info.idle) };
         }),
       },

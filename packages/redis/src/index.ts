@@ -5,3 +5,4 @@ export * from './presence.js';
 export * from './persister-lag.js';
 export * from './connect.js';
 export * from './partitions.js';
+export * from './field-pairs.js';

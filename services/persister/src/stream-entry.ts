@@ -1,15 +1,14 @@
 import type { NewMessage, PositionMark } from '@parley/db';
 import type { Message, MessageChangeEvent } from '@parley/protocol';
+import { pairsOf } from '@parley/redis';
 
 /** A raw stream entry: id and flat field list, as XREADGROUP and XAUTOCLAIM return them. */
 export type StreamEntry = [id: string, fields: string[]];
 
 /** Reads one field of a flat field list (name, value, name, value…). */
 function fieldOf(fields: string[]) {
-  return (name: string) => {
-    for (let i = 0; i < fields.length - 1; i += 2) if (fields[i] === name) return fields[i + 1];
-    return undefined;
-  };
+  const record = pairsOf(fields);
+  return (name: string): string | undefined => (Object.hasOwn(record, name) ? record[name] : undefined);
 }
 
 /** The room and seq of a room event's entry (fields r and s), when it has them: a position mark has no seq of the room's order. */

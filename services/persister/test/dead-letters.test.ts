@@ -1,5 +1,6 @@
 import t from 'tap';
 import { randomUUID } from 'node:crypto';
+import { pairsOf } from '@parley/redis';
 import { eventually, runParley, scrape, Stack } from '@parley/testkit';
 
 /**
@@ -47,7 +48,7 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
   const expected = Array.from({ length: head }, (_, i) => i + 1).filter((s) => s !== surrogate && s !== unknownSender);
   t.same(stored, expected, 'every other entry of the batch is in Postgres');
 
-  const letters = (await stack.redis.xrange(stack.keys.deadLetters(), '-', '+')).map(([, f]) => Object.fromEntries(f.flatMap((v, i) => (i % 2 ? [] : [[v, f[i + 1]]]))));
+  const letters = (await stack.redis.xrange(stack.keys.deadLetters(), '-', '+')).map(([, f]) => pairsOf(f));
   t.equal(letters.length, 3, 'three dead letters');
   t.match(letters[0], { r: String(room), s: String(surrogate), code: /^22/, error: /surrogate|Unicode/i }, 'the surrogate: its fields and the error');
   t.ok(letters[0]!.e!.includes('x\\udfff'), 'its event exactly as it was in the stream');
