@@ -6,3 +6,5 @@ export * from './persister-lag.js';
 export * from './connect.js';
 export * from './partitions.js';
 export * from './field-pairs.js';
+export * from './partition-count.js';
+export * from './settings.js';

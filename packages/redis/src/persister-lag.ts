@@ -1,8 +1,8 @@
-import type { Redis } from 'ioredis';
-import { PERSISTER_GROUP, type Keys } from './keys.js';
+import type { RedisClient } from './connect.js';
+import { PERSISTER_GROUP, partitionNumbers, type Keys } from './keys.js';
 
 export interface PersisterLag {
-  /** Entries in the event stream not yet persisted (the persisters delete what they persist). */
+  /** Entries in the partition's event stream not yet persisted (the persisters delete what they persist). */
   streamLength: number;
   /** Entries a persister has read and not yet acked. */
   pending: number;
@@ -11,11 +11,12 @@ export interface PersisterLag {
 }
 
 /**
- * How far the persisters are behind, from the stream and its group's pending summary (the oldest
- * pending id is `<ms>-<n>`, the time it was added). No group yet (nothing ever appended): none pending.
+ * How far the persisters are behind on one partition, from its stream and its group's pending
+ * summary (the oldest pending id is `<ms>-<n>`, the time it was added). No group yet (nothing ever
+ * appended): none pending.
  */
-export async function persisterLag(redis: Redis, keys: Keys, now = Date.now()): Promise<PersisterLag> {
-  const stream = keys.eventStream();
+export async function partitionLag(redis: RedisClient, keys: Keys, partition: number, now = Date.now()): Promise<PersisterLag> {
+  const stream = keys.eventStream(partition);
   const [streamLength, summary] = await Promise.all([
     redis.xlen(stream),
     (redis.xpending(stream, PERSISTER_GROUP) as Promise<[number, string | null]>).catch((err: Error) => {
@@ -28,5 +29,16 @@ export async function persisterLag(redis: Redis, keys: Keys, now = Date.now()): 
     streamLength,
     pending: Number(summary[0]),
     oldestPendingAgeSeconds: oldest ? Math.max(0, now - Number(oldest.slice(0, oldest.indexOf('-')))) / 1000 : 0,
+  };
+}
+
+/** The lag of every partition, and in total: the sums, and the oldest pending entry of any. */
+export async function persisterLag(redis: RedisClient, keys: Keys, now = Date.now()): Promise<PersisterLag & { partitions: PersisterLag[] }> {
+  const partitions = await Promise.all(partitionNumbers(keys).map((p) => partitionLag(redis, keys, p, now)));
+  return {
+    streamLength: partitions.reduce((sum, p) => sum + p.streamLength, 0),
+    pending: partitions.reduce((sum, p) => sum + p.pending, 0),
+    oldestPendingAgeSeconds: Math.max(0, ...partitions.map((p) => p.oldestPendingAgeSeconds)),
+    partitions,
   };
 }

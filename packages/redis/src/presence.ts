@@ -1,9 +1,9 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connect.js';
 import type { UserPresence } from '@parley/protocol';
 import type { Keys } from './keys.js';
 
 /** The gateways that stamped the presence node set within the TTL. */
-export function liveNodes(redis: Redis, keys: Keys, ttlMs: number): Promise<string[]> {
+export function liveNodes(redis: RedisClient, keys: Keys, ttlMs: number): Promise<string[]> {
   return redis.zrangebyscore(keys.presenceNodes(), Date.now() - ttlMs, '+inf');
 }
 
@@ -11,7 +11,7 @@ export function liveNodes(redis: Redis, keys: Keys, ttlMs: number): Promise<stri
  * Each user's presence, aggregated over the live gateways' presence hashes: online if any has them
  * online, away if only away, offline otherwise (see the gateway's relay/presence.ts for the writes).
  */
-export async function readPresence(redis: Redis, keys: Keys, ttlMs: number, userIds: string[]): Promise<UserPresence[]> {
+export async function readPresence(redis: RedisClient, keys: Keys, ttlMs: number, userIds: string[]): Promise<UserPresence[]> {
   if (userIds.length === 0) return [];
   const live = await liveNodes(redis, keys, ttlMs);
   const pipeline = redis.pipeline();

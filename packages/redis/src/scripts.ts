@@ -1,24 +1,159 @@
+import type { RedisClient } from './connect.js';
 import { readFileSync } from 'node:fs';
-import type { Redis } from 'ioredis';
-import type { Keys } from './keys.js';
+import { positionField, type Keys } from './keys.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
 /** Lua has no imports in Redis scripts: the shared functions are prepended to each script. */
 const library = readFileSync(new URL('lib/membership.lua', scriptDir), 'utf8');
-const lua = (name: string) => library + readFileSync(new URL(`${name}.lua`, scriptDir), 'utf8');
 
-/** Each script with its key count; ioredis sends EVALSHA and falls back to EVAL once per connection. */
+/**
+ * Each script's keys and arguments by name, in the order Redis receives them: the one place where
+ * names meet positions. The script reads them as `KEY.name` and `ARG.name` (tables prepended to its
+ * text below); arguments past the named ones (`rest`) start at `ARGV[ARG_REST]`.
+ */
 const definitions = {
-  roomAppend: { file: 'room-append', numberOfKeys: 8 },
-  roomMembersFill: { file: 'room-members-fill', numberOfKeys: 2 },
-  roomPersisted: { file: 'room-persisted', numberOfKeys: 3 },
-  positionMark: { file: 'position-mark', numberOfKeys: 4 },
-  userPositionsFill: { file: 'user-positions-fill', numberOfKeys: 1 },
-  roomReconcile: { file: 'room-reconcile', numberOfKeys: 2 },
-} as const;
+  roomAppend: {
+    file: 'room-append',
+    keys: ['meta', 'log', 'idempotency', 'members', 'stream', 'membersGen', 'changes'],
+    args: ['sender', 'eventTail', 'id', 'createdAt', 'idempotencyTtl', 'channel', 'room', 'maxBacklog', 'mode', 'targetSeq', 'targetState'],
+  },
+  roomMembersFill: { file: 'room-members-fill', keys: ['members', 'membersGen'], args: ['generation', 'ttl'], rest: true },
+  roomPersisted: { file: 'room-persisted', keys: ['meta', 'log', 'changes'], args: ['persisted', 'logWindow'] },
+  positionMark: {
+    file: 'position-mark',
+    keys: ['meta', 'members', 'stream'],
+    args: ['user', 'room', 'seq', 'current', 'channel', 'receiptPrefix', 'maxBacklog', 'kind'],
+  },
+  positionRaise: { file: 'position-raise', keys: ['positions'], args: ['field', 'seq'] },
+  userPositionsFill: { file: 'user-positions-fill', keys: ['positions'], args: [], rest: true },
+  roomReconcile: { file: 'room-reconcile', keys: ['meta', 'log'], args: ['persisted'] },
+} as const satisfies Record<string, { file: string; keys: readonly string[]; args: readonly string[]; rest?: boolean }>;
 
-type ScriptName = keyof typeof definitions;
+type Definitions = typeof definitions;
+type ScriptName = keyof Definitions;
+type Named<N extends readonly string[], V> = { [K in N[number]]: V };
 type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
+
+function luaTable(names: readonly string[], array: string): string {
+  return `{${names.map((name, i) => `${name} = ${array}[${i + 1}]`).join(', ')}}`;
+}
+
+/** The script's text as Redis runs it: the name tables, the shared library, the script. */
+export function scriptSource(name: ScriptName): string {
+  const def = definitions[name];
+  const header = `local KEY = ${luaTable(def.keys, 'KEYS')}\nlocal ARG = ${luaTable(def.args, 'ARGV')}\nlocal ARG_REST = ${def.args.length + 1}\n`;
+  return header + library + readFileSync(new URL(`${def.file}.lua`, scriptDir), 'utf8');
+}
+
+/** The keys a call of `name` declares, in order: what Redis Cluster routes it by. */
+export function scriptKeys<N extends ScriptName>(name: N, keys: Named<Definitions[N]['keys'], string>): string[] {
+  return definitions[name].keys.map((k) => (keys as Record<string, string>)[k]!);
+}
+
+/**
+ * The keys of each script call, by name, from what identifies it: what the calls below declare, and
+ * what the slot test (test/keys.test.ts) checks lie in one Redis Cluster slot.
+ */
+export function scriptCallKeys(keys: Keys) {
+  return {
+    roomAppend: (roomId: number, sender: string, clientId: string) => ({
+      meta: keys.roomMeta(roomId),
+      log: keys.roomLog(roomId),
+      idempotency: keys.roomIdempotency(roomId, sender, clientId),
+      members: keys.roomMembers(roomId),
+      stream: keys.eventStream(keys.partitionOf(roomId)),
+      membersGen: keys.roomMembersGen(roomId),
+      changes: keys.roomChanges(roomId),
+    }),
+    roomMembersFill: (roomId: number) => ({ members: keys.roomMembers(roomId), membersGen: keys.roomMembersGen(roomId) }),
+    roomPersisted: (roomId: number) => ({ meta: keys.roomMeta(roomId), log: keys.roomLog(roomId), changes: keys.roomChanges(roomId) }),
+    positionMark: (roomId: number) => ({ meta: keys.roomMeta(roomId), members: keys.roomMembers(roomId), stream: keys.eventStream(keys.partitionOf(roomId)) }),
+    positionRaise: (userId: string) => ({ positions: keys.userPositions(userId) }),
+    userPositionsFill: (userId: string) => ({ positions: keys.userPositions(userId) }),
+    roomReconcile: (roomId: number) => ({ meta: keys.roomMeta(roomId), log: keys.roomLog(roomId) }),
+  } satisfies { [N in ScriptName]: (...args: never[]) => Named<Definitions[N]['keys'], string> };
+}
+
+/** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
+export function createScripts(redis: RedisClient, keys: Keys) {
+  for (const [name, def] of Object.entries(definitions)) {
+    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: def.keys.length, lua: scriptSource(name as ScriptName) });
+  }
+  const callKeys = scriptCallKeys(keys);
+  /** Calls a script with its keys and arguments by name; `rest` follows the named arguments. */
+  function run<N extends ScriptName>(name: N, k: Named<Definitions[N]['keys'], string>, a: Named<Definitions[N]['args'], string | number>, rest: (string | number)[] = []): Promise<unknown> {
+    const args = definitions[name].args.map((n) => (a as Record<string, string | number>)[n]!);
+    return ((redis as unknown as Record<ScriptName, ScriptCall>)[name]).call(redis, ...scriptKeys(name, k), ...args, ...rest);
+  }
+
+  return {
+    async roomAppend(input: AppendInput): Promise<AppendResult> {
+      const { roomId } = input;
+      if (!input.eventJson.startsWith('{')) throw new Error('eventJson must be a JSON object');
+      if (input.senderId === null && input.mode === 'member') throw new Error('a member message needs a sender');
+      const sender = input.senderId ?? '';
+      const reply = (await run('roomAppend', callKeys.roomAppend(roomId, sender, input.clientId), {
+        sender,
+        eventTail: input.eventJson.slice(1),
+        id: input.id,
+        createdAt: input.createdAt,
+        idempotencyTtl: input.idempotencyTtlSeconds,
+        channel: keys.roomChannel(roomId),
+        room: roomId,
+        maxBacklog: input.maxBacklog,
+        mode: input.mode,
+        targetSeq: input.change?.messageSeq ?? '',
+        targetState: input.change?.state ?? '',
+      })) as [AppendStatus, string?, number?, string?];
+      const [status, id, seq, createdAt] = reply;
+      if (status === 'OK' || status === 'DUPLICATE') return { status, id: id!, seq: seq!, createdAt: createdAt! };
+      return { status };
+    },
+
+    /** Returns false when membership changed since `generation` was read. */
+    async roomMembersFill(roomId: number, generation: string, ttlSeconds: number, members: string[]) {
+      const r = await run('roomMembersFill', callKeys.roomMembersFill(roomId), { generation, ttl: ttlSeconds }, members);
+      return r === 1;
+    },
+
+    /**
+     * Moves `userId`'s read or delivered position in the room to `seq` (0: the head) if that is
+     * forward: records it for Postgres and publishes `receiptPrefix` + seq + `}` to the room
+     * (position-mark, in the room's slot), then raises the user's positions hash (position-raise,
+     * in the user's). A failure between the two leaves the hash behind, so a retry records it again.
+     */
+    async positionMark(kind: PositionKind, userId: string, roomId: number, seq: number, receiptPrefix: string, maxBacklog: number): Promise<ReadMarkResult> {
+      const field = positionField(kind, roomId);
+      const [filled, current] = await redis.hmget(keys.userPositions(userId), '', field);
+      if (filled === null) return { status: 'READS_UNCACHED' };
+      const [status, position, headSeq] = (await run('positionMark', callKeys.positionMark(roomId), { user: userId, room: roomId, seq, current: Number(current ?? 0), channel: keys.roomChannel(roomId), receiptPrefix, maxBacklog, kind })) as [ReadMarkStatus, number?, number?];
+      if (status === 'UNCHANGED') return { status, position: position!, headSeq: headSeq! };
+      if (status !== 'OK') return { status };
+      // A concurrent mark may have raised it further already: then this one changed nothing.
+      const raised = await run('positionRaise', callKeys.positionRaise(userId), { field, seq: position! });
+      return { status: raised === 1 ? 'OK' : 'UNCHANGED', position: position!, headSeq: headSeq! };
+    },
+
+    /**
+     * Raises the room's head to `persistedHead` (Postgres' highest seq) if it is below, dropping
+     * the room's log; returns the head before (-1: none in Redis). See room-reconcile.lua.
+     */
+    async roomReconcile(roomId: number, persistedHead: number): Promise<number> {
+      return Number(await run('roomReconcile', callKeys.roomReconcile(roomId), { persisted: persistedHead }));
+    },
+
+    /** Caches a user's positions (field → seq: see keys.userPositions) unless they are cached already. */
+    async userPositionsFill(userId: string, positions: Array<[field: string, seq: number]>): Promise<boolean> {
+      return (await run('userPositionsFill', callKeys.userPositionsFill(userId), {}, positions.flat())) === 1;
+    },
+
+    async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {
+      return (await run('roomPersisted', callKeys.roomPersisted(roomId), { persisted: persistedSeq, logWindow })) as number;
+    },
+  };
+}
+
+export type Scripts = ReturnType<typeof createScripts>;
 
 export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED' | 'HEAD_UNKNOWN';
 
@@ -51,97 +186,3 @@ export type ReadMarkStatus = 'OK' | 'UNCHANGED' | 'READS_UNCACHED' | 'MEMBERS_UN
 export type ReadMarkResult =
   | { status: 'OK' | 'UNCHANGED'; position: number; headSeq: number }
   | { status: Exclude<ReadMarkStatus, 'OK' | 'UNCHANGED'> };
-
-/** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
-export function createScripts(redis: Redis, keys: Keys) {
-  for (const [name, def] of Object.entries(definitions)) {
-    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: def.numberOfKeys, lua: lua(def.file) });
-  }
-  const call = (name: ScriptName) => (redis as unknown as Record<ScriptName, ScriptCall>)[name].bind(redis);
-  const roomAppend = call('roomAppend');
-  const roomMembersFill = call('roomMembersFill');
-  const roomPersisted = call('roomPersisted');
-  const positionMark = call('positionMark');
-  const userPositionsFill = call('userPositionsFill');
-  const roomReconcile = call('roomReconcile');
-
-  return {
-    async roomAppend(input: AppendInput): Promise<AppendResult> {
-      const { roomId } = input;
-      if (!input.eventJson.startsWith('{')) throw new Error('eventJson must be a JSON object');
-      if (input.senderId === null && input.mode === 'member') throw new Error('a member message needs a sender');
-      const sender = input.senderId ?? '';
-      const reply = (await roomAppend(
-        keys.roomMeta(roomId),
-        keys.roomLog(roomId),
-        keys.roomIdempotency(roomId, sender, input.clientId),
-        keys.roomMembers(roomId),
-        keys.eventStream(),
-        keys.roomMembersGen(roomId),
-        keys.roomChanges(roomId),
-        keys.userPositions(sender),
-        sender,
-        input.eventJson.slice(1),
-        input.id,
-        input.createdAt,
-        input.idempotencyTtlSeconds,
-        keys.roomChannel(roomId),
-        roomId,
-        input.maxBacklog,
-        input.mode,
-        input.change?.messageSeq ?? '',
-        input.change?.state ?? '',
-      )) as [AppendStatus, string?, number?, string?];
-      const [status, id, seq, createdAt] = reply;
-      if (status === 'OK' || status === 'DUPLICATE') return { status, id: id!, seq: seq!, createdAt: createdAt! };
-      return { status };
-    },
-
-    /** Returns false when membership changed since `generation` was read. */
-    async roomMembersFill(roomId: number, generation: string, ttlSeconds: number, members: string[]) {
-      const r = await roomMembersFill(keys.roomMembers(roomId), keys.roomMembersGen(roomId), generation, ttlSeconds, ...members);
-      return r === 1;
-    },
-
-    /**
-     * Moves `userId`'s read or delivered position in the room to `seq` (0: the head) if that is
-     * forward, and publishes `receiptPrefix` + seq + `}` to the room. See position-mark.lua.
-     */
-    async positionMark(kind: PositionKind, userId: string, roomId: number, seq: number, receiptPrefix: string, maxBacklog: number): Promise<ReadMarkResult> {
-      const [status, position, headSeq] = (await positionMark(
-        keys.userPositions(userId),
-        keys.roomMeta(roomId),
-        keys.roomMembers(roomId),
-        keys.eventStream(),
-        userId,
-        roomId,
-        seq,
-        keys.roomChannel(roomId),
-        receiptPrefix,
-        maxBacklog,
-        kind,
-      )) as [ReadMarkStatus, number?, number?];
-      if (status === 'OK' || status === 'UNCHANGED') return { status, position: position!, headSeq: headSeq! };
-      return { status };
-    },
-
-    /**
-     * Raises the room's head to `persistedHead` (Postgres' highest seq) if it is below, dropping
-     * the room's log; returns the head before (-1: none in Redis). See room-reconcile.lua.
-     */
-    async roomReconcile(roomId: number, persistedHead: number): Promise<number> {
-      return Number(await roomReconcile(keys.roomMeta(roomId), keys.roomLog(roomId), persistedHead));
-    },
-
-    /** Caches a user's positions (field → seq: see keys.userPositions) unless they are cached already. */
-    async userPositionsFill(userId: string, positions: Array<[field: string, seq: number]>): Promise<boolean> {
-      return (await userPositionsFill(keys.userPositions(userId), ...positions.flat())) === 1;
-    },
-
-    async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {
-      return (await roomPersisted(keys.roomMeta(roomId), keys.roomLog(roomId), keys.roomChanges(roomId), persistedSeq, logWindow)) as number;
-    },
-  };
-}
-
-export type Scripts = ReturnType<typeof createScripts>;

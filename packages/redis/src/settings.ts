@@ -1,0 +1,17 @@
+import { Type } from '@sinclair/typebox';
+import { DEFAULT_PARTITIONS } from './keys.js';
+
+/** The Redis settings every service reads, in its environment schema (see redisTargetOf). */
+export const RedisEnv = {
+  /** One Redis server: the default mode. */
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
+  /** Redis Cluster mode: some of its nodes, `host:port,host:port`; the client learns the rest. */
+  REDIS_CLUSTER_NODES: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  /** Sentinel mode: the Sentinels, `host:port,host:port`, with REDIS_SENTINEL_MASTER. */
+  REDIS_SENTINELS: Type.Optional(Type.String({ minLength: 1, maxLength: 4096 })),
+  /** The name the Sentinels know the master by. */
+  REDIS_SENTINEL_MASTER: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
+  REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
+  /** Partitions the rooms are spread over (each a hash tag, an event stream): the same in every process; changing it is a migration. */
+  REDIS_PARTITIONS: Type.Integer({ minimum: 1, maximum: 16384, default: DEFAULT_PARTITIONS }),
+};
