@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { createDb, createGroupRoom, ensureUsers, migrateToLatest, roomMemberIds } from '@parley/db';
-import { createKeys, createScripts } from '@parley/redis';
+import { createKeys, createScripts, persisterLag } from '@parley/redis';
 import { encodeMessageEventBody } from '@parley/protocol';
 import { eventually, startPersister, startPostgres, startRedis, TEST_JWT_SECRET } from '@parley/testkit';
 import { now } from './lib/latency.js';
@@ -62,7 +62,7 @@ export async function runPersist(events: number, rounds: number, log: (l: string
       const persister = await startPersister(env, 'bench-persister');
       const cpuBefore = [cpuSeconds([persister.pid]), cpuSeconds([pg.child.pid]), cpuSeconds([redisServer.child.pid])];
       const t0 = now();
-      await eventually(async () => (await redis.xlen(keys.eventStream())) === 0, 600_000, 'stream drained');
+      await eventually(async () => (await persisterLag(redis, keys)).streamLength === 0, 600_000, 'stream drained');
       const persisterSeconds = (now() - t0) / 1000;
       const cpuAfter = [cpuSeconds([persister.pid]), cpuSeconds([pg.child.pid]), cpuSeconds([redisServer.child.pid])];
       const cpu = { persister: cpuAfter[0]! - cpuBefore[0]!, postgres: cpuAfter[1]! - cpuBefore[1]!, redis: cpuAfter[2]! - cpuBefore[2]! };

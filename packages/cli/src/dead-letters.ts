@@ -1,11 +1,12 @@
-import type { Redis } from 'ioredis';
-import { connectRedis, createKeys, pairsOf } from '@parley/redis';
+import { pairsOf, partitionNumbers } from '@parley/redis';
+import { withRedis, type Deployment } from './deployment.js';
 
 /** An event-stream entry Postgres refused, as the persister set it aside. */
 export interface DeadLetter {
-  /** Its id in the dead-letter stream (what `retry` takes). */
+  /** `<partition>/<stream id>`: what `retry` takes. */
   id: string;
-  /** Its id in the event stream it came from. */
+  partition: number;
+  /** Its id in the partition's event stream it came from. */
   entry: string;
   room: number | null;
   seq: number | null;
@@ -19,57 +20,61 @@ export interface DeadLetter {
 /** Fields the persister adds to a dead letter; the rest are the original entry's. */
 const ADDED = ['error', 'code', 'entry'];
 
-function connect(redisUrl: string): Redis {
-  const redis = connectRedis(redisUrl, 'parley-cli', { maxRetriesPerRequest: 1, connectTimeout: 3000, lazyConnect: true });
-  redis.on('error', () => undefined); // the failed command reports it
-  return redis;
-}
+type RawEntry = [id: string, fields: string[]];
 
-function deadLetterOf([id, flat]: [string, string[]]): DeadLetter {
+function deadLetterOf(partition: number, [id, flat]: RawEntry): DeadLetter {
   const all = pairsOf(flat);
   const fields = Object.fromEntries(Object.entries(all).filter(([name]) => !ADDED.includes(name)));
   const number = (v: string | undefined) => (v !== undefined && Number.isSafeInteger(Number(v)) ? Number(v) : null);
-  return { id, entry: all.entry ?? '', room: number(fields.r), seq: number(fields.s), code: all.code ?? '', error: all.error ?? '', fields };
+  return { id: `${partition}/${id}`, partition, entry: all.entry ?? '', room: number(fields.r), seq: number(fields.s), code: all.code ?? '', error: all.error ?? '', fields };
 }
 
-/** How many dead letters there are, and the oldest `count` of them. */
-export async function listDeadLetters(redisUrl: string, prefix: string, count: number): Promise<{ total: number; letters: DeadLetter[] }> {
-  const redis = connect(redisUrl);
-  const key = createKeys(prefix).deadLetters();
-  try {
-    await redis.connect();
-    const [total, entries] = await Promise.all([redis.xlen(key), redis.xrange(key, '-', '+', 'COUNT', count) as Promise<[string, string[]][]>]);
-    return { total, letters: entries.map(deadLetterOf) };
-  } finally {
-    redis.disconnect();
-  }
+/** The time a stream id was added at (`<ms>-<n>`), for ordering letters of several partitions. */
+const addedAt = (letter: DeadLetter) => {
+  const [ms, n] = letter.id.slice(letter.id.indexOf('/') + 1).split('-').map(Number);
+  return ms! * 1e6 + n!;
+};
+
+/** How many dead letters there are over every partition, and the oldest `count` of them. */
+export function listDeadLetters(deployment: Deployment, count: number): Promise<{ total: number; letters: DeadLetter[] }> {
+  return withRedis(deployment, async (redis, keys) => {
+    const perPartition = await Promise.all(partitionNumbers(keys).map(async (p) => {
+      const key = keys.deadLetters(p);
+      const [total, entries] = await Promise.all([redis.xlen(key), redis.xrange(key, '-', '+', 'COUNT', count) as Promise<RawEntry[]>]);
+      return { total, letters: entries.map((e) => deadLetterOf(p, e)) };
+    }));
+    const letters = perPartition.flatMap((p) => p.letters).sort((a, b) => addedAt(a) - addedAt(b)).slice(0, count);
+    return { total: perPartition.reduce((sum, p) => sum + p.total, 0), letters };
+  });
 }
 
 /**
- * Moves dead letters back into the event stream, each with its original fields, for the persisters
- * to try again (after the cause was mended: a missing row, a persister fix). One Postgres still
- * refuses comes back to the dead-letter stream under a new id. `ids` undefined: all of them.
- * Returns the ids moved; an id that is not a dead letter is an error, and nothing is moved.
+ * Moves dead letters back into their partition's event stream, each with its original fields, for
+ * the persisters to try again (after the cause was mended: a missing row, a persister fix). One
+ * Postgres still refuses comes back to the dead-letter stream under a new id. `ids` undefined: all
+ * of them. Returns the ids moved; an id that is not a dead letter is an error, and nothing is moved.
  */
-export async function retryDeadLetters(redisUrl: string, prefix: string, ids: string[] | undefined): Promise<string[]> {
-  const redis = connect(redisUrl);
-  const keys = createKeys(prefix);
-  try {
-    await redis.connect();
-    const entries = ids
-      ? await Promise.all(ids.map(async (id) => ((await redis.xrange(keys.deadLetters(), id, id)) as [string, string[]][])[0] ?? id))
-      : ((await redis.xrange(keys.deadLetters(), '-', '+')) as [string, string[]][]);
-    const missing = entries.filter((e): e is string => typeof e === 'string');
+export function retryDeadLetters(deployment: Deployment, ids: string[] | undefined): Promise<string[]> {
+  return withRedis(deployment, async (redis, keys) => {
+    const partitions = partitionNumbers(keys);
+    const found = ids
+      ? await Promise.all(ids.map(async (id) => {
+          const [p, streamId] = [Number(id.slice(0, id.indexOf('/'))), id.slice(id.indexOf('/') + 1)];
+          if (!id.includes('/') || !partitions.includes(p)) return id;
+          const entry = ((await redis.xrange(keys.deadLetters(p), streamId, streamId)) as RawEntry[])[0];
+          return entry ? deadLetterOf(p, entry) : id;
+        }))
+      : (await Promise.all(partitions.map(async (p) => ((await redis.xrange(keys.deadLetters(p), '-', '+')) as RawEntry[]).map((e) => deadLetterOf(p, e))))).flat();
+    const missing = found.filter((e): e is string => typeof e === 'string');
     if (missing.length > 0) throw new Error(`no such dead letter: ${missing.join(', ')}`);
     const moved: string[] = [];
-    for (const entry of entries as [string, string[]][]) {
-      const letter = deadLetterOf(entry);
-      // Added and removed in one transaction: a crash never leaves an entry in both or in neither.
-      await redis.multi().xadd(keys.eventStream(), '*', ...Object.entries(letter.fields).flat()).xdel(keys.deadLetters(), letter.id).exec();
+    for (const letter of found as DeadLetter[]) {
+      // Added and removed in one transaction (both streams are under the partition's tag): a crash
+      // never leaves an entry in both or in neither.
+      const streamId = letter.id.slice(letter.id.indexOf('/') + 1);
+      await redis.multi().xadd(keys.eventStream(letter.partition), '*', ...Object.entries(letter.fields).flat()).xdel(keys.deadLetters(letter.partition), streamId).exec();
       moved.push(letter.id);
     }
     return moved;
-  } finally {
-    redis.disconnect();
-  }
+  });
 }

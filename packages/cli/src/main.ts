@@ -8,6 +8,7 @@ import type { Chat, ServerFrameOf } from '@parley/protocol';
 import { clusterStatus } from './status.js';
 import { devToken, UsageError } from './token.js';
 import { listDeadLetters, retryDeadLetters } from './dead-letters.js';
+import { deploymentOf } from './deployment.js';
 
 const usage = `usage: parley <command> [options]
 
@@ -146,26 +147,26 @@ async function run(): Promise<void> {
       return tail(chatId(args[0]), wholeNumber(opts.from, '--from'), wholeNumber(opts.count, '--count'));
     case 'status': {
       const ttlSeconds = wholeNumber(process.env.PRESENCE_TTL_SECONDS ?? '30', 'PRESENCE_TTL_SECONDS')!;
-      const status = await clusterStatus(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', process.env.REDIS_KEY_PREFIX ?? '', ttlSeconds * 1000);
+      const status = await clusterStatus(deploymentOf(process.env), ttlSeconds * 1000);
       if (opts.json) return print(status);
       console.log(`gateways alive: ${status.gateways.length}`);
       for (const g of status.gateways) console.log(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);
       const p = status.persister;
       console.log(`persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s; dead letters ${p.dead_letters}`);
       for (const c of p.consumers) console.log(`  ${c.name}  pending ${c.pending}  idle ${(c.idle_ms / 1000).toFixed(1)} s`);
+      for (const q of p.partitions) console.log(`  partition ${q.partition}  stream ${q.stream_length}  pending ${q.pending}  dead letters ${q.dead_letters}`);
       return;
     }
     case 'dead-letters': {
-      const redisUrl = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-      const prefix = process.env.REDIS_KEY_PREFIX ?? '';
+      const deployment = deploymentOf(process.env);
       if (args[0] === 'retry') {
         const ids = args.slice(1);
         if (Boolean(opts.all) === ids.length > 0) throw new UsageError('dead-letters retry takes the ids to retry, or --all');
-        const moved = await retryDeadLetters(redisUrl, prefix, opts.all ? undefined : ids);
+        const moved = await retryDeadLetters(deployment, opts.all ? undefined : ids);
         return console.log(`moved back to the event stream: ${moved.length}`);
       }
       if (args.length > 0) throw new UsageError('dead-letters [--json] [--count N] | dead-letters retry (<id>... | --all)');
-      const { total, letters } = await listDeadLetters(redisUrl, prefix, wholeNumber(opts.count, '--count') ?? 100);
+      const { total, letters } = await listDeadLetters(deployment, wholeNumber(opts.count, '--count') ?? 100);
       if (opts.json) return letters.forEach(print);
       console.log(`dead letters: ${total}${total > letters.length ? ` (the oldest ${letters.length} shown)` : ''}`);
       for (const l of letters) console.log(`  ${l.id}  room ${l.room ?? '-'}  seq ${l.seq ?? '-'}  ${l.code}: ${l.error}`);

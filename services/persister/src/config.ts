@@ -2,13 +2,13 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
+import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 import type { WebhookConfig } from './notifier.js';
 
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
 export const PersisterEnv = Type.Object({
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
-  REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
+  ...RedisEnv,
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   /** Name of this consumer in the group; unique per process unless given. */
   PERSISTER_CONSUMER: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -48,8 +48,9 @@ type Env = Static<typeof PersisterEnv>;
 
 export interface PersisterConfig {
   logLevel: string;
-  redisUrl: string;
+  redis: RedisTarget;
   redisKeyPrefix: string;
+  redisPartitions: number;
   databaseUrl: string;
   consumer: string;
   batchSize: number;
@@ -83,8 +84,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
   return Object.freeze({
     webhook,
     logLevel: env.LOG_LEVEL,
-    redisUrl: env.REDIS_URL,
+    redis: redisTargetOf(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    redisPartitions: env.REDIS_PARTITIONS,
     databaseUrl: env.DATABASE_URL,
     consumer: env.PERSISTER_CONSUMER ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     batchSize: env.PERSISTER_BATCH_SIZE,

@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { createDb } from '@parley/db';
-import { connectRedis, createKeys, createScripts } from '@parley/redis';
+import { claimPartitions, connectRedis, createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
 import { Persister } from './persister.js';
 import { Notifier } from './notifier.js';
@@ -16,11 +16,11 @@ try {
 
 const log = pino({ level: config.logLevel, base: { consumer: config.consumer } });
 const redisOptions = { maxRetriesPerRequest: null, connectTimeout: 5000 } as const;
-const reader = connectRedis(config.redisUrl, `persister-reader:${config.consumer}`, redisOptions);
-const redis = connectRedis(config.redisUrl, `persister:${config.consumer}`, redisOptions);
-const keys = createKeys(config.redisKeyPrefix);
+const reader = connectRedis(config.redis, `persister-reader:${config.consumer}`, redisOptions);
+const redis = connectRedis(config.redis, `persister:${config.consumer}`, redisOptions);
+const keys = createKeys({ prefix: config.redisKeyPrefix, partitions: config.redisPartitions });
 // Its own connection, failing fast while Redis is down: a scrape must answer, not queue.
-const metricsRedis = connectRedis(config.redisUrl, `persister-metrics:${config.consumer}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000 });
+const metricsRedis = connectRedis(config.redis, `persister-metrics:${config.consumer}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000 });
 const metrics = new PersisterMetrics(config.consumer, metricsRedis, keys);
 for (const conn of [reader, redis, metricsRedis]) {
   conn.on('error', (err) => {
@@ -42,6 +42,7 @@ const persister = new Persister(config, reader, redis, db, keys, createScripts(r
 
 const metricsServer = config.metrics ? await metrics.listen(config.metrics.host, config.metrics.port) : undefined;
 if (metricsServer) log.info({ port: metricsServer.port }, 'metrics listening');
+await claimPartitions(redis, keys);
 await persister.start();
 log.info('persister ready');
 

@@ -1,7 +1,6 @@
 import { createServer, type Server } from 'node:http';
-import type { Redis } from 'ioredis';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { persisterLag, type Keys, type PersisterLag } from '@parley/redis';
+import { persisterLag, type Keys, type PersisterLag, type RedisClient } from '@parley/redis';
 
 /**
  * The persister's Prometheus series. The lag gauges are read from Redis at each scrape (XLEN and
@@ -26,7 +25,7 @@ export class PersisterMetrics {
   readonly deadLetters = new Counter({ name: 'parley_persister_dead_letters_total', help: 'Stream entries Postgres refused, set aside in the dead-letter stream', registers: [this.registry] });
   readonly backendErrors = new Counter({ name: 'parley_backend_errors_total', help: 'Redis connection errors and failed Postgres queries or connections', labelNames: ['backend'], registers: [this.registry] });
 
-  constructor(consumer: string, redis: Redis, keys: Keys) {
+  constructor(consumer: string, redis: RedisClient, keys: Keys) {
     this.registry.setDefaultLabels({ consumer });
     collectDefaultMetrics({ register: this.registry });
     // The three gauges are read together, once per scrape: each one's collect shares the read in flight.

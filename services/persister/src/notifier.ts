@@ -1,9 +1,8 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { offlineCandidates, type Database, type Kysely, type NewMessage } from '@parley/db';
-import { readPresence, type Keys } from '@parley/redis';
+import { readPresence, type Keys, type RedisClient } from '@parley/redis';
 
 export interface WebhookConfig {
   url: string;
@@ -53,7 +52,7 @@ export class Notifier {
 
   constructor(
     private readonly config: WebhookConfig,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     private readonly log: Logger,

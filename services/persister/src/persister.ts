@@ -1,12 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { PersisterMetrics } from './metrics.js';
 import { applyMessageChanges, applyPositionMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
-import { PERSISTER_GROUP, type Keys, type Scripts } from '@parley/redis';
+import { PERSISTER_GROUP, partitionNumbers, type Keys, type Scripts, type RedisClient } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
 import type { Notifier } from './notifier.js';
+
+/** A stream entry and the partition whose event stream it was read from. */
+interface PartitionEntry {
+  partition: number;
+  entry: StreamEntry;
+}
 
 /** Longest wait between retries while Postgres or Redis fails. */
 const MAX_BACKOFF_MS = 5000;
@@ -21,7 +26,7 @@ function refusedData(err: unknown): boolean {
 }
 
 /**
- * Drains the event stream into Postgres. Entries are acked (and deleted) only after the
+ * Drains every partition's event stream into Postgres. Entries are acked (and deleted) only after the
  * transaction that inserted them commits, so a crash at any instant leaves them pending; another
  * persister claims them once idle. Inserting is idempotent, so a replayed entry changes nothing.
  */
@@ -30,7 +35,8 @@ export class Persister {
   /** Our own pending entries may need a retry: read them (id 0) before new ones (>). */
   private ownPending = true;
   private lastClaim = 0;
-  private claimCursor = '0-0';
+  /** Each partition's XAUTOCLAIM cursor. */
+  private readonly claimCursors: string[];
   private failures = 0;
   private loop: Promise<void> | undefined;
   /** Rooms persisted into since their watermark was last advanced. */
@@ -40,28 +46,32 @@ export class Persister {
   constructor(
     private readonly config: PersisterConfig,
     /** For blocking reads only. */
-    private readonly reader: Redis,
-    private readonly redis: Redis,
+    private readonly reader: RedisClient,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     private readonly scripts: Scripts,
     private readonly log: Logger,
     private readonly metrics: PersisterMetrics,
     private readonly notifier?: Notifier,
-  ) {}
+  ) {
+    this.claimCursors = partitionNumbers(keys).map(() => '0-0');
+  }
 
   async start(): Promise<void> {
-    await this.createGroup();
+    await this.createGroups();
     this.loop = this.run();
   }
 
-  /** Creates the stream and the consumer group, unless they exist. */
-  private async createGroup(): Promise<void> {
-    try {
-      await this.redis.xgroup('CREATE', this.keys.eventStream(), PERSISTER_GROUP, '0', 'MKSTREAM');
-    } catch (err) {
-      if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-    }
+  /** Creates each partition's stream and consumer group, unless they exist. */
+  private async createGroups(): Promise<void> {
+    await Promise.all(partitionNumbers(this.keys).map(async (p) => {
+      try {
+        await this.redis.xgroup('CREATE', this.keys.eventStream(p), PERSISTER_GROUP, '0', 'MKSTREAM');
+      } catch (err) {
+        if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+      }
+    }));
   }
 
   /** Finishes the batch in hand, acks it, advances the watermarks, and resolves. */
@@ -75,19 +85,20 @@ export class Persister {
     // The next batch is read while the current one is written, so that Redis and the persister's
     // own parsing overlap Postgres' work. Prefetched entries are pending for this consumer like
     // any read ones: a crash leaves them to be claimed, and a stop writes them before exiting.
-    let prefetch: Promise<StreamEntry[]> | undefined;
+    let prefetch: Promise<PartitionEntry[]> | undefined;
     while (!this.stopping || prefetch) {
       try {
         const entries = await (prefetch ?? this.read());
         prefetch = undefined;
         const full = entries.length >= this.config.batchSize;
         if (full && !this.stopping && !this.ownPending) prefetch = this.read();
-        if (entries.length > 0) {
+        for (let i = 0; i < entries.length; i += this.config.batchSize) {
+          const batch = entries.slice(i, i + this.config.batchSize);
           const stopTimer = this.metrics.batchSeconds.startTimer();
-          await this.persist(entries);
+          await this.persist(batch);
           stopTimer();
-          this.metrics.batchSize.observe(entries.length);
-          this.metrics.entries.inc(entries.length);
+          this.metrics.batchSize.observe(batch.length);
+          this.metrics.entries.inc(batch.length);
         }
         // A short batch means the stream is nearly drained: let entries gather before the next
         // read, since every batch costs a transaction and round trips whatever its size. Acks do
@@ -105,39 +116,67 @@ export class Persister {
         this.metrics.failures.inc();
         const wait = Math.min(MAX_BACKOFF_MS, 100 * 2 ** this.failures);
         this.log.error({ err: (err as Error).message, retryInMs: wait }, 'persist failed; retrying');
-        // Redis lost its data (a flush, or a restart without persistence): the group is gone with
-        // the stream. Make them again; what was in them is lost, and the gateways rebuild heads
+        // Redis lost its data (a flush, or a restart without persistence): a group is gone with
+        // its stream. Make them again; what was in them is lost, and the gateways rebuild heads
         // and read positions from Postgres.
-        if (String((err as Error).message).includes('NOGROUP')) await this.createGroup().catch(() => undefined);
+        if (String((err as Error).message).includes('NOGROUP')) await this.createGroups().catch(() => undefined);
         if (!this.stopping) await delay(wait);
       }
     }
   }
 
-  private async read(): Promise<StreamEntry[]> {
-    const { batchSize, blockMs, consumer } = this.config;
+  /**
+   * The next entries of every partition: this consumer's own pending ones (id 0) while there may be
+   * some, else new ones. COUNT holds per stream, so a read may bring more than a batch.
+   */
+  private async read(): Promise<PartitionEntry[]> {
     const from = this.ownPending ? '0' : '>';
-    // The command's own method, not call(): over RESP3 its reply is a map, which only the method
-    // turns back into the [[stream, entries]] shape.
-    const stream = this.keys.eventStream();
-    const reply = (from === '>'
-      ? await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', stream, from)
-      : await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', stream, from)) as [string, StreamEntry[]][] | null;
-    const entries = reply?.[0]?.[1] ?? [];
-    if (from === '0' && entries.length < batchSize) this.ownPending = false;
-    return entries;
+    const read = this.reader.isCluster ? await this.readEach(from) : await this.readAll(from);
+    if (from === '0' && read.every((r) => r.entries.length < this.config.batchSize)) this.ownPending = false;
+    return read.flatMap(({ partition, entries }) => entries.map((entry) => ({ partition, entry })));
   }
 
-  /** Takes over entries a dead consumer left pending past the idle threshold. */
+  /** One XREADGROUP over every partition's stream, waiting up to PERSISTER_BLOCK_MS for new entries in any. */
+  private async readAll(from: '0' | '>'): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
+    const { batchSize, blockMs, consumer } = this.config;
+    const streams = partitionNumbers(this.keys).map((p) => this.keys.eventStream(p));
+    const ids = streams.map(() => from);
+    // The command's own method, not call(): over RESP3 its reply is a map, which only the method
+    // turns back into the [[stream, entries]] shape.
+    const reply = (from === '>'
+      ? await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)
+      : await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', ...streams, ...ids)) as [string, StreamEntry[]][] | null;
+    const partitionOf = new Map(streams.map((stream, p) => [stream, p]));
+    return (reply ?? []).map(([stream, entries]) => ({ partition: partitionOf.get(stream)!, entries }));
+  }
+
+  /**
+   * A cluster refuses XREADGROUP over streams of several slots, and a blocking read would hold a
+   * node's connection: one read per partition instead, all sent together, and when every stream
+   * is empty a pause of PERSISTER_LINGER_MS (at least 10 ms) before the next round.
+   */
+  private async readEach(from: '0' | '>'): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
+    const { batchSize, consumer } = this.config;
+    const read = await Promise.all(partitionNumbers(this.keys).map(async (partition) => {
+      const reply = (await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', this.keys.eventStream(partition), from)) as [string, StreamEntry[]][] | null;
+      return { partition, entries: reply?.[0]?.[1] ?? [] };
+    }));
+    if (from === '>' && read.every((r) => r.entries.length === 0) && !this.stopping) await delay(Math.max(10, this.config.lingerMs));
+    return read;
+  }
+
+  /** Takes over entries a dead consumer left pending past the idle threshold, in every partition. */
   private async claim(): Promise<void> {
     this.lastClaim = Date.now();
-    const [next, entries] = (await this.redis.xautoclaim(
-      this.keys.eventStream(), PERSISTER_GROUP, this.config.consumer, this.config.claimIdleMs, this.claimCursor, 'COUNT', this.config.batchSize,
-    )) as [string, StreamEntry[], string[]];
-    this.claimCursor = next;
-    if (entries.length > 0) {
-      this.log.info({ count: entries.length }, 'claimed entries of a stalled consumer');
-      await this.persist(entries);
+    for (const p of partitionNumbers(this.keys)) {
+      const [next, entries] = (await this.redis.xautoclaim(
+        this.keys.eventStream(p), PERSISTER_GROUP, this.config.consumer, this.config.claimIdleMs, this.claimCursors[p]!, 'COUNT', this.config.batchSize,
+      )) as [string, StreamEntry[], string[]];
+      this.claimCursors[p] = next;
+      if (entries.length > 0) {
+        this.log.info({ partition: p, count: entries.length }, 'claimed entries of a stalled consumer');
+        await this.persist(entries.map((entry) => ({ partition: p, entry })));
+      }
     }
   }
 
@@ -146,7 +185,7 @@ export class Persister {
    * in halves until the refused entry stands alone; that one goes to the dead-letter stream and the
    * rest is written. One bad entry costs about 2·log2(batch) transactions, never a stalled stream.
    */
-  private async persist(entries: StreamEntry[]): Promise<void> {
+  private async persist(entries: PartitionEntry[]): Promise<void> {
     try {
       await this.write(entries);
     } catch (err) {
@@ -158,15 +197,15 @@ export class Persister {
     }
   }
 
-  private async write(entries: StreamEntry[]): Promise<void> {
+  private async write(entries: PartitionEntry[]): Promise<void> {
     const rows: NewMessage[] = [];
     const marks: PositionMark[] = [];
-    const malformed: StreamEntry[] = [];
-    for (const entry of entries) {
+    const malformed: PartitionEntry[] = [];
+    for (const e of entries) {
       // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
-      if (!entry[1] || entry[1].length === 0) continue;
-      const parsed = entryOf(entry);
-      if (!parsed) malformed.push(entry);
+      if (!e.entry[1] || e.entry[1].length === 0) continue;
+      const parsed = entryOf(e.entry);
+      if (!parsed) malformed.push(e);
       else if ('row' in parsed) rows.push(parsed.row);
       else marks.push(parsed.mark);
     }
@@ -198,9 +237,11 @@ export class Persister {
     this.log.debug({ entries: entries.length, inserted }, 'batch persisted');
   }
 
-  private async ack(entries: StreamEntry[]): Promise<void> {
-    const ids = entries.map(([id]) => id);
-    await this.redis.multi().xack(this.keys.eventStream(), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(), ...ids).exec();
+  /** Acks and deletes the entries, in one MULTI per partition (its stream is one key). */
+  private async ack(entries: PartitionEntry[]): Promise<void> {
+    const byPartition = new Map<number, string[]>();
+    for (const { partition, entry } of entries) byPartition.set(partition, [...(byPartition.get(partition) ?? []), entry[0]]);
+    await Promise.all([...byPartition].map(([p, ids]) => this.redis.multi().xack(this.keys.eventStream(p), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(p), ...ids).exec()));
   }
 
   /**
@@ -209,19 +250,19 @@ export class Persister {
    * moves past it. Then it is acked. A crash in between dead-letters it again (at least once).
    * The log line names the entry and the error, never its text (Postgres' detail may quote it).
    */
-  private async deadLetter(entry: StreamEntry, error: { code: string; message: string; detail?: string }): Promise<void> {
-    const [id, fields] = entry;
+  private async deadLetter(e: PartitionEntry, error: { code: string; message: string; detail?: string }): Promise<void> {
+    const [id, fields] = e.entry;
     const { code } = error;
     const reason = error.detail ? `${error.message}: ${error.detail}` : error.message;
-    await this.redis.xadd(this.keys.deadLetters(), '*', ...fields, 'error', reason, 'code', code, 'entry', id);
+    await this.redis.xadd(this.keys.deadLetters(e.partition), '*', ...fields, 'error', reason, 'code', code, 'entry', id);
     const { room, seq } = roomSeqOf(fields);
     if (room !== undefined && seq !== undefined) {
       await this.redis.sadd(this.keys.roomDeadSeqs(room), seq);
       this.dirtyRooms.add(room);
     }
-    await this.ack([entry]);
+    await this.ack([e]);
     this.metrics.deadLetters.inc();
-    this.log.error({ entry: id, room, seq, code, err: error.message }, 'event dead-lettered: Postgres refused it');
+    this.log.error({ partition: e.partition, entry: id, room, seq, code, err: error.message }, 'event dead-lettered: Postgres refused it');
   }
 
   /**

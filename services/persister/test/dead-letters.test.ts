@@ -1,23 +1,6 @@
 import t from 'tap';
-import { randomUUID } from 'node:crypto';
 import { pairsOf } from '@parley/redis';
-import { eventually, runParley, scrape, Stack } from '@parley/testkit';
-
-/**
- * Appends an event the way room-append does (head, room log, event stream) but with no validation
- * at all: what a bug, an older gateway or a hand-edited stream could leave there.
- */
-async function appendUnchecked(stack: Stack, room: number, event: (seq: number) => string): Promise<number> {
-  const seq = await stack.redis.hincrby(stack.keys.roomMeta(room), 'seq', 1);
-  const json = event(seq);
-  await stack.redis.xadd(stack.keys.roomLog(room), `${seq}-0`, 'e', json);
-  await stack.redis.xadd(stack.keys.eventStream(), '*', 'r', String(room), 's', String(seq), 'e', json);
-  return seq;
-}
-
-const message = (room: number, sender: string, extra: string) => (seq: number) =>
-  `{"seq":${seq},"type":"message","chat_id":${room},"id":"${randomUUID()}","sender_id":"${sender}","client_id":"raw-${seq}",` +
-  `"message_type":"text","content":"raw ${seq}","created_at":"${new Date().toISOString()}"${extra}}`;
+import { appendUnpublished, eventually, rawMessageEvent, runParley, scrape, Stack } from '@parley/testkit';
 
 t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is written and the watermark moves past it', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { PERSISTER_WATERMARK_INTERVAL_MS: '50', ROOM_LOG_WINDOW: '0' } });
@@ -31,12 +14,13 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
   // One batch: good messages around three bad entries, all in the stream before a persister starts.
   await send(1);
   // A lone surrogate inside a jsonb column: Postgres refuses the row ("Unicode low surrogate must follow a high surrogate").
-  const surrogate = await appendUnchecked(stack, room, message(room, 'alice', ',"system":{"event":"member_added","user_id":"x\\udfff"}'));
+  const surrogate = await appendUnpublished(stack.redis, stack.keys, room, rawMessageEvent(room, 'alice', ',"system":{"event":"member_added","user_id":"x\\udfff"}'));
   await send(2);
   // A sender Postgres has no user row for: a foreign-key violation, mendable by an operator.
-  const unknownSender = await appendUnchecked(stack, room, message(room, 'zed', ''));
-  // An entry the persister cannot read at all.
-  await stack.redis.xadd(stack.keys.eventStream(), '*', 'x', 'not an event');
+  const unknownSender = await appendUnpublished(stack.redis, stack.keys, room, rawMessageEvent(room, 'zed', ''));
+  // An entry the persister cannot read at all, in the room's partition.
+  const partition = stack.keys.partitionOf(room);
+  await stack.redis.xadd(stack.keys.eventStream(partition), '*', 'x', 'not an event');
   await send(3);
   const head = Number(await stack.redis.hget(stack.keys.roomMeta(room), 'seq'));
 
@@ -48,7 +32,7 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
   const expected = Array.from({ length: head }, (_, i) => i + 1).filter((s) => s !== surrogate && s !== unknownSender);
   t.same(stored, expected, 'every other entry of the batch is in Postgres');
 
-  const letters = (await stack.redis.xrange(stack.keys.deadLetters(), '-', '+')).map(([, f]) => pairsOf(f));
+  const letters = (await stack.redis.xrange(stack.keys.deadLetters(partition), '-', '+')).map(([, f]) => pairsOf(f));
   t.equal(letters.length, 3, 'three dead letters');
   t.match(letters[0], { r: String(room), s: String(surrogate), code: /^22/, error: /surrogate|Unicode/i }, 'the surrogate: its fields and the error');
   t.ok(letters[0]!.e!.includes('x\\udfff'), 'its event exactly as it was in the stream');
@@ -73,7 +57,7 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
   const retried = await runParley(env, 'dead-letters', 'retry', '--all');
   t.match(retried.lines, ['moved back to the event stream: 3']);
   await eventually(async () => (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).where('seq', '=', unknownSender).executeTakeFirst()) !== undefined, 10_000, 'the mended entry persisted');
-  await eventually(async () => (await stack.redis.xlen(stack.keys.deadLetters())) === 2, 10_000, 'the two still refused come back');
+  await eventually(async () => (await stack.redis.xlen(stack.keys.deadLetters(partition))) === 2, 10_000, 'the two still refused come back');
   const again = (await runParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
   t.match(again, [{ seq: surrogate }, { code: 'MALFORMED' }], 'still refused: dead-lettered again, under new ids');
   t.not(again[0].id, json[0].id);
