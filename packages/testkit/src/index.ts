@@ -14,3 +14,4 @@ export * from './proc.js';
 export * from './cli.js';
 export * from './multipart.js';
 export * from './redis-cluster.js';
+export * from './raw-events.js';

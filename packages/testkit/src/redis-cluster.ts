@@ -24,6 +24,10 @@ export interface RedisCluster {
   seeds: string[];
   /** Runs redis-cli against one node and resolves with its output (`['CLUSTER', 'INFO']`, say). */
   cli(port: number, ...args: string[]): Promise<string>;
+  /** The port of the master serving a slot now, from a node that answers (CLUSTER SHARDS). */
+  masterOf(slot: number): Promise<number>;
+  /** Starts a node again, on its port and data directory (its AOF and nodes.conf): a killed master comes back as a replica. */
+  restart(port: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -46,10 +50,37 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const root = mkdtempSync(join(tmpdir(), 'parley-redis-cluster-'));
   const nodes: RedisClusterNode[] = [];
   const cli = async (port: number, ...command: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...command])).stdout;
+  const spawn = (port: number, dir: string) => new Child(`redis-cluster-${port}`, 'redis-server', [
+    redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+    '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args,
+  ]);
   const cluster: RedisCluster = {
     nodes,
     seeds: [],
     cli,
+    async masterOf(slot: number) {
+      for (const node of nodes) {
+        // CLUSTER NODES: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <state> <slots…>`.
+        const table = await cli(node.port, 'CLUSTER', 'NODES').catch(() => '');
+        for (const line of table.split('\n')) {
+          const [, address, flags, , , , , state, ...ranges] = line.split(' ');
+          if (!flags?.includes('master') || flags.includes('fail') || state !== 'connected') continue;
+          const owns = ranges.some((r) => {
+            const [from, to = from] = r.split('-').map(Number);
+            return slot >= from! && slot <= to!;
+          });
+          if (owns) return Number(address!.slice(address!.indexOf(':') + 1, address!.indexOf('@')));
+        }
+      }
+      throw new Error(`no node names a master of slot ${slot}`);
+    },
+    async restart(port: number) {
+      const node = nodes.find((n) => n.port === port);
+      if (!node) throw new Error(`no node on port ${port}`);
+      await node.child.kill('SIGKILL');
+      node.child = spawn(port, node.dir);
+      await node.child.started(/Ready to accept connections/);
+    },
     async stop() {
       await Promise.all(nodes.map((n) => n.child.kill('SIGKILL')));
       rmSync(root, { recursive: true, force: true });
@@ -60,11 +91,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const port = await freePort();
       const dir = join(root, String(port));
       mkdirSync(dir);
-      const child = new Child(`redis-cluster-${port}`, 'redis-server', [
-        redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
-        '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args,
-      ]);
-      nodes.push({ port, dir, child });
+      nodes.push({ port, dir, child: spawn(port, dir) });
     }
     await Promise.all(nodes.map((n) => n.child.started(/Ready to accept connections/)));
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);

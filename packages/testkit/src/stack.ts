@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 import { createDb, migrateToLatest, type Database, type Kysely } from '@parley/db';
-import { createKeys, PERSISTER_GROUP, type Keys } from '@parley/redis';
+import type { Cluster, Redis } from 'ioredis';
+import { connectRedis, createKeys, persisterLag, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
 import type { Child } from './child.js';
 import { noteSentText } from './log-scan.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { startRedis, type RedisServer } from './redis-server.js';
+import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
 import { startGateway, startPersister, type GatewayProcess } from './services.js';
 import { signToken, TEST_JWT_SECRET, TEST_SERVICE_TOKEN, type TokenOptions } from './tokens.js';
 
@@ -18,7 +19,15 @@ export interface StackOptions {
   env?: Record<string, string>;
   /** redis-server arguments over infra/redis.conf (`['--appendfsync', 'always']`, say). */
   redisArgs?: string[];
+  /**
+   * One Redis server, or a Redis Cluster of 3 masters with a replica each. Unset: PARLEY_TEST_REDIS
+   * (`cluster` runs a test file against a cluster; see the files under test/cluster/), else one server.
+   */
+  redis?: 'standalone' | 'cluster';
 }
+
+/** The Redis a stack runs on: one server, or a cluster. */
+type StackRedis = { mode: 'standalone'; server: RedisServer } | { mode: 'cluster'; cluster: RedisCluster };
 
 /** What the harness needs of a tap test: a place to register cleanup. */
 export interface Teardown {
@@ -37,17 +46,21 @@ export interface HttpResult<T = any> {
 export class Stack {
   readonly gateways: GatewayProcess[] = [];
   readonly persisters: Child[] = [];
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly db: Kysely<Database>;
-  readonly keys: Keys = createKeys();
+  /** The keys the stack's services use (REDIS_PARTITIONS of its env, or the default). */
+  readonly keys: Keys;
   readonly env: Record<string, string>;
   /** The upload directory every gateway of the stack shares (as a shared volume would be). */
   readonly uploadDir = mkdtempSync(join(tmpdir(), 'parley-uploads-'));
 
-  private constructor(readonly redisServer: RedisServer, readonly pgServer: PostgresServer, extraEnv: Record<string, string>) {
+  private constructor(private readonly backend: StackRedis, readonly pgServer: PostgresServer, extraEnv: Record<string, string>) {
+    const redis: RedisTarget = backend.mode === 'standalone'
+      ? { mode: 'standalone', url: backend.server.url }
+      : { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
     this.env = {
       UPLOAD_DIR: this.uploadDir,
-      REDIS_URL: redisServer.url,
+      ...(redis.mode === 'standalone' ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redis.nodes.map((n) => `${n.host}:${n.port}`).join(',') }),
       DATABASE_URL: pgServer.url,
       JWT_SECRET: TEST_JWT_SECRET,
       SERVICE_TOKENS: TEST_SERVICE_TOKEN,
@@ -61,13 +74,20 @@ export class Stack {
       REST_RATE_LIMIT: '1000000',
       ...extraEnv,
     };
-    this.redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    this.keys = createKeys({ partitions: this.env.REDIS_PARTITIONS ? Number(this.env.REDIS_PARTITIONS) : undefined });
+    this.redis = connectRedis(redis, 'test', { maxRetriesPerRequest: 1 });
     this.db = createDb({ url: pgServer.url, poolSize: 4 });
   }
 
   static async start(t: Teardown, options: StackOptions = {}): Promise<Stack> {
-    const [redisServer, pgServer] = await Promise.all([startRedis(options.redisArgs), startPostgres()]);
-    const stack = new Stack(redisServer, pgServer, options.env ?? {});
+    const mode = options.redis ?? (process.env.PARLEY_TEST_REDIS === 'cluster' ? 'cluster' : 'standalone');
+    const [backend, pgServer] = await Promise.all([
+      mode === 'cluster'
+        ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }) as const)
+        : startRedis(options.redisArgs).then((server) => ({ mode, server }) as const),
+      startPostgres(),
+    ]);
+    const stack = new Stack(backend, pgServer, options.env ?? {});
     t.teardown(() => stack.stop());
     await migrateToLatest(stack.db);
     await Promise.all([
@@ -112,14 +132,50 @@ export class Stack {
     return res.body.id as number;
   }
 
-  /** Entries the persisters have not yet acked. */
-  async pendingCount(): Promise<number> {
-    const summary = (await this.redis.xpending(this.keys.eventStream(), PERSISTER_GROUP)) as [number, ...unknown[]];
-    return Number(summary[0]);
+  /** The one Redis server; a test that restarts or pauses it runs on one server only. */
+  get redisServer(): RedisServer {
+    if (this.backend.mode !== 'standalone') throw new Error('this stack runs on a Redis Cluster: stack.redisCluster');
+    return this.backend.server;
   }
 
+  get redisCluster(): RedisCluster {
+    if (this.backend.mode !== 'cluster') throw new Error('this stack runs on one Redis server: stack.redisServer');
+    return this.backend.cluster;
+  }
+
+  /** The masters: the one server, or each master of the cluster. */
+  private masters(): Redis[] {
+    return this.redis.isCluster ? (this.redis as Cluster).nodes('master') : [this.redis as Redis];
+  }
+
+  /** Empties Redis, every master of it: as a Redis that lost its data comes back. */
+  async flushAll(): Promise<void> {
+    await Promise.all(this.masters().map((node) => node.flushall()));
+  }
+
+  /** How many times each command ran (INFO commandstats), summed over the masters. */
+  async commandCalls(): Promise<Map<string, number>> {
+    const calls = new Map<string, number>();
+    for (const node of this.masters()) {
+      for (const m of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + Number(m[2]));
+    }
+    return calls;
+  }
+
+  /** Subscribers of a sharded channel (PUBSUB SHARDNUMSUB), over the masters. */
+  async shardSubscribers(channel: string): Promise<number> {
+    const counts = await Promise.all(this.masters().map(async (node) => Number(((await node.pubsub('SHARDNUMSUB', channel)) as [string, number])[1])));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Entries the persisters have not yet acked, over every partition. */
+  async pendingCount(): Promise<number> {
+    return (await persisterLag(this.redis, this.keys)).pending;
+  }
+
+  /** Entries in the event streams, over every partition. */
   async streamLength(): Promise<number> {
-    return this.redis.xlen(this.keys.eventStream());
+    return (await persisterLag(this.redis, this.keys)).streamLength;
   }
 
   /** Stops everything; throws (failing the test) if a service's log held a token or a message's text. */
@@ -127,7 +183,7 @@ export class Stack {
     await Promise.all([...this.gateways.map((g) => g.child.kill('SIGKILL')), ...this.persisters.map((p) => p.kill('SIGKILL'))]);
     this.redis.disconnect();
     await this.db.destroy();
-    await Promise.all([this.redisServer.stop(), this.pgServer.stop()]);
+    await Promise.all([this.backend.mode === 'standalone' ? this.backend.server.stop() : this.backend.cluster.stop(), this.pgServer.stop()]);
     rmSync(this.uploadDir, { recursive: true, force: true });
     const leaks = [...this.gateways.map((g) => g.child), ...this.persisters].flatMap((c) => c.leaks.map((l) => `${c.name}: ${l}`));
     if (leaks.length > 0) throw new Error(`service logs leaked secrets:\n${leaks.join('\n')}`);

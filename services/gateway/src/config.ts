@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
 import { envSchema } from 'env-schema';
+import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 
 /** Pictures, sound, video, PDF, office documents, archives and plain text: nothing a browser would run. */
 const DEFAULT_ALLOWED_TYPES = [
@@ -24,8 +25,7 @@ export const GatewayEnv = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   NODE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379' }),
-  REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
+  ...RedisEnv,
   /**
    * How long a Redis command may go unanswered (Redis paused, say) before it fails: a send is then
    * refused with SERVICE_UNAVAILABLE, and re-sent with its client_id, it is stored at most once.
@@ -84,6 +84,11 @@ export const GatewayEnv = Type.Object({
   SERVICE_TOKENS: Type.Optional(Type.String({ pattern: '^[^,\\s]{32,}(,[^,\\s]{32,})*$' })),
   /** A gateway that stops heartbeating is dead after this long: its users go offline (heartbeat every third of it). */
   PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
+  /**
+   * A room channel silent this long has its head read: a subscription that stopped delivering with
+   * no error is found, and backfilled, within twice this of the first event it missed.
+   */
+  RELAY_PROBE_INTERVAL_MS: Type.Integer({ minimum: 100, maximum: 600_000, default: 5000 }),
   /** Where uploaded files are stored (local disk): one directory that every gateway shares. */
   UPLOAD_DIR: Type.String({ minLength: 1, default: 'uploads' }),
   /** Largest file accepted (10 MiB by default); one byte more is refused with 413. */
@@ -117,8 +122,9 @@ export interface GatewayConfig {
   port: number;
   nodeId: string;
   logLevel: string;
-  redisUrl: string;
+  redis: RedisTarget;
   redisKeyPrefix: string;
+  redisPartitions: number;
   databaseUrl: string;
   databasePoolSize: number;
   jwt: { key: string; algorithms: string[]; issuer?: string; audience?: string; canSign: boolean };
@@ -136,6 +142,7 @@ export interface GatewayConfig {
   recallWindowSeconds: number;
   serviceTokens: readonly string[];
   presenceTtlMs: number;
+  relayProbeIntervalMs: number;
   shutdownTimeoutMs: number;
   redisCommandTimeoutMs: number;
   uploads: { dir: string; maxBytes: number; maxFiles: number; maxFields: number; maxFieldBytes: number; allowedTypes: readonly string[] };
@@ -163,8 +170,9 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     port: env.PORT,
     nodeId: env.NODE_ID ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     logLevel: env.LOG_LEVEL,
-    redisUrl: env.REDIS_URL,
+    redis: redisTargetOf(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
+    redisPartitions: env.REDIS_PARTITIONS,
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
     jwt: Object.freeze({ key, algorithms, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, canSign: symmetric }),
@@ -185,6 +193,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
     serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
     presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
+    relayProbeIntervalMs: env.RELAY_PROBE_INTERVAL_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     uploads: Object.freeze({

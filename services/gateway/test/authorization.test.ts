@@ -97,7 +97,7 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
       stack.db.selectFrom('messages').selectAll().orderBy(['room_id', 'seq']).execute(),
       stack.db.selectFrom('users').selectAll().orderBy('id').execute(),
     ]);
-    const keys = (await stack.redis.keys('*')).filter((k) => !k.endsWith(':members') && !k.startsWith('parley:presence:') && !k.startsWith('parley:rate:')).sort();
+    const keys = (await stack.redis.keys('*')).filter((k) => !k.endsWith(':members') && !k.startsWith('{parley}:presence:') && !k.startsWith('parley:rate:')).sort();
     const types = await Promise.all(keys.map((k) => stack.redis.type(k)));
     const values = await Promise.all(keys.map(async (k, i) => {
       switch (types[i]) {

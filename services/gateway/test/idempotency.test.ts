@@ -69,7 +69,7 @@ t.test('a client_id resent after its record expired is a new message, and Postgr
   t.same(history.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').map((m: { seq: number }) => m.seq), [second.body.seq, first.body.seq], 'history: the same two');
 
   // The same rule after Redis lost everything: the resend is a new message, stored as such.
-  await stack.redis.flushall();
+  await stack.flushAll();
   const third = await send();
   t.match(third, { status: 201, body: { duplicate: false, seq: head + 1 } }, 'after FLUSHALL: a new seq past Postgres\' head');
   await eventually(async () => Number(await stack.redis.hget(stack.keys.roomMeta(room), 'persisted')) === head + 1, 20_000, 'watermark at the new head');

@@ -1,5 +1,4 @@
 import t from 'tap';
-import { PERSISTER_GROUP } from '@parley/redis';
 import { ChatLoad, Stack, TestClient, eventually } from '@parley/testkit';
 
 
@@ -12,7 +11,7 @@ async function killHoldingPending(stack: Stack): Promise<number> {
   const victim = stack.persisters[0]!;
   return eventually(async () => {
     victim.proc.kill('SIGSTOP');
-    const [count] = (await stack.redis.xpending(stack.keys.eventStream(), PERSISTER_GROUP)) as [number];
+    const count = await stack.pendingCount();
     if (count > 0) await victim.kill('SIGKILL');
     else victim.proc.kill('SIGCONT');
     return count;

@@ -2,9 +2,10 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { encodeMessageEventBody, ParleyError, type Attachment, type ClientFrameOf, type ForwardedFrom, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
-import { appendStatusError, type AppendInput, type AppendMode } from '@parley/redis';
+import type { AppendInput, AppendMode } from '@parley/redis';
 import { visibleFile } from '@parley/db';
 import { attachmentOf } from '../files/file-info.js';
+import { withFilledCaches } from '../rooms/cache-fills.js';
 
 export interface NewMessage {
   roomId: number;
@@ -82,33 +83,15 @@ export async function appendEvent(
 }
 
 async function appendWithFills(app: FastifyInstance, input: AppendInput): Promise<Static<typeof SendMessageResult>> {
-  // A cold member cache costs one fill, an unknown head another; a membership change racing the fill one more.
-  for (let attempt = 0; attempt < 4; attempt++) {
-    // After a Redis restart, no seq is handed out before the heads are raised to Postgres'.
-    await app.redisRecovery.ready();
-    const result = await app.scripts.roomAppend(input);
-    switch (result.status) {
-      case 'OK':
-      case 'DUPLICATE':
-        return {
-          client_id: input.clientId,
-          chat_id: input.roomId,
-          id: result.id,
-          seq: result.seq,
-          created_at: result.createdAt,
-          duplicate: result.status === 'DUPLICATE',
-        };
-      case 'MEMBERS_UNCACHED':
-        await app.membership.fill(input.roomId);
-        continue;
-      case 'HEAD_UNKNOWN':
-        await app.roomEvents.heads([input.roomId]);
-        continue;
-      default:
-        throw appendStatusError(result.status);
-    }
-  }
-  throw new ParleyError('SERVICE_UNAVAILABLE', 'room membership kept changing; retry');
+  const result = await withFilledCaches(app, { roomId: input.roomId }, ['OK', 'DUPLICATE'], () => app.scripts.roomAppend(input));
+  return {
+    client_id: input.clientId,
+    chat_id: input.roomId,
+    id: result.id,
+    seq: result.seq,
+    created_at: result.createdAt,
+    duplicate: result.status === 'DUPLICATE',
+  };
 }
 
 /**

@@ -16,7 +16,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
     max: config.restRateLimit.max,
     timeWindow: config.restRateLimit.windowMs,
     redis: app.redis,
-    nameSpace: `${config.redisKeyPrefix}parley:rate:rest:`,
+    nameSpace: app.keys.restRateNamespace(),
     skipOnError: true,
     // Called before allowList: a call without a caller gets a key it never uses.
     keyGenerator: (request) => request.caller?.id ?? '',

@@ -1,14 +1,13 @@
 import fp from 'fastify-plugin';
-import type { Redis } from 'ioredis';
-import { connectRedis, createKeys, createScripts, type Keys, type Scripts } from '@parley/redis';
+import { claimPartitions, connectRedis, createKeys, createScripts, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 import type { GatewayConfig } from '../config.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
     /** Commands and scripts; never used for SUBSCRIBE. */
-    redis: Redis;
+    redis: RedisClient;
     /** A dedicated connection in subscriber mode, owned by the relay. */
-    redisSubscriber: Redis;
+    redisSubscriber: RedisClient;
     keys: Keys;
     scripts: Scripts;
   }
@@ -24,21 +23,22 @@ const connectionOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, c
 export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   // A command in flight when the connection drops fails rather than being re-sent to a Redis that
   // may have restarted: an append reaches a new Redis only after its heads are reconciled (relay).
-  const redis = connectRedis(config.redisUrl, `gateway:${config.nodeId}`, {
+  const redis = connectRedis(config.redis, `gateway:${config.nodeId}`, {
     ...connectionOptions,
     commandTimeout: config.redisCommandTimeoutMs,
     autoResendUnfulfilledCommands: false,
   });
-  const redisSubscriber = connectRedis(config.redisUrl, `gateway-sub:${config.nodeId}`, connectionOptions);
+  const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
     conn.on('error', (err) => {
       app.metrics.backendErrors.labels('redis').inc();
       app.log.warn({ err: err.message, connection: name }, 'redis connection error');
     });
   }
-  const keys = createKeys(config.redisKeyPrefix);
-  app.decorate('redis', redis);
-  app.decorate('redisSubscriber', redisSubscriber);
+  const keys = createKeys({ prefix: config.redisKeyPrefix, partitions: config.redisPartitions });
+  await claimPartitions(redis, keys);
+  app.decorate<RedisClient>('redis', redis);
+  app.decorate<RedisClient>('redisSubscriber', redisSubscriber);
   app.decorate('keys', keys);
   app.decorate('scripts', createScripts(redis, keys));
   app.addHook('onClose', async () => {

@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
 import { roomIdsOfUser, type Database, type Kysely } from '@parley/db';
 import type { UserPresence } from '@parley/protocol';
-import { liveNodes, readPresence, type Keys } from '@parley/redis';
+import { liveNodes, readPresence, type Keys, type RedisClient } from '@parley/redis';
 
 type LocalState = 'online' | 'away';
 
@@ -20,7 +19,7 @@ export class Presence {
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     private readonly nodeId: string,
@@ -75,9 +74,8 @@ export class Presence {
   private async announce(presence: UserPresence): Promise<void> {
     const roomIds = await roomIdsOfUser(this.db, presence.user_id);
     if (roomIds.length === 0) return;
-    const pipeline = this.redis.pipeline();
-    for (const chat_id of roomIds) pipeline.publish(this.keys.roomChannel(chat_id), JSON.stringify({ type: 'presence', chat_id, ...presence }));
-    await pipeline.exec();
+    // One command per room, not a pipeline: the rooms' channels lie in several slots of a cluster.
+    await Promise.all(roomIds.map((chat_id) => this.redis.spublish(this.keys.roomChannel(chat_id), JSON.stringify({ type: 'presence', chat_id, ...presence }))));
   }
 
   /** Rewrites this node's users, stamps the node alive, and reaps nodes that stopped stamping. */

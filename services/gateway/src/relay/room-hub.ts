@@ -28,16 +28,23 @@ interface RoomState {
   held: string[] | null;
   /** The Redis (run_id) whose events were relayed. */
   epoch: string;
+  /** When the channel last delivered anything, or a probe found nothing missing (ms). */
+  heardAt: number;
 }
 
 /**
  * Relays room events from Redis pub/sub to this node's sockets. Each event arrives once per node,
  * already encoded; its seq is read from the frame's prefix and the same string is written to every
  * local socket in the room. A seq that skips ahead (pub/sub dropped messages, say across a Redis
- * reconnect) is backfilled from the room's log before anything newer is delivered.
+ * reconnect) is backfilled from the room's log before anything newer is delivered. A subscription
+ * that stops delivering with no error at all (seen with every Redis client after a slot moved) is
+ * found by the probe: a room silent for `probeMs` has its head read, and what it lacks backfilled,
+ * so such a loss is repaired within 2 × `probeMs` of the first event missed.
  */
 export class RoomHub {
   private readonly rooms = new Map<number, RoomState>();
+  private readonly probeTimer: NodeJS.Timeout;
+  private probing = false;
 
   constructor(
     private readonly subscriber: ChannelSubscriber,
@@ -47,17 +54,24 @@ export class RoomHub {
     private readonly metrics: GatewayMetrics,
     /** The Redis incarnation in force (see redis-recovery.ts). */
     private readonly epoch: () => string,
+    /** RELAY_PROBE_INTERVAL_MS. */
+    private readonly probeMs: number,
   ) {
     subscriber.onResubscribed(() => {
       for (const roomId of this.rooms.keys()) void this.catchUp(roomId);
     });
+    this.probeTimer = setInterval(() => void this.probe(), probeMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.probeTimer);
   }
 
   /** Adds a listener; resolves once every later event of the room is sure to reach it. */
   async join(roomId: number, listener: RoomListener): Promise<void> {
     let state = this.rooms.get(roomId);
     if (!state) {
-      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch() };
+      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch(), heardAt: Date.now() };
       fresh.subscribed = this.subscriber.subscribe(this.keys.roomChannel(roomId), (event) => this.onEvent(roomId, event));
       this.rooms.set(roomId, fresh);
       state = fresh;
@@ -93,6 +107,7 @@ export class RoomHub {
   private onEvent(roomId: number, event: string): void {
     const state = this.rooms.get(roomId);
     if (!state) return;
+    state.heardAt = Date.now();
     if (!isRoomEvent(event)) {
       const frame = textFrame(event);
       for (const listener of state.listeners) listener.signal(roomId, frame);
@@ -127,6 +142,33 @@ export class RoomHub {
     if (at < 0) return;
     const created = Date.parse(event.slice(at + 14, event.indexOf('"', at + 14)));
     if (!Number.isNaN(created)) this.metrics.relayDelaySeconds.observe(Math.max(0, Date.now() - created) / 1000);
+  }
+
+  /**
+   * Reads the heads of the rooms silent for `probeMs`: one ahead of what was relayed means its
+   * subscription lost events without a word (an event heard meanwhile says it did not).
+   */
+  private async probe(): Promise<void> {
+    if (this.probing) return;
+    this.probing = true;
+    const started = Date.now();
+    const silent = [...this.rooms].filter(([, state]) => !state.held && started - state.heardAt >= this.probeMs);
+    try {
+      if (silent.length === 0) return;
+      const heads = await this.events.heads(silent.map(([roomId]) => roomId));
+      silent.forEach(([roomId, state], i) => {
+        if (this.rooms.get(roomId) !== state || state.heardAt > started) return;
+        state.heardAt = Date.now();
+        if (heads[i]! <= state.lastSeq) return;
+        this.metrics.relayProbeGaps.inc();
+        this.log.warn({ roomId, lastSeq: state.lastSeq, head: heads[i] }, 'relay probe: the room channel went silent past events; catching up');
+        void this.catchUp(roomId);
+      });
+    } catch (err) {
+      this.log.warn({ err: (err as Error).message, rooms: silent.length }, 'relay probe failed; trying again at the next');
+    } finally {
+      this.probing = false;
+    }
   }
 
   /** After a resubscribe: deliver whatever was published while the subscription was down. */

@@ -1,8 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import type { ChatAddedFrame, ReadStateFrame } from '@parley/protocol';
-import type { Keys } from '@parley/redis';
-import type { Redis } from 'ioredis';
+import type { Keys, RedisClient } from '@parley/redis';
 import type { ChannelSubscriber } from './channel-subscriber.js';
 
 /** Control messages sent to all of one user's sockets, on every gateway. */
@@ -18,7 +17,7 @@ export class UserHub {
 
   constructor(
     private readonly subscriber: ChannelSubscriber,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly keys: Keys,
     private readonly log: FastifyBaseLogger,
   ) {}
@@ -50,6 +49,6 @@ export class UserHub {
 
   /** Tells every socket of the user, on every gateway. */
   async publish(userId: string, message: UserControl): Promise<void> {
-    await this.redis.publish(this.keys.userChannel(userId), JSON.stringify(message));
+    await this.redis.spublish(this.keys.userChannel(userId), JSON.stringify(message));
   }
 }

@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { findRoom, roomMemberIds, type Database, type Kysely } from '@parley/db';
-import type { Keys, Scripts } from '@parley/redis';
+import type { Keys, Scripts, RedisClient } from '@parley/redis';
 
 /** Tries before a fill that keeps losing to concurrent membership changes gives up. */
 const FILL_ATTEMPTS = 5;
@@ -17,7 +16,7 @@ export class Membership {
   private readonly roomTypes = new Map<number, 'direct' | 'group'>();
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     private readonly scripts: Scripts,

@@ -1,21 +1,28 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { positionsOf, roomIdsOfUser } from '@parley/db';
+import { roomIdsOfUser } from '@parley/db';
 import { encodeReceiptPrefix, ParleyError, type MessageStatus, type ReadState, type UnreadCount } from '@parley/protocol';
-import { appendStatusError, type PositionKind } from '@parley/redis';
-
-/** Tries of a mark: a cold position cache, a cold member cache and an unknown head cost one each. */
-const MARK_ATTEMPTS = 5;
-
-/** The field of a room's position in the user's positions hash (see keys.userPositions). */
-const fieldOf = (kind: PositionKind, roomId: number) => (kind === 'read' ? String(roomId) : `d${roomId}`);
+import { positionField, sentField, type PositionKind } from '@parley/redis';
+import { fillPositions, withFilledCaches } from './cache-fills.js';
 
 /**
- * The user's read position in each room, from Redis. Positions missing there (first
- * use, or Redis lost its data) are filled from Postgres, which the persisters keep up to date.
+ * The user's read position in each room, from Redis: the higher of the position they marked and
+ * their own newest message there (what a member sends they have read; room-append.lua). Positions
+ * missing there (first use, or Redis lost its data) are filled from Postgres, which the persisters
+ * keep up to date.
  */
-export function positions(app: FastifyInstance, userId: string, roomIds: number[]): Promise<number[]> {
-  return positionFields(app, userId, roomIds.map((id) => fieldOf('read', id)));
+export async function positions(app: FastifyInstance, userId: string, roomIds: number[]): Promise<number[]> {
+  const [marked, sent] = await Promise.all([
+    positionFields(app, userId, roomIds.map((id) => positionField('read', id))),
+    sentSeqs(app, userId, roomIds),
+  ]);
+  return marked.map((seq, i) => Math.max(seq, sent[i]!));
+}
+
+/** The seq of the user's newest message in each room, 0 if none in Redis. */
+async function sentSeqs(app: FastifyInstance, userId: string, roomIds: number[]): Promise<number[]> {
+  const field = sentField(userId);
+  return Promise.all(roomIds.map(async (id) => Number((await app.redis.hget(app.keys.roomMeta(id), field)) ?? 0)));
 }
 
 /** The values of these fields of the user's positions hash, in one read (filled first when cold). */
@@ -26,11 +33,6 @@ async function positionFields(app: FastifyInstance, userId: string, fields: stri
     await fillPositions(app, userId);
   }
   throw new ParleyError('SERVICE_UNAVAILABLE', 'read positions could not be cached; retry');
-}
-
-async function fillPositions(app: FastifyInstance, userId: string): Promise<void> {
-  const rows = await positionsOf(app.db, userId);
-  await app.scripts.userPositionsFill(userId, rows.flatMap((r) => [[fieldOf('read', r.roomId), r.read], [fieldOf('delivered', r.roomId), r.delivered]] as Array<[string, number]>));
 }
 
 /** Unread counts of every room of the user: head − read position, and their sum. */
@@ -83,7 +85,8 @@ export async function messageStatus(app: FastifyInstance, userId: string, roomId
   if (seq > (await app.roomEvents.head(roomId))) throw new ParleyError('MESSAGE_NOT_FOUND');
   const peer = (await app.membership.members(roomId)).find((id) => id !== userId);
   if (peer === undefined) return { chat_id: roomId, seq, status: 'sent' };
-  const [read, delivered] = await positionFields(app, peer, [fieldOf('read', roomId), fieldOf('delivered', roomId)]);
+  const [[marked, delivered], [sent]] = await Promise.all([positionFields(app, peer, [positionField('read', roomId), positionField('delivered', roomId)]), sentSeqs(app, peer, [roomId])]);
+  const read = Math.max(marked!, sent!);
   const status = read! >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
   return { chat_id: roomId, seq, status };
 }
@@ -96,24 +99,6 @@ async function requireDirectMember(app: FastifyInstance, roomId: number, userId:
 
 async function mark(app: FastifyInstance, kind: PositionKind, userId: string, roomId: number, seq: number): Promise<{ position: number; moved: boolean }> {
   const receipt = encodeReceiptPrefix(kind === 'read' ? 'read_receipt' : 'delivery_receipt', roomId, userId);
-  for (let attempt = 0; attempt < MARK_ATTEMPTS; attempt++) {
-    const result = await app.scripts.positionMark(kind, userId, roomId, seq, receipt, app.config.streamMaxBacklog);
-    switch (result.status) {
-      case 'OK':
-      case 'UNCHANGED':
-        return { position: result.position, moved: result.status === 'OK' };
-      case 'READS_UNCACHED':
-        await fillPositions(app, userId);
-        continue;
-      case 'MEMBERS_UNCACHED':
-        await app.membership.fill(roomId);
-        continue;
-      case 'HEAD_UNKNOWN':
-        await app.roomEvents.heads([roomId]);
-        continue;
-      default:
-        throw appendStatusError(result.status);
-    }
-  }
-  throw new ParleyError('SERVICE_UNAVAILABLE', 'the position could not be set; retry');
+  const result = await withFilledCaches(app, { roomId, userId }, ['OK', 'UNCHANGED'], () => app.scripts.positionMark(kind, userId, roomId, seq, receipt, app.config.streamMaxBacklog));
+  return { position: result.position, moved: result.status === 'OK' };
 }

@@ -1,40 +1,56 @@
+import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { persistedHeads, type Database, type Kysely } from '@parley/db';
 import { ParleyError } from '@parley/protocol';
-import type { Keys, Scripts } from '@parley/redis';
+import { partitionNumbers, slotOf, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 
 const RETRY_MS = 500;
 
+/** A Redis master and the partitions whose slots it serves (all of them, outside a cluster). */
+interface Master {
+  node: Redis;
+  partitions: number[];
+}
+
 /**
- * Keeps room heads ahead of Postgres across Redis restarts. Under `appendfsync everysec` a machine
- * crash can cost the AOF its last second of writes while the persister had already written some of
- * those events to Postgres: Redis would come back with a head below seqs Postgres holds, and new
- * events would reuse them. So each time this node's command connection becomes ready, it compares
- * Redis' run_id with the one recorded at the last reconciliation; on a new one (Redis restarted, or
- * first start) it raises every room head in Redis to Postgres' highest seq (room-reconcile.lua)
- * before anything reads a head or appends. Every node does so after a restart, since each one's
- * connection broke; the work is idempotent, and whichever node finishes first records the run_id.
+ * Keeps room heads ahead of Postgres whenever a Redis master may have lost acked writes: a restart
+ * from an AOF that lacks its last second (a machine crash under `appendfsync everysec`), or a
+ * replica promoted before it had every write (replication is asynchronous). Such a master would
+ * hand out seqs Postgres already holds. So the node compares, for every partition, the run_id of the
+ * master now serving it with the one recorded in the partition's slot at its last reconciliation;
+ * for a partition with a new master it raises every room head in Redis to Postgres' highest seq
+ * (room-reconcile.lua) before anything reads a head or appends. Outside a cluster this runs each
+ * time the command connection becomes ready; in a cluster also after a node drops out or joins, and
+ * at each slot refresh (a manual failover). The work is idempotent: every node does it, and
+ * whichever finishes first records the run_id.
  */
 export class RedisRecovery {
   private gate: Promise<void>;
   private open: (() => void) | undefined;
-  private runId = '';
+  private epochId = '';
+  private checking: Promise<void> | undefined;
 
   constructor(
     /** How long a caller waits for the heads before it is refused with SERVICE_UNAVAILABLE. */
     private readonly waitMs: number,
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     private readonly scripts: Scripts,
     private readonly log: FastifyBaseLogger,
   ) {
     this.gate = new Promise((resolve) => (this.open = resolve));
-    redis.on('close', () => {
+    const close = () => {
       if (!this.open) this.gate = new Promise((resolve) => (this.open = resolve));
-    });
+    };
+    redis.on('close', close);
     redis.on('ready', () => void this.check());
+    if (redis.isCluster) {
+      // A master gone or a node joined: appends wait until its partitions are checked.
+      for (const event of ['-node', '+node']) redis.on(event, () => (close(), void this.check()));
+      redis.on('refresh', () => void this.check());
+    }
     if (redis.status === 'ready') void this.check();
   }
 
@@ -52,22 +68,37 @@ export class RedisRecovery {
   }
 
   /**
-   * The Redis incarnation (its run_id) whose heads are in force: a client tells it back on resume,
-   * so that seqs it received from an earlier one above a room's floor are known to be suspect.
+   * The Redis incarnation whose heads are in force (the run_ids of the masters): a client tells it
+   * back on resume, so that seqs it received from an earlier one above a room's floor are known to
+   * be suspect. In a cluster, any master's change changes it.
    */
   epoch(): string {
-    return this.runId;
+    return this.epochId;
   }
 
-  private async check(): Promise<void> {
+  /** One check at a time; a check asked for while one runs runs after it. */
+  private check(): Promise<void> {
+    const next = (this.checking ?? Promise.resolve()).then(() => this.checkOnce());
+    this.checking = next;
+    return next;
+  }
+
+  private async checkOnce(): Promise<void> {
     for (;;) {
       try {
-        const runId = /run_id:(\w+)/.exec(await this.redis.info('server'))![1]!;
-        if ((await this.redis.get(this.keys.incarnation())) !== runId) await this.reconcile(runId);
-        this.runId = runId;
+        const runIds: string[] = [];
+        for (const { node, partitions } of this.masters()) {
+          const runId = /run_id:(\w+)/.exec(await node.info('server'))![1]!;
+          runIds.push(runId);
+          const recorded = await Promise.all(partitions.map((p) => this.redis.get(this.keys.partitionIncarnation(p))));
+          const stale = partitions.filter((_, i) => recorded[i] !== runId);
+          if (stale.length > 0) await this.reconcile(node, runId, stale);
+        }
+        // One master: its run_id. Several: a digest of theirs, as short and as hex as one (protocol: `epoch`).
+        this.epochId = runIds.length === 1 ? runIds[0]! : createHash('sha1').update(runIds.sort().join(',')).digest('hex');
         break;
       } catch (err) {
-        this.log.warn({ err: (err as Error).message }, 'reconciling room heads after a Redis restart failed; retrying');
+        this.log.warn({ err: (err as Error).message }, 'reconciling room heads after a Redis restart or failover failed; retrying');
         if (this.redis.status !== 'ready') return; // the next 'ready' checks again
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
@@ -77,16 +108,29 @@ export class RedisRecovery {
     open?.();
   }
 
-  private async reconcile(runId: string): Promise<void> {
-    const pattern = this.keys.roomMeta(0).replace(/[*?[\]\\]/g, '\\$&').replace('{room:0}', '{room:*}');
-    const idOf = new RegExp(`\\{room:(\\d+)\\}:meta$`);
+  private masters(): Master[] {
+    if (!this.redis.isCluster) return [{ node: this.redis as Redis, partitions: partitionNumbers(this.keys) }];
+    const cluster = this.redis as Cluster;
+    const byAddress = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, { node, partitions: [] as number[] }]));
+    for (const p of partitionNumbers(this.keys)) {
+      const address = cluster.slots[slotOf(this.keys.partitionIncarnation(p))]?.[0];
+      const master = address === undefined ? undefined : byAddress.get(address);
+      if (!master) throw new Error(`no master known for partition ${p}`);
+      master.partitions.push(p);
+    }
+    return [...byAddress.values()].filter((m) => m.partitions.length > 0);
+  }
+
+  /** Raises the heads of the rooms of `partitions`, all served by `node`, then records its run_id for them. */
+  private async reconcile(node: Redis, runId: string, partitions: number[]): Promise<void> {
+    const wanted = new Set(partitions);
     let rooms = 0;
     const raised: Array<{ roomId: number; from: number; to: number }> = [];
     let cursor = '0';
     do {
-      const [next, found] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      const [next, found] = await node.scan(cursor, 'MATCH', this.keys.roomMetaPattern(), 'COUNT', 1000);
       cursor = next;
-      const ids = found.map((k) => Number(idOf.exec(k)?.[1])).filter((id) => Number.isSafeInteger(id));
+      const ids = found.map((k) => this.keys.roomOfMeta(k)).filter((id) => id !== undefined && wanted.has(this.keys.partitionOf(id))) as number[];
       rooms += ids.length;
       const persisted = await persistedHeads(this.db, ids);
       // One batch's scripts go out together on the connection, not a round trip per room.
@@ -96,8 +140,9 @@ export class RedisRecovery {
         if (before >= 0 && before < head) raised.push({ roomId: ids[i]!, from: before, to: head });
       });
     } while (cursor !== '0');
-    await this.redis.set(this.keys.incarnation(), runId);
-    if (raised.length > 0) this.log.warn({ rooms, raised: raised.slice(0, 20), raisedCount: raised.length }, 'Redis lost acked events: room heads raised to Postgres');
-    else this.log.info({ rooms }, 'room heads reconciled with a new Redis');
+    await Promise.all(partitions.map((p) => this.redis.set(this.keys.partitionIncarnation(p), runId)));
+    const where = { partitions: partitions.length, master: `${node.options.host}:${node.options.port}` };
+    if (raised.length > 0) this.log.warn({ ...where, rooms, raised: raised.slice(0, 20), raisedCount: raised.length }, 'Redis lost acked events: room heads raised to Postgres');
+    else this.log.info({ ...where, rooms }, 'room heads reconciled with a new Redis');
   }
 }

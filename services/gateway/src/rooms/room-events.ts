@@ -1,6 +1,5 @@
-import type { Redis } from 'ioredis';
 import { latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow } from '@parley/db';
-import type { Keys } from '@parley/redis';
+import type { Keys, RedisClient } from '@parley/redis';
 import { encodeChangeEventBody, encodeMessageEvent, withSeq, type Attachment, type ForwardedFrom, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
 
 export interface RoomEvent {
@@ -29,7 +28,7 @@ export function isMessageEvent(event: string): boolean {
  */
 export class RoomEvents {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     /** Resolves once the heads in Redis are no lower than Postgres' (see redis-recovery.ts). */
@@ -48,22 +47,19 @@ export class RoomEvents {
   async heads(roomIds: number[]): Promise<number[]> {
     if (roomIds.length === 0) return [];
     await this.reconciled();
-    const first = this.redis.pipeline();
-    for (const id of roomIds) first.hget(this.keys.roomMeta(id), 'seq');
-    const values = replies(await first.exec());
+    // One command per room, not a pipeline: in a cluster the rooms lie in several slots. ioredis
+    // writes them out together all the same.
+    const values = await Promise.all(roomIds.map((id) => this.redis.hget(this.keys.roomMeta(id), 'seq')));
     const missing = values.flatMap((v, i) => (v === null ? [i] : []));
     if (missing.length > 0) {
       const persisted = await persistedHeads(this.db, missing.map((i) => roomIds[i]!));
-      const fill = this.redis.pipeline();
-      for (const i of missing) {
+      await Promise.all(missing.map(async (i) => {
         const meta = this.keys.roomMeta(roomIds[i]!);
         const head = persisted.get(roomIds[i]!) ?? 0;
         // The floor too: what a client received above it from an earlier Redis may be gone (hello.ts).
-        fill.hsetnx(meta, 'seq', head).hsetnx(meta, 'floor', head).hget(meta, 'seq');
-      }
-      // Each room's HGET follows its HSETNXs: the head as set, by this call or a concurrent one.
-      const filled = replies(await fill.exec()).filter((_, j) => j % 3 === 2);
-      missing.forEach((i, j) => (values[i] = filled[j]!));
+        // The HGET follows the HSETNXs in one slot's pipeline: the head as set, by this call or a concurrent one.
+        values[i] = replies(await this.redis.pipeline().hsetnx(meta, 'seq', head).hsetnx(meta, 'floor', head).hget(meta, 'seq').exec())[2]!;
+      }));
     }
     return values.map(Number);
   }
@@ -74,9 +70,8 @@ export class RoomEvents {
    */
   async floors(roomIds: number[]): Promise<number[]> {
     await this.reconciled();
-    const pipeline = this.redis.pipeline();
-    for (const id of roomIds) pipeline.hget(this.keys.roomMeta(id), 'floor');
-    return replies(await pipeline.exec()).map((v) => Number(v ?? 0));
+    const floors = await Promise.all(roomIds.map((id) => this.redis.hget(this.keys.roomMeta(id), 'floor')));
+    return floors.map((v) => Number(v ?? 0));
   }
 
   /** Events with fromSeq <= seq <= toSeq, in seq order. */

@@ -112,7 +112,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   // A revoked token's sockets close on every gateway (their handshakes are refused from then on).
   await app.channels.subscribe(app.keys.revocations(), (jti) => {
     for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
-  });
+  }, 'broadcast');
 
   app.decorate('drainSockets', async (deadline: number) => {
     draining = true;

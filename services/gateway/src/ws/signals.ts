@@ -28,7 +28,7 @@ export async function typing(conn: Connection, frame: ClientFrameOf<'typing'>): 
     rooms.delete(frame.chat_id);
   }
   const event = { type: 'typing', chat_id: frame.chat_id, user_id: caller.id, state: frame.state, expires_in_ms: frame.state === 'start' ? TYPING_EXPIRES_MS : 0 };
-  await app.redis.publish(app.keys.roomChannel(frame.chat_id), JSON.stringify(event));
+  await app.redis.spublish(app.keys.roomChannel(frame.chat_id), JSON.stringify(event));
 }
 
 /** set_presence: this socket is away (idle) or back online. */

@@ -1,0 +1,50 @@
+import type { FastifyInstance } from 'fastify';
+import { positionsOf } from '@parley/db';
+import { ParleyError } from '@parley/protocol';
+import { appendStatusError, positionField } from '@parley/redis';
+
+/** What a script answers when a cache it reads is cold; each has one fill from Postgres. */
+type CacheMiss = 'MEMBERS_UNCACHED' | 'HEAD_UNKNOWN' | 'READS_UNCACHED';
+const CACHE_MISSES: readonly string[] = ['MEMBERS_UNCACHED', 'HEAD_UNKNOWN', 'READS_UNCACHED'] satisfies CacheMiss[];
+
+/** A cold member cache, an unknown head and cold positions cost one try each; a membership change racing the fill one more. */
+const ATTEMPTS = 5;
+
+/**
+ * The one retry rule of Parley's scripts: `call` runs (once the heads are known to be no lower than
+ * Postgres', see redis-recovery.ts); on a cache miss the cache is filled and it runs again. Answers
+ * in `accepted` resolve; any other refusal becomes its protocol error (appendStatusError).
+ */
+export async function withFilledCaches<R extends { status: string }, A extends R['status']>(
+  app: FastifyInstance,
+  scope: { roomId: number; userId?: string },
+  accepted: readonly A[],
+  call: () => Promise<R>,
+): Promise<Extract<R, { status: A }>> {
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    await app.redisRecovery.ready();
+    const result = await call();
+    if ((accepted as readonly string[]).includes(result.status)) return result as Extract<R, { status: A }>;
+    if (!CACHE_MISSES.includes(result.status)) throw appendStatusError(result.status as Parameters<typeof appendStatusError>[0]);
+    await fill(app, result.status as CacheMiss, scope);
+  }
+  throw new ParleyError('SERVICE_UNAVAILABLE', 'the room kept changing while it was read; retry');
+}
+
+function fill(app: FastifyInstance, miss: CacheMiss, { roomId, userId }: { roomId: number; userId?: string }): Promise<unknown> {
+  switch (miss) {
+    case 'MEMBERS_UNCACHED':
+      return app.membership.fill(roomId);
+    case 'HEAD_UNKNOWN':
+      return app.roomEvents.heads([roomId]);
+    case 'READS_UNCACHED':
+      if (userId === undefined) throw new Error('READS_UNCACHED without a user');
+      return fillPositions(app, userId);
+  }
+}
+
+/** Caches the user's read and delivered positions of every room from Postgres. */
+export async function fillPositions(app: FastifyInstance, userId: string): Promise<void> {
+  const rows = await positionsOf(app.db, userId);
+  await app.scripts.userPositionsFill(userId, rows.flatMap((r) => [[positionField('read', r.roomId), r.read], [positionField('delivered', r.roomId), r.delivered]] as Array<[string, number]>));
+}
