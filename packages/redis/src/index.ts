@@ -8,3 +8,4 @@ export * from './partitions.js';
 export * from './field-pairs.js';
 export * from './partition-count.js';
 export * from './settings.js';
+export * from './replicas.js';

@@ -75,6 +75,8 @@ export function createKeys({ prefix = '', partitions = DEFAULT_PARTITIONS }: Key
     userPositions: (userId: string) => `${user(userId)}:positions`,
     /** Sharded pub/sub channel: control messages for one user's sockets on every gateway (membership changes, read state). */
     userChannel: (userId: string) => `${user(userId)}:control`,
+    /** Hash: a cluster's epoch (a digest) → the run_id of the master serving each partition then, comma-separated; one entry per failover or resharding (the gateway's redis-recovery.ts). */
+    epochs: () => `${global}:epochs`,
     /** String: the deployment's number of partitions, set by the first process to start (claimPartitions). */
     partitionCount: () => `${global}:partitions`,
     /** Sorted set: gateway node id → time of its last presence heartbeat (ms); a node silent for the presence TTL is dead. */

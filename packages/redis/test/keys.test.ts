@@ -24,7 +24,7 @@ t.test('every script call declares keys of one slot, and its channel lies in tha
       calls.push(['userPositionsFill', scriptKeys('userPositionsFill', call.userPositionsFill(user))]);
     }
     // Presence is read in one pipeline over the global keys.
-    calls.push(['global', [keys.presenceNodes(), keys.presenceNode('n1'), keys.nodeSockets(), keys.presenceLastSeen(), keys.revokedTokens(), keys.partitionCount()]]);
+    calls.push(['global', [keys.presenceNodes(), keys.presenceNode('n1'), keys.nodeSockets(), keys.presenceLastSeen(), keys.revokedTokens(), keys.partitionCount(), keys.epochs()]]);
     let bad = 0;
     for (const [name, declared, channel] of calls) {
       const slots = new Set([...declared, ...(channel ? [channel] : [])].map(slotOf));

@@ -24,8 +24,10 @@ export interface RedisCluster {
   seeds: string[];
   /** Runs redis-cli against one node and resolves with its output (`['CLUSTER', 'INFO']`, say). */
   cli(port: number, ...args: string[]): Promise<string>;
-  /** The port of the master serving a slot now, from a node that answers (CLUSTER SHARDS). */
+  /** The port of the master serving a slot now, from a node that answers (CLUSTER NODES). */
   masterOf(slot: number): Promise<number>;
+  /** The port of a replica of the master on `port`. */
+  replicaOf(port: number): Promise<number>;
   /** Starts a node again, on its port and data directory (its AOF and nodes.conf): a killed master comes back as a replica. */
   restart(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -50,6 +52,12 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const root = mkdtempSync(join(tmpdir(), 'parley-redis-cluster-'));
   const nodes: RedisClusterNode[] = [];
   const cli = async (port: number, ...command: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...command])).stdout;
+  // CLUSTER NODES: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <state> <slots…>`.
+  const table = async (port: number) => (await cli(port, 'CLUSTER', 'NODES').catch(() => '')).split('\n').filter(Boolean).map((line) => {
+    const [id = '', address = '', flags = '', master = '', , , , state = '', ...ranges] = line.split(' ');
+    return { id, address, flags, master, state, ranges };
+  });
+  const portOf = (address: string) => Number(address.slice(address.indexOf(':') + 1, address.indexOf('@')));
   const spawn = (port: number, dir: string) => new Child(`redis-cluster-${port}`, 'redis-server', [
     redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
     '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args,
@@ -60,19 +68,23 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     cli,
     async masterOf(slot: number) {
       for (const node of nodes) {
-        // CLUSTER NODES: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <state> <slots…>`.
-        const table = await cli(node.port, 'CLUSTER', 'NODES').catch(() => '');
-        for (const line of table.split('\n')) {
-          const [, address, flags, , , , , state, ...ranges] = line.split(' ');
-          if (!flags?.includes('master') || flags.includes('fail') || state !== 'connected') continue;
+        for (const { address, flags, state, ranges } of await table(node.port)) {
+          if (!flags.includes('master') || flags.includes('fail') || state !== 'connected') continue;
           const owns = ranges.some((r) => {
             const [from, to = from] = r.split('-').map(Number);
             return slot >= from! && slot <= to!;
           });
-          if (owns) return Number(address!.slice(address!.indexOf(':') + 1, address!.indexOf('@')));
+          if (owns) return portOf(address);
         }
       }
       throw new Error(`no node names a master of slot ${slot}`);
+    },
+    async replicaOf(port: number) {
+      const rows = await table(port);
+      const master = rows.find((r) => portOf(r.address) === port)!;
+      const replica = rows.find((r) => r.flags.includes('slave') && r.master === master.id);
+      if (!replica) throw new Error(`no replica of :${port}`);
+      return portOf(replica.address);
     },
     async restart(port: number) {
       const node = nodes.find((n) => n.port === port);

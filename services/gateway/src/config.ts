@@ -31,6 +31,14 @@ export const GatewayEnv = Type.Object({
    * refused with SERVICE_UNAVAILABLE, and re-sent with its client_id, it is stored at most once.
    */
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  /**
+   * Replicas an event must reach before it is acked (WAIT after the append): 0 acks once the master
+   * has it, and a failover may lose what its replica had not yet received. Fewer in
+   * REDIS_WAIT_TIMEOUT_MS: SERVICE_UNAVAILABLE, and the resend with the same client_id is DUPLICATE
+   * if the event survived.
+   */
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /** HS* shared secret (as the customer's backend signs with); required unless JWT_PUBLIC_KEY is set. */
@@ -145,6 +153,7 @@ export interface GatewayConfig {
   relayProbeIntervalMs: number;
   shutdownTimeoutMs: number;
   redisCommandTimeoutMs: number;
+  redisWait: { replicas: number; timeoutMs: number };
   uploads: { dir: string; maxBytes: number; maxFiles: number; maxFields: number; maxFieldBytes: number; allowedTypes: readonly string[] };
 }
 
@@ -196,6 +205,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     relayProbeIntervalMs: env.RELAY_PROBE_INTERVAL_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    redisWait: Object.freeze({ replicas: env.REDIS_WAIT_REPLICAS, timeoutMs: env.REDIS_WAIT_TIMEOUT_MS }),
     uploads: Object.freeze({
       dir: env.UPLOAD_DIR,
       maxBytes: env.UPLOAD_MAX_BYTES,

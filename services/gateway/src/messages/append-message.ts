@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { encodeMessageEventBody, ParleyError, type Attachment, type ClientFrameOf, type ForwardedFrom, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
-import type { AppendInput, AppendMode } from '@parley/redis';
+import { waitForReplicas, type AppendInput, type AppendMode } from '@parley/redis';
 import { visibleFile } from '@parley/db';
 import { attachmentOf } from '../files/file-info.js';
 import { withFilledCaches } from '../rooms/cache-fills.js';
@@ -84,6 +84,13 @@ export async function appendEvent(
 
 async function appendWithFills(app: FastifyInstance, input: AppendInput): Promise<Static<typeof SendMessageResult>> {
   const result = await withFilledCaches(app, { roomId: input.roomId }, ['OK', 'DUPLICATE'], () => app.scripts.roomAppend(input));
+  // An ack that is to survive a failover waits for the replicas (a duplicate too: its original may
+  // have been acked by nobody). WAIT covers this connection's writes, later ones included.
+  const { replicas, timeoutMs } = app.config.redisWait;
+  if (replicas > 0 && (await waitForReplicas(app.redis, app.keys.roomMeta(input.roomId), replicas, timeoutMs)) < replicas) {
+    app.metrics.replicaWaitTimeouts.inc();
+    throw new ParleyError('SERVICE_UNAVAILABLE', `the message is not yet on ${replicas} replica(s); resend it with the same client_id`);
+  }
   return {
     client_id: input.clientId,
     chat_id: input.roomId,

@@ -31,7 +31,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   const roomEvents = new RoomEvents(app.redis, app.db, app.keys, () => recovery.ready());
   app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
   app.decorate('roomEvents', roomEvents);
-  const roomHub = new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics, () => recovery.epoch(), config.relayProbeIntervalMs);
+  const roomHub = new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics, (roomId) => recovery.partitionEpoch(app.keys.partitionOf(roomId)), config.relayProbeIntervalMs);
   app.decorate('roomHub', roomHub);
   app.addHook('onClose', () => roomHub.stop());
   app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));

@@ -26,7 +26,7 @@ interface RoomState {
   lastSeq: number;
   /** Events held while a gap is being backfilled, delivered after it in order. */
   held: string[] | null;
-  /** The Redis (run_id) whose events were relayed. */
+  /** The Redis master (run_id) of the room's partition whose events were relayed. */
   epoch: string;
   /** When the channel last delivered anything, or a probe found nothing missing (ms). */
   heardAt: number;
@@ -52,8 +52,8 @@ export class RoomHub {
     private readonly events: RoomEvents,
     private readonly log: FastifyBaseLogger,
     private readonly metrics: GatewayMetrics,
-    /** The Redis incarnation in force (see redis-recovery.ts). */
-    private readonly epoch: () => string,
+    /** The incarnation of the Redis master serving a room's partition (see redis-recovery.ts). */
+    private readonly epoch: (roomId: number) => string,
     /** RELAY_PROBE_INTERVAL_MS. */
     private readonly probeMs: number,
   ) {
@@ -71,7 +71,7 @@ export class RoomHub {
   async join(roomId: number, listener: RoomListener): Promise<void> {
     let state = this.rooms.get(roomId);
     if (!state) {
-      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch(), heardAt: Date.now() };
+      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch(roomId), heardAt: Date.now() };
       fresh.subscribed = this.subscriber.subscribe(this.keys.roomChannel(roomId), (event) => this.onEvent(roomId, event));
       this.rooms.set(roomId, fresh);
       state = fresh;
@@ -180,8 +180,8 @@ export class RoomHub {
     try {
       head = await this.events.head(roomId);
       // A new Redis: what was relayed above the room's floor may be gone, and its seqs reused.
-      if (state.epoch !== this.epoch()) {
-        state.epoch = this.epoch();
+      if (state.epoch !== this.epoch(roomId)) {
+        state.epoch = this.epoch(roomId);
         const [floor] = await this.events.floors([roomId]);
         if (state.lastSeq > floor!) {
           this.log.warn({ roomId, lastSeq: state.lastSeq, floor }, 'room rewound: Redis lost events this node relayed');

@@ -29,6 +29,8 @@ export class RedisRecovery {
   private gate: Promise<void>;
   private open: (() => void) | undefined;
   private epochId = '';
+  /** Each partition's master (run_id) as of the last check. */
+  private partitionRunIds: string[] = [];
   private checking: Promise<void> | undefined;
 
   constructor(
@@ -76,6 +78,23 @@ export class RedisRecovery {
     return this.epochId;
   }
 
+  /** The run_id of the master serving partition `p` as of the last check. */
+  partitionEpoch(p: number): string {
+    return this.partitionRunIds[p] ?? '';
+  }
+
+  /**
+   * The partitions whose master changed since a client's `epoch`: all of them outside a cluster
+   * (the one master restarted), or when the epoch is not one this deployment recorded.
+   */
+  async partitionsChangedSince(epoch: string): Promise<Set<number> | 'all'> {
+    if (epoch === this.epochId) return new Set();
+    const assignment = this.redis.isCluster ? await this.redis.hget(this.keys.epochs(), epoch) : null;
+    if (!assignment) return 'all';
+    const then = assignment.split(',');
+    return new Set(partitionNumbers(this.keys).filter((p) => then[p] !== this.partitionRunIds[p]));
+  }
+
   /** One check at a time; a check asked for while one runs runs after it. */
   private check(): Promise<void> {
     const next = (this.checking ?? Promise.resolve()).then(() => this.checkOnce());
@@ -86,16 +105,25 @@ export class RedisRecovery {
   private async checkOnce(): Promise<void> {
     for (;;) {
       try {
-        const runIds: string[] = [];
-        for (const { node, partitions } of this.masters()) {
+        const masters = this.masters();
+        const byPartition: string[] = [];
+        for (const { node, partitions } of masters) {
           const runId = /run_id:(\w+)/.exec(await node.info('server'))![1]!;
-          runIds.push(runId);
+          for (const p of partitions) byPartition[p] = runId;
           const recorded = await Promise.all(partitions.map((p) => this.redis.get(this.keys.partitionIncarnation(p))));
           const stale = partitions.filter((_, i) => recorded[i] !== runId);
           if (stale.length > 0) await this.reconcile(node, runId, stale);
         }
-        // One master: its run_id. Several: a digest of theirs, as short and as hex as one (protocol: `epoch`).
-        this.epochId = runIds.length === 1 ? runIds[0]! : createHash('sha1').update(runIds.sort().join(',')).digest('hex');
+        this.partitionRunIds = byPartition;
+        // One master: its run_id. Several: a digest of which master serves each partition, as short
+        // and as hex as one (protocol: `epoch`), recorded so that a later resume can tell which
+        // partitions changed master since.
+        if (masters.length === 1) this.epochId = byPartition[0]!;
+        else {
+          const assignment = byPartition.join(',');
+          this.epochId = createHash('sha1').update(assignment).digest('hex');
+          await this.redis.hset(this.keys.epochs(), this.epochId, assignment);
+        }
         break;
       } catch (err) {
         this.log.warn({ err: (err as Error).message }, 'reconciling room heads after a Redis restart or failover failed; retrying');

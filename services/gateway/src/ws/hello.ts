@@ -20,7 +20,9 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
   // Seqs received from an earlier Redis above a room's floor may name events that are gone.
   const rewound = new Map<number, number>();
   if (frame.epoch !== undefined && frame.epoch !== epoch) {
-    const resumed = roomIds.filter((id) => resume.has(id));
+    // Only rooms whose partition has had another master since (all of them, if that is unknown).
+    const changed = await app.redisRecovery.partitionsChangedSince(frame.epoch);
+    const resumed = roomIds.filter((id) => resume.has(id) && (changed === 'all' || changed.has(app.keys.partitionOf(id))));
     const floors = await app.roomEvents.floors(resumed);
     resumed.forEach((id, i) => resume.get(id)! > floors[i]! && rewound.set(id, floors[i]!));
   }
