@@ -8,9 +8,10 @@
 #   infra/cluster.sh topology   the topology as JSON (compared with docker-compose.yml by a test)
 #
 # Settings (environment): GATEWAYS (3), PERSISTERS (2), LB_PORT (8080), GATEWAY_PORTS (a comma-
-# separated list; default 3001, 3002, …), REDIS_PORT (6380), PG_PORT (5433), METRICS_PORT_BASE (9465), APPENDFSYNC
-# (everysec | always), PARLEY_DATA (the git-ignored .data/ in the project). Data persists across
-# restarts in PARLEY_DATA.
+# separated list; default 3001, 3002, …), REDIS_PORT (6380), REDIS_SHARDS (0: one Redis server; N: a
+# Redis Cluster of N masters with a replica each, on REDIS_PORT … REDIS_PORT + 2N - 1), PG_PORT (5433),
+# METRICS_PORT_BASE (9465), APPENDFSYNC (everysec | always), PARLEY_DATA (the git-ignored .data/ in
+# the project). Data persists across restarts in PARLEY_DATA.
 # -E: the ERR trap (which names what failed) fires inside functions too.
 set -eEuo pipefail
 
@@ -19,6 +20,7 @@ GATEWAYS=${GATEWAYS:-3}
 PERSISTERS=${PERSISTERS:-2}
 LB_PORT=${LB_PORT:-8080}
 REDIS_PORT=${REDIS_PORT:-6380}
+REDIS_SHARDS=${REDIS_SHARDS:-0}
 PG_PORT=${PG_PORT:-5433}
 # Persister n serves its Prometheus metrics on METRICS_PORT_BASE + n - 1 (0: each on a free port, logged).
 METRICS_PORT_BASE=${METRICS_PORT_BASE:-9465}
@@ -81,12 +83,54 @@ EOF
 }
 
 start_redis() {
+  if [ "$REDIS_SHARDS" -gt 0 ]; then start_redis_cluster; return; fi
   mkdir -p "$PARLEY_DATA/redis"
   setsid redis-server "$ROOT/infra/redis.conf" --port "$REDIS_PORT" --bind "$HOST" --dir "$PARLEY_DATA/redis" \
     --appendfsync "$APPENDFSYNC" >"$LOGS/redis.log" 2>&1 &
   echo $! >"$RUN/redis.pid"
   wait_until "Redis (its log: $LOGS/redis.log)" 100 redis-cli -h "$HOST" -p "$REDIS_PORT" ping
   say "redis     $HOST:$REDIS_PORT (AOF, appendfsync $APPENDFSYNC)"
+}
+
+# The nodes of the Redis Cluster: host:port of each, masters first as `redis-cli --cluster create` pairs them.
+redis_nodes() {
+  local nodes=()
+  for ((i = 0; i < 2 * REDIS_SHARDS; i++)); do nodes+=("$HOST:$((REDIS_PORT + i))"); done
+  echo "${nodes[*]}"
+}
+
+# Every node that is a master has a replica that acknowledged it lately (min-replicas-max-lag).
+replicas_in_sync() {
+  local i info
+  for ((i = 0; i < 2 * REDIS_SHARDS; i++)); do
+    info=$(redis-cli -h "$HOST" -p $((REDIS_PORT + i)) info replication)
+    if grep -q 'role:master' <<<"$info" && ! grep -qE 'min_slaves_good_slaves:[1-9]' <<<"$info"; then return 1; fi
+  done
+}
+
+# REDIS_SHARDS masters with a replica each; formed once, then kept in PARLEY_DATA (nodes.conf, AOF).
+start_redis_cluster() {
+  local i port nodes
+  for ((i = 1; i <= 2 * REDIS_SHARDS; i++)); do
+    port=$((REDIS_PORT + i - 1))
+    mkdir -p "$PARLEY_DATA/redis-$i"
+    setsid redis-server "$ROOT/infra/redis.conf" --port "$port" --bind "$HOST" --dir "$PARLEY_DATA/redis-$i" \
+      --appendfsync "$APPENDFSYNC" --cluster-enabled yes --cluster-config-file nodes.conf --cluster-node-timeout 2000 \
+      --min-replicas-to-write 1 >"$LOGS/redis-$i.log" 2>&1 &
+    echo $! >"$RUN/redis-$i.pid"
+  done
+  for ((i = 1; i <= 2 * REDIS_SHARDS; i++)); do
+    wait_until "Redis node $i (its log: $LOGS/redis-$i.log)" 100 redis-cli -h "$HOST" -p $((REDIS_PORT + i - 1)) ping
+  done
+  nodes=$(redis_nodes)
+  if ! redis-cli -h "$HOST" -p "$REDIS_PORT" cluster info | grep -q 'cluster_known_nodes:'"$((2 * REDIS_SHARDS))"; then
+    # shellcheck disable=SC2086 # one argument per node
+    logged "forming the Redis Cluster" "$LOGS/redis-create.log" redis-cli --cluster create $nodes --cluster-replicas 1 --cluster-yes
+  fi
+  wait_until "the Redis Cluster (cluster_state:ok)" 150 sh -c "redis-cli -h $HOST -p $REDIS_PORT cluster info | grep -q cluster_state:ok"
+  # Writes are refused (min-replicas-to-write 1) until each master's replica has synced.
+  wait_until "each Redis master's replica" 300 replicas_in_sync
+  say "redis     cluster of $REDIS_SHARDS masters + $REDIS_SHARDS replicas on $HOST:$REDIS_PORT-$((REDIS_PORT + 2 * REDIS_SHARDS - 1)) (AOF, appendfsync $APPENDFSYNC)"
 }
 
 # Where Postgres keeps its data and log: in PARLEY_DATA, unless (as root) the postgres user cannot
@@ -168,6 +212,8 @@ stop_all() {
   stop_group gateway "$GATEWAYS"
   stop_group persister "$PERSISTERS"
   stop_pid redis
+  # A Redis Cluster's nodes, however many the cluster that is stopping had.
+  for f in "$RUN"/redis-*.pid; do [ -e "$f" ] && stop_pid "$(basename "$f" .pid)"; done
   if [ -f "$PARLEY_DATA/postgres/postmaster.pid" ]; then
     as_pg pg_ctl stop -w -m fast -D "$(readlink -f "$PARLEY_DATA/postgres")" >/dev/null 2>&1 || true
   fi
@@ -206,7 +252,9 @@ start() {
     [ -f "$secret_file" ] || (umask 077 && node -e "console.log(require('crypto').randomBytes(32).toString('base64url'))" >"$secret_file")
     JWT_SECRET=$(cat "$secret_file")
   fi
-  local common=(REDIS_URL="redis://$HOST:$REDIS_PORT" DATABASE_URL="postgres://parley@$HOST:$PG_PORT/parley" LOG_LEVEL="${LOG_LEVEL:-info}")
+  local redis_target="REDIS_URL=redis://$HOST:$REDIS_PORT"
+  [ "$REDIS_SHARDS" -gt 0 ] && redis_target="REDIS_CLUSTER_NODES=$(redis_nodes | tr ' ' ,)"
+  local common=("$redis_target" DATABASE_URL="postgres://parley@$HOST:$PG_PORT/parley" LOG_LEVEL="${LOG_LEVEL:-info}")
 
   start_redis
   start_postgres
@@ -233,7 +281,7 @@ start() {
 [parley] cluster ready: http://$HOST:$LB_PORT   WebSocket: ws://$HOST:$LB_PORT/ws
 [parley] chat page: http://$HOST:$LB_PORT/chat   API docs: http://$HOST:$LB_PORT/docs
 [parley] metrics: each gateway's /metrics (ports ${gateway_ports[*]}), persisters on $HOST:$METRICS_PORT_BASE…
-[parley] status: REDIS_URL=redis://$HOST:$REDIS_PORT npx parley status
+[parley] status: $redis_target npx parley status
 [parley] a development token for user alice:
 [parley]   curl -s -X POST http://$HOST:$LB_PORT/dev/tokens -H 'content-type: application/json' -d '{"sub":"alice"}'
 [parley]   or: JWT_SECRET=\$(cat $secret_file) npx parley token alice

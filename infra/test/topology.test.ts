@@ -20,6 +20,8 @@ interface ComposeService {
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: unknown;
   environment?: Record<string, string>;
+  /** Started only with one of these profiles (docker-compose config lists them all the same). */
+  profiles?: string[];
 }
 
 t.test('docker-compose.yml is valid and starts the same topology as infra/cluster.sh', async (t) => {
@@ -34,7 +36,7 @@ t.test('docker-compose.yml is valid and starts the same topology as infra/cluste
   const local = JSON.parse((await run('cluster-topology', 'bash', ['infra/cluster.sh', 'topology'])).out);
   const s = compose.services;
 
-  t.same(Object.keys(s).filter((n) => !['prometheus', 'grafana'].includes(n)).sort(), ['gateway', 'lb', 'migrate', 'persister', 'postgres', 'redis'], 'the same services (and Prometheus and Grafana)');
+  t.same(Object.keys(s).filter((n) => !['prometheus', 'grafana'].includes(n) && !s[n]!.profiles).sort(), ['gateway', 'lb', 'migrate', 'persister', 'postgres', 'redis'], 'the same services (and Prometheus and Grafana; a profile adds the Redis Cluster)');
   t.equal(s.gateway!.scale, local.gateways, `${local.gateways} gateways in both`);
   t.equal(s.persister!.scale, local.persisters, `${local.persisters} persisters in both`);
 
@@ -54,6 +56,25 @@ t.test('docker-compose.yml is valid and starts the same topology as infra/cluste
   }
   t.equal(s.lb!.depends_on?.gateway?.condition, 'service_healthy', 'the load balancer waits for healthy gateways');
   for (const svc of ['redis', 'postgres', 'gateway']) t.ok(s[svc]!.healthcheck, `${svc} has a healthcheck`);
+});
+
+t.test('the redis-cluster profile runs the Redis Cluster infra/cluster.sh starts with REDIS_SHARDS=3', async (t) => {
+  const env = { JWT_SECRET: 'compose-test-secret-0123456789', COMPOSE_PROFILES: 'redis-cluster', REDIS_CLUSTER_NODES: '172.28.0.11:6379,172.28.0.12:6379,172.28.0.13:6379' };
+  t.equal((await run('compose-validate-cluster', 'docker-compose', ['config', '-q'], env)).code, 0, 'valid with the profile');
+  const s = (parse((await run('compose-config-cluster', 'docker-compose', ['config'], env)).out) as { services: Record<string, ComposeService & { networks?: Record<string, { ipv4_address?: string }> }> }).services;
+  const nodes = Object.keys(s).filter((n) => /^redis-node-\d$/.test(n)).sort();
+  t.equal(nodes.length, 6, 'six Redis nodes: 3 masters, 3 replicas');
+  t.ok([...nodes, 'redis-cluster-init'].every((n) => s[n]!.profiles?.includes('redis-cluster')), 'all of them only with the profile');
+  const script = readFileSync(join(root, 'infra/cluster.sh'), 'utf8');
+  for (const flag of ['--cluster-enabled', '--cluster-node-timeout', '--min-replicas-to-write']) {
+    t.ok(script.includes(flag), `cluster.sh passes ${flag}`);
+    const values = new Set(nodes.map((n) => s[n]!.command![s[n]!.command!.indexOf(flag) + 1]));
+    t.equal(values.size, 1, `every node gets the same ${flag}`);
+    t.ok(script.includes(`${flag} ${[...values][0]}`), `as cluster.sh does: ${flag} ${[...values][0]}`);
+  }
+  const addresses = nodes.map((n) => `${s[n]!.networks!.default!.ipv4_address}:6379`);
+  t.match(s['redis-cluster-init']!.command!.join(' '), addresses.join(' '), 'the init job forms the cluster of those nodes');
+  for (const svc of ['gateway', 'persister', 'migrate']) t.equal(s[svc]!.environment!.REDIS_CLUSTER_NODES, env.REDIS_CLUSTER_NODES, `${svc} is told the nodes`);
 });
 
 t.test('Prometheus scrapes every gateway and persister, and the Grafana dashboard plots only series the services expose', async (t) => {

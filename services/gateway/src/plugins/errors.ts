@@ -43,11 +43,18 @@ export default fp(async (app) => {
   app.setNotFoundHandler((_request, reply) => reply.status(404).send(body('REQUEST_NOT_FOUND')));
 }, { name: 'errors' });
 
-/** Redis or Postgres could not be reached (as opposed to a bug). */
+/**
+ * Redis or Postgres could not be reached (as opposed to a bug), or Redis refused for a while: a
+ * cluster between a master's failure and its replica's promotion (CLUSTERDOWN, TRYAGAIN, ioredis'
+ * ClusterAllFailedError), a master without the replicas min-replicas-to-write asks for (NOREPLICAS),
+ * a replica still loading or syncing (LOADING, MASTERDOWN, READONLY).
+ */
 export function isUnavailable(err: unknown): boolean {
   const e = err as { name?: string; code?: string; message?: string };
   return (
     e?.name === 'MaxRetriesPerRequestError' ||
+    e?.name === 'ClusterAllFailedError' ||
+    /^(NOREPLICAS|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY) /.test(e?.message ?? '') ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(e?.code ?? '') ||
     /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Command timed out/.test(e?.message ?? '')
   );
