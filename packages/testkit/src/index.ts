@@ -15,3 +15,4 @@ export * from './cli.js';
 export * from './multipart.js';
 export * from './redis-cluster.js';
 export * from './raw-events.js';
+export * from './redis-sentinel.js';

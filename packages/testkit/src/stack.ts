@@ -9,6 +9,7 @@ import { noteSentText } from './log-scan.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
 import { startRedis, type RedisServer } from './redis-server.js';
 import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
+import { startRedisSentinel, type RedisSentinelSetup } from './redis-sentinel.js';
 import { startGateway, startPersister, type GatewayProcess } from './services.js';
 import { signToken, TEST_JWT_SECRET, TEST_SERVICE_TOKEN, type TokenOptions } from './tokens.js';
 
@@ -20,14 +21,36 @@ export interface StackOptions {
   /** redis-server arguments over infra/redis.conf (`['--appendfsync', 'always']`, say). */
   redisArgs?: string[];
   /**
-   * One Redis server, or a Redis Cluster of 3 masters with a replica each. Unset: PARLEY_TEST_REDIS
+   * One Redis server, a Redis Cluster of 3 masters with a replica each, or a master and a replica
+   * watched by 3 Sentinels. Unset: PARLEY_TEST_REDIS
    * (`cluster` runs a test file against a cluster; see the files under test/cluster/), else one server.
    */
-  redis?: 'standalone' | 'cluster';
+  redis?: 'standalone' | 'cluster' | 'sentinel';
 }
 
 /** The Redis a stack runs on: one server, or a cluster. */
-type StackRedis = { mode: 'standalone'; server: RedisServer } | { mode: 'cluster'; cluster: RedisCluster };
+type StackRedis =
+  | { mode: 'standalone'; server: RedisServer }
+  | { mode: 'cluster'; cluster: RedisCluster }
+  | { mode: 'sentinel'; sentinel: RedisSentinelSetup };
+
+function targetOf(backend: StackRedis): RedisTarget {
+  switch (backend.mode) {
+    case 'standalone': return { mode: 'standalone', url: backend.server.url };
+    case 'cluster': return { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
+    case 'sentinel': return { mode: 'sentinel', sentinels: backend.sentinel.sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })), name: backend.sentinel.name };
+  }
+}
+
+/** A target as the services' environment says it. */
+function envOf(target: RedisTarget): Record<string, string> {
+  const list = (nodes: Array<{ host: string; port: number }>) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
+  switch (target.mode) {
+    case 'standalone': return { REDIS_URL: target.url };
+    case 'cluster': return { REDIS_CLUSTER_NODES: list(target.nodes) };
+    case 'sentinel': return { REDIS_SENTINELS: list(target.sentinels), REDIS_SENTINEL_MASTER: target.name };
+  }
+}
 
 /** What the harness needs of a tap test: a place to register cleanup. */
 export interface Teardown {
@@ -55,12 +78,10 @@ export class Stack {
   readonly uploadDir = mkdtempSync(join(tmpdir(), 'parley-uploads-'));
 
   private constructor(private readonly backend: StackRedis, readonly pgServer: PostgresServer, extraEnv: Record<string, string>) {
-    const redis: RedisTarget = backend.mode === 'standalone'
-      ? { mode: 'standalone', url: backend.server.url }
-      : { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
+    const redis = targetOf(backend);
     this.env = {
       UPLOAD_DIR: this.uploadDir,
-      ...(redis.mode === 'standalone' ? { REDIS_URL: redis.url } : { REDIS_CLUSTER_NODES: redis.nodes.map((n) => `${n.host}:${n.port}`).join(',') }),
+      ...envOf(redis),
       DATABASE_URL: pgServer.url,
       JWT_SECRET: TEST_JWT_SECRET,
       SERVICE_TOKENS: TEST_SERVICE_TOKEN,
@@ -81,12 +102,11 @@ export class Stack {
 
   static async start(t: Teardown, options: StackOptions = {}): Promise<Stack> {
     const mode = options.redis ?? (process.env.PARLEY_TEST_REDIS === 'cluster' ? 'cluster' : 'standalone');
-    const [backend, pgServer] = await Promise.all([
-      mode === 'cluster'
-        ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }) as const)
-        : startRedis(options.redisArgs).then((server) => ({ mode, server }) as const),
-      startPostgres(),
-    ]);
+    const starting: Promise<StackRedis> =
+      mode === 'cluster' ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }))
+      : mode === 'sentinel' ? startRedisSentinel().then((sentinel) => ({ mode, sentinel }))
+      : startRedis(options.redisArgs).then((server) => ({ mode, server }));
+    const [backend, pgServer] = await Promise.all([starting, startPostgres()]);
     const stack = new Stack(backend, pgServer, options.env ?? {});
     t.teardown(() => stack.stop());
     await migrateToLatest(stack.db);
@@ -134,13 +154,18 @@ export class Stack {
 
   /** The one Redis server; a test that restarts or pauses it runs on one server only. */
   get redisServer(): RedisServer {
-    if (this.backend.mode !== 'standalone') throw new Error('this stack runs on a Redis Cluster: stack.redisCluster');
+    if (this.backend.mode !== 'standalone') throw new Error(`this stack runs on Redis ${this.backend.mode}, not one server`);
     return this.backend.server;
   }
 
   get redisCluster(): RedisCluster {
-    if (this.backend.mode !== 'cluster') throw new Error('this stack runs on one Redis server: stack.redisServer');
+    if (this.backend.mode !== 'cluster') throw new Error(`this stack runs on Redis ${this.backend.mode}, not a cluster`);
     return this.backend.cluster;
+  }
+
+  get redisSentinel(): RedisSentinelSetup {
+    if (this.backend.mode !== 'sentinel') throw new Error(`this stack runs on Redis ${this.backend.mode}, not Sentinel`);
+    return this.backend.sentinel;
   }
 
   /** The masters: the one server, or each master of the cluster. */
@@ -183,7 +208,8 @@ export class Stack {
     await Promise.all([...this.gateways.map((g) => g.child.kill('SIGKILL')), ...this.persisters.map((p) => p.kill('SIGKILL'))]);
     this.redis.disconnect();
     await this.db.destroy();
-    await Promise.all([this.backend.mode === 'standalone' ? this.backend.server.stop() : this.backend.cluster.stop(), this.pgServer.stop()]);
+    const b = this.backend;
+    await Promise.all([b.mode === 'standalone' ? b.server.stop() : b.mode === 'cluster' ? b.cluster.stop() : b.sentinel.stop(), this.pgServer.stop()]);
     rmSync(this.uploadDir, { recursive: true, force: true });
     const leaks = [...this.gateways.map((g) => g.child), ...this.persisters].flatMap((c) => c.leaks.map((l) => `${c.name}: ${l}`));
     if (leaks.length > 0) throw new Error(`service logs leaked secrets:\n${leaks.join('\n')}`);

@@ -120,7 +120,7 @@ t.test('after Redis loses everything, heads and read positions are rebuilt from 
   t.match(before.bob, { total_unread: 2, chats: [{ head_seq: 5, last_read_seq: 3, unread: 2 }] });
   await eventually(async () => (await stack.pendingCount()) === 0 && (await stack.streamLength()) === 0, 20_000, 'everything persisted');
 
-  await stack.redis.flushall();
+  await stack.flushAll();
   t.same((await stack.http<Unread>(gwB, 'GET', '/api/unread-count', token.bob)).body, before.bob, 'bob’s counts, from Postgres');
   t.same((await stack.http<Unread>(gwA, 'GET', '/api/unread-count', token.alice)).body, before.alice, 'alice’s too');
   const next = await stack.http(gwB, 'POST', `/api/chats/${room}/messages`, token.alice, { client_id: 'after-flush', message_type: 'text', content: 'still here' });

@@ -169,7 +169,8 @@ export class RedisRecovery {
       });
     } while (cursor !== '0');
     await Promise.all(partitions.map((p) => this.redis.set(this.keys.partitionIncarnation(p), runId)));
-    const where = { partitions: partitions.length, master: `${node.options.host}:${node.options.port}` };
+    // A Sentinel-found master's options name a placeholder address: its run_id says which it is.
+    const where = { partitions: partitions.length, master: runId, ...(this.redis.isCluster ? { address: `${node.options.host}:${node.options.port}` } : {}) };
     if (raised.length > 0) this.log.warn({ ...where, rooms, raised: raised.slice(0, 20), raisedCount: raised.length }, 'Redis lost acked events: room heads raised to Postgres');
     else this.log.info({ ...where, rooms }, 'room heads reconciled with a new Redis');
   }
