@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { ParleyClient } from '@parley/client';
 import { eventually } from './eventually.js';
 import { noteSentText } from './log-scan.js';
-import type { Stack } from './stack.js';
+import type { Stack, Teardown } from './stack.js';
 
 /** What the checker needs of a tap test: assertions and a place to print its figures. */
 export interface Assertions {
@@ -30,6 +30,8 @@ interface Sender {
   /** Per room, the message events the application saw: the SDK's dedup and resume included. */
   received: Map<number, Array<{ seq: number; id: string }>>;
   welcomes: number;
+  /** chat_rewound events seen. */
+  rewinds: number;
 }
 
 export interface Ack {
@@ -54,6 +56,8 @@ export interface DeliveryFigures {
   inOrder: number;
   receivers: number;
   reconnects: number;
+  /** chat_rewound events the clients got, over all of them. */
+  rewinds: number;
 }
 
 /**
@@ -82,14 +86,35 @@ export class ChatLoad {
         reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
         fallbackAfterFailures: 1_000_000,
       });
-      const sender: Sender = { user, client, received: new Map(), welcomes: 0 };
+      const sender: Sender = { user, client, received: new Map(), welcomes: 0, rewinds: 0 };
       client.on('message', (m) => {
         const seen = sender.received.get(m.chat_id) ?? [];
         seen.push({ seq: m.seq, id: m.id });
         sender.received.set(m.chat_id, seen);
       });
+      // As the protocol asks of an application: what followed head_seq may be gone, and what
+      // comes next replaces it (Redis lost events it had published: a restart, a failover).
+      client.on('chat_rewound', (f) => {
+        sender.rewinds++;
+        sender.received.set(f.chat_id, (sender.received.get(f.chat_id) ?? []).filter((m) => m.seq <= f.head_seq));
+      });
       return sender;
     });
+  }
+
+  /**
+   * The fault tests' load: `rooms` group rooms with every one of `users` in each (the first
+   * creates them), the clients spread over the stack's gateways in turn, two sends in flight each;
+   * closed with the test. Resolves once 300 sends were acked.
+   */
+  static async inRooms(t: Teardown, stack: Stack, users: string[], rooms: number): Promise<{ load: ChatLoad; rooms: number[] }> {
+    const members = new Map<number, string[]>();
+    for (let i = 0; i < rooms; i++) members.set(await stack.createGroup(users[0]!, users.slice(1)), users);
+    let turn = 0;
+    const load = await ChatLoad.start(stack, { rooms: members, url: () => stack.gateways[turn++ % stack.gateways.length]!.wsUrl, inFlight: 2 });
+    t.teardown(() => load.close());
+    await load.flowing(300, 'load flowing');
+    return { load, rooms: [...members.keys()] };
   }
 
   /** Connects every member's client and starts sending once all are welcomed. */
@@ -186,6 +211,7 @@ export class ChatLoad {
       inOrder: 0,
       receivers: 0,
       reconnects: this.reconnects(),
+      rewinds: this.senders.reduce((n, x) => n + x.rewinds, 0),
     };
     t.equal(lost.length, 0, `lost: ${lost.length} of ${this.acked.length} acked`);
     t.equal(duplicated, 0, 'duplicated: no send stored twice, no seq stored twice');

@@ -8,13 +8,7 @@ import { ChatLoad, Stack, eventually } from '@parley/testkit';
  */
 t.test('Sentinel: master SIGKILLed under load; the services follow the new master, and with WAIT nothing acked is lost', async (t) => {
   const stack = await Stack.start(t, { redis: 'sentinel', gateways: 2, persisters: 1, env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000' } });
-  const users = ['s0', 's1', 's2'];
-  const rooms = new Map<number, string[]>();
-  for (let i = 0; i < 3; i++) rooms.set(await stack.createGroup('s0', users.slice(1)), users);
-  let turn = 0;
-  const load = await ChatLoad.start(stack, { rooms, url: () => stack.gateways[turn++ % stack.gateways.length]!.wsUrl, inFlight: 2 });
-  t.teardown(() => load.close());
-  await load.flowing(300, 'load flowing');
+  const { load } = await ChatLoad.inRooms(t, stack, ['s0', 's1', 's2'], 3);
 
   const sentinel = stack.redisSentinel;
   const old = await sentinel.masterPort();
@@ -28,7 +22,9 @@ t.test('Sentinel: master SIGKILLed under load; the services follow the new maste
   await eventually(() => load.acked.length > ackedAtKill + 10, 60_000, 'acks again');
   t.comment(`master :${old} killed; replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s; acked again after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (WAIT 1: once the old master is the new one's replica)`);
   await load.flowing(300, 'load flowing on the new master', 60_000);
-  // Once at start, once on the new master: its run_id differs from the one recorded in the data.
-  t.ok(stack.gateways.every((g) => g.child.lines.filter((l) => /room heads (reconciled with a new Redis|raised to Postgres)/.test(l)).length >= 2), 'each gateway checked the heads against Postgres on the new master');
+  // The new master's run_id differs from the one recorded in the data: its heads were checked
+  // against Postgres (by whichever gateway got there first; the others found it done).
+  const checkedAfter = stack.gateways.flatMap((g) => g.child.lines).filter((l) => /room heads (reconciled with a new Redis|raised to Postgres)/.test(l) && (JSON.parse(l) as { time: number }).time >= killedAt);
+  t.ok(checkedAfter.length >= 1, 'the heads were checked against Postgres on the new master');
   await load.check(t);
 });

@@ -11,17 +11,11 @@ import { slotOf } from '@parley/redis';
  */
 t.test('a master SIGKILLed under load with REDIS_WAIT_REPLICAS=1: 0 acked lost, 0 duplicated, order kept', async (t) => {
   const stack = await Stack.start(t, { redis: 'cluster', gateways: 2, persisters: 1, env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000' } });
-  const users = ['f0', 'f1', 'f2', 'f3'];
-  const rooms = new Map<number, string[]>();
-  for (let i = 0; i < 6; i++) rooms.set(await stack.createGroup('f0', users.slice(1)), users);
-  let turn = 0;
-  const load = await ChatLoad.start(stack, { rooms, url: () => stack.gateways[turn++ % stack.gateways.length]!.wsUrl, inFlight: 2 });
-  t.teardown(() => load.close());
-  await load.flowing(300, 'load flowing');
+  const { load, rooms } = await ChatLoad.inRooms(t, stack, ['f0', 'f1', 'f2', 'f3'], 6);
 
   // The master of the first room's slot: its rooms cannot be written until its replica takes over.
-  const [room] = rooms.keys();
-  const slot = slotOf(stack.keys.roomMeta(room!));
+  const room = rooms[0]!;
+  const slot = slotOf(stack.keys.roomMeta(room));
   const victim = await stack.redisCluster.masterOf(slot);
   const node = stack.redisCluster.nodes.find((n) => n.port === victim)!;
   const replicaPort = await stack.redisCluster.replicaOf(victim);

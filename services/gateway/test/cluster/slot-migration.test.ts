@@ -12,16 +12,11 @@ import { slotOf } from '@parley/redis';
 t.test('a slot moved under load: 0 acked lost, no client sees a gap, the room is relayed again', async (t) => {
   const stack = await Stack.start(t, { redis: 'cluster', gateways: 2, persisters: 1, env: { RELAY_PROBE_INTERVAL_MS: '1000' } });
   const users = ['m0', 'm1', 'm2', 'm3'];
-  const rooms = new Map<number, string[]>();
-  for (let i = 0; i < 4; i++) rooms.set(await stack.createGroup('m0', users.slice(1)), users);
-  let turn = 0;
-  const load = await ChatLoad.start(stack, { rooms, url: () => stack.gateways[turn++ % stack.gateways.length]!.wsUrl, inFlight: 2 });
-  t.teardown(() => load.close());
-  await load.flowing(300, 'load flowing');
+  const { load, rooms } = await ChatLoad.inRooms(t, stack, users, 4);
 
   const cluster = stack.redisCluster;
-  const [room] = rooms.keys();
-  const slot = slotOf(stack.keys.roomMeta(room!));
+  const room = rooms[0]!;
+  const slot = slotOf(stack.keys.roomMeta(room));
   const source = await cluster.masterOf(slot);
   const others = new Set<number>();
   for (let s = 0; s < 16384; s += 5461) others.add(await cluster.masterOf(s));
