@@ -1,4 +1,4 @@
-import { claimPartitions, connectRedis, createKeys, DEFAULT_PARTITIONS, redisTargetOf, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
+import { claimPartitions, closeRedis, connectRedis, createKeys, DEFAULT_PARTITIONS, redisTargetOf, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
 
 /**
  * The Redis of a deployment, as its services are told of it: REDIS_URL (or REDIS_CLUSTER_NODES, or
@@ -31,6 +31,6 @@ export async function withRedis<T>(deployment: Deployment, use: (redis: RedisCli
     await claimPartitions(redis, keys, { record: false });
     return await use(redis, keys);
   } finally {
-    redis.disconnect();
+    await closeRedis(redis);
   }
 }

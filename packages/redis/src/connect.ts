@@ -91,3 +91,16 @@ export function connectRedis(target: RedisTarget, connectionName: string, option
     }
   }
 }
+
+/**
+ * Closes a client for good, at once (what it has in flight fails). A cluster client of ioredis
+ * 6.0.0 re-arms its periodic slot refresh when one is in flight at `disconnect()`, and that timer
+ * then keeps the process alive for ever (packages/redis/test/close.test.ts): wait for the refresh
+ * to end, then clear the timer it armed.
+ */
+export async function closeRedis(client: RedisClient): Promise<void> {
+  client.disconnect();
+  if (!(client instanceof Cluster)) return;
+  await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()));
+  clearTimeout((client as unknown as { slotsTimer: NodeJS.Timeout | null }).slotsTimer ?? undefined);
+}

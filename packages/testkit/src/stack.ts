@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, migrateToLatest, type Database, type Kysely } from '@parley/db';
 import type { Cluster, Redis } from 'ioredis';
-import { connectRedis, createKeys, persisterLag, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
+import { closeRedis, connectRedis, createKeys, persisterLag, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
 import type { Child } from './child.js';
 import { noteSentText } from './log-scan.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
@@ -206,7 +206,7 @@ export class Stack {
   /** Stops everything; throws (failing the test) if a service's log held a token or a message's text. */
   async stop(): Promise<void> {
     await Promise.all([...this.gateways.map((g) => g.child.kill('SIGKILL')), ...this.persisters.map((p) => p.kill('SIGKILL'))]);
-    this.redis.disconnect();
+    await closeRedis(this.redis);
     await this.db.destroy();
     const b = this.backend;
     await Promise.all([b.mode === 'standalone' ? b.server.stop() : b.mode === 'cluster' ? b.cluster.stop() : b.sentinel.stop(), this.pgServer.stop()]);

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Cluster } from 'ioredis';
+import { closeRedis } from '@parley/redis';
 import { startRedisCluster } from '@parley/testkit';
 
 t.test('the kit starts a Redis Cluster of 3 masters with a replica each, and stops it', async (t) => {
@@ -8,7 +9,7 @@ t.test('the kit starts a Redis Cluster of 3 masters with a replica each, and sto
   const roles = (await cluster.cli(cluster.nodes[0]!.port, 'CLUSTER', 'NODES')).trim().split('\n').map((line) => line.split(' ')[2]!.replace('myself,', ''));
   t.same(roles.sort(), ['master', 'master', 'master', 'slave', 'slave', 'slave'], '3 masters, 3 replicas');
   const client = new Cluster(cluster.seeds.slice(0, 1).map((s) => ({ host: '127.0.0.1', port: Number(new URL(s).port) })));
-  t.teardown(() => client.disconnect());
+  t.teardown(() => closeRedis(client));
   // Keys whose slots lie on every master: written and read back through the cluster's redirections.
   for (const key of ['a', 'b', 'c', 'room:1', 'room:2', 'room:3']) await client.set(key, key.toUpperCase());
   t.same(await Promise.all(['a', 'b', 'c', 'room:1', 'room:2', 'room:3'].map((k) => client.get(k))), ['A', 'B', 'C', 'ROOM:1', 'ROOM:2', 'ROOM:3']);

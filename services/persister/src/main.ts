@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { createDb } from '@parley/db';
-import { claimPartitions, connectRedis, createKeys, createScripts } from '@parley/redis';
+import { claimPartitions, closeRedis, connectRedis, createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
 import { Persister } from './persister.js';
 import { Notifier } from './notifier.js';
@@ -54,8 +54,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       .then(() => notifier?.stop())
       .then(async () => {
         metricsServer?.server.close();
-        reader.disconnect();
-        metricsRedis.disconnect();
+        await Promise.all([closeRedis(reader), closeRedis(metricsRedis)]);
         await redis.quit();
         await db.destroy();
         log.info('persister stopped');

@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { claimPartitions, connectRedis, createKeys, createScripts, type Keys, type RedisClient, type Scripts } from '@parley/redis';
+import { claimPartitions, closeRedis, connectRedis, createKeys, createScripts, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 import type { GatewayConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -42,7 +42,9 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   app.decorate('keys', keys);
   app.decorate('scripts', createScripts(redis, keys));
   app.addHook('onClose', async () => {
-    redisSubscriber.disconnect();
-    await redis.quit().catch(() => redis.disconnect());
+    await closeRedis(redisSubscriber);
+    // QUIT lets the replies in flight arrive; closeRedis then makes sure nothing is left running.
+    await redis.quit().catch(() => undefined);
+    await closeRedis(redis);
   });
 }, { name: 'redis', dependencies: ['metrics'] });
