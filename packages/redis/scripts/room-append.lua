@@ -6,6 +6,7 @@
 -- KEY.stream the partition's event stream (persisters' consumer group; fields r = room, s = seq, e = event)
 -- KEY.membersGen room members generation counter
 -- KEY.changes room changes hash     (field = seq of an edited or deleted message, value "<event seq>|<state JSON>")
+-- KEY.incarnation the partition's incarnation (the run_id of the server it was last reconciled on)
 -- ARG.sender sender id
 -- ARG.eventTail the event JSON without its opening "{"; the script prepends {"seq":N,
 -- ARG.id message id (uuid)
@@ -30,6 +31,9 @@
 --   TARGET_DELETED     the message ARG.targetSeq is already deleted: nothing more may change it
 --   HEAD_UNKNOWN       the room's head seq is not in Redis (a new room, or Redis lost its data):
 --                      set it from Postgres (HSETNX) and call again
+--   UNRECONCILED       this server has not been reconciled with Postgres for the room's partition
+--                      (a promoted replica, a restart, before redis-recovery.ts has run): its heads
+--                      may be behind Postgres, so no seq is handed out; reconcile and call again
 local mode = ARG.mode
 if mode == 'member' then
   local refusal = membership_refusal(KEY.members, ARG.sender)
@@ -54,6 +58,11 @@ if redis.call('XLEN', KEY.stream) >= tonumber(ARG.maxBacklog) then
 end
 if redis.call('HEXISTS', KEY.meta, 'seq') == 0 then
   return {'HEAD_UNKNOWN'}
+end
+-- A command retried by the client across a failover can reach the new master before any gateway
+-- has raised its heads: the seq it would hand out may be one Postgres already holds.
+if redis.call('GET', KEY.incarnation) ~= string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') then
+  return {'UNRECONCILED'}
 end
 if mode == 'bump' then
   redis.call('DEL', KEY.members)

@@ -14,7 +14,7 @@ const library = readFileSync(new URL('lib/membership.lua', scriptDir), 'utf8');
 const definitions = {
   roomAppend: {
     file: 'room-append',
-    keys: ['meta', 'log', 'idempotency', 'members', 'stream', 'membersGen', 'changes'],
+    keys: ['meta', 'log', 'idempotency', 'members', 'stream', 'membersGen', 'changes', 'incarnation'],
     args: ['sender', 'eventTail', 'id', 'createdAt', 'idempotencyTtl', 'channel', 'room', 'maxBacklog', 'mode', 'targetSeq', 'targetState'],
   },
   roomMembersFill: { file: 'room-members-fill', keys: ['members', 'membersGen'], args: ['generation', 'ttl'], rest: true },
@@ -27,6 +27,7 @@ const definitions = {
   positionRaise: { file: 'position-raise', keys: ['positions'], args: ['field', 'seq'] },
   userPositionsFill: { file: 'user-positions-fill', keys: ['positions'], args: [], rest: true },
   roomReconcile: { file: 'room-reconcile', keys: ['meta', 'log'], args: ['persisted'] },
+  partitionMaster: { file: 'partition-master', keys: ['incarnation'], args: [] },
 } as const satisfies Record<string, { file: string; keys: readonly string[]; args: readonly string[]; rest?: boolean }>;
 
 type Definitions = typeof definitions;
@@ -64,6 +65,7 @@ export function scriptCallKeys(keys: Keys) {
       stream: keys.eventStream(keys.partitionOf(roomId)),
       membersGen: keys.roomMembersGen(roomId),
       changes: keys.roomChanges(roomId),
+      incarnation: keys.partitionIncarnation(keys.partitionOf(roomId)),
     }),
     roomMembersFill: (roomId: number) => ({ members: keys.roomMembers(roomId), membersGen: keys.roomMembersGen(roomId) }),
     roomPersisted: (roomId: number) => ({ meta: keys.roomMeta(roomId), log: keys.roomLog(roomId), changes: keys.roomChanges(roomId) }),
@@ -71,6 +73,7 @@ export function scriptCallKeys(keys: Keys) {
     positionRaise: (userId: string) => ({ positions: keys.userPositions(userId) }),
     userPositionsFill: (userId: string) => ({ positions: keys.userPositions(userId) }),
     roomReconcile: (roomId: number) => ({ meta: keys.roomMeta(roomId), log: keys.roomLog(roomId) }),
+    partitionMaster: (partition: number) => ({ incarnation: keys.partitionIncarnation(partition) }),
   } satisfies { [N in ScriptName]: (...args: never[]) => Named<Definitions[N]['keys'], string> };
 }
 
@@ -142,6 +145,15 @@ export function createScripts(redis: RedisClient, keys: Keys) {
       return Number(await run('roomReconcile', callKeys.roomReconcile(roomId), { persisted: persistedHead }));
     },
 
+    /**
+     * The run_id of the master that serves partition `partition` now, asked of it through the
+     * cluster's routing, and the run_id recorded at the partition's last reconciliation ('' if none).
+     */
+    async partitionMaster(partition: number): Promise<{ runId: string; recorded: string }> {
+      const [runId, recorded] = (await run('partitionMaster', callKeys.partitionMaster(partition), {})) as [string, string];
+      return { runId, recorded };
+    },
+
     /** Caches a user's positions (field → seq: see keys.userPositions) unless they are cached already. */
     async userPositionsFill(userId: string, positions: Array<[field: string, seq: number]>): Promise<boolean> {
       return (await run('userPositionsFill', callKeys.userPositionsFill(userId), {}, positions.flat())) === 1;
@@ -155,7 +167,7 @@ export function createScripts(redis: RedisClient, keys: Keys) {
 
 export type Scripts = ReturnType<typeof createScripts>;
 
-export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED' | 'HEAD_UNKNOWN';
+export type AppendStatus = 'OK' | 'DUPLICATE' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'BACKLOG_FULL' | 'TARGET_DELETED' | 'HEAD_UNKNOWN' | 'UNRECONCILED';
 
 /** Whether the append checks the sender's membership (see room-append.lua). */
 export type AppendMode = 'member' | 'system' | 'bump';

@@ -33,6 +33,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   app.decorate('roomEvents', roomEvents);
   const roomHub = new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics, (roomId) => recovery.partitionEpoch(app.keys.partitionOf(roomId)), config.relayProbeIntervalMs);
   app.decorate('roomHub', roomHub);
+  recovery.onMastersChanged((partitions) => roomHub.catchUpPartitions(partitions));
   app.addHook('onClose', () => roomHub.stop());
   app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
   const presence = new Presence(app.redis, app.db, app.keys, config.nodeId, config.presenceTtlMs, app.log);

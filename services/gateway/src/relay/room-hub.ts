@@ -30,7 +30,12 @@ interface RoomState {
   epoch: string;
   /** When the channel last delivered anything, or a probe found nothing missing (ms). */
   heardAt: number;
+  /** A catch-up was asked for while events were held: it runs once they are delivered. */
+  catchUpAfter: boolean;
 }
+
+/** How soon a catch-up that failed (Redis not ready) is tried again. */
+const CATCH_UP_RETRY_MS = 500;
 
 /**
  * Relays room events from Redis pub/sub to this node's sockets. Each event arrives once per node,
@@ -71,7 +76,7 @@ export class RoomHub {
   async join(roomId: number, listener: RoomListener): Promise<void> {
     let state = this.rooms.get(roomId);
     if (!state) {
-      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch(roomId), heardAt: Date.now() };
+      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch(roomId), heardAt: Date.now(), catchUpAfter: false };
       fresh.subscribed = this.subscriber.subscribe(this.keys.roomChannel(roomId), (event) => this.onEvent(roomId, event));
       this.rooms.set(roomId, fresh);
       state = fresh;
@@ -97,6 +102,15 @@ export class RoomHub {
       this.rooms.delete(roomId);
       this.subscriber.unsubscribe(this.keys.roomChannel(roomId)).catch((err: Error) => this.log.warn({ err: err.message, roomId }, 'unsubscribe failed'));
     }
+  }
+
+  /**
+   * The master of these partitions changed (redis-recovery.ts): catch their rooms up, so that what
+   * this node relayed and the new master lacks is rewound, whichever of this and the subscriber's
+   * own resubscribe comes first.
+   */
+  catchUpPartitions(partitions: Set<number>): void {
+    for (const roomId of this.rooms.keys()) if (partitions.has(this.keys.partitionOf(roomId))) void this.catchUp(roomId);
   }
 
   /** Rooms this node relays, for health and tests. */
@@ -174,7 +188,11 @@ export class RoomHub {
   /** After a resubscribe: deliver whatever was published while the subscription was down. */
   private async catchUp(roomId: number): Promise<void> {
     const state = this.rooms.get(roomId);
-    if (!state || state.held) return;
+    if (!state) return;
+    if (state.held) {
+      state.catchUpAfter = true;
+      return;
+    }
     state.held = [];
     let head = state.lastSeq;
     try {
@@ -190,9 +208,14 @@ export class RoomHub {
         }
       }
     } catch (err) {
-      this.log.error({ err: (err as Error).message, roomId }, 'relay catch-up failed; listeners resync on reconnect');
+      this.log.warn({ err: (err as Error).message, roomId }, 'relay catch-up failed; retrying');
+      this.retryCatchUp(roomId, state);
     }
     await this.backfill(roomId, state, head);
+  }
+
+  private retryCatchUp(roomId: number, state: RoomState): void {
+    setTimeout(() => this.rooms.get(roomId) === state && void this.catchUp(roomId), CATCH_UP_RETRY_MS).unref();
   }
 
   private async backfill(roomId: number, state: RoomState, upTo: number): Promise<void> {
@@ -201,11 +224,16 @@ export class RoomHub {
       this.log.info({ roomId, from: state.lastSeq + 1, upTo, found: missed.length }, 'backfilled a relay gap');
       for (const { seq, event } of missed) this.fanOut(roomId, state, seq, event);
     } catch (err) {
-      this.log.error({ err: (err as Error).message, roomId }, 'relay backfill failed; listeners resync on reconnect');
+      this.log.warn({ err: (err as Error).message, roomId }, 'relay backfill failed; retrying');
+      this.retryCatchUp(roomId, state);
     } finally {
       const held = state.held ?? [];
       state.held = null;
       for (const event of held) this.fanOut(roomId, state, readEventSeq(event), event);
+      if (state.catchUpAfter) {
+        state.catchUpAfter = false;
+        void this.catchUp(roomId);
+      }
     }
   }
 }

@@ -3,9 +3,12 @@ import { positionsOf } from '@parley/db';
 import { ParleyError } from '@parley/protocol';
 import { appendStatusError, positionField } from '@parley/redis';
 
-/** What a script answers when a cache it reads is cold; each has one fill from Postgres. */
-type CacheMiss = 'MEMBERS_UNCACHED' | 'HEAD_UNKNOWN' | 'READS_UNCACHED';
-const CACHE_MISSES: readonly string[] = ['MEMBERS_UNCACHED', 'HEAD_UNKNOWN', 'READS_UNCACHED'] satisfies CacheMiss[];
+/**
+ * What a script answers when a cache it reads is cold, or its server not yet reconciled with
+ * Postgres (redis-recovery.ts); each has one fill.
+ */
+type CacheMiss = 'MEMBERS_UNCACHED' | 'HEAD_UNKNOWN' | 'READS_UNCACHED' | 'UNRECONCILED';
+const CACHE_MISSES: readonly string[] = ['MEMBERS_UNCACHED', 'HEAD_UNKNOWN', 'READS_UNCACHED', 'UNRECONCILED'] satisfies CacheMiss[];
 
 /** A cold member cache, an unknown head and cold positions cost one try each; a membership change racing the fill one more. */
 const ATTEMPTS = 5;
@@ -37,6 +40,8 @@ function fill(app: FastifyInstance, miss: CacheMiss, { roomId, userId }: { roomI
       return app.membership.fill(roomId);
     case 'HEAD_UNKNOWN':
       return app.roomEvents.heads([roomId]);
+    case 'UNRECONCILED':
+      return app.redisRecovery.recheck();
     case 'READS_UNCACHED':
       if (userId === undefined) throw new Error('READS_UNCACHED without a user');
       return fillPositions(app, userId);

@@ -32,6 +32,8 @@ export class RedisRecovery {
   /** Each partition's master (run_id) as of the last check. */
   private partitionRunIds: string[] = [];
   private checking: Promise<void> | undefined;
+  private rechecking: Promise<void> | undefined;
+  private readonly changeListeners: Array<(partitions: Set<number>) => void> = [];
 
   constructor(
     /** How long a caller waits for the heads before it is refused with SERVICE_UNAVAILABLE. */
@@ -43,9 +45,7 @@ export class RedisRecovery {
     private readonly log: FastifyBaseLogger,
   ) {
     this.gate = new Promise((resolve) => (this.open = resolve));
-    const close = () => {
-      if (!this.open) this.gate = new Promise((resolve) => (this.open = resolve));
-    };
+    const close = () => this.closeGate();
     redis.on('close', close);
     redis.on('ready', () => void this.check());
     if (redis.isCluster) {
@@ -95,14 +95,42 @@ export class RedisRecovery {
     return new Set(partitionNumbers(this.keys).filter((p) => then[p] !== this.partitionRunIds[p]));
   }
 
-  /** One check at a time; a check asked for while one runs runs after it. */
-  private check(): Promise<void> {
-    const next = (this.checking ?? Promise.resolve()).then(() => this.checkOnce());
+  /**
+   * Calls `listener` after each check that found partitions served by another master than at the
+   * check before (a failover, a restart, a moved slot), with those partitions: what this node
+   * relayed of their rooms may be gone.
+   */
+  onMastersChanged(listener: (partitions: Set<number>) => void): void {
+    this.changeListeners.push(listener);
+  }
+
+  /**
+   * A script found its server not reconciled for a partition (a failover this node has not seen
+   * yet): callers wait while the masters are checked again. Callers meanwhile share that check.
+   */
+  recheck(): Promise<void> {
+    if (this.rechecking) return this.rechecking;
+    this.closeGate();
+    this.rechecking = this.check(true).finally(() => (this.rechecking = undefined));
+    return this.rechecking;
+  }
+
+  /** Until the next check ends, callers of ready() wait. */
+  private closeGate(): void {
+    if (!this.open) this.gate = new Promise((resolve) => (this.open = resolve));
+  }
+
+  /**
+   * One check at a time; a check asked for while one runs runs after it. Unless `thorough`, a
+   * master whose run_id and partitions are those of the last check is taken as reconciled.
+   */
+  private check(thorough = false): Promise<void> {
+    const next = (this.checking ?? Promise.resolve()).then(() => this.checkOnce(thorough));
     this.checking = next;
     return next;
   }
 
-  private async checkOnce(): Promise<void> {
+  private async checkOnce(thorough: boolean): Promise<void> {
     for (;;) {
       try {
         const masters = this.masters();
@@ -110,11 +138,20 @@ export class RedisRecovery {
         for (const { node, partitions } of masters) {
           const runId = /run_id:(\w+)/.exec(await node.info('server'))![1]!;
           for (const p of partitions) byPartition[p] = runId;
-          const recorded = await Promise.all(partitions.map((p) => this.redis.get(this.keys.partitionIncarnation(p))));
-          const stale = partitions.filter((_, i) => recorded[i] !== runId);
+          // Served by the same master as at the last check (a slot refresh that changed nothing):
+          // already reconciled.
+          if (!thorough && partitions.every((p) => this.partitionRunIds[p] === runId)) continue;
+          // Asked of the server that holds each slot now: a slot map not yet updated after a
+          // failover names a node that no longer serves them (a restarted old master, say).
+          const served = await Promise.all(partitions.map((p) => this.scripts.partitionMaster(p)));
+          const elsewhere = served.filter((s) => s.runId !== runId).length;
+          if (elsewhere > 0) throw new Error(`the slot map is behind the cluster: ${elsewhere} of ${partitions.length} partitions are served by another master`);
+          const stale = partitions.filter((_, i) => served[i]!.recorded !== runId);
           if (stale.length > 0) await this.reconcile(node, runId, stale);
         }
+        const changed = new Set(this.partitionRunIds.flatMap((runId, p) => (runId !== byPartition[p] ? [p] : [])));
         this.partitionRunIds = byPartition;
+        if (changed.size > 0) for (const listener of this.changeListeners) listener(changed);
         // One master: its run_id. Several: a digest of which master serves each partition, as short
         // and as hex as one (protocol: `epoch`), recorded so that a later resume can tell which
         // partitions changed master since.
