@@ -50,8 +50,14 @@ export interface Loaded {
   lastDelivery: number;
 }
 
-/** Connects `workload.clients` clients to `system`: client i on node i mod nodes, rooms filled in order. */
-export async function load(system: SystemUnderTest, workload: Workload): Promise<Loaded> {
+/** Which node client `client`, a member of room `room`, connects to. */
+export type Placement = (client: number, room: number, nodes: number) => number;
+
+/** Client i on node i mod nodes: every room has members on every node. */
+export const spread: Placement = (client, _room, nodes) => client % nodes;
+
+/** Connects `workload.clients` clients to `system`, rooms filled in order, each client on the node `placement` names. */
+export async function load(system: SystemUnderTest, workload: Workload, placement: Placement = spread): Promise<Loaded> {
   const size = workload.clients / workload.rooms;
   const tag = Math.random().toString(36).slice(2, 7);
   const members = Array.from({ length: workload.rooms }, (_, r) => Array.from({ length: size }, (_, k) => `${tag}-${r * size + k}`));
@@ -68,7 +74,7 @@ export async function load(system: SystemUnderTest, workload: Workload): Promise
     const batch = [];
     for (let j = i; j < Math.min(i + 50, workload.clients); j++) {
       const room = rooms[Math.floor(j / size)]!;
-      batch.push(system.connect(j % system.nodes, members[Math.floor(j / size)]![j % size]!, [room], onMessage).then((client) => ({ client, room })));
+      batch.push(system.connect(placement(j, Math.floor(j / size), system.nodes), members[Math.floor(j / size)]![j % size]!, [room], onMessage).then((client) => ({ client, room })));
     }
     loaded.clients.push(...(await Promise.all(batch)));
   }
@@ -115,7 +121,7 @@ export interface FanoutOptions {
   rounds: number;
   durationMs: number;
   warmupMs: number;
-  systems?: Array<SystemUnderTest['name']>;
+  systems?: Array<'parley' | 'socketio' | 'floor'>;
   log?: (line: string) => void;
 }
 

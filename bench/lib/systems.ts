@@ -12,7 +12,7 @@ export interface BenchClient {
 
 /** One system under test: its processes, its rooms, and a way to connect clients to a node. */
 export interface SystemUnderTest {
-  name: 'parley' | 'socketio' | 'floor';
+  name: 'parley' | 'parley-cluster' | 'socketio' | 'floor';
   nodes: number;
   /** Gateways (or nodes): with Redis, the real-time path. */
   nodePids(): number[];
@@ -21,6 +21,8 @@ export interface SystemUnderTest {
   backPids(): number[];
   /** Parley only: the event stream's length and the persisters' pending entries. */
   backlog?(): Promise<{ stream: number; pending: number }>;
+  /** Parley only: its processes, as the test harness runs them. */
+  stack?: Stack;
   /** Creates rooms with these members (user ids); returns the rooms' names in this system. */
   setupRooms(members: string[][]): Promise<string[]>;
   /** Connects a user to node `node`, in `rooms`; resolves once every later message will reach it. */
@@ -56,15 +58,19 @@ async function startNodes(script: string, count: number, redis: RedisServer): Pr
   );
 }
 
-/** Parley: gateways, a persister, Redis and Postgres, as the test harness runs them. */
-export async function startParley(nodes = 3): Promise<SystemUnderTest> {
+/**
+ * Parley: gateways, a persister, Redis and Postgres, as the test harness runs them; on one Redis
+ * server, or on a Redis Cluster of 3 masters with a replica each (`parley-cluster`).
+ */
+export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = 'standalone'): Promise<SystemUnderTest> {
   const cleanups: Array<() => unknown> = [];
-  const stack = await Stack.start({ teardown: (fn) => cleanups.push(fn) }, { gateways: nodes, persisters: 1 });
+  const stack = await Stack.start({ teardown: (fn) => cleanups.push(fn) }, { gateways: nodes, persisters: 1, redis });
   return {
-    name: 'parley',
+    name: redis === 'cluster' ? 'parley-cluster' : 'parley',
     nodes,
+    stack,
     nodePids: () => stack.gateways.map((g) => g.child.pid),
-    redisPids: () => [stack.redisServer.child.pid],
+    redisPids: () => (redis === 'cluster' ? stack.redisCluster.nodes.map((n) => n.child.pid) : [stack.redisServer.child.pid]),
     backPids: () => [...stack.persisters.map((p) => p.pid), stack.pgServer.child.pid],
     backlog: async () => ({ stream: await stack.streamLength(), pending: await stack.pendingCount() }),
     async setupRooms(members) {
