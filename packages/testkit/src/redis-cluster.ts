@@ -13,6 +13,8 @@ const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta
 
 export interface RedisClusterNode {
   port: number;
+  /** Its cluster bus port, chosen free like `port` (by default Redis takes port + 10000, which may be taken). */
+  busPort: number;
   /** Its own data directory (AOF, nodes.conf). */
   dir: string;
   child: Child;
@@ -58,8 +60,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     return { id, address, flags, master, state, ranges };
   });
   const portOf = (address: string) => Number(address.slice(address.indexOf(':') + 1, address.indexOf('@')));
-  const spawn = (port: number, dir: string) => new Child(`redis-cluster-${port}`, 'redis-server', [
-    redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir,
+  const spawn = (port: number, busPort: number, dir: string) => new Child(`redis-cluster-${port}`, 'redis-server', [
+    redisConf, '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir,
     '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args,
   ]);
   const cluster: RedisCluster = {
@@ -90,7 +92,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const node = nodes.find((n) => n.port === port);
       if (!node) throw new Error(`no node on port ${port}`);
       await node.child.kill('SIGKILL');
-      node.child = spawn(port, node.dir);
+      node.child = spawn(port, node.busPort, node.dir);
       await node.child.started(/Ready to accept connections/);
     },
     async stop() {
@@ -99,11 +101,18 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     },
   };
   try {
+    const taken = new Set<number>();
+    const nextPort = async (): Promise<number> => {
+      for (;;) {
+        const port = await freePort();
+        if (!taken.has(port)) return (taken.add(port), port);
+      }
+    };
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
-      const port = await freePort();
+      const [port, busPort] = [await nextPort(), await nextPort()];
       const dir = join(root, String(port));
       mkdirSync(dir);
-      nodes.push({ port, dir, child: spawn(port, dir) });
+      nodes.push({ port, busPort, dir, child: spawn(port, busPort, dir) });
     }
     await Promise.all(nodes.map((n) => n.child.started(/Ready to accept connections/)));
     const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);

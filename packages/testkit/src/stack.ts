@@ -28,6 +28,10 @@ export interface StackOptions {
   redis?: 'standalone' | 'cluster' | 'sentinel';
 }
 
+function stopRedis(b: StackRedis): Promise<void> {
+  return b.mode === 'standalone' ? b.server.stop() : b.mode === 'cluster' ? b.cluster.stop() : b.sentinel.stop();
+}
+
 /** The Redis a stack runs on: one server, or a cluster. */
 type StackRedis =
   | { mode: 'standalone'; server: RedisServer }
@@ -106,7 +110,13 @@ export class Stack {
       mode === 'cluster' ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }))
       : mode === 'sentinel' ? startRedisSentinel().then((sentinel) => ({ mode, sentinel }))
       : startRedis(options.redisArgs).then((server) => ({ mode, server }));
-    const [backend, pgServer] = await Promise.all([starting, startPostgres()]);
+    // If one fails to start, the other is stopped: a server left running would keep the test's process alive.
+    const [redisStart, pgStart] = await Promise.allSettled([starting, startPostgres()]);
+    if (redisStart.status === 'rejected' || pgStart.status === 'rejected') {
+      await Promise.all([redisStart.status === 'fulfilled' && stopRedis(redisStart.value), pgStart.status === 'fulfilled' && pgStart.value.stop()]);
+      throw redisStart.status === 'rejected' ? redisStart.reason : (pgStart as PromiseRejectedResult).reason;
+    }
+    const [backend, pgServer] = [redisStart.value, pgStart.value];
     const stack = new Stack(backend, pgServer, options.env ?? {});
     t.teardown(() => stack.stop());
     await migrateToLatest(stack.db);
@@ -208,8 +218,7 @@ export class Stack {
     await Promise.all([...this.gateways.map((g) => g.child.kill('SIGKILL')), ...this.persisters.map((p) => p.kill('SIGKILL'))]);
     await closeRedis(this.redis);
     await this.db.destroy();
-    const b = this.backend;
-    await Promise.all([b.mode === 'standalone' ? b.server.stop() : b.mode === 'cluster' ? b.cluster.stop() : b.sentinel.stop(), this.pgServer.stop()]);
+    await Promise.all([stopRedis(this.backend), this.pgServer.stop()]);
     rmSync(this.uploadDir, { recursive: true, force: true });
     const leaks = [...this.gateways.map((g) => g.child), ...this.persisters].flatMap((c) => c.leaks.map((l) => `${c.name}: ${l}`));
     if (leaks.length > 0) throw new Error(`service logs leaked secrets:\n${leaks.join('\n')}`);

@@ -8,6 +8,9 @@ t.test('the kit starts a Redis Cluster of 3 masters with a replica each, and sto
   t.teardown(() => cluster.stop());
   const roles = (await cluster.cli(cluster.nodes[0]!.port, 'CLUSTER', 'NODES')).trim().split('\n').map((line) => line.split(' ')[2]!.replace('myself,', ''));
   t.same(roles.sort(), ['master', 'master', 'master', 'slave', 'slave', 'slave'], '3 masters, 3 replicas');
+  // Each node's cluster bus on a port chosen free, not port + 10000 (which may be another's).
+  const buses = (await cluster.cli(cluster.nodes[0]!.port, 'CLUSTER', 'NODES')).trim().split('\n').map((line) => line.split(' ')[1]!).sort();
+  t.same(buses, cluster.nodes.map((n) => `127.0.0.1:${n.port}@${n.busPort}`).sort(), 'every bus port is the one the kit chose');
   const client = new Cluster(cluster.seeds.slice(0, 1).map((s) => ({ host: '127.0.0.1', port: Number(new URL(s).port) })));
   t.teardown(() => closeRedis(client));
   // Keys whose slots lie on every master: written and read back through the cluster's redirections.
