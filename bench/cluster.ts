@@ -86,9 +86,9 @@ async function shardRound(l: Loaded, workload: Workload, durationMs: number, idl
   const seconds = (Date.now() - start) / 1000;
   const commandsPerMessage = new Map<string, number>();
   for (const [command, n] of calls1) {
-    // What ran beyond the idle rate, per message sent; the harness' own INFO aside.
+    // What ran beyond the idle rate, per message sent (commands a script runs count too).
     const perMessage = (n - (calls0.get(command) ?? 0) - (idle.get(command) ?? 0) * seconds) / result.sent;
-    if (command !== 'info' && perMessage >= 0.005) commandsPerMessage.set(command, perMessage);
+    if (perMessage >= 0.005) commandsPerMessage.set(command, perMessage);
   }
   return {
     system: l.system.name,
