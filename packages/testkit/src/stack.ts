@@ -101,6 +101,8 @@ export class Stack {
     };
     this.keys = createKeys({ partitions: this.env.REDIS_PARTITIONS ? Number(this.env.REDIS_PARTITIONS) : undefined });
     this.redis = connectRedis(redis, 'test', { maxRetriesPerRequest: 1 });
+    // A test that restarts or kills Redis sees its commands fail; the connection's errors need no printing.
+    this.redis.on('error', () => undefined);
     this.db = createDb({ url: pgServer.url, poolSize: 4 });
   }
 

@@ -19,7 +19,7 @@ export class TestClient {
 
   private constructor(readonly ws: WebSocket) {
     ws.on('message', (data) => {
-      const frame = JSON.parse(data.toString()) as ServerFrame;
+      const frame = JSON.parse((data as Buffer).toString()) as ServerFrame;
       this.frames.push(frame);
       this.waiters = this.waiters.filter((w) => (w.test(frame) ? (w.resolve(frame), false) : true));
     });
@@ -78,7 +78,7 @@ export class TestClient {
 
   /** The first frame of this type matching `where`, already received or still to come. */
   async next<K extends ServerFrameType>(type: K, where: (f: ServerFrameOf<K>) => boolean = () => true, timeoutMs = 15_000): Promise<ServerFrameOf<K>> {
-    return (await this.find((f) => f.type === type && where(f as ServerFrameOf<K>), timeoutMs)) as ServerFrameOf<K>;
+    return (await this.find((f) => f.type === type && where(f), timeoutMs));
   }
 
   /** Sends a message and waits for its ack or error frame. */
@@ -108,8 +108,13 @@ export class TestClient {
     await this.find((f) => f.type === 'pong', 15_000, from);
   }
 
+  /**
+   * Closes the socket and resolves with how it closed. A close handshake that does not end within
+   * 5 s is cut (a CI run once waited on one until tap's timeout).
+   */
   close(): Promise<{ code: number; reason: string }> {
     if (this.ws.readyState === WebSocket.OPEN || this.ws.readyState === WebSocket.CONNECTING) this.ws.close();
-    return this.closed;
+    const cut = setTimeout(() => this.ws.terminate(), 5000);
+    return this.closed.finally(() => clearTimeout(cut));
   }
 }
