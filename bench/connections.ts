@@ -42,7 +42,7 @@ async function liveHeap(child: Child): Promise<number> {
     new Promise<Record<string, number>>((resolve) => {
       const mine = ++id;
       ws.on('message', (data) => {
-        const reply = JSON.parse(String(data)) as { id?: number; result: Record<string, number> };
+        const reply = JSON.parse((data as Buffer).toString()) as { id?: number; result: Record<string, number> };
         if (reply.id === mine) resolve(reply.result);
       });
       ws.send(JSON.stringify({ id: mine, method }));

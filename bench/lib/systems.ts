@@ -40,7 +40,7 @@ const systemScript = (name: string) => fileURLToPath(new URL(`../systems/${name}
 function open(url: string, headers: Record<string, string>, onFrame: (ws: WebSocket, text: string, ready: () => void) => void, greeting?: string): Promise<WebSocket> {
   const ws = new WebSocket(url, { headers, localAddress: nextLocalAddress() });
   return new Promise((resolve, reject) => {
-    ws.on('message', (data) => onFrame(ws, data.toString(), () => resolve(ws)));
+    ws.on('message', (data) => onFrame(ws, (data as Buffer).toString(), () => resolve(ws)));
     ws.once('open', () => greeting && ws.send(greeting));
     ws.once('error', reject);
   });

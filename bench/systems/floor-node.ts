@@ -40,7 +40,7 @@ sub.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
 const wss = new WebSocketServer({ host: '127.0.0.1', port: 0 });
 wss.on('connection', (ws) => {
   const mine: string[] = [];
-  ws.on('message', async (data) => {
+  const onFrame = async (data: Buffer) => {
     const frame = JSON.parse(data.toString()) as { t: 'join'; rooms: string[] } | { t: 'msg'; room: string; body: string };
     if (frame.t === 'join') {
       for (const room of frame.rooms) {
@@ -56,7 +56,8 @@ wss.on('connection', (ws) => {
     } else {
       void pub.publish(frame.room, JSON.stringify({ room: frame.room, body: frame.body }));
     }
-  });
+  };
+  ws.on('message', (data) => void onFrame(data as Buffer));
   ws.on('close', () => {
     for (const room of mine) rooms.get(room)?.delete(ws);
   });

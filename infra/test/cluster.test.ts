@@ -80,9 +80,9 @@ const post = async (path: string, token: string | undefined, body: unknown) => {
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: res.status, node: res.headers.get('x-parley-node'), body: (await res.json()) as any };
+  return { status: res.status, node: res.headers.get('x-parley-node'), body: (await res.json()) };
 };
-const get = async (path: string, token: string) => (await fetch(lb + path, { headers: { authorization: `Bearer ${token}` } })).json() as Promise<any>;
+const get = async (path: string, token: string) => (await fetch(lb + path, { headers: { authorization: `Bearer ${token}` } })).json();
 
 let room = 0;
 let anaToken = '';
@@ -119,7 +119,7 @@ async function tour(t: Test) {
 
 /** Runs each command the script printed for its user, exactly as printed. */
 async function scriptHints(t: Test, cluster: Child) {
-  const hints = cluster.lines.flatMap((l) => /^\[parley\] (?:status: |  or: |  )((?:curl |\S+=\S+ npx parley |JWT_SECRET=).*)$/.exec(l)?.[1] ?? []);
+  const hints = cluster.lines.flatMap((l) => /^\[parley\] (?:status: | {2}or: | {2})((?:curl |\S+=\S+ npx parley |JWT_SECRET=).*)$/.exec(l)?.[1] ?? []);
   t.equal(hints.length, 3, `the script's hints: ${hints.join(' | ')}`);
   for (const hint of hints) {
     const run = new Child('hint', 'bash', ['-euo', 'pipefail', '-c', hint], { cwd: root, env });
@@ -220,7 +220,7 @@ t.test('a step that fails says which, shows its log, and stops what was started'
   t.equal((await failed.exited).code, 1, 'the script exits 1');
   const out = failed.lines.join('\n');
   t.match(out, /\[parley\] error: postgres \(pg_ctl start; its server log is \S+postgres\.log\) failed; the end of \S+pg_ctl\.log:/, 'it names the step and its logs');
-  t.match(out, /\[parley\]   .*could not start server/, 'and shows the end of the log');
+  t.match(out, /\[parley\] {3}.*could not start server/, 'and shows the end of the log');
   t.same(failed.lines.filter((l) => /^\[parley\] (stopping|stopped)$/.test(l)), ['[parley] stopping', '[parley] stopped'], 'then stops what it started');
   t.ok(await portFree(ports.redis), 'Redis is gone with it');
 });

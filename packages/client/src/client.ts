@@ -155,9 +155,9 @@ export class ParleyClient {
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
     const set = this.listeners.get(event) ?? new Set();
-    set.add(listener as Listener<never>);
+    set.add(listener);
     this.listeners.set(event, set);
-    return () => set.delete(listener as Listener<never>);
+    return () => set.delete(listener);
   }
 
   /** Opens the connection; it then stays up until `close()`. */
@@ -375,7 +375,7 @@ export class ParleyClient {
         return;
       default:
         if (ROOM_EVENTS.has(frame.type)) return this.roomEvent(frame as RoomEventFrame);
-        this.emit(frame.type as Exclude<keyof ClientEvents, 'state'>, frame as never);
+        this.emit(frame.type, frame);
     }
   }
 
@@ -397,7 +397,7 @@ export class ParleyClient {
     }
     if (frame.seq <= (this.lastSeq.get(frame.chat_id) ?? 0)) return;
     this.lastSeq.set(frame.chat_id, frame.seq);
-    this.emit(frame.type, frame as never);
+    this.emit(frame.type, frame);
   }
 
   /**

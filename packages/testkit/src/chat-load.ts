@@ -101,7 +101,7 @@ export class ChatLoad {
       const client = new ParleyClient({
         url: () => options.url(user),
         token: () => stack.token(user),
-        WebSocket: WebSocket as never,
+        WebSocket: WebSocket,
         reconnect: { initialDelayMs: 50, maxDelayMs: 400 },
         fallbackAfterFailures: 1_000_000,
       });

@@ -96,7 +96,7 @@ export class Child {
     return new Promise((resolve, reject) => {
       const fail = (reason: string) => {
         settle();
-        reject(new Error(`${this.name} (pid ${this.pid}) ${reason} before a line matching ${test}; last lines:\n${this.lines.slice(-15).join('\n')}`));
+        reject(new Error(`${this.name} (pid ${this.pid}) ${reason} before a line matching ${String(test)}; last lines:\n${this.lines.slice(-15).join('\n')}`));
       };
       const watch = setInterval(() => givenUp(since) && fail(`gave no line ${why}`), 250);
       const settle = () => {

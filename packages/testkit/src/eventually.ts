@@ -9,7 +9,7 @@ export async function eventually<T>(check: () => Promise<T> | T, timeoutMs = 20_
   let last: T | undefined;
   for (;;) {
     last = await check();
-    if (last) return last as NonNullable<T>;
+    if (last) return last;
     if (Date.now() > deadline) throw new Error(`${what} not reached within ${timeoutMs} ms (last: ${JSON.stringify(last)})`);
     await delay(50);
   }

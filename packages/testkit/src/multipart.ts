@@ -25,5 +25,5 @@ export function multipart(parts: Part[]): { body: Buffer; contentType: string } 
 export async function upload(gw: GatewayProcess, roomId: number, token: string, parts: Part[]) {
   const { body, contentType } = multipart(parts);
   const res = await fetch(`${gw.url}/api/chats/${roomId}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body: new Uint8Array(body) as unknown as BodyInit });
-  return { status: res.status, body: (await res.json()) as any };
+  return { status: res.status, body: (await res.json()) };
 }

@@ -54,7 +54,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
     bodyLimit: config.httpBodyLimitBytes,
     // Far past any valid id percent-encoded (128 characters of up to 9 bytes' escapes each).
     routerOptions: { maxParamLength: 2048 },
-    frameworkErrors: (err, request, reply) => sendError(err, request, reply),
+    frameworkErrors: (err, request, reply) => void sendError(err, request, reply),
     schemaController: { compilersFactory: { buildValidator: validatorsByPart } },
   }).withTypeProvider<TypeBoxTypeProvider>();
 

@@ -28,7 +28,7 @@ const cases: Array<[string, string, Record<string, string | undefined>, RegExp]>
 for (const [service, name, override, expected] of cases) {
   t.test(`${service}: ${name} stops the process and names the variable`, async (t) => {
     const env: Record<string, string | undefined> = { PATH: process.env.PATH, ...good, ...override };
-    const child = new Child(`${service}-config`, process.execPath, [main(service)], { env: env as NodeJS.ProcessEnv });
+    const child = new Child(`${service}-config`, process.execPath, [main(service)], { env: env });
     const { code } = await child.exited;
     t.equal(code, 2, 'exit code 2');
     t.match(child.lines.join('\n'), expected);
@@ -45,7 +45,7 @@ t.test('.env.example lists exactly the settings the services read, each with its
   const listed = new Map([...example.matchAll(/^#? ?([A-Z][A-Z0-9_]*)=(.*)$/gm)].map((m) => [m[1]!, m[2]!]));
   for (const [name, fallback] of settings) {
     t.ok(listed.has(name), `${name} is documented`);
-    if (fallback !== undefined) t.equal(listed.get(name), String(fallback), `${name} shows its default`);
+    if (fallback !== undefined) t.equal(listed.get(name), `${fallback as string | number | boolean}`, `${name} shows its default`);
   }
   for (const name of listed.keys()) t.ok(settings.has(name) || cliOnly.includes(name), `${name} is a setting some service reads`);
 });

@@ -32,7 +32,10 @@ t.test('every code in the catalogue is driven by a request, with the status docs
   const handshake = (url: string, bearer: string, origin?: string): Promise<Refusal> =>
     TestClient.connect(url, bearer, 'header', origin).then(
       (c) => (t.teardown(() => c.close()), { status: 101 }),
-      (err: unknown) => (err instanceof HandshakeRefused ? { status: err.status, code: JSON.parse(err.body).code } : Promise.reject(err)),
+      (err: unknown) => {
+        if (err instanceof HandshakeRefused) return { status: err.status, code: JSON.parse(err.body).code };
+        throw err;
+      },
     );
   const frameError = async (client: TestClient, send: (client: TestClient) => void): Promise<Refusal> => {
     const before = client.frames.length;

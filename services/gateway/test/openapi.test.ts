@@ -42,8 +42,8 @@ t.test('the OpenAPI document validates and covers every route; /docs serves it',
   const send = doc.paths!['/api/chats/{id}/messages']!.post!;
   t.match(send, { tags: ['chats'], security: [{ bearer: [] }] });
   t.match((send.requestBody as OpenAPIV3_1.RequestBodyObject).content['application/json']!.schema, { required: ['client_id'] });
-  t.match((send.responses!['201'] as OpenAPIV3_1.ResponseObject).content!['application/json']!.schema, { properties: { seq: {}, duplicate: {} } });
-  t.match((send.responses!['403'] as OpenAPIV3_1.ResponseObject).content!['application/json']!.schema, { properties: { code: {} } });
+  t.match((send.responses['201'] as OpenAPIV3_1.ResponseObject).content!['application/json']!.schema, { properties: { seq: {}, duplicate: {} } });
+  t.match((send.responses['403'] as OpenAPIV3_1.ResponseObject).content!['application/json']!.schema, { properties: { code: {} } });
   t.match(doc.paths!['/api/service/chats']!.post, { security: [{ serviceToken: [] }] }, 'service routes take a service token');
   t.match(doc.paths!['/ws']!.get, { tags: ['ws'], security: [{ bearer: [] }], responses: { 101: {} } }, 'the WebSocket handshake is documented');
 

@@ -30,7 +30,7 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
   const membersOf = (r: number) => (r === room ? users : (['alice', 'bob'] as const));
   async function expectCounts(label: string) {
     for (const [i, user] of users.entries()) {
-      const got = await unread(user, stack.gateways[i]!);
+      const got = await unread(user, stack.gateways[i]);
       const rooms = [room, direct].filter((r) => (membersOf(r) as readonly string[]).includes(user));
       const want = rooms.map((r) => ({ chat_id: r, head_seq: head.get(r)!, last_read_seq: read.get(`${user}:${r}`)!, unread: head.get(r)! - read.get(`${user}:${r}`)! }));
       t.same({ ...got, chats: [...got.chats].sort((a, b) => a.chat_id - b.chat_id) }, { total_unread: want.reduce((s, c) => s + c.unread, 0), chats: want.sort((a, b) => a.chat_id - b.chat_id) }, `${label}: ${user}`);

@@ -18,7 +18,7 @@ t.test('reconnect storm: 2,000 sockets dropped at once come back with jitter and
   const url = () => (first ? gw1! : [gw2!, gw3!][turn++ % 2]!).wsUrl;
 
   const open = (user: string) => {
-    const client = new ParleyClient({ url, token: () => stack.token(user), WebSocket: WebSocket as never, reconnect: { initialDelayMs: 2000, maxDelayMs: 4000 } });
+    const client = new ParleyClient({ url, token: () => stack.token(user), WebSocket: WebSocket, reconnect: { initialDelayMs: 2000, maxDelayMs: 4000 } });
     const seqs: number[] = [];
     let welcomes = 0;
     client.on('message', (m) => seqs.push(m.seq));

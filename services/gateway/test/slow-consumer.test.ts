@@ -47,7 +47,7 @@ t.test('a never-reading client leaves the other clients\' p99 unchanged and the 
   // Arrival time of each seq at each reading client; send time of each client_id.
   const arrived = fast.map(() => new Map<number, number>());
   fast.forEach((c, i) => c.ws.on('message', (data) => {
-    const f = JSON.parse(String(data)) as { type: string; seq?: number };
+    const f = JSON.parse((data as Buffer).toString()) as { type: string; seq?: number };
     if (f.type === 'message') arrived[i]!.set(f.seq!, performance.now());
   }));
   const sentAt = new Map<string, number>();

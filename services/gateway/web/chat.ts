@@ -22,6 +22,20 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
   return node;
 };
 
+/** Runs an async event handler; what it throws is shown in the banner, not left unhandled. */
+const handled = <E extends Event>(handler: (event: E) => Promise<void>) => (event: E) => {
+  handler(event).catch((err: unknown) => {
+    $('banner').hidden = false;
+    $('banner').textContent = err instanceof Error ? err.message : 'Something went wrong';
+  });
+};
+
+/** A form's text field, trimmed ('' if it has none). */
+const field = (form: HTMLFormElement, name: string) => {
+  const value = new FormData(form).get(name);
+  return typeof value === 'string' ? value.trim() : '';
+};
+
 let me = '';
 let client: ParleyClient;
 const rooms = new Map<number, Room>();
@@ -41,11 +55,11 @@ async function devToken(user: string, name: string): Promise<string> {
   return body.token;
 }
 
-$('signin-form').addEventListener('submit', async (event) => {
+$('signin-form').addEventListener('submit', handled(async (event) => {
   event.preventDefault();
-  const form = new FormData(event.target as HTMLFormElement);
-  const user = String(form.get('user')).trim();
-  const name = String(form.get('name') ?? '').trim();
+  const form = event.target as HTMLFormElement;
+  const user = field(form, 'user');
+  const name = field(form, 'name');
   try {
     await devToken(user, name);
   } catch (err) {
@@ -53,7 +67,7 @@ $('signin-form').addEventListener('submit', async (event) => {
     return;
   }
   start(user, name || user, () => devToken(user, name));
-});
+}));
 
 function start(user: string, name: string, token: () => Promise<string>) {
   me = user;
@@ -126,11 +140,11 @@ async function loadRooms() {
   discover.replaceChildren(...visible.chats.filter((c) => !c.is_member).map((c) => {
     const li = el('li');
     li.append(el('span', 'name', c.name ?? `Room ${c.id}`), el('span', 'muted', `${c.member_count} members · join`));
-    li.addEventListener('click', async () => {
+    li.addEventListener('click', handled(async () => {
       await client.request('POST', `/api/chats/${c.id}/join`);
       await loadRooms();
       void openRoom(c.id);
-    });
+    }));
     return li;
   }));
 }
@@ -250,7 +264,7 @@ function renderReceipts() {
   }
 }
 
-$('messages').addEventListener('scroll', async () => {
+$('messages').addEventListener('scroll', handled(async () => {
   const list = $('messages');
   if (list.scrollTop > 40 || loadingOlder || active === undefined || oldestSeq <= 1) return;
   loadingOlder = true;
@@ -266,7 +280,7 @@ $('messages').addEventListener('scroll', async () => {
   } finally {
     loadingOlder = false;
   }
-});
+}));
 
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -283,7 +297,7 @@ $('composer').addEventListener('submit', (event) => {
 $('text').addEventListener('input', () => active !== undefined && client.typing(active, 'start'));
 
 $('attach').addEventListener('click', () => $<HTMLInputElement>('file').click());
-$('file').addEventListener('change', async () => {
+$('file').addEventListener('change', handled(async () => {
   const input = $<HTMLInputElement>('file');
   const files = [...(input.files ?? [])];
   input.value = '';
@@ -296,26 +310,26 @@ $('file').addEventListener('change', async () => {
       $('banner').textContent = `${file.name} not sent: ${(err as Error).message}`;
     }
   }
-});
+}));
 
-$('new-direct').addEventListener('submit', async (event) => {
+$('new-direct').addEventListener('submit', handled(async (event) => {
   event.preventDefault();
   const form = event.target as HTMLFormElement;
-  const user = String(new FormData(form).get('user')).trim();
+  const user = field(form, 'user');
   const chat = await client.request<Chat>('POST', '/api/chats', { type: 'direct', user_id: user });
   form.reset();
   await loadRooms();
   void openRoom(chat.id);
-});
+}));
 
-$('new-group').addEventListener('submit', async (event) => {
+$('new-group').addEventListener('submit', handled(async (event) => {
   event.preventDefault();
   const form = event.target as HTMLFormElement;
-  const name = String(new FormData(form).get('name')).trim();
+  const name = field(form, 'name');
   const chat = await client.request<Chat>('POST', '/api/chats', { type: 'group', name });
   form.reset();
   await loadRooms();
   void openRoom(chat.id);
-});
+}));
 
 document.addEventListener('visibilitychange', markRead);

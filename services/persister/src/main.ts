@@ -23,7 +23,7 @@ const keys = createKeys({ prefix: config.redisKeyPrefix, partitions: config.redi
 const metricsRedis = connectRedis(config.redis, `persister-metrics:${config.consumer}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000 });
 const metrics = new PersisterMetrics(config.consumer, metricsRedis, keys);
 for (const conn of [reader, redis, metricsRedis]) {
-  conn.on('error', (err) => {
+  conn.on('error', (err: Error) => {
     metrics.backendErrors.labels('redis').inc();
     log.warn({ err: err.message }, 'redis connection error');
   });

@@ -41,7 +41,7 @@ export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: 
   if (!event) return undefined;
   let e: RoomEvent;
   try {
-    e = JSON.parse(event);
+    e = JSON.parse(event) as RoomEvent;
   } catch {
     return undefined;
   }

@@ -4,6 +4,7 @@ import { limits } from '@parley/protocol';
  * Control characters, bidirectional overrides and isolates (which make `gpj.exe` show as
  * `exe.jpg`), zero-width and other invisible format characters.
  */
+// eslint-disable-next-line no-control-regex, no-misleading-character-class -- control and combining characters are what it removes
 const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u00ad\u061c\u115f\u1160\u17b4\u17b5\u180e\u200b-\u200f\u202a-\u202e\u2060-\u206f\u3164\ufeff\ufff9-\ufffb]/g;
 
 /**

@@ -47,7 +47,7 @@ export default fp(async (app) => {
         },
       },
     },
-    transform: ({ schema, url }) => ({ schema: { ...schema, ...(url === '/ws' ? webSocketRoute : {}), tags: [tagOf(url)], security: securityOf(url) } as typeof schema, url }),
+    transform: ({ schema, url }) => ({ schema: { ...schema, ...(url === '/ws' ? webSocketRoute : {}), tags: [tagOf(url)], security: securityOf(url) }, url }),
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 }, { name: 'openapi' });

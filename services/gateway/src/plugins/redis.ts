@@ -30,7 +30,7 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
   });
   const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
   for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
-    conn.on('error', (err) => {
+    conn.on('error', (err: Error) => {
       app.metrics.backendErrors.labels('redis').inc();
       app.log.warn({ err: err.message, connection: name }, 'redis connection error');
     });

@@ -13,7 +13,7 @@ export default fp(async (app) => {
   const defaultJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body: Buffer, done) => {
     if (!isUtf8(body)) return done(new ParleyError('REQUEST_INVALID', 'A JSON body must be UTF-8'), undefined);
-    defaultJson(request, body.toString('utf8'), done);
+    void defaultJson(request, body.toString('utf8'), done);
   });
   app.addHook('onRequest', async (request) => {
     try {

@@ -87,7 +87,7 @@ export async function messageStatus(app: FastifyInstance, userId: string, roomId
   if (peer === undefined) return { chat_id: roomId, seq, status: 'sent' };
   const [[marked, delivered], [sent]] = await Promise.all([positionFields(app, peer, [positionField('read', roomId), positionField('delivered', roomId)]), sentSeqs(app, peer, [roomId])]);
   const read = Math.max(marked!, sent!);
-  const status = read! >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
+  const status = read >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
   return { chat_id: roomId, seq, status };
 }
 

@@ -84,7 +84,8 @@ export class RoomEvents {
       .xrange(this.keys.roomLog(roomId), `${fromSeq}-0`, `${toSeq}-0`)
       .hmget(this.keys.roomChanges(roomId), ...seqs.map(String))
       .exec())! as [[Error | null, Array<[string, string[]]>], [Error | null, Array<string | null>]];
-    if (logErr || changesErr) throw logErr ?? changesErr;
+    if (logErr) throw logErr;
+    if (changesErr) throw changesErr;
     const fromLog = entries.map(([id, fields]) => ({ seq: Number(id.slice(0, id.indexOf('-'))), event: fields[1]! }));
     const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, toSeq));
     const events = firstInLog <= fromSeq

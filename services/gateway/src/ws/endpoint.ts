@@ -152,7 +152,8 @@ export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
       }
       let frame;
       try {
-        frame = decodeFrame(data.toString());
+        // ws' default binaryType: a text frame arrives as one Buffer.
+        frame = decodeFrame((data as Buffer).toString());
       } catch (err) {
         app.metrics.framesIn.labels('invalid').inc();
         conn.send(errorFrame(err, conn, err instanceof FrameRefused ? err.clientId : undefined));

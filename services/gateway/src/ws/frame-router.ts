@@ -65,5 +65,5 @@ export function decodeFrame(text: string): ClientFrame {
 
 export async function routeFrame(conn: Connection, frame: ClientFrame): Promise<void> {
   if (!conn.helloReceived && frame.type !== 'hello' && frame.type !== 'ping') throw new ParleyError('FRAME_HELLO_REQUIRED');
-  await (handlers[frame.type] as Handler<typeof frame.type>)(conn, frame as never);
+  await (handlers[frame.type] as Handler<typeof frame.type>)(conn, frame);
 }
