@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The whole test suite on a fresh machine: installs what is missing, builds, runs tap.
+# The whole test suite on a fresh machine: installs what is missing, builds, lints, runs tap.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash infra/install-deps.sh --test
@@ -9,4 +9,6 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run build --silent
 npx tsc -p tsconfig.json
+# Lint the whole tree (type-aware, zero warnings) unless the run names test files.
+if [ $# -eq 0 ]; then npm run lint --silent; fi
 npx tap "$@"
