@@ -53,7 +53,7 @@ export function scriptKeys<N extends ScriptName>(name: N, keys: Named<Definition
 
 /**
  * The keys of each script call, by name, from what identifies it: what the calls below declare, and
- * what the slot test (test/keys.test.ts) checks lie in one Redis Cluster slot.
+ * what the slot test (test/keys.unit.test.ts) checks lie in one Redis Cluster slot.
  */
 export function scriptCallKeys(keys: Keys) {
   return {
