@@ -1,4 +1,6 @@
-import { claimPartitions, closeRedis, connectRedis, createKeys, DEFAULT_PARTITIONS, redisTargetOf, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
+import { Type } from '@sinclair/typebox';
+import { readEnv } from '@parley/config';
+import { claimPartitions, closeRedis, connectRedis, createKeys, RedisEnv, redisTargetOf, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
 
 /**
  * The Redis of a deployment, as its services are told of it: REDIS_URL (or REDIS_CLUSTER_NODES, or
@@ -10,12 +12,12 @@ export interface Deployment {
   partitions: number;
 }
 
+const RedisSettings = Type.Object(RedisEnv);
+
+/** Read and checked as the services read and check them (their defaults included). */
 export function deploymentOf(env: NodeJS.ProcessEnv): Deployment {
-  return {
-    redis: redisTargetOf({ ...env, REDIS_URL: env.REDIS_URL ?? 'redis://127.0.0.1:6379' }),
-    prefix: env.REDIS_KEY_PREFIX ?? '',
-    partitions: Number(env.REDIS_PARTITIONS ?? DEFAULT_PARTITIONS),
-  };
+  const settings = readEnv(RedisSettings, env);
+  return { redis: redisTargetOf(settings), prefix: settings.REDIS_KEY_PREFIX, partitions: settings.REDIS_PARTITIONS };
 }
 
 /**

@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // `parley`: the operators' and developers' command. See `parley help`.
 import { parseArgs } from 'node:util';
+import { Type } from '@sinclair/typebox';
+import { readEnv, SharedEnv } from '@parley/config';
 import WebSocket from 'ws';
 import { ParleyClient, ParleyRequestError } from '@parley/client';
 import { createDb, migrateToLatest } from '@parley/db';
@@ -118,8 +120,8 @@ async function run(): Promise<void> {
       return console.log(devToken(process.env, args[0]!, { name: opts.name, role: opts.role, ttlSeconds: ttl }));
     }
     case 'migrate': {
-      const url = process.env.DATABASE_URL;
-      if (!url) throw new UsageError('DATABASE_URL is required (for example postgres://parley@127.0.0.1:5432/parley)');
+      if (!process.env.DATABASE_URL) throw new UsageError('DATABASE_URL is required (for example postgres://parley@127.0.0.1:5432/parley)');
+      const url = readEnv(Type.Object({ DATABASE_URL: SharedEnv.DATABASE_URL }), process.env).DATABASE_URL;
       const db = createDb({ url, poolSize: 1 });
       try {
         const applied = await migrateToLatest(db);
@@ -146,7 +148,7 @@ async function run(): Promise<void> {
       if (args.length !== 1) throw new UsageError('tail <chat-id>');
       return tail(chatId(args[0]), wholeNumber(opts.from, '--from'), wholeNumber(opts.count, '--count'));
     case 'status': {
-      const ttlSeconds = wholeNumber(process.env.PRESENCE_TTL_SECONDS ?? '30', 'PRESENCE_TTL_SECONDS')!;
+      const { PRESENCE_TTL_SECONDS: ttlSeconds } = readEnv(Type.Object({ PRESENCE_TTL_SECONDS: SharedEnv.PRESENCE_TTL_SECONDS }), process.env);
       const status = await clusterStatus(deploymentOf(process.env), ttlSeconds * 1000);
       if (opts.json) return print(status);
       console.log(`gateways alive: ${status.gateways.length}`);

@@ -69,4 +69,10 @@ t.test('parley: token, migrate, room, send, tail and status against a running cl
   t.equal(unknown.code, 2, 'a usage error exits 2, with the usage');
   t.match(unknown.lines.join('\n'), /unknown command "frobnicate"[\s\S]*usage: parley/);
   t.equal((await parley({}, 'send', String(room), 'hi')).code, 2, 'no token and no JWT_SECRET: a usage error');
+  // The settings the services share are read and checked as the services read them.
+  for (const [name, value] of [['REDIS_PARTITIONS', 'many'], ['PRESENCE_TTL_SECONDS', '1']] as const) {
+    const bad = await parley({ ...env, [name]: value }, 'status');
+    t.equal(bad.code, 1, `a bad ${name} exits 1`);
+    t.match(bad.lines.join('\n'), new RegExp(`parley: .*${name}`), 'naming it');
+  }
 });

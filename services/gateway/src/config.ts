@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { envSchema } from 'env-schema';
+import { readEnv, SharedEnv } from '@parley/config';
 import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 
 /** Pictures, sound, video, PDF, office documents, archives and plain text: nothing a browser would run. */
@@ -24,7 +24,7 @@ export const GatewayEnv = Type.Object({
   /** 0 picks a free port; the log line "gateway listening" names it. */
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   NODE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  ...SharedEnv,
   ...RedisEnv,
   /**
    * How long a Redis command may go unanswered (Redis paused, say) before it fails: a send is then
@@ -39,7 +39,6 @@ export const GatewayEnv = Type.Object({
    */
   REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
   REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
-  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /** HS* shared secret (as the customer's backend signs with); required unless JWT_PUBLIC_KEY is set. */
   JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),
@@ -90,8 +89,6 @@ export const GatewayEnv = Type.Object({
    * at least 32 characters each, several to allow rotation. Unset: the server API is not served.
    */
   SERVICE_TOKENS: Type.Optional(Type.String({ pattern: '^[^,\\s]{32,}(,[^,\\s]{32,})*$' })),
-  /** A gateway that stops heartbeating is dead after this long: its users go offline (heartbeat every third of it). */
-  PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
   /**
    * A room channel silent this long has its head read: a subscription that stopped delivering with
    * no error is found, and backfilled, within twice this of the first event it missed.
@@ -159,16 +156,14 @@ export interface GatewayConfig {
 
 /** Reads and validates the environment; throws an Error naming each bad variable. */
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConfig {
-  // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
-  const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
-  const env = envSchema<Env>({ schema: GatewayEnv, data: set, env: false });
+  const env = readEnv(GatewayEnv, source);
   const algorithms = env.JWT_ALGORITHMS.split(',');
   const symmetric = algorithms.every((a) => a.startsWith('HS'));
   const asymmetric = algorithms.every((a) => !a.startsWith('HS'));
   if (!symmetric && !asymmetric) throw new Error('JWT_ALGORITHMS must not mix HS* with RS*/ES* algorithms');
   const key = symmetric ? env.JWT_SECRET : env.JWT_PUBLIC_KEY;
   if (!key) throw new Error(symmetric ? 'JWT_SECRET is required for HS* algorithms (at least 16 characters)' : 'JWT_PUBLIC_KEY is required for RS*/ES* algorithms');
-  if (set.WS_ALLOWED_ORIGINS !== undefined) throw new Error('WS_ALLOWED_ORIGINS is now ALLOWED_ORIGINS: it governs REST (CORS) as well as WebSockets');
+  if (source.WS_ALLOWED_ORIGINS) throw new Error('WS_ALLOWED_ORIGINS is now ALLOWED_ORIGINS: it governs REST (CORS) as well as WebSockets');
   if (env.DEV_TOKENS && env.NODE_ENV === 'production') throw new Error('DEV_TOKENS=true is refused with NODE_ENV=production: it lets anyone mint a token for any user');
   if (env.DEV_TOKENS && !symmetric) throw new Error('DEV_TOKENS=true needs JWT_SECRET: tokens are signed with the shared secret');
   return Object.freeze({

@@ -1,15 +1,14 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import { Type, type Static } from '@sinclair/typebox';
-import { envSchema } from 'env-schema';
+import { Type } from '@sinclair/typebox';
+import { readEnv, SharedEnv } from '@parley/config';
 import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 import type { WebhookConfig } from './notifier.js';
 
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
 export const PersisterEnv = Type.Object({
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  ...SharedEnv,
   ...RedisEnv,
-  DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   /** Name of this consumer in the group; unique per process unless given. */
   PERSISTER_CONSUMER: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
   /** Most stream entries written to Postgres in one transaction. */
@@ -36,15 +35,12 @@ export const PersisterEnv = Type.Object({
   WEBHOOK_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
   /** Most notifications waiting; past it the oldest are dropped. */
   WEBHOOK_QUEUE_MAX: Type.Integer({ minimum: 1, default: 10_000 }),
-  /** The gateways' PRESENCE_TTL_SECONDS: who counts as offline. */
-  PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
   /** Where GET /metrics (Prometheus) is served; unset: not served. 0 picks a free port (logged). */
   METRICS_PORT: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
   METRICS_HOST: Type.String({ default: '127.0.0.1' }),
   /** Newest events per room kept in its Redis log after they are persisted, for resume. */
   ROOM_LOG_WINDOW: Type.Integer({ minimum: 0, default: 1000 }),
 });
-type Env = Static<typeof PersisterEnv>;
 
 export interface PersisterConfig {
   logLevel: string;
@@ -65,9 +61,7 @@ export interface PersisterConfig {
 }
 
 export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterConfig {
-  // An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.
-  const set = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
-  const env = envSchema<Env>({ schema: PersisterEnv, data: set, env: false });
+  const env = readEnv(PersisterEnv, source);
   if (env.WEBHOOK_URL && !env.WEBHOOK_SECRET) throw new Error('WEBHOOK_SECRET is required with WEBHOOK_URL (at least 16 characters)');
   const webhook = env.WEBHOOK_URL
     ? Object.freeze({
