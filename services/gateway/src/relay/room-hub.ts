@@ -185,16 +185,20 @@ export class RoomHub {
     }
   }
 
-  /** After a resubscribe: deliver whatever was published while the subscription was down. */
-  private async catchUp(roomId: number): Promise<void> {
+  /**
+   * After a resubscribe: deliver whatever was published while the subscription was down. Events
+   * that arrive meanwhile are held; if Redis cannot be read yet, they stay held and the catch-up is
+   * tried again (`retry`), so that nothing is delivered past a gap not yet filled.
+   */
+  private async catchUp(roomId: number, retry = false): Promise<void> {
     const state = this.rooms.get(roomId);
     if (!state) return;
-    if (state.held) {
+    if (state.held && !retry) {
       state.catchUpAfter = true;
       return;
     }
-    state.held = [];
-    let head = state.lastSeq;
+    state.held ??= [];
+    let head: number;
     try {
       head = await this.events.head(roomId);
       // A new Redis: what was relayed above the room's floor may be gone, and its seqs reused.
@@ -210,30 +214,33 @@ export class RoomHub {
     } catch (err) {
       this.log.warn({ err: (err as Error).message, roomId }, 'relay catch-up failed; retrying');
       this.retryCatchUp(roomId, state);
+      return;
     }
     await this.backfill(roomId, state, head);
   }
 
   private retryCatchUp(roomId: number, state: RoomState): void {
-    setTimeout(() => this.rooms.get(roomId) === state && void this.catchUp(roomId), CATCH_UP_RETRY_MS).unref();
+    setTimeout(() => this.rooms.get(roomId) === state && void this.catchUp(roomId, true), CATCH_UP_RETRY_MS).unref();
   }
 
+  /** Delivers the room's events up to `upTo` from its log, then what was held meanwhile. */
   private async backfill(roomId: number, state: RoomState, upTo: number): Promise<void> {
     try {
       const missed = await this.events.range(roomId, state.lastSeq + 1, upTo);
       this.log.info({ roomId, from: state.lastSeq + 1, upTo, found: missed.length }, 'backfilled a relay gap');
       for (const { seq, event } of missed) this.fanOut(roomId, state, seq, event);
     } catch (err) {
+      // The held events stay held: delivering them now would skip the gap.
       this.log.warn({ err: (err as Error).message, roomId }, 'relay backfill failed; retrying');
       this.retryCatchUp(roomId, state);
-    } finally {
-      const held = state.held ?? [];
-      state.held = null;
-      for (const event of held) this.fanOut(roomId, state, readEventSeq(event), event);
-      if (state.catchUpAfter) {
-        state.catchUpAfter = false;
-        void this.catchUp(roomId);
-      }
+      return;
+    }
+    const held = state.held ?? [];
+    state.held = null;
+    for (const event of held) this.fanOut(roomId, state, readEventSeq(event), event);
+    if (state.catchUpAfter) {
+      state.catchUpAfter = false;
+      void this.catchUp(roomId);
     }
   }
 }
