@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +31,13 @@ const env = {
 const lb = `http://127.0.0.1:${ports.lb}`;
 const allPorts = [ports.lb, ports.redis, ports.pg, ...ports.gateways];
 
-async function startCluster(): Promise<Child> {
+async function startCluster(t: Test): Promise<Child> {
   const cluster = new Child('cluster', 'bash', [join(root, 'infra/cluster.sh'), 'start'], { env, cwd: root });
+  // A test that fails midway must not leave the cluster's detached services holding the ports (and
+  // the next test, and this process, waiting on them).
+  t.teardown(async () => {
+    if (!cluster.exitInfo) await new Child('cluster-stop', 'bash', [join(root, 'infra/cluster.sh'), 'stop'], { env, cwd: root }).exited;
+  });
   // It installs, builds and starts everything: bounded by its progress, not by a clock.
   await cluster.started(/cluster ready/, 60_000);
   return cluster;
@@ -128,7 +133,30 @@ async function scriptHints(t: Test, cluster: Child) {
   }
   const visit = await fetch(`${lb}/`, { redirect: 'manual' });
   t.match({ status: visit.status, location: visit.headers.get('location') }, { status: 302, location: '/chat' }, 'the first URL printed leads to the chat page');
-  for (const path of ['/metrics', '/%6Detrics', '/%6d%65trics']) t.equal((await fetch(lb + path)).status, 404, `${path} is not served through the load balancer`);
+  for (const path of ['/metrics', '/%6Detrics', '/%6d%65trics']) {
+    const res = await fetch(lb + path);
+    t.same({ status: res.status, keepAlive: res.headers.get('keep-alive') }, { status: 404, keepAlive: visit.headers.get('keep-alive') }, `${path} is not served through the load balancer`);
+  }
+}
+
+/**
+ * A client may reuse an idle connection for as long as the Keep-Alive header says: HAProxy must keep
+ * it open at least that long, on a response of a gateway's. (It passed on the gateway's own 72 s
+ * while closing at 10 s, and a fetch reusing such a connection failed with "other side closed".)
+ */
+async function keepAliveHonest(t: Test) {
+  const socket = connect(ports.lb, '127.0.0.1');
+  socket.setEncoding('utf8');
+  socket.write('GET /health/ready HTTP/1.1\r\nhost: parley\r\n\r\n');
+  let response = '';
+  const answered = new Promise<number>((resolve) => socket.on('data', (chunk: string) => (response += chunk).includes('\r\n\r\n') && resolve(Date.now())));
+  const closed = new Promise<number>((resolve) => socket.once('end', () => resolve(Date.now())));
+  const at = await answered;
+  const advertised = Number(/^keep-alive: timeout=(\d+)\r$/im.exec(response)?.[1]);
+  t.ok(advertised > 0, `HAProxy tells clients an idle connection lasts ${advertised} s`);
+  const lasted = (await closed) - at;
+  t.ok(lasted >= advertised * 1000, `and keeps it open that long: closed after ${lasted} ms idle`);
+  socket.destroy();
 }
 
 /** A browser session on the demo page through the load balancer, then every log of every process scanned. */
@@ -157,7 +185,8 @@ async function logsHoldNoSecrets(t: Test) {
 }
 
 t.test('the cluster comes up, two clients on different gateways talk through the load balancer', async (t) => {
-  const cluster = await startCluster();
+  const cluster = await startCluster(t);
+  const keepAlive = keepAliveHonest(t);
   const status = new Child('parley-status', process.execPath, [join(root, 'packages/cli/dist/main.js'), 'status', '--json'], { env: { ...env, REDIS_URL: `redis://127.0.0.1:${ports.redis}` } });
   t.equal((await status.exited).code, 0, 'parley status');
   const seen = JSON.parse(status.lines[0]!);
@@ -200,12 +229,13 @@ t.test('the cluster comes up, two clients on different gateways talk through the
 
   await tour(t);
   await scriptHints(t, cluster);
+  await keepAlive;
   await logsHoldNoSecrets(t);
   await stopCluster(t, cluster);
 });
 
 t.test('a restarted cluster keeps its data', async (t) => {
-  const cluster = await startCluster();
+  const cluster = await startCluster(t);
   const history = await get(`/api/chats/${room}/messages`, anaToken);
   t.same(history.messages.map((m: { content: string }) => m.content), ['hi alice', 'hi bob'], 'history survived the restart');
   await stopCluster(t, cluster);
