@@ -23,10 +23,12 @@ export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): 
 }
 
 /**
- * Brings each listed message row to the state its edits and deletions give it: the latest edit's
- * text and time, or a tombstone (empty content, and the edits' texts emptied too) once deleted.
- * Recomputed from the change rows rather than applied one by one, so it is idempotent and the result
- * is the same whichever persister wrote the message and whichever its changes, in whatever order.
+ * Brings each listed message row to the state its edits and deletions give it: `message_fold`
+ * (migration 0009, the SQL twin of message-state.ts) of all its change rows, in seq order, over the
+ * message as sent. Recomputed from the change rows, not applied one by one, so it is idempotent and
+ * the result is the same whichever persister wrote the message and its changes, in whatever order.
+ * (The row's text may be an edit's by now; that is no matter: once a change applies, the text is
+ * the last edit's, or empty.) Once deleted, the texts of its edits are emptied too.
  */
 export async function applyMessageChanges(db: Kysely<Database>, targets: Array<{ room_id: number; seq: number }>): Promise<void> {
   if (targets.length === 0) return;
@@ -34,23 +36,21 @@ export async function applyMessageChanges(db: Kysely<Database>, targets: Array<{
   const seqs = targets.map((t) => t.seq);
   await sql`
     with t(room_id, seq) as (select distinct * from unnest(${rooms}::bigint[], ${seqs}::bigint[])),
-    edit as (
-      select distinct on (e.room_id, e.target_seq) e.room_id, e.target_seq, e.content, e.created_at
-      from messages e join t on e.room_id = t.room_id and e.target_seq = t.seq
-      where e.kind = 'edit' order by e.room_id, e.target_seq, e.seq desc),
-    del as (
-      select distinct on (d.room_id, d.target_seq) d.room_id, d.target_seq, d.sender_id, d.created_at, d.recalled
-      from messages d join t on d.room_id = t.room_id and d.target_seq = t.seq
-      where d.kind = 'delete' order by d.room_id, d.target_seq, d.seq)
+    folded as (
+      select m.room_id, m.seq, message_fold(
+          jsonb_build_object('content', m.content),
+          jsonb_build_object('kind', c.kind, 'content', c.content, 'created_at', c.created_at, 'sender_id', c.sender_id, 'recalled', c.recalled)
+          order by c.seq) as state
+      from t join messages m on m.room_id = t.room_id and m.seq = t.seq and m.kind = 'message'
+        join messages c on c.room_id = t.room_id and c.target_seq = t.seq and c.kind in ('edit', 'delete')
+      group by m.room_id, m.seq)
     update messages m set
-      content = case when del.target_seq is not null then '' else coalesce(edit.content, m.content) end,
-      edited_at = edit.created_at,
-      deleted_at = del.created_at,
-      deleted_by = del.sender_id,
-      recalled = coalesce(del.recalled, false)
-    from t left join edit on edit.room_id = t.room_id and edit.target_seq = t.seq
-      left join del on del.room_id = t.room_id and del.target_seq = t.seq
-    where m.room_id = t.room_id and m.seq = t.seq and m.kind = 'message' and (edit.target_seq is not null or del.target_seq is not null)`.execute(db);
+      content = f.state->>'content',
+      edited_at = (f.state->>'edited_at')::timestamptz,
+      deleted_at = (f.state->>'deleted_at')::timestamptz,
+      deleted_by = f.state->>'deleted_by',
+      recalled = coalesce((f.state->>'recalled')::boolean, false)
+    from folded f where m.room_id = f.room_id and m.seq = f.seq`.execute(db);
   await sql`
     update messages e set content = ''
     from unnest(${rooms}::bigint[], ${seqs}::bigint[]) as t(room_id, seq)

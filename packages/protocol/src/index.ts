@@ -7,3 +7,4 @@ export * from './limits.js';
 export * from './events.js';
 export * from './formats.js';
 export * from './well-formed.js';
+export * from './message-state.js';

@@ -5,7 +5,7 @@
 -- KEY.members room members set     (cached member ids plus the sentinel "")
 -- KEY.stream the partition's event stream (persisters' consumer group; fields r = room, s = seq, e = event)
 -- KEY.membersGen room members generation counter
--- KEY.changes room changes hash     (field = seq of an edited or deleted message, value "<event seq>|<state JSON>")
+-- KEY.changes room changes hash     (field "edit:<seq>" = a message's latest edit, "delete:<seq>" = its deletion; value "<event seq>|<change JSON>")
 -- KEY.incarnation the partition's incarnation (the run_id of the server it was last reconciled on)
 -- ARG.sender sender id
 -- ARG.eventTail the event JSON without its opening "{"; the script prepends {"seq":N,
@@ -21,7 +21,8 @@
 --                         the system message of a membership change committed to Postgres, so that
 --                         the change takes effect exactly at this event's place in the room's order
 -- ARG.targetSeq for an edit or deletion: the seq of the message it changes, else ""
--- ARG.targetState for an edit or deletion: the message's new state (JSON), which history overlays on it
+-- ARG.changeKind for an edit or deletion: "edit" or "delete"
+-- ARG.change for an edit or deletion: the change as JSON, which history folds over the message
 -- Returns {status, id, seq, created_at}; status is one of
 --   OK                 appended as seq
 --   DUPLICATE          the client_id was already appended: the original id, seq, created_at
@@ -47,11 +48,8 @@ if prior then
   return {'DUPLICATE', id, tonumber(seq), created_at}
 end
 local target = ARG.targetSeq
-if target ~= '' then
-  local state = redis.call('HGET', KEY.changes, target)
-  if state and string.find(state, '"deleted_at"', 1, true) then
-    return {'TARGET_DELETED'}
-  end
+if target ~= '' and redis.call('HEXISTS', KEY.changes, 'delete:' .. target) == 1 then
+  return {'TARGET_DELETED'}
 end
 if redis.call('XLEN', KEY.stream) >= tonumber(ARG.maxBacklog) then
   return {'BACKLOG_FULL'}
@@ -79,7 +77,7 @@ if mode == 'member' then
   redis.call('HSET', KEY.meta, 'u:' .. ARG.sender, seq)
 end
 if target ~= '' then
-  redis.call('HSET', KEY.changes, target, seq .. '|' .. ARG.targetState)
+  redis.call('HSET', KEY.changes, ARG.changeKind .. ':' .. target, seq .. '|' .. ARG.change)
 end
 redis.call('SET', KEY.idempotency, ARG.id .. '|' .. seq .. '|' .. ARG.createdAt, 'EX', tonumber(ARG.idempotencyTtl))
 redis.call('SPUBLISH', ARG.channel, event)

@@ -1,7 +1,7 @@
 -- room-persisted: after a persister commit, advance the room's persisted watermark and trim its log.
 -- KEY.meta room meta hash   (fields seq = head, persisted = watermark)
 -- KEY.log room log stream  (entry id <seq>-0)
--- KEY.changes room changes hash (field = changed message's seq, value "<event seq>|<state JSON>")
+-- KEY.changes room changes hash (field "<edit|delete>:<message seq>", value "<event seq>|<change JSON>")
 -- ARG.persisted seq up to which Postgres now holds every message of the room
 -- ARG.logWindow how many of the newest events the log keeps for resume even once persisted
 -- Returns the watermark in force (never lower than before).
@@ -25,7 +25,7 @@ local first_seq = first and tonumber(string.match(first[1], '^(%d+)')) or (head 
 local changes = redis.call('HGETALL', KEY.changes)
 for i = 1, #changes, 2 do
   local event_seq = tonumber(string.match(changes[i + 1], '^(%d+)|'))
-  if tonumber(changes[i]) < first_seq and event_seq <= persisted then
+  if tonumber(string.match(changes[i], '(%d+)$')) < first_seq and event_seq <= persisted then
     redis.call('HDEL', KEY.changes, changes[i])
   end
 end

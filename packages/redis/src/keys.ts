@@ -55,7 +55,7 @@ export function createKeys({ prefix = '', partitions = DEFAULT_PARTITIONS }: Key
     /** String `id|seq|created_at` with a TTL: the idempotency record of one client_id of one sender (room-append). */
     roomIdempotency: (id: number, senderId: string, clientId: string) =>
       `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
-    /** Hash: field = seq of an edited or deleted message, value `<event seq>|<state JSON>`; overlaid on history until Postgres has it (room-append sets, room-persisted trims). */
+    /** Hash: field (changeField) `edit:<seq>` = the latest edit of message seq, `delete:<seq>` = its deletion, each `<event seq>|<change JSON>` (a MessageChange); folded over history until Postgres has it (room-append sets, room-persisted trims). */
     roomChanges: (id: number) => `${room(id)}:changes`,
     /** Set: seqs of the room's events the persisters dead-lettered, until the persisted watermark passes them (persister adds and removes). */
     roomDeadSeqs: (id: number) => `${room(id)}:dead-seqs`,
@@ -113,6 +113,11 @@ export const PERSISTER_GROUP = 'persisters';
 /** The field of a room's position in a user's positions hash (see keys.userPositions). */
 export function positionField(kind: 'read' | 'delivered', roomId: number): string {
   return kind === 'read' ? String(roomId) : `d${roomId}`;
+}
+
+/** The field of a room's changes hash holding a message's latest edit or its deletion (see keys.roomChanges). */
+export function changeField(kind: 'edit' | 'delete', messageSeq: number): string {
+  return `${kind}:${messageSeq}`;
 }
 
 /** The field of a room's meta hash holding the seq of a user's newest message (see room-append.lua). */

@@ -15,7 +15,7 @@ const definitions = {
   roomAppend: {
     file: 'room-append',
     keys: ['meta', 'log', 'idempotency', 'members', 'stream', 'membersGen', 'changes', 'incarnation'],
-    args: ['sender', 'eventTail', 'id', 'createdAt', 'idempotencyTtl', 'channel', 'room', 'maxBacklog', 'mode', 'targetSeq', 'targetState'],
+    args: ['sender', 'eventTail', 'id', 'createdAt', 'idempotencyTtl', 'channel', 'room', 'maxBacklog', 'mode', 'targetSeq', 'changeKind', 'change'],
   },
   roomMembersFill: { file: 'room-members-fill', keys: ['members', 'membersGen'], args: ['generation', 'ttl'], rest: true },
   roomPersisted: { file: 'room-persisted', keys: ['meta', 'log', 'changes'], args: ['persisted', 'logWindow'] },
@@ -106,7 +106,8 @@ export function createScripts(redis: RedisClient, keys: Keys) {
         maxBacklog: input.maxBacklog,
         mode: input.mode,
         targetSeq: input.change?.messageSeq ?? '',
-        targetState: input.change?.state ?? '',
+        changeKind: input.change?.kind ?? '',
+        change: input.change?.json ?? '',
       })) as [AppendStatus, string?, number?, string?];
       const [status, id, seq, createdAt] = reply;
       if (status === 'OK' || status === 'DUPLICATE') return { status, id: id!, seq: seq!, createdAt: createdAt! };
@@ -184,8 +185,8 @@ export interface AppendInput {
   eventJson: string;
   idempotencyTtlSeconds: number;
   maxBacklog: number;
-  /** For an edit or deletion: the message it changes and that message's new state. */
-  change?: { messageSeq: number; state: string };
+  /** For an edit or deletion: the message it changes, and the change as JSON (a MessageChange). */
+  change?: { messageSeq: number; kind: 'edit' | 'delete'; json: string };
 }
 
 export type AppendResult =

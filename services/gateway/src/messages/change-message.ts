@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { encodeChangeEventBody, ParleyError, type Message } from '@parley/protocol';
+import { encodeChangeEventBody, ParleyError, type Message, type MessageChange } from '@parley/protocol';
 import { hideFiles, memberRole } from '@parley/db';
 import type { Caller } from '../plugins/auth.js';
-import { isMessageEvent, messageOf, type MessageState } from '../rooms/room-events.js';
+import { isMessageEvent, messageOf } from '../rooms/room-events.js';
 import { appendEvent } from './append-message.js';
 
 /** The message at `seq` in its current state, for a member of the room. */
@@ -17,16 +17,14 @@ export async function targetMessage(app: FastifyInstance, roomId: number, seq: n
 /**
  * Edits, deletions and recalls are events of the room with seqs of their own, appended by the same
  * script as messages (membership, idempotency, order, durability); the script also records the
- * message's new state for history, and refuses any change to a message already deleted.
+ * change for history to fold over the message (message-state.ts), and refuses any change to a
+ * message already deleted.
  */
 export async function editMessage(app: FastifyInstance, caller: Caller, roomId: number, seq: number, clientId: string, content: string) {
   const target = await targetMessage(app, roomId, seq, caller);
   if (target.sender_id !== caller.id || target.message_type === 'system') throw new ParleyError('MESSAGE_NOT_SENDER');
   if (target.deleted_at) throw new ParleyError('MESSAGE_DELETED');
-  return appendChange(app, caller, roomId, seq, clientId, (createdAt) => ({
-    event: { type: 'message_edited', content },
-    state: { content, edited_at: createdAt },
-  }));
+  return appendChange(app, caller, roomId, seq, clientId, { kind: 'edit', content });
 }
 
 /** Deletes (the sender or a room admin) or recalls (the sender, within the recall window) a message. */
@@ -42,30 +40,21 @@ export async function deleteMessage(app: FastifyInstance, caller: Caller, roomId
   // One deletion per user and message: a retry is answered with the first (duplicate: true). A
   // deletion of a message already deleted is refused by the script (MESSAGE_DELETED), after it has
   // answered a retry.
-  const ack = await appendChange(app, caller, roomId, seq, `${recall ? 'recall' : 'delete'}-${seq}`, (createdAt) => ({
-    event: { type: 'message_deleted', recalled: recall },
-    state: { content: '', deleted_at: createdAt, deleted_by: caller.id, recalled: recall },
-  }));
+  const ack = await appendChange(app, caller, roomId, seq, `${recall ? 'recall' : 'delete'}-${seq}`, { kind: 'delete', recalled: recall });
   // Its file goes with it, at once (the persister hides it too, should this gateway die first).
   if (target.attachment) await hideFiles(app.db, [target.attachment.id]);
   return ack;
 }
 
-type ChangeOwnFields = { type: 'message_edited'; content: string } | { type: 'message_deleted'; recalled: boolean };
+type ChangeOwnFields = { kind: 'edit'; content: string } | { kind: 'delete'; recalled: boolean };
 
-/** Appends an edit or deletion of message `seq` by the caller, with the state it gives the message. */
-function appendChange(
-  app: FastifyInstance,
-  caller: Caller,
-  roomId: number,
-  seq: number,
-  clientId: string,
-  change: (createdAt: string) => { event: ChangeOwnFields; state: MessageState },
-) {
+/** Appends an edit or deletion of message `seq` by the caller: its event, and the change for the fold. */
+function appendChange(app: FastifyInstance, caller: Caller, roomId: number, seq: number, clientId: string, own: ChangeOwnFields) {
   const id = randomUUID();
   const createdAt = new Date().toISOString();
-  const { event, state } = change(createdAt);
   const common = { chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt };
-  const eventJson = encodeChangeEventBody({ ...event, ...common });
-  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, state: JSON.stringify(state) } });
+  const [eventJson, change]: [string, MessageChange] = own.kind === 'edit'
+    ? [encodeChangeEventBody({ type: 'message_edited', ...common, content: own.content }), { kind: 'edit', content: own.content, created_at: createdAt }]
+    : [encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: own.recalled }), { kind: 'delete', created_at: createdAt, sender_id: caller.id, recalled: own.recalled }];
+  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, kind: change.kind, json: JSON.stringify(change) } });
 }

@@ -1,15 +1,23 @@
 import { latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow } from '@parley/db';
-import type { Keys, RedisClient } from '@parley/redis';
-import { encodeChangeEventBody, encodeMessageEvent, withSeq, type Attachment, type ForwardedFrom, type Message, type MessageType, type SystemInfo } from '@parley/protocol';
+import { changeField, type Keys, type RedisClient } from '@parley/redis';
+import {
+  encodeChangeEventBody,
+  encodeMessageEvent,
+  foldChanges,
+  withSeq,
+  type Attachment,
+  type ForwardedFrom,
+  type Message,
+  type MessageChange,
+  type MessageType,
+  type SystemInfo,
+} from '@parley/protocol';
 
 export interface RoomEvent {
   seq: number;
   /** The event's wire frame: a message in its current state, or an edit or deletion. */
   event: string;
 }
-
-/** The state an edit or deletion gives a message (the changes hash holds it as JSON). */
-export type MessageState = Pick<Message, 'content' | 'edited_at' | 'deleted_at' | 'deleted_by' | 'recalled'>;
 
 const MESSAGE_PREFIX = /^\{"seq":\d+,"type":"message",/;
 const EDITED_PREFIX = /^\{"seq":\d+,"type":"message_edited",/;
@@ -24,7 +32,7 @@ export function isMessageEvent(event: string): boolean {
  * in Postgres plus the newest ones; Postgres holds the rest. The log is read first: whatever it no
  * longer holds was trimmed only after it was committed to Postgres, so the union has no gap. Each
  * message is returned in its current state: edits and deletions not yet in Postgres (or whose
- * message is read from the log) are overlaid from the room's changes hash.
+ * message is read from the log) are folded over it from the room's changes hash.
  */
 export class RoomEvents {
   constructor(
@@ -79,10 +87,10 @@ export class RoomEvents {
     if (toSeq < fromSeq) return [];
     // Seqs are gapless, so the changes that may apply are known before the log is read: one round trip.
     const seqs = Array.from({ length: toSeq - fromSeq + 1 }, (_, i) => fromSeq + i);
-    const [[logErr, entries], [changesErr, states]] = (await this.redis
+    const [[logErr, entries], [changesErr, changes]] = (await this.redis
       .pipeline()
       .xrange(this.keys.roomLog(roomId), `${fromSeq}-0`, `${toSeq}-0`)
-      .hmget(this.keys.roomChanges(roomId), ...seqs.map(String))
+      .hmget(this.keys.roomChanges(roomId), ...changeFields(seqs))
       .exec())! as [[Error | null, Array<[string, string[]]>], [Error | null, Array<string | null>]];
     if (logErr) throw logErr;
     if (changesErr) throw changesErr;
@@ -91,9 +99,7 @@ export class RoomEvents {
     const events = firstInLog <= fromSeq
       ? fromLog
       : [...(await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1))).map(eventOfRow), ...fromLog];
-    const stateOf = new Map<number, MessageState>();
-    states.forEach((s, i) => s && stateOf.set(seqs[i]!, stateOfEntry(s)));
-    return this.overlay(roomId, events, stateOf, fromSeq);
+    return this.overlay(roomId, events, changesBySeq(seqs, changes), fromSeq);
   }
 
   /** The newest message of each room (whose head seqs are given), or null for a room with none. */
@@ -111,22 +117,22 @@ export class RoomEvents {
   }
 
   /**
-   * Applies edits and deletions (`stateOf`, by seq, read for the whole range) to the messages among
-   * `events`, and empties the text of edits whose message was deleted since; such a message may lie
-   * before the range, so its state is read then.
+   * Folds edits and deletions (`changesOf`, by message seq, read for the whole range) over the
+   * messages among `events`, and empties the text of edits whose message was deleted since; such a
+   * message may lie before the range, so its changes are read then.
    */
-  private async overlay(roomId: number, events: RoomEvent[], stateOf: Map<number, MessageState>, fromSeq: number): Promise<RoomEvent[]> {
+  private async overlay(roomId: number, events: RoomEvent[], changesOf: Map<number, MessageChange[]>, fromSeq: number): Promise<RoomEvent[]> {
     const edits = events.filter((e) => EDITED_PREFIX.test(e.event)).map((e) => ({ e, target: (JSON.parse(e.event) as { message_seq: number }).message_seq }));
     const before = [...new Set(edits.map((x) => x.target).filter((t) => t < fromSeq))];
     if (before.length > 0) {
-      const states = await this.redis.hmget(this.keys.roomChanges(roomId), ...before.map(String));
-      states.forEach((s, i) => s && stateOf.set(before[i]!, stateOfEntry(s)));
+      const earlier = changesBySeq(before, await this.redis.hmget(this.keys.roomChanges(roomId), ...changeFields(before)));
+      for (const [seq, changes] of earlier) changesOf.set(seq, changes);
     }
-    if (stateOf.size === 0) return events;
-    const deletedEdits = new Set(edits.filter((x) => stateOf.get(x.target)?.deleted_at).map((x) => x.e));
+    if (changesOf.size === 0) return events;
+    const deletedEdits = new Set(edits.filter((x) => changesOf.get(x.target)?.some((c) => c.kind === 'delete')).map((x) => x.e));
     return events.map((e) => {
-      const state = stateOf.get(e.seq);
-      if (state && isMessageEvent(e.event)) return { seq: e.seq, event: encodeMessageEvent({ ...messageOf(e.event), ...state }) };
+      const changes = changesOf.get(e.seq);
+      if (changes && isMessageEvent(e.event)) return { seq: e.seq, event: encodeMessageEvent(foldChanges(messageOf(e.event), changes)) };
       if (deletedEdits.has(e)) return { seq: e.seq, event: JSON.stringify({ ...JSON.parse(e.event), content: '' }) };
       return e;
     });
@@ -147,9 +153,19 @@ function replies(results: Array<[Error | null, unknown]> | null): Array<string |
   });
 }
 
-/** A changes-hash value, `<event seq>|<state JSON>`, as the state. */
-function stateOfEntry(entry: string): MessageState {
-  return JSON.parse(entry.slice(entry.indexOf('|') + 1)) as MessageState;
+/** The changes-hash fields of these messages: each one's latest edit, then its deletion. */
+function changeFields(seqs: number[]): string[] {
+  return seqs.flatMap((seq) => [changeField('edit', seq), changeField('delete', seq)]);
+}
+
+/** The HMGET of changeFields(seqs) as each message's changes in seq order (an edit is refused once deleted); values `<event seq>|<change JSON>`. */
+function changesBySeq(seqs: number[], values: Array<string | null>): Map<number, MessageChange[]> {
+  const bySeq = new Map<number, MessageChange[]>();
+  seqs.forEach((seq, i) => {
+    const changes = values.slice(2 * i, 2 * i + 2).flatMap((v) => (v === null ? [] : [JSON.parse(v.slice(v.indexOf('|') + 1)) as MessageChange]));
+    if (changes.length > 0) bySeq.set(seq, changes);
+  });
+  return bySeq;
 }
 
 /** A Postgres message row as a Message, in its stored state. */
