@@ -22,7 +22,10 @@ export default tseslint.config(
       // they are done), with or without an await inside.
       '@typescript-eslint/require-await': 'off',
       // `const { field: _field, ...rest } = x` drops a field: the underscore says so.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
     },
   },
   {
@@ -34,7 +37,10 @@ export default tseslint.config(
     files: ['**/test/**/*.ts', 'bench/**/*.ts', 'packages/testkit/src/**/*.ts'],
     rules: {
       // tap runs a file's top-level t.test() calls in order without their promises being awaited.
-      '@typescript-eslint/no-floating-promises': ['error', { allowForKnownSafePromises: [{ from: 'package', package: '@tapjs/core', name: 'PromiseWithSubtest' }] }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        { allowForKnownSafePromises: [{ from: 'package', package: '@tapjs/core', name: 'PromiseWithSubtest' }] },
+      ],
       // Tests read responses and frames as the JSON they are, and the assertions on them are the check.
       '@typescript-eslint/no-explicit-any': 'off',
       '@typescript-eslint/no-unsafe-argument': 'off',

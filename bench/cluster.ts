@@ -101,14 +101,20 @@ async function shardRound(l: Loaded, workload: Workload, durationMs: number, idl
 
 /** Room events each gateway took from pub/sub, and message frames it wrote (deliveries to its sockets). */
 async function relayCounts(stack: Stack): Promise<Array<{ received: number; delivered: number }>> {
-  return Promise.all(stack.gateways.map(async (g) => {
-    const s = await scrape(`${g.url}/metrics`);
-    return { received: s.value('parley_relay_delay_seconds_count') ?? 0, delivered: s.value('parley_frames_sent_total', { type: 'message' }) ?? 0 };
-  }));
+  return Promise.all(
+    stack.gateways.map(async (g) => {
+      const s = await scrape(`${g.url}/metrics`);
+      return { received: s.value('parley_relay_delay_seconds_count') ?? 0, delivered: s.value('parley_frames_sent_total', { type: 'message' }) ?? 0 };
+    }),
+  );
 }
 
 async function busPublishes(stack: Stack): Promise<number> {
-  const counts = await Promise.all(stack.redisCluster.nodes.map(async (n) => Number(/cluster_stats_messages_publishshard_sent:(\d+)/.exec(await stack.redisCluster.cli(n.port, 'CLUSTER', 'INFO'))?.[1] ?? 0)));
+  const counts = await Promise.all(
+    stack.redisCluster.nodes.map(async (n) =>
+      Number(/cluster_stats_messages_publishshard_sent:(\d+)/.exec(await stack.redisCluster.cli(n.port, 'CLUSTER', 'INFO'))?.[1] ?? 0),
+    ),
+  );
   return counts.reduce((a, b) => a + b, 0);
 }
 
@@ -137,7 +143,12 @@ function close(loads: Loaded[]): void {
 
 export async function runClusterBench(options: ClusterBenchOptions): Promise<ClusterBenchResults> {
   const log = options.log ?? (() => {});
-  const workload: Workload = { name: `${options.clients} clients in ${options.rooms} rooms of ${options.clients / options.rooms}`, clients: options.clients, rooms: options.rooms, rate: options.rate };
+  const workload: Workload = {
+    name: `${options.clients} clients in ${options.rooms} rooms of ${options.clients / options.rooms}`,
+    clients: options.clients,
+    rooms: options.rooms,
+    rate: options.rate,
+  };
   const warmup = Math.min(2000, options.durationMs);
   const systems: SystemUnderTest[] = [await startParley(3, 'standalone'), await startParley(3, 'cluster')];
   const [single, cluster] = systems as [SystemUnderTest, SystemUnderTest];
@@ -159,13 +170,18 @@ export async function runClusterBench(options: ClusterBenchOptions): Promise<Clu
     await round(roomLoad, workload, warmup);
     const relay = await interleaved([roomLoad], options.rounds, async (l) => {
       const row = await relayRound(l, workload, options.durationMs);
-      log(`relay: received ${row.gateways.map((g) => g.received).join(', ')}; served ${row.gateways.map((g) => g.served).join(', ')}; of ${row.gateways[0]!.total}`);
+      log(
+        `relay: received ${row.gateways.map((g) => g.received).join(', ')}; served ${row.gateways.map((g) => g.served).join(', ')}; of ${row.gateways[0]!.total}`,
+      );
       return row;
     });
     close([roomLoad]);
 
     // 3. The same load on 1, 2 and 3 of the cluster's gateways.
-    const onFirst = (k: number): Placement => (client) => spread(client, 0, k);
+    const onFirst =
+      (k: number): Placement =>
+      (client) =>
+        spread(client, 0, k);
     const gatewayLoads = [await load(cluster, workload, onFirst(1)), await load(cluster, workload, onFirst(2)), await load(cluster, workload, onFirst(3))];
     for (const l of gatewayLoads) await round(l, workload, warmup);
     const gateways = await interleaved(gatewayLoads, options.rounds, async (l, i) => {
@@ -188,21 +204,26 @@ export function clusterReport(results: ClusterBenchResults): string {
   };
   const single = results.shards.filter((r) => r.system === 'parley');
   const cluster = results.shards.filter((r) => r.system === 'parley-cluster');
-  const delivered = (rows: Array<{ result: RoundResult }>) => `${rows.reduce((a, r) => a + r.result.delivered, 0)}/${rows.reduce((a, r) => a + r.result.expected, 0)}`;
+  const delivered = (rows: Array<{ result: RoundResult }>) =>
+    `${rows.reduce((a, r) => a + r.result.delivered, 0)}/${rows.reduce((a, r) => a + r.result.expected, 0)}`;
   lines.push(`\n### One Redis against 3 shards: ${results.workload.name}, ${results.workload.rate} messages/s\n`);
   lines.push('| Redis | delivered/expected | p50 ms | p99 ms | CPU s per master (each) | replicas | Redis commands per message (beyond the idle rate) |');
   lines.push('|---|---|---|---|---|---|---|');
   for (const rows of [single, cluster]) {
     const perMaster = rows[0]!.masterCpu.map((_, m) => fmt(summarize(rows.map((r) => r.masterCpu[m]!)).median, 3)).join(', ');
     const commands = summarize(rows.map((r) => [...r.commandsPerMessage.values()].reduce((a, b) => a + b, 0))).median;
-    lines.push(`| ${rows === single ? 'one server' : '3 masters + 3 replicas'} | ${delivered(rows)} | ${fmt(summarize(rows.map((r) => r.result.latency.p50)).median)} | ${fmt(summarize(rows.map((r) => r.result.latency.p99)).median)} | ${perMaster} | ${rows === single ? '—' : fmt(summarize(rows.map((r) => r.replicaCpu)).median, 3)} | ${fmt(commands)} |`);
+    lines.push(
+      `| ${rows === single ? 'one server' : '3 masters + 3 replicas'} | ${delivered(rows)} | ${fmt(summarize(rows.map((r) => r.result.latency.p50)).median)} | ${fmt(summarize(rows.map((r) => r.result.latency.p99)).median)} | ${perMaster} | ${rows === single ? '—' : fmt(summarize(rows.map((r) => r.replicaCpu)).median, 3)} | ${fmt(commands)} |`,
+    );
   }
   const pairs = single.map((s, i) => [s, cluster[i]!] as const);
   lines.push('');
-  lines.push(`Per round, cluster / one server: busiest master's CPU ${show(pairs.map(([s, c]) => Math.max(...c.masterCpu) / s.masterCpu[0]!))}; ` +
-    `quietest master's ${show(pairs.map(([s, c]) => Math.min(...c.masterCpu) / s.masterCpu[0]!))}; ` +
-    `all masters together ${show(pairs.map(([s, c]) => c.masterCpu.reduce((a, b) => a + b, 0) / s.masterCpu[0]!))}; ` +
-    `Redis commands per message ${show(pairs.map(([s, c]) => [...c.commandsPerMessage.values()].reduce((a, b) => a + b, 0) / [...s.commandsPerMessage.values()].reduce((a, b) => a + b, 0)))}.`);
+  lines.push(
+    `Per round, cluster / one server: busiest master's CPU ${show(pairs.map(([s, c]) => Math.max(...c.masterCpu) / s.masterCpu[0]!))}; ` +
+      `quietest master's ${show(pairs.map(([s, c]) => Math.min(...c.masterCpu) / s.masterCpu[0]!))}; ` +
+      `all masters together ${show(pairs.map(([s, c]) => c.masterCpu.reduce((a, b) => a + b, 0) / s.masterCpu[0]!))}; ` +
+      `Redis commands per message ${show(pairs.map(([s, c]) => [...c.commandsPerMessage.values()].reduce((a, b) => a + b, 0) / [...s.commandsPerMessage.values()].reduce((a, b) => a + b, 0)))}.`,
+  );
   const byCommand = (rows: ShardRound[]) => {
     const names = [...new Set(rows.flatMap((r) => [...r.commandsPerMessage.keys()]))].sort();
     return names.map((n) => `${n} ${fmt(summarize(rows.map((r) => r.commandsPerMessage.get(n) ?? 0)).median)}`).join(', ');
@@ -217,8 +238,10 @@ export function clusterReport(results: ClusterBenchResults): string {
     lines.push(`| ${g + 1} | ${med((x) => x.received)} | ${med((x) => x.served)} | ${med((x) => x.total)} |`);
   });
   lines.push('');
-  lines.push(`Per round, received / served: ${show(results.relay.flatMap((r) => r.gateways.map((g) => g.received / g.served)))}; received / all messages: ${show(results.relay.flatMap((r) => r.gateways.map((g) => g.received / g.total)))}. ` +
-    `Cluster-bus messages per message sent (sharded publish reaches the shard's replica only; classic PUBLISH would reach the other 5 nodes): ${show(results.relay.map((r) => r.busPerMessage))}.`);
+  lines.push(
+    `Per round, received / served: ${show(results.relay.flatMap((r) => r.gateways.map((g) => g.received / g.served)))}; received / all messages: ${show(results.relay.flatMap((r) => r.gateways.map((g) => g.received / g.total)))}. ` +
+      `Cluster-bus messages per message sent (sharded publish reaches the shard's replica only; classic PUBLISH would reach the other 5 nodes): ${show(results.relay.map((r) => r.busPerMessage))}.`,
+  );
 
   lines.push(`\n### Fan-out on 1, 2 and 3 gateways of the cluster\n`);
   lines.push('| gateways | delivered/expected | deliveries/s | p50 ms | p99 ms | CPU s/1k deliveries: gateways | Redis |');
@@ -226,12 +249,16 @@ export function clusterReport(results: ClusterBenchResults): string {
   for (const k of [1, 2, 3]) {
     const rows = results.gateways.filter((r) => r.gateways === k);
     const med = (f: (r: RoundResult) => number, digits = 2) => fmt(summarize(rows.map((r) => f(r.result))).median, digits);
-    lines.push(`| ${k} | ${delivered(rows)} | ${med((r) => r.deliveriesPerSecond, 0)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.nodesCpuPer1k, 3)} | ${med((r) => r.redisCpuPer1k, 3)} |`);
+    lines.push(
+      `| ${k} | ${delivered(rows)} | ${med((r) => r.deliveriesPerSecond, 0)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.nodesCpuPer1k, 3)} | ${med((r) => r.redisCpuPer1k, 3)} |`,
+    );
   }
   const one = results.gateways.filter((r) => r.gateways === 1);
   const three = results.gateways.filter((r) => r.gateways === 3);
   lines.push('');
-  lines.push(`Per round, 3 gateways / 1: gateways' CPU per delivery ${show(three.map((r, i) => r.result.nodesCpuPer1k / one[i]!.result.nodesCpuPer1k))}; p99 ${show(three.map((r, i) => r.result.latency.p99 / one[i]!.result.latency.p99))}.`);
+  lines.push(
+    `Per round, 3 gateways / 1: gateways' CPU per delivery ${show(three.map((r, i) => r.result.nodesCpuPer1k / one[i]!.result.nodesCpuPer1k))}; p99 ${show(three.map((r, i) => r.result.latency.p99 / one[i]!.result.latency.p99))}.`,
+  );
   return lines.join('\n');
 }
 

@@ -16,13 +16,15 @@ const ROOM_SIZE = 100;
 async function openMany(n: number, url: string, headers: (i: number) => Record<string, string>): Promise<WebSocket[]> {
   const sockets: WebSocket[] = [];
   for (let i = 0; i < n; i += 50) {
-    const batch = Array.from({ length: Math.min(50, n - i) }, (_, k) =>
-      new Promise<WebSocket>((resolve, reject) => {
-        const ws = new WebSocket(url, { headers: headers(i + k), localAddress: nextLocalAddress() });
-        ws.once('message', () => resolve(ws));
-        ws.once('open', () => ws.send('{"type":"hello"}'));
-        ws.once('error', reject);
-      }),
+    const batch = Array.from(
+      { length: Math.min(50, n - i) },
+      (_, k) =>
+        new Promise<WebSocket>((resolve, reject) => {
+          const ws = new WebSocket(url, { headers: headers(i + k), localAddress: nextLocalAddress() });
+          ws.once('message', () => resolve(ws));
+          ws.once('open', () => ws.send('{"type":"hello"}'));
+          ws.once('error', reject);
+        }),
     );
     sockets.push(...(await Promise.all(batch)));
   }
@@ -78,7 +80,12 @@ export async function runConnections(n: number, log: (l: string) => void = () =>
         if (members.length) await createGroupRoom(stack.db, members[0]!, { name: `l${layer}r${r}`, isPublic: false, memberIds: members });
       }
     }
-    const bare = new Child('bare-ws', process.execPath, ['--inspect=127.0.0.1:0', '--import', 'tsx', fileURLToPath(new URL('systems/bare-ws-node.ts', import.meta.url))]);
+    const bare = new Child('bare-ws', process.execPath, [
+      '--inspect=127.0.0.1:0',
+      '--import',
+      'tsx',
+      fileURLToPath(new URL('systems/bare-ws-node.ts', import.meta.url)),
+    ]);
     cleanups.push(() => bare.kill('SIGKILL'));
     const barePort = (JSON.parse(await bare.waitFor(/"msg":"ready"/)) as { port: number }).port;
 
@@ -93,7 +100,9 @@ export async function runConnections(n: number, log: (l: string) => void = () =>
       const rss = (after - before) / n;
       const rssAfterGc = (afterGc - before) / n;
       const heap = (heapAfter - heapBefore) / n;
-      log(`${name}: RSS ${fmt(before / 2 ** 20, 1)} MiB -> ${fmt(after / 2 ** 20, 1)} MiB (${fmt(afterGc / 2 ** 20, 1)} after a full GC), live heap ${fmt(heapBefore / 2 ** 20, 1)} -> ${fmt(heapAfter / 2 ** 20, 1)} MiB with ${n} connections`);
+      log(
+        `${name}: RSS ${fmt(before / 2 ** 20, 1)} MiB -> ${fmt(after / 2 ** 20, 1)} MiB (${fmt(afterGc / 2 ** 20, 1)} after a full GC), live heap ${fmt(heapBefore / 2 ** 20, 1)} -> ${fmt(heapAfter / 2 ** 20, 1)} MiB with ${n} connections`,
+      );
       log(`${name}: per connection ${fmt(rss / 1024, 2)} KiB RSS, ${fmt(rssAfterGc / 1024, 2)} KiB RSS after a full GC, ${fmt(heap / 1024, 2)} KiB live heap`);
       for (const s of sockets) s.terminate();
       return { rss, rssAfterGc, heap };
@@ -110,7 +119,13 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const n = Number(process.env.CONNECTIONS ?? 10_000);
   console.log(`connections: ${n} idle authenticated sockets, each in ${ROOMS_PER_CONNECTION} rooms, against bare ws`);
   const { parley, bareWs } = await runConnections(n, (l) => console.log(l));
-  console.log(`per idle connection, RSS: parley ${fmt(parley.rss / 1024, 2)} KiB, bare ws ${fmt(bareWs.rss / 1024, 2)} KiB, ratio ${fmt(parley.rss / bareWs.rss)}`);
-  console.log(`per idle connection, RSS after a full GC: parley ${fmt(parley.rssAfterGc / 1024, 2)} KiB, bare ws ${fmt(bareWs.rssAfterGc / 1024, 2)} KiB, ratio ${fmt(parley.rssAfterGc / bareWs.rssAfterGc)}`);
-  console.log(`per idle connection, live heap: parley ${fmt(parley.heap / 1024, 2)} KiB, bare ws ${fmt(bareWs.heap / 1024, 2)} KiB, ratio ${fmt(parley.heap / bareWs.heap)}`);
+  console.log(
+    `per idle connection, RSS: parley ${fmt(parley.rss / 1024, 2)} KiB, bare ws ${fmt(bareWs.rss / 1024, 2)} KiB, ratio ${fmt(parley.rss / bareWs.rss)}`,
+  );
+  console.log(
+    `per idle connection, RSS after a full GC: parley ${fmt(parley.rssAfterGc / 1024, 2)} KiB, bare ws ${fmt(bareWs.rssAfterGc / 1024, 2)} KiB, ratio ${fmt(parley.rssAfterGc / bareWs.rssAfterGc)}`,
+  );
+  console.log(
+    `per idle connection, live heap: parley ${fmt(parley.heap / 1024, 2)} KiB, bare ws ${fmt(bareWs.heap / 1024, 2)} KiB, ratio ${fmt(parley.heap / bareWs.heap)}`,
+  );
 }

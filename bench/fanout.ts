@@ -74,7 +74,11 @@ export async function load(system: SystemUnderTest, workload: Workload, placemen
     const batch = [];
     for (let j = i; j < Math.min(i + 50, workload.clients); j++) {
       const room = rooms[Math.floor(j / size)]!;
-      batch.push(system.connect(placement(j, Math.floor(j / size), system.nodes), members[Math.floor(j / size)]![j % size]!, [room], onMessage).then((client) => ({ client, room })));
+      batch.push(
+        system
+          .connect(placement(j, Math.floor(j / size), system.nodes), members[Math.floor(j / size)]![j % size]!, [room], onMessage)
+          .then((client) => ({ client, room })),
+      );
     }
     loaded.clients.push(...(await Promise.all(batch)));
   }
@@ -143,7 +147,9 @@ export async function runFanout(options: FanoutOptions): Promise<Map<string, Rou
         for (let k = 0; k < loaded.length; k++) {
           const row = await round(loaded[(r + k) % loaded.length]!, workload, options.durationMs);
           rows.push(row);
-          log(`${workload.name} round ${r + 1} ${row.system}: ${row.delivered}/${row.expected} delivered, ${fmt(row.deliveriesPerSecond, 0)}/s, p99 ${fmt(row.latency.p99)} ms, CPU/1k ${fmt(row.frontCpuPer1k, 3)} + ${fmt(row.backCpuPer1k, 3)} s`);
+          log(
+            `${workload.name} round ${r + 1} ${row.system}: ${row.delivered}/${row.expected} delivered, ${fmt(row.deliveriesPerSecond, 0)}/s, p99 ${fmt(row.latency.p99)} ms, CPU/1k ${fmt(row.frontCpuPer1k, 3)} + ${fmt(row.backCpuPer1k, 3)} s`,
+          );
         }
       }
       results.set(workload.name, rows);
@@ -167,7 +173,9 @@ export function report(results: Map<string, RoundResult[]>): string {
   const show = (s: { median: number; min: number; max: number }) => `${fmt(s.median)} (${fmt(s.min)}–${fmt(s.max)})`;
   for (const [name, rows] of results) {
     lines.push(`\n### ${name}\n`);
-    lines.push('| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries: gateways+Redis (gateways, Redis) | persister+Postgres |');
+    lines.push(
+      '| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries: gateways+Redis (gateways, Redis) | persister+Postgres |',
+    );
     lines.push('|---|---|---|---|---|---|---|---|');
     for (const system of ['parley', 'socketio', 'floor'] as const) {
       const mine = rows.filter((r) => r.system === system);
@@ -175,19 +183,27 @@ export function report(results: Map<string, RoundResult[]>): string {
       const med = (f: (r: RoundResult) => number) => fmt(summarize(mine.map(f)).median, 3);
       const delivered = mine.reduce((a, r) => a + r.delivered, 0);
       const expected = mine.reduce((a, r) => a + r.expected, 0);
-      lines.push(`| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} (${med((r) => r.nodesCpuPer1k)}, ${med((r) => r.redisCpuPer1k)}) | ${med((r) => r.backCpuPer1k)} |`);
+      lines.push(
+        `| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} (${med((r) => r.nodesCpuPer1k)}, ${med((r) => r.redisCpuPer1k)}) | ${med((r) => r.backCpuPer1k)} |`,
+      );
     }
     const has = (s: string) => rows.some((r) => r.system === s);
     if (has('socketio')) {
       lines.push('');
-      lines.push(`Parley / Socket.IO, median (min–max) over rounds: deliveries/s ${show(ratio(rows, 'socketio', (r) => r.deliveriesPerSecond))}; ` +
-        `CPU per delivery, gateways+Redis ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k))}; ` +
-        `everything included ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k + r.backCpuPer1k))}; ` +
-        `p50 ${show(ratio(rows, 'socketio', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio', (r) => r.latency.p99))}.`);
+      lines.push(
+        `Parley / Socket.IO, median (min–max) over rounds: deliveries/s ${show(ratio(rows, 'socketio', (r) => r.deliveriesPerSecond))}; ` +
+          `CPU per delivery, gateways+Redis ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k))}; ` +
+          `everything included ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k + r.backCpuPer1k))}; ` +
+          `p50 ${show(ratio(rows, 'socketio', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio', (r) => r.latency.p99))}.`,
+      );
     }
     if (has('floor')) {
-      lines.push(`Parley / floor relay: CPU per delivery, gateways+Redis ${show(ratio(rows, 'floor', (r) => r.frontCpuPer1k))}.` +
-        (has('socketio') ? ` Floor / Socket.IO: ${show(summarize(rows.filter((r) => r.system === 'floor').map((f, i) => f.frontCpuPer1k / rows.filter((r) => r.system === 'socketio')[i]!.frontCpuPer1k)))}.` : ''));
+      lines.push(
+        `Parley / floor relay: CPU per delivery, gateways+Redis ${show(ratio(rows, 'floor', (r) => r.frontCpuPer1k))}.` +
+          (has('socketio')
+            ? ` Floor / Socket.IO: ${show(summarize(rows.filter((r) => r.system === 'floor').map((f, i) => f.frontCpuPer1k / rows.filter((r) => r.system === 'socketio')[i]!.frontCpuPer1k)))}.`
+            : ''),
+      );
     }
   }
   return lines.join('\n');

@@ -52,8 +52,28 @@ export async function runPersist(events: number, rounds: number, log: (l: string
         const createdAt = new Date().toISOString();
         const content = `message ${i} `.padEnd(100, '.');
         const clientId = `r${round}-${i}`;
-        const eventJson = encodeMessageEventBody({ chat_id: room, id, sender_id: 'writer', client_id: clientId, message_type: 'text', content, created_at: createdAt });
-        appends.push(scripts.roomAppend({ roomId: room, senderId: 'writer', mode: 'member', clientId, id, createdAt, eventJson, idempotencyTtlSeconds: 600, maxBacklog: 10_000_000 }));
+        const eventJson = encodeMessageEventBody({
+          chat_id: room,
+          id,
+          sender_id: 'writer',
+          client_id: clientId,
+          message_type: 'text',
+          content,
+          created_at: createdAt,
+        });
+        appends.push(
+          scripts.roomAppend({
+            roomId: room,
+            senderId: 'writer',
+            mode: 'member',
+            clientId,
+            id,
+            createdAt,
+            eventJson,
+            idempotencyTtlSeconds: 600,
+            maxBacklog: 10_000_000,
+          }),
+        );
         if (appends.length >= 1000) await Promise.all(appends.splice(0));
         csv.push(`${room},${round * (events / ROOMS) + Math.floor(i / ROOMS) + 1},${id},writer,${clientId},text,${content},${createdAt}`);
       }
@@ -78,8 +98,10 @@ export async function runPersist(events: number, rounds: number, log: (l: string
 
       const row = { persisterRowsPerSecond: events / persisterSeconds, copyRowsPerSecond: events / copySeconds, cpu };
       results.push(row);
-      log(`round ${round + 1}: persister ${fmt(row.persisterRowsPerSecond, 0)} rows/s, COPY ${fmt(row.copyRowsPerSecond, 0)} rows/s, ratio ${fmt(row.persisterRowsPerSecond / row.copyRowsPerSecond)}; ` +
-        `drain CPU s: persister ${fmt(cpu.persister)}, Postgres ${fmt(cpu.postgres)}, Redis ${fmt(cpu.redis)} over ${fmt(persisterSeconds)} s`);
+      log(
+        `round ${round + 1}: persister ${fmt(row.persisterRowsPerSecond, 0)} rows/s, COPY ${fmt(row.copyRowsPerSecond, 0)} rows/s, ratio ${fmt(row.persisterRowsPerSecond / row.copyRowsPerSecond)}; ` +
+          `drain CPU s: persister ${fmt(cpu.persister)}, Postgres ${fmt(cpu.postgres)}, Redis ${fmt(cpu.redis)} over ${fmt(persisterSeconds)} s`,
+      );
     }
     return results;
   } finally {
@@ -96,6 +118,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   console.log(`persist: ${events} events in ${ROOMS} rooms, ${rounds} rounds (persister drain, then COPY of the same rows)`);
   const results = await runPersist(events, rounds, (l) => console.log(l));
   const ratio = summarize(results.map((r) => r.persisterRowsPerSecond / r.copyRowsPerSecond));
-  console.log(`persister / COPY: median ${fmt(ratio.median)} (${fmt(ratio.min)}–${fmt(ratio.max)}); ` +
-    `persister median ${fmt(summarize(results.map((r) => r.persisterRowsPerSecond)).median, 0)} rows/s, COPY median ${fmt(summarize(results.map((r) => r.copyRowsPerSecond)).median, 0)} rows/s`);
+  console.log(
+    `persister / COPY: median ${fmt(ratio.median)} (${fmt(ratio.min)}–${fmt(ratio.max)}); ` +
+      `persister median ${fmt(summarize(results.map((r) => r.persisterRowsPerSecond)).median, 0)} rows/s, COPY median ${fmt(summarize(results.map((r) => r.copyRowsPerSecond)).median, 0)} rows/s`,
+  );
 }

@@ -28,7 +28,9 @@ export async function runRate(stepMs: number, log: (l: string) => void = () => {
         const result = await round(l, { ...workload, rate: offered / 10 }, stepMs);
         rows.set(l.system.name, [...(rows.get(l.system.name) ?? []), { offered, result }]);
         const ok = result.delivered === result.expected && result.latency.p99 <= P99_LIMIT_MS;
-        log(`${l.system.name} at ${offered} deliveries/s: ${result.delivered}/${result.expected}, p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms ${ok ? '' : '(over the limit)'}`);
+        log(
+          `${l.system.name} at ${offered} deliveries/s: ${result.delivered}/${result.expected}, p50 ${fmt(result.latency.p50)} ms, p99 ${fmt(result.latency.p99)} ms ${ok ? '' : '(over the limit)'}`,
+        );
         if (ok) best.set(l.system.name, offered);
         else alive.delete(l.system.name);
       }
@@ -51,7 +53,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     { name: `${name} p99.9`, color: colors[name]!, dashed: true, points: points.map((p) => [p.offered, p.result.latency.p999] as [number, number]) },
   ]);
   const file = fileURLToPath(new URL('results/latency-vs-rate.svg', import.meta.url));
-  writeFileSync(file, lineChart('Fan-out latency against offered rate (100 rooms of 10, 3 nodes)', 'offered deliveries per second', 'latency (log scale)', series));
+  writeFileSync(
+    file,
+    lineChart('Fan-out latency against offered rate (100 rooms of 10, 3 nodes)', 'offered deliveries per second', 'latency (log scale)', series),
+  );
   console.log(`chart: ${file}`);
   const parley = best.get('parley') ?? 0;
   const sio = best.get('socketio') ?? 0;

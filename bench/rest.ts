@@ -30,7 +30,12 @@ export async function runRest(rounds: number, seconds: number, connections: numb
     const token = stack.token('reader');
     const room = await stack.createGroup('reader', []);
     for (let i = 1; i < 20; i++) await stack.createGroup('reader', []);
-    for (let i = 0; i < 200; i++) await stack.http(gw!, 'POST', `/api/chats/${room}/messages`, token, { client_id: `m${i}`, message_type: 'text', content: `message ${i} `.padEnd(100, '.') });
+    for (let i = 0; i < 200; i++)
+      await stack.http(gw!, 'POST', `/api/chats/${room}/messages`, token, {
+        client_id: `m${i}`,
+        message_type: 'text',
+        content: `message ${i} `.padEnd(100, '.'),
+      });
     const auth = { authorization: `Bearer ${token}` };
     const targets: Target[] = [
       { name: 'history (page of 50)', url: `${gw!.url}/api/chats/${room}/messages?limit=50`, headers: auth },

@@ -64,7 +64,14 @@ async function soak(): Promise<boolean> {
         p99: r.latency.p99,
       };
       samples.push(s);
-      console.log(`${fmt(s.hours * 60, 1).padStart(5)} ${s.gatewayRss.map((m) => fmt(m, 1)).join(' / ').padEnd(20)} ${fmt(s.persisterRss, 1).padStart(8)} ${String(stream).padStart(9)} ${String(pending).padStart(8)}  ${`${r.delivered}/${r.expected}`.padStart(18)} ${fmt(s.p99, 1).padStart(7)}`);
+      console.log(
+        `${fmt(s.hours * 60, 1).padStart(5)} ${s.gatewayRss
+          .map((m) => fmt(m, 1))
+          .join(' / ')
+          .padEnd(
+            20,
+          )} ${fmt(s.persisterRss, 1).padStart(8)} ${String(stream).padStart(9)} ${String(pending).padStart(8)}  ${`${r.delivered}/${r.expected}`.padStart(18)} ${fmt(s.p99, 1).padStart(7)}`,
+      );
     }
     for (const c of loaded.clients) c.client.close();
   } finally {
@@ -80,7 +87,10 @@ async function soak(): Promise<boolean> {
   const maxPending = Math.max(...samples.map((s) => s.pending));
   const lost = samples.reduce((n, s) => n + s.expected - s.delivered, 0);
   const checks = [
-    ...slopes.map((s) => ({ ok: s.mbPerHour < RSS_SLOPE_LIMIT_MB_PER_HOUR, line: `${s.name} RSS slope ${fmt(s.mbPerHour, 1)} MB/h (limit ${RSS_SLOPE_LIMIT_MB_PER_HOUR})` })),
+    ...slopes.map((s) => ({
+      ok: s.mbPerHour < RSS_SLOPE_LIMIT_MB_PER_HOUR,
+      line: `${s.name} RSS slope ${fmt(s.mbPerHour, 1)} MB/h (limit ${RSS_SLOPE_LIMIT_MB_PER_HOUR})`,
+    })),
     { ok: maxStream < BACKLOG_LIMIT, line: `stream length at most ${maxStream} (limit ${BACKLOG_LIMIT}, 5 s of traffic)` },
     { ok: maxPending < BACKLOG_LIMIT, line: `pending at most ${maxPending} (limit ${BACKLOG_LIMIT})` },
     { ok: lost === 0, line: `undelivered ${lost} of ${samples.reduce((n, s) => n + s.expected, 0)}` },

@@ -16,7 +16,8 @@ export function lineChart(title: string, xLabel: string, yLabel: string, series:
   const yMin = Math.pow(10, Math.floor(Math.log10(Math.min(...ys))));
   const yMax = Math.pow(10, Math.ceil(Math.log10(Math.max(...ys))));
   const px = (x: number) => m.left + (x / xMax) * (W - m.left - m.right);
-  const py = (y: number) => H - m.bottom - ((Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - m.top - m.bottom);
+  const py = (y: number) =>
+    H - m.bottom - ((Math.log10(Math.max(y, yMin)) - Math.log10(yMin)) / (Math.log10(yMax) - Math.log10(yMin))) * (H - m.top - m.bottom);
   const out: string[] = [];
   out.push(`<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif" font-size="12">`);
   out.push(`<rect width="${W}" height="${H}" fill="white"/>`);

@@ -37,7 +37,12 @@ const systemScript = (name: string) => fileURLToPath(new URL(`../systems/${name}
  * the first (a server may speak first, in the same turn as the open), and resolves when `onFrame`
  * calls `ready`.
  */
-function open(url: string, headers: Record<string, string>, onFrame: (ws: WebSocket, text: string, ready: () => void) => void, greeting?: string): Promise<WebSocket> {
+function open(
+  url: string,
+  headers: Record<string, string>,
+  onFrame: (ws: WebSocket, text: string, ready: () => void) => void,
+  greeting?: string,
+): Promise<WebSocket> {
   const ws = new WebSocket(url, { headers, localAddress: nextLocalAddress() });
   return new Promise((resolve, reject) => {
     ws.on('message', (data) => onFrame(ws, (data as Buffer).toString(), () => resolve(ws)));
@@ -83,11 +88,16 @@ export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = '
     },
     async connect(node, userId, _rooms, onMessage) {
       const headers = { authorization: `Bearer ${stack.token(userId)}` };
-      const ws = await open(stack.gateways[node]!.wsUrl, headers, (_ws, text, ready) => {
-        const frame = JSON.parse(text) as { type: string; content?: string };
-        if (frame.type === 'message') onMessage(frame.content!);
-        else if (frame.type === 'welcome') ready();
-      }, '{"type":"hello"}');
+      const ws = await open(
+        stack.gateways[node]!.wsUrl,
+        headers,
+        (_ws, text, ready) => {
+          const frame = JSON.parse(text) as { type: string; content?: string };
+          if (frame.type === 'message') onMessage(frame.content!);
+          else if (frame.type === 'welcome') ready();
+        },
+        '{"type":"hello"}',
+      );
       let n = 0;
       return {
         send: (room, body) =>
@@ -130,8 +140,10 @@ export function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
         const [event, body] = JSON.parse(text.slice(2)) as [string, string];
         if (event === 'msg') onMessage(body);
         else if (event === 'joined') ready();
-      } else if (text === '2') ws.send('3'); // Engine.IO ping
-      else if (text.startsWith('0')) ws.send('40'); // Engine.IO open: connect to namespace "/"
+      } else if (text === '2')
+        ws.send('3'); // Engine.IO ping
+      else if (text.startsWith('0'))
+        ws.send('40'); // Engine.IO open: connect to namespace "/"
       else if (text.startsWith('40')) ws.send(`42${JSON.stringify(['join', rooms])}`);
     });
     return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close() };
@@ -141,11 +153,16 @@ export function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
 /** The floor: a bare ws relay through Redis pub/sub per room. */
 export function startFloor(nodes = 3): Promise<SystemUnderTest> {
   return startRelayCluster('floor', 'floor-node', nodes, async (port, rooms, onMessage) => {
-    const ws = await open(`ws://127.0.0.1:${port}`, {}, (_ws, text, ready) => {
-      const frame = JSON.parse(text) as { t?: string; body?: string };
-      if (frame.t === 'joined') ready();
-      else onMessage(frame.body!);
-    }, JSON.stringify({ t: 'join', rooms }));
+    const ws = await open(
+      `ws://127.0.0.1:${port}`,
+      {},
+      (_ws, text, ready) => {
+        const frame = JSON.parse(text) as { t?: string; body?: string };
+        if (frame.t === 'joined') ready();
+        else onMessage(frame.body!);
+      },
+      JSON.stringify({ t: 'join', rooms }),
+    );
     return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close() };
   });
 }

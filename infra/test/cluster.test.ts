@@ -46,7 +46,9 @@ async function startCluster(t: Test): Promise<Child> {
 /** Every pid the cluster recorded (its services and the Postgres postmaster). */
 function clusterPids(): number[] {
   const run = join(data, 'run');
-  const pids = readdirSync(run).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(run, f), 'utf8')));
+  const pids = readdirSync(run)
+    .filter((f) => f.endsWith('.pid'))
+    .map((f) => Number(readFileSync(join(run, f), 'utf8')));
   const postmaster = join(data, 'postgres', 'postmaster.pid');
   if (existsSync(postmaster)) pids.push(Number(readFileSync(postmaster, 'utf8').split('\n')[0]));
   return pids;
@@ -76,7 +78,11 @@ async function stopCluster(t: Test, cluster: Child) {
   const order = cluster.lines.filter((l) => /stopping|stopped/.test(l));
   t.same(order, ['[parley] stopping', '[parley] stopped']);
   t.same(pids.filter(isAlive), [], `no process left of ${pids.length}`);
-  t.same((await Promise.all(allPorts.map(async (p) => [p, await portFree(p)] as const))).filter(([, free]) => !free), [], 'every port is free again');
+  t.same(
+    (await Promise.all(allPorts.map(async (p) => [p, await portFree(p)] as const))).filter(([, free]) => !free),
+    [],
+    'every port is free again',
+  );
 }
 
 const post = async (path: string, token: string | undefined, body: unknown) => {
@@ -85,7 +91,7 @@ const post = async (path: string, token: string | undefined, body: unknown) => {
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify(body),
   });
-  return { status: res.status, node: res.headers.get('x-parley-node'), body: (await res.json()) };
+  return { status: res.status, node: res.headers.get('x-parley-node'), body: await res.json() };
 };
 const get = async (path: string, token: string) => (await fetch(lb + path, { headers: { authorization: `Bearer ${token}` } })).json();
 
@@ -100,7 +106,11 @@ async function tour(t: Test) {
   const commands = blocks('sh');
   t.equal(commands.length, 2, 'the tour has two terminals');
   const examples = ['bob.mjs', 'alice.mjs', 'dev-token.mjs'].map((f) => readFileSync(join(root, 'examples/tour', f), 'utf8'));
-  for (const code of blocks('js')) t.ok(examples.some((e) => e.includes(code)), `the code shown is the code run: ${code.split('\n')[0]}`);
+  for (const code of blocks('js'))
+    t.ok(
+      examples.some((e) => e.includes(code)),
+      `the code shown is the code run: ${code.split('\n')[0]}`,
+    );
 
   const tourEnv = { ...env, PARLEY_URL: lb };
   const bob = new Child('tour-bob', 'bash', ['-euo', 'pipefail', '-c', commands[0]!], { cwd: root, env: tourEnv, detached: true });
@@ -132,10 +142,18 @@ async function scriptHints(t: Test, cluster: Child) {
     t.match(run.lines.join('\n'), /gateways alive: 3|eyJ/, 'and does what it says');
   }
   const visit = await fetch(`${lb}/`, { redirect: 'manual' });
-  t.match({ status: visit.status, location: visit.headers.get('location') }, { status: 302, location: '/chat' }, 'the first URL printed leads to the chat page');
+  t.match(
+    { status: visit.status, location: visit.headers.get('location') },
+    { status: 302, location: '/chat' },
+    'the first URL printed leads to the chat page',
+  );
   for (const path of ['/metrics', '/%6Detrics', '/%6d%65trics']) {
     const res = await fetch(lb + path);
-    t.same({ status: res.status, keepAlive: res.headers.get('keep-alive') }, { status: 404, keepAlive: visit.headers.get('keep-alive') }, `${path} is not served through the load balancer`);
+    t.same(
+      { status: res.status, keepAlive: res.headers.get('keep-alive') },
+      { status: 404, keepAlive: visit.headers.get('keep-alive') },
+      `${path} is not served through the load balancer`,
+    );
   }
 }
 
@@ -171,26 +189,45 @@ async function logsHoldNoSecrets(t: Test) {
   await cara.press('#text', 'Enter');
   await cara.waitForSelector('#messages li:has-text("browser secret text 1")');
   // The page's socket carried its token in the URL (`/ws?token=…`); a search carries a keyword in it.
-  const search = await fetch(`${lb}/api/messages/search?keyword=${encodeURIComponent('search secret 2')}`, { headers: { authorization: `Bearer ${anaToken}` } });
+  const search = await fetch(`${lb}/api/messages/search?keyword=${encodeURIComponent('search secret 2')}`, {
+    headers: { authorization: `Bearer ${anaToken}` },
+  });
   t.equal(search.status, 200, 'a search through the load balancer');
   await browser.close();
 
   // Any JWT at all (Cara's page minted its own), and the texts this file sent.
   const secrets = ['hello bob', 'hi alice', 'browser secret text 1', 'search secret 2', 'search%20secret%202', anaToken];
   const logs = join(data, 'logs');
-  const lines = readdirSync(logs).flatMap((f) => readFileSync(join(logs, f), 'utf8').split('\n').map((line) => ({ f, line })));
-  t.ok(lines.some(({ f }) => f === 'haproxy.log'), `scanned ${lines.length} lines of ${readdirSync(logs).length} logs, HAProxy's included`);
+  const lines = readdirSync(logs).flatMap((f) =>
+    readFileSync(join(logs, f), 'utf8')
+      .split('\n')
+      .map((line) => ({ f, line })),
+  );
+  t.ok(
+    lines.some(({ f }) => f === 'haproxy.log'),
+    `scanned ${lines.length} lines of ${readdirSync(logs).length} logs, HAProxy's included`,
+  );
   const leaks = lines.filter(({ line }) => /eyJ[\w-]{6,}\.eyJ[\w-]{6,}\./.test(line) || secrets.some((s) => line.includes(s)));
-  t.same(leaks.map(({ f, line }) => `${f}: ${line}`), [], 'no log line holds a token or a message text');
+  t.same(
+    leaks.map(({ f, line }) => `${f}: ${line}`),
+    [],
+    'no log line holds a token or a message text',
+  );
 }
 
 t.test('the cluster comes up, two clients on different gateways talk through the load balancer', async (t) => {
   const cluster = await startCluster(t);
   const keepAlive = keepAliveHonest(t);
-  const status = new Child('parley-status', process.execPath, [join(root, 'packages/cli/dist/main.js'), 'status', '--json'], { env: { ...env, REDIS_URL: `redis://127.0.0.1:${ports.redis}` } });
+  const status = new Child('parley-status', process.execPath, [join(root, 'packages/cli/dist/main.js'), 'status', '--json'], {
+    env: { ...env, REDIS_URL: `redis://127.0.0.1:${ports.redis}` },
+  });
   t.equal((await status.exited).code, 0, 'parley status');
   const seen = JSON.parse(status.lines[0]!);
-  t.same(seen.gateways.map((g: { node: string }) => g.node), ['gateway-1', 'gateway-2', 'gateway-3'], 'parley status: the three gateways');
+  t.same(
+    seen.gateways.map((g: { node: string }) => g.node),
+    ['gateway-1', 'gateway-2', 'gateway-3'],
+    'parley status: the three gateways',
+  );
   t.same(seen.persister.consumers.map((c: { name: string }) => c.name).sort(), ['persister-1', 'persister-2'], 'and both persisters');
   const alice = (await post('/dev/tokens', undefined, { sub: 'ana' })).body.token as string;
   const bob = (await post('/dev/tokens', undefined, { sub: 'ben' })).body.token as string;
@@ -206,7 +243,11 @@ t.test('the cluster comes up, two clients on different gateways talk through the
   t.match(await b.client.sendMessage(room, 'hi alice', 'b-1'), { type: 'ack', seq: 2 });
   t.equal((await a.client.waitForSeq(room, 2)).content, 'hi alice', 'alice got bob’s message');
   const history = await get(`/api/chats/${room}/messages`, bob);
-  t.same(history.messages.map((m: { content: string }) => m.content), ['hi alice', 'hi bob'], 'both are in history');
+  t.same(
+    history.messages.map((m: { content: string }) => m.content),
+    ['hi alice', 'hi bob'],
+    'both are in history',
+  );
 
   // Kill alice's gateway: new connections go to the others.
   const victim = a.welcome.node_id;
@@ -237,7 +278,11 @@ t.test('the cluster comes up, two clients on different gateways talk through the
 t.test('a restarted cluster keeps its data', async (t) => {
   const cluster = await startCluster(t);
   const history = await get(`/api/chats/${room}/messages`, anaToken);
-  t.same(history.messages.map((m: { content: string }) => m.content), ['hi alice', 'hi bob'], 'history survived the restart');
+  t.same(
+    history.messages.map((m: { content: string }) => m.content),
+    ['hi alice', 'hi bob'],
+    'history survived the restart',
+  );
   await stopCluster(t, cluster);
 });
 
@@ -249,8 +294,16 @@ t.test('a step that fails says which, shows its log, and stops what was started'
   const failed = new Child('cluster-failing', 'bash', [join(root, 'infra/cluster.sh'), 'start'], { env, cwd: root });
   t.equal((await failed.exited).code, 1, 'the script exits 1');
   const out = failed.lines.join('\n');
-  t.match(out, /\[parley\] error: postgres \(pg_ctl start; its server log is \S+postgres\.log\) failed; the end of \S+pg_ctl\.log:/, 'it names the step and its logs');
+  t.match(
+    out,
+    /\[parley\] error: postgres \(pg_ctl start; its server log is \S+postgres\.log\) failed; the end of \S+pg_ctl\.log:/,
+    'it names the step and its logs',
+  );
   t.match(out, /\[parley\] {3}.*could not start server/, 'and shows the end of the log');
-  t.same(failed.lines.filter((l) => /^\[parley\] (stopping|stopped)$/.test(l)), ['[parley] stopping', '[parley] stopped'], 'then stops what it started');
+  t.same(
+    failed.lines.filter((l) => /^\[parley\] (stopping|stopped)$/.test(l)),
+    ['[parley] stopping', '[parley] stopped'],
+    'then stops what it started',
+  );
   t.ok(await portFree(ports.redis), 'Redis is gone with it');
 });

@@ -152,9 +152,12 @@ async function run(): Promise<void> {
       const status = await clusterStatus(deploymentOf(process.env), ttlSeconds * 1000);
       if (opts.json) return print(status);
       console.log(`gateways alive: ${status.gateways.length}`);
-      for (const g of status.gateways) console.log(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);
+      for (const g of status.gateways)
+        console.log(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);
       const p = status.persister;
-      console.log(`persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s; dead letters ${p.dead_letters}`);
+      console.log(
+        `persister lag: stream ${p.stream_length}, pending ${p.pending}, oldest pending ${p.oldest_pending_age_seconds.toFixed(1)} s; dead letters ${p.dead_letters}`,
+      );
       for (const c of p.consumers) console.log(`  ${c.name}  pending ${c.pending}  idle ${(c.idle_ms / 1000).toFixed(1)} s`);
       for (const q of p.partitions) console.log(`  partition ${q.partition}  stream ${q.stream_length}  pending ${q.pending}  dead letters ${q.dead_letters}`);
       return;

@@ -28,7 +28,11 @@ export function clusterStatus(deployment: Deployment, presenceTtlMs: number): Pr
     const now = Date.now();
     const gateways = await Promise.all(
       nodes.map(async (node) => {
-        const [beat, sockets, users] = await Promise.all([redis.zscore(keys.presenceNodes(), node), redis.hget(keys.nodeSockets(), node), redis.hlen(keys.presenceNode(node))]);
+        const [beat, sockets, users] = await Promise.all([
+          redis.zscore(keys.presenceNodes(), node),
+          redis.hget(keys.nodeSockets(), node),
+          redis.hlen(keys.presenceNode(node)),
+        ]);
         return { node, last_heartbeat_ms_ago: now - Number(beat), sockets: Number(sockets ?? 0), users };
       }),
     );
@@ -56,7 +60,13 @@ export function clusterStatus(deployment: Deployment, presenceTtlMs: number): Pr
         oldest_pending_age_seconds: lag.oldestPendingAgeSeconds,
         consumers: [...consumers.values()].sort((a, b) => a.name.localeCompare(b.name)),
         partitions: lag.partitions
-          .map((l, partition) => ({ partition, stream_length: l.streamLength, pending: l.pending, dead_letters: deadLetters[partition]!, oldest_pending_age_seconds: l.oldestPendingAgeSeconds }))
+          .map((l, partition) => ({
+            partition,
+            stream_length: l.streamLength,
+            pending: l.pending,
+            dead_letters: deadLetters[partition]!,
+            oldest_pending_age_seconds: l.oldestPendingAgeSeconds,
+          }))
           .filter((p) => p.stream_length + p.pending + p.dead_letters > 0),
       },
     };

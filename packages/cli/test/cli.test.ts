@@ -20,7 +20,10 @@ t.test('parley: token, migrate, room, send, tail and status against a running cl
   // the README writes it, through npx (the command is linked on install, before any build).
   await sql`create database fresh`.execute(stack.db);
   const fresh = { ...env, DATABASE_URL: stack.env.DATABASE_URL!.replace(/\/[^/]+$/, '/fresh') };
-  const viaNpx = new Child('npx-parley-migrate', 'bash', ['-c', 'npx parley migrate'], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ...fresh } });
+  const viaNpx = new Child('npx-parley-migrate', 'bash', ['-c', 'npx parley migrate'], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...fresh },
+  });
   const first = { code: (await viaNpx.exited).code, lines: viaNpx.lines };
   t.equal(first.code, 0);
   t.match(first.lines.join('\n'), /^applied: 0001_.*0006_files/m, 'migrate: every migration applied');
@@ -35,27 +38,50 @@ t.test('parley: token, migrate, room, send, tail and status against a running cl
   t.match(direct.json, { type: 'direct' }, 'room direct');
 
   // tail on one gateway, send through the other.
-  const tail = new Child('parley-tail', process.execPath, [cli, 'tail', String(room), '--as', 'carol', '--url', gw2!.url], { env: { PATH: process.env.PATH, ...env } });
+  const tail = new Child('parley-tail', process.execPath, [cli, 'tail', String(room), '--as', 'carol', '--url', gw2!.url], {
+    env: { PATH: process.env.PATH, ...env },
+  });
   t.equal((await tail.exited).code, 1, 'tail refuses a room the user is not in');
   t.match(tail.lines.join('\n'), /ROOM_NOT_MEMBER/);
-  const live = new Child('parley-tail', process.execPath, [cli, 'tail', String(room), '--as', 'bob', '--count', '2', '--url', gw2!.url], { env: { PATH: process.env.PATH, ...env } });
+  const live = new Child('parley-tail', process.execPath, [cli, 'tail', String(room), '--as', 'bob', '--count', '2', '--url', gw2!.url], {
+    env: { PATH: process.env.PATH, ...env },
+  });
   await live.waitFor(/tailing chat/);
   const sent = await parley({ ...env, PARLEY_URL: gw1!.url }, 'send', String(room), '请问药师在吗', '--as', 'alice', '--client-id', 'cli-1');
   t.match(sent.json, { chat_id: room, seq: 1, duplicate: false }, 'send: the ack');
-  t.match((await parley({ ...env, PARLEY_URL: gw1!.url }, 'send', String(room), '请问药师在吗', '--as', 'alice', '--client-id', 'cli-1')).json, { seq: 1, duplicate: true }, 'the same --client-id is sent once');
+  t.match(
+    (await parley({ ...env, PARLEY_URL: gw1!.url }, 'send', String(room), '请问药师在吗', '--as', 'alice', '--client-id', 'cli-1')).json,
+    { seq: 1, duplicate: true },
+    'the same --client-id is sent once',
+  );
   t.match((await parley({ ...env, PARLEY_URL: gw1!.url }, 'send', String(room), 'second', '--as', 'alice')).json, { seq: 2 });
   t.equal((await live.exited).code, 0, 'tail stops after --count events');
   const events = live.lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
-  t.match(events, [{ seq: 1, type: 'message', content: '请问药师在吗', sender_id: 'alice' }, { seq: 2, content: 'second' }], 'tail: each event once, live, in order');
+  t.match(
+    events,
+    [
+      { seq: 1, type: 'message', content: '请问药师在吗', sender_id: 'alice' },
+      { seq: 2, content: 'second' },
+    ],
+    'tail: each event once, live, in order',
+  );
   const replay = await parley({ ...env, PARLEY_URL: gw1!.url }, 'tail', String(room), '--as', 'bob', '--from', '1', '--count', '1');
   t.match(JSON.parse(replay.lines.find((l) => l.startsWith('{'))!), { seq: 2 }, 'tail --from replays what came after');
 
   // status: both gateways with their sockets, and the persister's lag.
-  const status = await eventually(async () => {
-    const s = (await parley(env, 'status', '--json')).json;
-    return s.gateways.length === 2 && s.gateways.some((g: { sockets: number }) => g.sockets === 1) ? s : undefined;
-  }, 10_000, 'status sees both gateways and bob');
-  t.match(status.gateways.find((g: { node: string }) => g.node === gw2!.nodeId), { sockets: 1, users: 1 }, "status: bob's socket on gateway 2");
+  const status = await eventually(
+    async () => {
+      const s = (await parley(env, 'status', '--json')).json;
+      return s.gateways.length === 2 && s.gateways.some((g: { sockets: number }) => g.sockets === 1) ? s : undefined;
+    },
+    10_000,
+    'status sees both gateways and bob',
+  );
+  t.match(
+    status.gateways.find((g: { node: string }) => g.node === gw2!.nodeId),
+    { sockets: 1, users: 1 },
+    "status: bob's socket on gateway 2",
+  );
   t.match(status.persister, { stream_length: 0, pending: 0, dead_letters: 0, consumers: [{ name: 'persister-a' }] });
   await stack.persisters[0]!.kill('SIGKILL');
   await parley({ ...env, PARLEY_URL: gw1!.url }, 'send', String(room), 'while no persister runs', '--as', 'alice');
@@ -70,7 +96,10 @@ t.test('parley: token, migrate, room, send, tail and status against a running cl
   t.match(unknown.lines.join('\n'), /unknown command "frobnicate"[\s\S]*usage: parley/);
   t.equal((await parley({}, 'send', String(room), 'hi')).code, 2, 'no token and no JWT_SECRET: a usage error');
   // The settings the services share are read and checked as the services read them.
-  for (const [name, value] of [['REDIS_PARTITIONS', 'many'], ['PRESENCE_TTL_SECONDS', '1']] as const) {
+  for (const [name, value] of [
+    ['REDIS_PARTITIONS', 'many'],
+    ['PRESENCE_TTL_SECONDS', '1'],
+  ] as const) {
     const bad = await parley({ ...env, [name]: value }, 'status');
     t.equal(bad.code, 1, `a bad ${name} exits 1`);
     t.match(bad.lines.join('\n'), new RegExp(`parley: .*${name}`), 'naming it');

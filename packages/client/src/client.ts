@@ -135,7 +135,10 @@ export class ParleyClient {
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   private polling: Promise<void> | undefined;
   private readonly options: Required<
-    Pick<ClientOptions, 'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs' | 'fallbackAfterFailures' | 'pollIntervalMs' | 'tokenRefreshMarginMs'>
+    Pick<
+      ClientOptions,
+      'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs' | 'fallbackAfterFailures' | 'pollIntervalMs' | 'tokenRefreshMarginMs'
+    >
   > &
     ClientOptions;
 
@@ -283,7 +286,11 @@ export class ParleyClient {
 
   /** One page of a room's history (newest first): before a seq, or after one. */
   history(chatId: number, page: { before?: number; after?: number; limit?: number } = {}): Promise<HistoryPage> {
-    const query = new URLSearchParams(Object.entries(page).filter(([, v]) => v !== undefined).map(([k, v]) => [k, String(v)]));
+    const query = new URLSearchParams(
+      Object.entries(page)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => [k, String(v)]),
+    );
     return this.request<HistoryPage>('GET', `/api/chats/${chatId}/messages${query.size ? `?${query}` : ''}`);
   }
 
@@ -384,7 +391,11 @@ export class ParleyClient {
     if ((this.lastSeq.get(chatId) ?? 0) <= head) return;
     this.lastSeq.set(chatId, head);
     const held = this.held.get(chatId);
-    if (held) this.held.set(chatId, held.filter((f) => f.seq <= head));
+    if (held)
+      this.held.set(
+        chatId,
+        held.filter((f) => f.seq <= head),
+      );
     this.emit('chat_rewound', { type: 'chat_rewound', chat_id: chatId, head_seq: head });
   }
 
@@ -503,12 +514,15 @@ export class ParleyClient {
     const delay = Math.max(0, left - Math.min(this.options.tokenRefreshMarginMs, left / 2));
     const socket = this.socket;
     // A timer holds at most 2^31-1 ms (about 24.8 days): a longer-lived token is refreshed early.
-    this.refreshTimer = setTimeout(() => {
-      // A failed refresh is not fatal: at the exp the server closes the socket, and the reconnect asks again.
-      this.freshToken()
-        .then((token) => this.socket === socket && this.write({ type: 'refresh_token', token }))
-        .catch(() => undefined);
-    }, Math.min(delay, 2 ** 31 - 1));
+    this.refreshTimer = setTimeout(
+      () => {
+        // A failed refresh is not fatal: at the exp the server closes the socket, and the reconnect asks again.
+        this.freshToken()
+          .then((token) => this.socket === socket && this.write({ type: 'refresh_token', token }))
+          .catch(() => undefined);
+      },
+      Math.min(delay, 2 ** 31 - 1),
+    );
   }
 
   /** Timers that belong to one socket. */

@@ -40,7 +40,11 @@ t.test('SIGKILL of the client’s gateway while three others send: every message
   const senders = ['s1', 's2', 's3'].map(async (sender, i) => {
     for (let k = 0; k < PER_SENDER; k++) {
       const gw = i === 0 ? gwB : gwC;
-      const res = await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token(sender), { client_id: `${sender}-${k}`, message_type: 'text', content: `${sender} ${k}` });
+      const res = await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token(sender), {
+        client_id: `${sender}-${k}`,
+        message_type: 'text',
+        content: `${sender} ${k}`,
+      });
       if (res.status !== 201) throw new Error(`send failed: ${res.status}`);
       if (++sent === 30) {
         dead.add(gwA);
@@ -52,7 +56,11 @@ t.test('SIGKILL of the client’s gateway while three others send: every message
   await killed;
   const total = 3 * PER_SENDER;
   await eventually(() => seen.length >= total, 30_000, 'the client caught up');
-  t.same(seen.map((e) => e.seq), Array.from({ length: total }, (_, i) => i + 1), 'every message exactly once, in seq order');
+  t.same(
+    seen.map((e) => e.seq),
+    Array.from({ length: total }, (_, i) => i + 1),
+    'every message exactly once, in seq order',
+  );
   t.ok(states.includes('reconnecting'), `the connection state showed the outage: ${states.join(' → ')}`);
   t.equal(client.state, 'open');
 });
@@ -61,7 +69,8 @@ t.test('resuming past the replay maximum: the SDK pages history and ends with ev
   const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { RESUME_MAX_EVENTS: '20' } });
   const [gw] = stack.gateways as [Gateway];
   const room = await stack.createGroup('writer', ['reader']);
-  const send = (k: number) => stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('writer'), { client_id: `w-${k}`, message_type: 'text', content: `m ${k}` });
+  const send = (k: number) =>
+    stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('writer'), { client_id: `w-${k}`, message_type: 'text', content: `m ${k}` });
   for (let k = 1; k <= 5; k++) await send(k);
   // The application saved position 5 last time; 245 more came while it was away (the replay maximum is 20).
   for (let k = 6; k <= 250; k++) await send(k);
@@ -80,7 +89,11 @@ t.test('resuming past the replay maximum: the SDK pages history and ends with ev
   // Live messages after the catch-up follow on.
   await send(251);
   await eventually(() => seqs.includes(251), 20_000, 'live again');
-  t.same(seqs, Array.from({ length: 246 }, (_, i) => i + 6), 'every message after the saved position, once, in order');
+  t.same(
+    seqs,
+    Array.from({ length: 246 }, (_, i) => i + 6),
+    'every message after the saved position, once, in order',
+  );
   t.equal(client.positions()[room], 251);
 });
 
@@ -112,7 +125,11 @@ t.test('a send in flight when the connection drops is acked once after the recon
   t.equal(acks, 1, 'the promise settled once');
   await eventually(async () => (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).execute()).length === 2, 20_000, 'persisted');
   const rows = await stack.db.selectFrom('messages').select(['seq', 'client_id']).where('room_id', '=', room).orderBy('seq').execute();
-  t.same(rows.map((r) => r.client_id), ['flight-1', 'flight-2'], 'one copy stored');
+  t.same(
+    rows.map((r) => r.client_id),
+    ['flight-1', 'flight-2'],
+    'one copy stored',
+  );
 
   // A refused send rejects with the server's code.
   await t.rejects(client.send(999_999, 'nowhere'), { code: 'ROOM_NOT_MEMBER' });
@@ -209,14 +226,25 @@ t.test('sendFile uploads, sends the message with its attachment, and download fe
   bob.connect();
   await opened;
   // A 1x1 PNG.
-  const png = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e4a90000000049454e44ae426082', 'hex');
+  const png = Buffer.from(
+    '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e4a90000000049454e44ae426082',
+    'hex',
+  );
   const sent = await alice.sendFile(room, new Blob([png]), 'dot.png', { caption: 'a dot' });
   t.match(sent, { seq: 1, file: { name: 'dot.png', mime_type: 'image/png', size: png.length } });
   await eventually(() => received.length === 1, 10_000, 'bob receives it');
-  t.match(received[0], { content: 'a dot', message_type: 'image', attachment: { name: 'dot.png', mime_type: 'image/png', url: sent.file.url } }, 'an image message, by the sniffed type');
+  t.match(
+    received[0],
+    { content: 'a dot', message_type: 'image', attachment: { name: 'dot.png', mime_type: 'image/png', url: sent.file.url } },
+    'an image message, by the sniffed type',
+  );
   const bytes = Buffer.from(await (await bob.download(received[0]!.attachment!)).arrayBuffer());
   t.ok(bytes.equals(png), 'bob downloads the same bytes');
-  await t.rejects(new ParleyClient({ url: gwA.wsUrl, token: stack.token('mallory') }).download(sent.file), { code: 'FILE_NOT_FOUND', status: 404 }, 'a non-member cannot');
+  await t.rejects(
+    new ParleyClient({ url: gwA.wsUrl, token: stack.token('mallory') }).download(sent.file),
+    { code: 'FILE_NOT_FOUND', status: 404 },
+    'a non-member cannot',
+  );
 });
 
 t.test('a client closed while its token is on its way opens no socket', async (t) => {

@@ -6,7 +6,10 @@ import { envSchema } from 'env-schema';
  * service's schema spreads them beside its own (and `RedisEnv` from @parley/redis).
  */
 export const SharedEnv = {
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), { default: 'info' }),
+  LOG_LEVEL: Type.Union(
+    ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)),
+    { default: 'info' },
+  ),
   DATABASE_URL: Type.String({ pattern: '^postgres(ql)?://' }),
   /**
    * A gateway that stops heartbeating is dead after this long: its users go offline (heartbeat every

@@ -10,7 +10,11 @@ t.test('defaults apply, and values are converted to their types', async (t) => {
 });
 
 t.test('an empty variable counts as unset', async (t) => {
-  t.same(readEnv(Schema, { DATABASE_URL: url, NAME: '', LOG_LEVEL: '' }), { DATABASE_URL: url, PRESENCE_TTL_SECONDS: 30, LOG_LEVEL: 'info' }, 'NAME absent, LOG_LEVEL its default');
+  t.same(
+    readEnv(Schema, { DATABASE_URL: url, NAME: '', LOG_LEVEL: '' }),
+    { DATABASE_URL: url, PRESENCE_TTL_SECONDS: 30, LOG_LEVEL: 'info' },
+    'NAME absent, LOG_LEVEL its default',
+  );
 });
 
 t.test('a bad or missing value throws, naming the variable', async (t) => {

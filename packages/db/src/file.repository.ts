@@ -24,12 +24,21 @@ export async function roomFiles(db: Kysely<Database>, roomId: number, before: st
 /** Hides files (their message was deleted): no longer listed nor downloadable. */
 export async function hideFiles(db: Kysely<Database>, ids: string[]): Promise<void> {
   if (ids.length === 0) return;
-  await db.updateTable('files').set({ hidden_at: sql`now()` }).where('id', 'in', ids).where('hidden_at', 'is', null).execute();
+  await db
+    .updateTable('files')
+    .set({ hidden_at: sql`now()` })
+    .where('id', 'in', ids)
+    .where('hidden_at', 'is', null)
+    .execute();
 }
 
 /** A copy of a file's record under `id` in another room (a forwarded message's), sharing its stored bytes; the existing one if `id` is taken. */
 export async function copyFile(db: Kysely<Database>, file: FileRow, id: string, roomId: number, uploaderId: string): Promise<FileRow> {
   const { created_at: _created, hidden_at: _hidden, ...rest } = file;
-  await db.insertInto('files').values({ ...rest, id, room_id: roomId, uploader_id: uploaderId }).onConflict((oc) => oc.column('id').doNothing()).execute();
+  await db
+    .insertInto('files')
+    .values({ ...rest, id, room_id: roomId, uploader_id: uploaderId })
+    .onConflict((oc) => oc.column('id').doNothing())
+    .execute();
   return db.selectFrom('files').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
 }

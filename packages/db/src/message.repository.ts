@@ -66,14 +66,7 @@ export async function applyMessageChanges(db: Kysely<Database>, targets: Array<{
 
 /** Messages of a room with fromSeq <= seq <= toSeq, in seq order. */
 export async function messagesInRange(db: Kysely<Database>, roomId: number, fromSeq: number, toSeq: number): Promise<MessageRow[]> {
-  return db
-    .selectFrom('messages')
-    .selectAll()
-    .where('room_id', '=', roomId)
-    .where('seq', '>=', fromSeq)
-    .where('seq', '<=', toSeq)
-    .orderBy('seq')
-    .execute();
+  return db.selectFrom('messages').selectAll().where('room_id', '=', roomId).where('seq', '>=', fromSeq).where('seq', '<=', toSeq).orderBy('seq').execute();
 }
 
 /** The newest message row of each of these rooms that has one. */

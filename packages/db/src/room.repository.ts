@@ -81,7 +81,12 @@ export async function addRoomMember(db: Kysely<Database>, roomId: number, userId
       .returningAll()
       .executeTakeFirst();
     const member = row ?? (await findRoomMember(trx, roomId, userId))!;
-    if (row) await trx.updateTable('rooms').set((eb) => ({ member_count: eb('member_count', '+', 1) })).where('id', '=', roomId).execute();
+    if (row)
+      await trx
+        .updateTable('rooms')
+        .set((eb) => ({ member_count: eb('member_count', '+', 1) }))
+        .where('id', '=', roomId)
+        .execute();
     return { member, added: row !== undefined };
   });
 }
@@ -90,7 +95,12 @@ export async function addRoomMember(db: Kysely<Database>, roomId: number, userId
 export async function removeRoomMember(db: Kysely<Database>, roomId: number, userId: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
     const row = await trx.deleteFrom('room_members').where('room_id', '=', roomId).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
-    if (row) await trx.updateTable('rooms').set((eb) => ({ member_count: eb('member_count', '-', 1) })).where('id', '=', roomId).execute();
+    if (row)
+      await trx
+        .updateTable('rooms')
+        .set((eb) => ({ member_count: eb('member_count', '-', 1) }))
+        .where('id', '=', roomId)
+        .execute();
     return row !== undefined;
   });
 }

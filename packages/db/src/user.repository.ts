@@ -64,6 +64,12 @@ export async function messageCountsOf(db: Kysely<Database>, userId: string): Pro
 
 /** Mutes or unmutes a room for a member; false when the user is not a member. */
 export async function setMuted(db: Kysely<Database>, roomId: number, userId: string, muted: boolean): Promise<boolean> {
-  const row = await db.updateTable('room_members').set({ muted }).where('room_id', '=', roomId).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
+  const row = await db
+    .updateTable('room_members')
+    .set({ muted })
+    .where('room_id', '=', roomId)
+    .where('user_id', '=', userId)
+    .returning('user_id')
+    .executeTakeFirst();
   return row !== undefined;
 }

@@ -35,9 +35,12 @@ for (const c of cases) {
     const room = await createGroupRoom(db, 'alice', { name: c.name.slice(0, 60), isPublic: false, memberIds: ['bob'] });
     const rows = new Map<number, NewMessage>([[1, row(room.id, 1, { kind: 'message', sender_id: 'alice', content: 'see you at 3' })]]);
     for (const { seq, ...change } of c.changes) {
-      rows.set(seq, change.kind === 'edit'
-        ? row(room.id, seq, { kind: 'edit', sender_id: 'alice', target_seq: 1, content: change.content, created_at: change.created_at })
-        : row(room.id, seq, { kind: 'delete', sender_id: change.sender_id, target_seq: 1, recalled: change.recalled, created_at: change.created_at }));
+      rows.set(
+        seq,
+        change.kind === 'edit'
+          ? row(room.id, seq, { kind: 'edit', sender_id: 'alice', target_seq: 1, content: change.content, created_at: change.created_at })
+          : row(room.id, seq, { kind: 'delete', sender_id: change.sender_id, target_seq: 1, recalled: change.recalled, created_at: change.created_at }),
+      );
     }
     for (const seq of c.arrival ?? [...rows.keys()].sort((a, b) => a - b)) {
       await insertMessages(db, [rows.get(seq)!]);
@@ -46,7 +49,11 @@ for (const c of cases) {
     const [message, ...edits] = await messagesInRange(db, room.id, 1, rows.size);
     t.same(stateOf(message!), c.state, 'the row holds that state, whatever order its rows came in');
     const deleted = c.state.deleted_at !== undefined;
-    t.same(edits.filter((e) => e.kind === 'edit' && e.content !== '').length > 0, !deleted && c.changes.some((x) => x.kind === 'edit'), deleted ? 'the edits\' texts are emptied' : 'the edits keep their texts');
+    t.same(
+      edits.filter((e) => e.kind === 'edit' && e.content !== '').length > 0,
+      !deleted && c.changes.some((x) => x.kind === 'edit'),
+      deleted ? "the edits' texts are emptied" : 'the edits keep their texts',
+    );
   });
 }
 

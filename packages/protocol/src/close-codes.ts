@@ -20,4 +20,3 @@ export const closeCodes = {
 } as const;
 
 export type CloseCodeName = keyof typeof closeCodes;
-

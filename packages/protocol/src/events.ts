@@ -33,7 +33,15 @@ export function encodeMessageEventBody(m: Omit<Message, 'seq'>): string {
  * one field order whoever builds it, so that a replay from Postgres matches the live event.
  */
 export function encodeChangeEventBody(e: MessageChangeEvent extends infer E ? (E extends unknown ? Omit<E, 'seq'> : never) : never): string {
-  const common = { type: e.type, chat_id: e.chat_id, id: e.id, sender_id: e.sender_id, client_id: e.client_id, message_seq: e.message_seq, created_at: e.created_at };
+  const common = {
+    type: e.type,
+    chat_id: e.chat_id,
+    id: e.id,
+    sender_id: e.sender_id,
+    client_id: e.client_id,
+    message_seq: e.message_seq,
+    created_at: e.created_at,
+  };
   return JSON.stringify(e.type === 'message_edited' ? { ...common, content: e.content } : { ...common, recalled: e.recalled });
 }
 

@@ -11,8 +11,7 @@ export type MessageState = Pick<Message, 'content' | 'edited_at' | 'deleted_at' 
 
 /** An edit or a deletion (or recall) of a message, as the fold needs it. */
 export type MessageChange =
-  | { kind: 'edit'; content: string; created_at: string }
-  | { kind: 'delete'; created_at: string; sender_id: string; recalled: boolean };
+  { kind: 'edit'; content: string; created_at: string } | { kind: 'delete'; created_at: string; sender_id: string; recalled: boolean };
 
 /**
  * The state `change` gives a message in state `state`. An edit sets the text and the time of the

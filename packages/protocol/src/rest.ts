@@ -36,10 +36,7 @@ export type Chat = Static<typeof Chat>;
 
 export const ChatParams = Type.Object({ id: ChatId });
 
-export const CreateDirectChatBody = Type.Object(
-  { type: Type.Literal('direct'), user_id: UserId },
-  { additionalProperties: false },
-);
+export const CreateDirectChatBody = Type.Object({ type: Type.Literal('direct'), user_id: UserId }, { additionalProperties: false });
 export const CreateGroupChatBody = Type.Object(
   {
     type: Type.Literal('group'),
@@ -92,10 +89,7 @@ export const ParticipantListQuery = Type.Object(
 export const ParticipantList = Type.Object({ participants: Type.Array(Participant) });
 
 /** A room with its first members (up to 100, oldest first) and, for members, its latest messages (newest first). */
-export const ChatDetail = Type.Composite([
-  Chat,
-  Type.Object({ members: Type.Array(Participant), latest_messages: Type.Array(Message) }),
-]);
+export const ChatDetail = Type.Composite([Chat, Type.Object({ members: Type.Array(Participant), latest_messages: Type.Array(Message) })]);
 export type ChatDetail = Static<typeof ChatDetail>;
 
 /**
@@ -106,9 +100,7 @@ export const HistoryQuery = Type.Object(
   {
     before: Type.Optional(Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER })),
     after: Type.Optional(Seq),
-    limit: Type.Optional(
-      Type.Integer({ minimum: 1, maximum: limits.historyMaxLimit, default: limits.historyDefaultLimit }),
-    ),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: limits.historyMaxLimit, default: limits.historyDefaultLimit })),
   },
   { additionalProperties: false },
 );
@@ -132,7 +124,10 @@ export type HistoryPage = Static<typeof HistoryPage>;
 
 export const MessageParams = Type.Object({ id: ChatId, seq: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }) });
 /** An edit replaces the text; `client_id` makes a retried edit happen once. */
-export const EditMessageBody = Type.Object({ client_id: ClientId, content: UserText({ minLength: 1, maxLength: limits.contentMaxLength }) }, { additionalProperties: false });
+export const EditMessageBody = Type.Object(
+  { client_id: ClientId, content: UserText({ minLength: 1, maxLength: limits.contentMaxLength }) },
+  { additionalProperties: false },
+);
 
 /** Forward message `seq` of room `id` into room `chat_id` (the caller must belong to both). */
 export const ForwardMessageBody = Type.Object({ client_id: ClientId, chat_id: ChatId }, { additionalProperties: false });
@@ -208,10 +203,7 @@ export const SearchResult = Type.Object({ messages: Type.Array(Message) });
 
 /** The service creates a direct room for a pair, or a group room owned by `created_by` (its admin). */
 export const ServiceCreateChatBody = Type.Union([
-  Type.Object(
-    { type: Type.Literal('direct'), user_ids: Type.Array(UserId, { minItems: 2, maxItems: 2, uniqueItems: true }) },
-    { additionalProperties: false },
-  ),
+  Type.Object({ type: Type.Literal('direct'), user_ids: Type.Array(UserId, { minItems: 2, maxItems: 2, uniqueItems: true }) }, { additionalProperties: false }),
   Type.Object({ ...CreateGroupChatBody.properties, created_by: UserId }, { additionalProperties: false }),
 ]);
 /** A system message (`system.event` `notice`, `sender_id` null) posted by the service. */

@@ -33,7 +33,9 @@ t.test('every frame example in docs/protocol.md is valid against its schema, and
   const frames = jsonExamples(doc('protocol.md')).filter((v): v is { type: string } => typeof v === 'object' && v !== null && 'type' in v);
   const shown = new Set<string>();
   for (const frame of frames) {
-    const schemas = [clientFrames[frame.type as keyof typeof clientFrames], serverFrames[frame.type as keyof typeof serverFrames]].filter((s) => s !== undefined);
+    const schemas = [clientFrames[frame.type as keyof typeof clientFrames], serverFrames[frame.type as keyof typeof serverFrames]].filter(
+      (s) => s !== undefined,
+    );
     t.ok(schemas.length > 0, `${frame.type} is a frame type`);
     const valid = schemas.some((schema) => Value.Check(schema, frame));
     t.ok(valid, `the ${frame.type} example is valid`, valid ? {} : { errors: [...Value.Errors(schemas[0]!, frame)].map((e) => `${e.path} ${e.message}`) });
@@ -54,7 +56,10 @@ t.test('docs/protocol.md names every field of every frame in its section', async
   const page = doc('protocol.md');
   const clientPart = page.slice(page.indexOf('## Client → server'), page.indexOf('## Server → client'));
   const serverPart = page.slice(page.indexOf('## Server → client'), page.indexOf('## REST'));
-  for (const [part, frames] of [[clientPart, clientFrames], [serverPart, serverFrames]] as const) {
+  for (const [part, frames] of [
+    [clientPart, clientFrames],
+    [serverPart, serverFrames],
+  ] as const) {
     for (const [type, schema] of Object.entries(frames)) {
       const text = section(part, type);
       for (const field of Object.keys((schema as { properties: Record<string, unknown> }).properties)) {
@@ -68,7 +73,11 @@ t.test('docs/seeds.md covers every seed, and each row names a test that exists o
   const page = doc('seeds.md');
   // The seeds live beside the checkout, not in it: a fresh clone elsewhere checks the five known.
   const dir = new URL('../../../../shared/seeds/', import.meta.url);
-  const seeds = existsSync(dir) ? readdirSync(dir).filter((f) => /^\d{3}_/.test(f)).map((f) => f.slice(0, 3)) : ['000', '001', '002', '003', '004'];
+  const seeds = existsSync(dir)
+    ? readdirSync(dir)
+        .filter((f) => /^\d{3}_/.test(f))
+        .map((f) => f.slice(0, 3))
+    : ['000', '001', '002', '003', '004'];
   for (const seed of seeds) t.match(page, new RegExp(`^## Seed ${seed}:`, 'm'), `seed ${seed} has a section`);
   const rows = page.split('\n').filter((l) => l.startsWith('| ') && !l.startsWith('| seed feature') && !l.startsWith('|---'));
   t.ok(rows.length > 50, `${rows.length} rows`);

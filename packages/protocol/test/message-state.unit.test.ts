@@ -22,7 +22,7 @@ for (const c of cases) {
   });
 }
 
-t.test('the fold keeps the message\'s other fields, and returns a new object', async (t) => {
+t.test("the fold keeps the message's other fields, and returns a new object", async (t) => {
   const message = { content: 'hi', seq: 7, sender_id: 'alice' };
   const edited = applyChange(message, { kind: 'edit', content: 'hello', created_at: '2026-01-01T10:00:02.000Z' });
   t.same(edited, { content: 'hello', seq: 7, sender_id: 'alice', edited_at: '2026-01-01T10:00:02.000Z' });

@@ -13,9 +13,7 @@ export interface HostPort {
  * few of its masters or replicas: the client learns the rest), or a master watched by Sentinels.
  */
 export type RedisTarget =
-  | { mode: 'standalone'; url: string }
-  | { mode: 'cluster'; nodes: HostPort[] }
-  | { mode: 'sentinel'; sentinels: HostPort[]; name: string };
+  { mode: 'standalone'; url: string } | { mode: 'cluster'; nodes: HostPort[] } | { mode: 'sentinel'; sentinels: HostPort[]; name: string };
 
 /** The settings a service reads for its Redis: exactly one mode may be given. */
 export interface RedisSettings {

@@ -53,8 +53,7 @@ export function createKeys({ prefix = '', partitions = DEFAULT_PARTITIONS }: Key
     /** Stream, entry id `<seq>-0`: every event not yet persisted plus the last ROOM_LOG_WINDOW events, for resume and history (room-append adds, room-persisted trims). */
     roomLog: (id: number) => `${room(id)}:log`,
     /** String `id|seq|created_at` with a TTL: the idempotency record of one client_id of one sender (room-append). */
-    roomIdempotency: (id: number, senderId: string, clientId: string) =>
-      `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
+    roomIdempotency: (id: number, senderId: string, clientId: string) => `${room(id)}:idem:${senderId.length}:${senderId}:${clientId}`,
     /** Hash: field (changeField) `edit:<seq>` = the latest edit of message seq, `delete:<seq>` = its deletion, each `<event seq>|<change JSON>` (a MessageChange); folded over history until Postgres has it (room-append sets, room-persisted trims). */
     roomChanges: (id: number) => `${room(id)}:changes`,
     /** Set: seqs of the room's events the persisters dead-lettered, until the persisted watermark passes them (persister adds and removes). */

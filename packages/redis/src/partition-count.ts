@@ -12,6 +12,8 @@ export async function claimPartitions(redis: RedisClient, keys: Keys, { record =
   if (record) await redis.set(key, keys.partitions, 'NX');
   const recorded = await redis.get(key);
   if (recorded !== null && Number(recorded) !== keys.partitions) {
-    throw new Error(`this Redis holds data of ${recorded} partitions but REDIS_PARTITIONS is ${keys.partitions}; every process must use the same number (see docs/operations.md)`);
+    throw new Error(
+      `this Redis holds data of ${recorded} partitions but REDIS_PARTITIONS is ${keys.partitions}; every process must use the same number (see docs/operations.md)`,
+    );
   }
 }

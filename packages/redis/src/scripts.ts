@@ -84,9 +84,14 @@ export function createScripts(redis: RedisClient, keys: Keys) {
   }
   const callKeys = scriptCallKeys(keys);
   /** Calls a script with its keys and arguments by name; `rest` follows the named arguments. */
-  function run<N extends ScriptName>(name: N, k: Named<Definitions[N]['keys'], string>, a: Named<Definitions[N]['args'], string | number>, rest: (string | number)[] = []): Promise<unknown> {
+  function run<N extends ScriptName>(
+    name: N,
+    k: Named<Definitions[N]['keys'], string>,
+    a: Named<Definitions[N]['args'], string | number>,
+    rest: (string | number)[] = [],
+  ): Promise<unknown> {
     const args = definitions[name].args.map((n) => (a as Record<string, string | number>)[n]!);
-    return ((redis as unknown as Record<ScriptName, ScriptCall>)[name]).call(redis, ...scriptKeys(name, k), ...args, ...rest);
+    return (redis as unknown as Record<ScriptName, ScriptCall>)[name].call(redis, ...scriptKeys(name, k), ...args, ...rest);
   }
 
   return {
@@ -130,7 +135,16 @@ export function createScripts(redis: RedisClient, keys: Keys) {
       const field = positionField(kind, roomId);
       const [filled, current] = await redis.hmget(keys.userPositions(userId), '', field);
       if (filled === null) return { status: 'READS_UNCACHED' };
-      const [status, position, headSeq] = (await run('positionMark', callKeys.positionMark(roomId), { user: userId, room: roomId, seq, current: Number(current ?? 0), channel: keys.roomChannel(roomId), receiptPrefix, maxBacklog, kind })) as [ReadMarkStatus, number?, number?];
+      const [status, position, headSeq] = (await run('positionMark', callKeys.positionMark(roomId), {
+        user: userId,
+        room: roomId,
+        seq,
+        current: Number(current ?? 0),
+        channel: keys.roomChannel(roomId),
+        receiptPrefix,
+        maxBacklog,
+        kind,
+      })) as [ReadMarkStatus, number?, number?];
       if (status === 'UNCHANGED') return { status, position: position!, headSeq: headSeq! };
       if (status !== 'OK') return { status };
       // A concurrent mark may have raised it further already: then this one changed nothing.
@@ -189,13 +203,9 @@ export interface AppendInput {
   change?: { messageSeq: number; kind: 'edit' | 'delete'; json: string };
 }
 
-export type AppendResult =
-  | { status: 'OK' | 'DUPLICATE'; id: string; seq: number; createdAt: string }
-  | { status: Exclude<AppendStatus, 'OK' | 'DUPLICATE'> };
+export type AppendResult = { status: 'OK' | 'DUPLICATE'; id: string; seq: number; createdAt: string } | { status: Exclude<AppendStatus, 'OK' | 'DUPLICATE'> };
 
 /** A read position (what the user has read) or a delivered one (what the user's client has received). */
 export type PositionKind = 'read' | 'delivered';
 export type ReadMarkStatus = 'OK' | 'UNCHANGED' | 'READS_UNCACHED' | 'MEMBERS_UNCACHED' | 'NOT_MEMBER' | 'HEAD_UNKNOWN' | 'BACKLOG_FULL';
-export type ReadMarkResult =
-  | { status: 'OK' | 'UNCHANGED'; position: number; headSeq: number }
-  | { status: Exclude<ReadMarkStatus, 'OK' | 'UNCHANGED'> };
+export type ReadMarkResult = { status: 'OK' | 'UNCHANGED'; position: number; headSeq: number } | { status: Exclude<ReadMarkStatus, 'OK' | 'UNCHANGED'> };

@@ -17,14 +17,25 @@ t.test('every script call declares keys of one slot, and its channel lies in tha
       calls.push(['roomReconcile', scriptKeys('roomReconcile', call.roomReconcile(room))]);
       // The persister acks and dead-letters in one MULTI per partition; the CLI's retry moves a letter back in one.
       calls.push(['room dead seqs', [keys.roomMeta(room), keys.roomDeadSeqs(room)]]);
-      calls.push(['partition streams', [keys.eventStream(keys.partitionOf(room)), keys.deadLetters(keys.partitionOf(room)), keys.partitionIncarnation(keys.partitionOf(room)), keys.roomLog(room)]]);
+      calls.push([
+        'partition streams',
+        [
+          keys.eventStream(keys.partitionOf(room)),
+          keys.deadLetters(keys.partitionOf(room)),
+          keys.partitionIncarnation(keys.partitionOf(room)),
+          keys.roomLog(room),
+        ],
+      ]);
     }
     for (const user of users) {
       calls.push(['positionRaise', scriptKeys('positionRaise', call.positionRaise(user)), keys.userChannel(user)]);
       calls.push(['userPositionsFill', scriptKeys('userPositionsFill', call.userPositionsFill(user))]);
     }
     // Presence is read in one pipeline over the global keys.
-    calls.push(['global', [keys.presenceNodes(), keys.presenceNode('n1'), keys.nodeSockets(), keys.presenceLastSeen(), keys.revokedTokens(), keys.partitionCount(), keys.epochs()]]);
+    calls.push([
+      'global',
+      [keys.presenceNodes(), keys.presenceNode('n1'), keys.nodeSockets(), keys.presenceLastSeen(), keys.revokedTokens(), keys.partitionCount(), keys.epochs()],
+    ]);
     let bad = 0;
     for (const [name, declared, channel] of calls) {
       const slots = new Set([...declared, ...(channel ? [channel] : [])].map(slotOf));

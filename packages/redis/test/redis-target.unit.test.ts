@@ -5,8 +5,18 @@ const url = 'redis://127.0.0.1:6379';
 
 t.test('one server unless cluster nodes or sentinels are given', async (t) => {
   t.same(redisTargetOf({ REDIS_URL: url }), { mode: 'standalone', url });
-  t.same(redisTargetOf({ REDIS_URL: url, REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }), { mode: 'cluster', nodes: [{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7001 }] });
-  t.same(redisTargetOf({ REDIS_URL: url, REDIS_SENTINELS: '[::1]:26379', REDIS_SENTINEL_MASTER: 'parley' }), { mode: 'sentinel', sentinels: [{ host: '::1', port: 26379 }], name: 'parley' }, 'an IPv6 sentinel in brackets');
+  t.same(redisTargetOf({ REDIS_URL: url, REDIS_CLUSTER_NODES: '10.0.0.1:7000, 10.0.0.2:7001' }), {
+    mode: 'cluster',
+    nodes: [
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7001 },
+    ],
+  });
+  t.same(
+    redisTargetOf({ REDIS_URL: url, REDIS_SENTINELS: '[::1]:26379', REDIS_SENTINEL_MASTER: 'parley' }),
+    { mode: 'sentinel', sentinels: [{ host: '::1', port: 26379 }], name: 'parley' },
+    'an IPv6 sentinel in brackets',
+  );
 });
 
 t.test('a setting that cannot mean anything is refused, saying why', async (t) => {

@@ -3,7 +3,11 @@ import type { Teardown } from './stack.js';
 
 /** Debian's chromium, headless, never a downloaded browser; closed with the test. */
 export async function launchChromium(t: Teardown): Promise<Browser> {
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+  const browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+  });
   t.teardown(() => browser.close());
   return browser;
 }

@@ -95,7 +95,10 @@ export class ChatLoad {
   private readonly senders: Sender[];
   private loops: Array<Promise<void>> = [];
 
-  private constructor(private readonly stack: Stack, private readonly options: ChatLoadOptions) {
+  private constructor(
+    private readonly stack: Stack,
+    private readonly options: ChatLoadOptions,
+  ) {
     const users = [...new Set([...options.rooms.values()].flat())];
     this.senders = users.map((user) => {
       const client = new ParleyClient({
@@ -117,7 +120,10 @@ export class ChatLoad {
       // comes next replaces it (Redis lost events it had published: a restart, a failover).
       client.on('chat_rewound', (f) => {
         sender.rewound.push({ room: f.chat_id, headSeq: f.head_seq });
-        sender.received.set(f.chat_id, (sender.received.get(f.chat_id) ?? []).filter((m) => m.seq <= f.head_seq));
+        sender.received.set(
+          f.chat_id,
+          (sender.received.get(f.chat_id) ?? []).filter((m) => m.seq <= f.head_seq),
+        );
       });
       return sender;
     });
@@ -141,10 +147,15 @@ export class ChatLoad {
   /** Connects every member's client and starts sending once all are welcomed. */
   static async start(stack: Stack, options: ChatLoadOptions): Promise<ChatLoad> {
     const load = new ChatLoad(stack, options);
-    await Promise.all(load.senders.map((s) => new Promise<void>((resolve) => {
-      s.client.on('welcome', () => (s.welcomes++, resolve()));
-      s.client.connect();
-    })));
+    await Promise.all(
+      load.senders.map(
+        (s) =>
+          new Promise<void>((resolve) => {
+            s.client.on('welcome', () => (s.welcomes++, resolve()));
+            s.client.connect();
+          }),
+      ),
+    );
     load.loops = load.senders.flatMap((s) => Array.from({ length: options.inFlight ?? 1 }, (_, lane) => load.sendLoop(s, lane)));
     return load;
   }
@@ -252,7 +263,11 @@ export class ChatLoad {
       t.same(late.map((a) => `room ${a.room} seq ${a.seq}`).slice(0, 10), [], 'nothing acked after the failover was lost: no seq handed out again');
     }
     t.equal(duplicated, 0, 'duplicated: no send stored twice, no seq stored twice');
-    t.same(strangers.map((r) => r.id), [], 'every stored message was sent by the load');
+    t.same(
+      strangers.map((r) => r.id),
+      [],
+      'every stored message was sent by the load',
+    );
 
     for (const [room, members] of this.options.rooms) {
       const inRoom = rows.filter((r) => r.room_id === room).map((r) => r.seq);
@@ -264,11 +279,19 @@ export class ChatLoad {
         const seen = s.received.get(room) ?? [];
         const inOrder = seen.every((m, i) => m.seq === i + 1 && byId.get(m.id)?.seq === m.seq && byId.get(m.id)?.room_id === room);
         if (inOrder && seen.length === head) figures.inOrder++;
-        t.same(seen.map((m) => m.seq), Array.from({ length: head }, (_, i) => i + 1), `${s.user} saw room ${room}'s ${head} messages once each, in order`);
+        t.same(
+          seen.map((m) => m.seq),
+          Array.from({ length: head }, (_, i) => i + 1),
+          `${s.user} saw room ${room}'s ${head} messages once each, in order`,
+        );
       }
     }
     t.equal(figures.inOrder, figures.receivers, 'every receiver saw the stored message at each seq');
-    t.comment(`checker: ${Object.entries(figures).map(([k, v]) => `${k} ${v}`).join(', ')}`);
+    t.comment(
+      `checker: ${Object.entries(figures)
+        .map(([k, v]) => `${k} ${v}`)
+        .join(', ')}`,
+    );
     return figures;
   }
 }

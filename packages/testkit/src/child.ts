@@ -29,7 +29,12 @@ export class Child {
 
   private readonly detached: boolean;
 
-  constructor(readonly name: string, command: string, args: string[], options: SpawnOptions & { scanLogs?: boolean } = {}) {
+  constructor(
+    readonly name: string,
+    command: string,
+    args: string[],
+    options: SpawnOptions & { scanLogs?: boolean } = {},
+  ) {
     this.detached = options.detached === true;
     mkdirSync(logDir, { recursive: true });
     const file = createWriteStream(join(logDir, `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`));

@@ -14,8 +14,15 @@ export function multipart(parts: Part[]): { body: Buffer; contentType: string } 
   const boundary = `parley${randomBytes(8).toString('hex')}`;
   const chunks: Buffer[] = [];
   for (const p of parts) {
-    const disposition = p.filename === undefined ? `form-data; name="${p.field ?? 'note'}"` : `form-data; name="${p.field ?? 'file'}"; filename="${p.filename.replaceAll('"', '%22')}"`;
-    chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\n`), p.data, Buffer.from('\r\n'));
+    const disposition =
+      p.filename === undefined
+        ? `form-data; name="${p.field ?? 'note'}"`
+        : `form-data; name="${p.field ?? 'file'}"; filename="${p.filename.replaceAll('"', '%22')}"`;
+    chunks.push(
+      Buffer.from(`--${boundary}\r\nContent-Disposition: ${disposition}\r\n${p.type ? `Content-Type: ${p.type}\r\n` : ''}\r\n`),
+      p.data,
+      Buffer.from('\r\n'),
+    );
   }
   chunks.push(Buffer.from(`--${boundary}--\r\n`));
   return { body: Buffer.concat(chunks), contentType: `multipart/form-data; boundary=${boundary}` };
@@ -24,6 +31,10 @@ export function multipart(parts: Part[]): { body: Buffer; contentType: string } 
 /** Uploads the parts to a room through a gateway: the status and the JSON answer. */
 export async function upload(gw: GatewayProcess, roomId: number, token: string, parts: Part[]) {
   const { body, contentType } = multipart(parts);
-  const res = await fetch(`${gw.url}/api/chats/${roomId}/files`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': contentType }, body: new Uint8Array(body) as unknown as BodyInit });
-  return { status: res.status, body: (await res.json()) };
+  const res = await fetch(`${gw.url}/api/chats/${roomId}/files`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': contentType },
+    body: new Uint8Array(body) as unknown as BodyInit,
+  });
+  return { status: res.status, body: await res.json() };
 }

@@ -59,10 +59,27 @@ export async function startPostgres(): Promise<PostgresServer> {
   cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);
   const spawnOn = async (port: number) => {
-    const child = new Child('postgres', 'postgres', [
-      '-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=',
-      '-c', 'fsync=off', '-c', 'full_page_writes=off', '-c', 'max_connections=200',
-    ], { cwd: tmpdir(), ...postgresUser });
+    const child = new Child(
+      'postgres',
+      'postgres',
+      [
+        '-D',
+        dataDir,
+        '-p',
+        String(port),
+        '-c',
+        'listen_addresses=127.0.0.1',
+        '-c',
+        'unix_socket_directories=',
+        '-c',
+        'fsync=off',
+        '-c',
+        'full_page_writes=off',
+        '-c',
+        'max_connections=200',
+      ],
+      { cwd: tmpdir(), ...postgresUser },
+    );
     await child.started(/database system is ready to accept connections/);
     return child;
   };

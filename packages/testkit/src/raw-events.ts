@@ -15,6 +15,8 @@ export async function appendUnpublished(redis: RedisClient, keys: Keys, room: nu
 }
 
 /** A text message's event as room-append writes it; `extra` is spliced in before the closing brace. */
-export const rawMessageEvent = (room: number, sender: string, extra = '') => (seq: number) =>
-  `{"seq":${seq},"type":"message","chat_id":${room},"id":"${randomUUID()}","sender_id":"${sender}","client_id":"raw-${seq}",` +
-  `"message_type":"text","content":"raw ${seq}","created_at":"${new Date().toISOString()}"${extra}}`;
+export const rawMessageEvent =
+  (room: number, sender: string, extra = '') =>
+  (seq: number) =>
+    `{"seq":${seq},"type":"message","chat_id":${room},"id":"${randomUUID()}","sender_id":"${sender}","client_id":"raw-${seq}",` +
+    `"message_type":"text","content":"raw ${seq}","created_at":"${new Date().toISOString()}"${extra}}`;

@@ -55,15 +55,34 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
   const nodes: RedisClusterNode[] = [];
   const cli = async (port: number, ...command: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...command])).stdout;
   // CLUSTER NODES: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <state> <slots…>`.
-  const table = async (port: number) => (await cli(port, 'CLUSTER', 'NODES').catch(() => '')).split('\n').filter(Boolean).map((line) => {
-    const [id = '', address = '', flags = '', master = '', , , , state = '', ...ranges] = line.split(' ');
-    return { id, address, flags, master, state, ranges };
-  });
+  const table = async (port: number) =>
+    (await cli(port, 'CLUSTER', 'NODES').catch(() => ''))
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => {
+        const [id = '', address = '', flags = '', master = '', , , , state = '', ...ranges] = line.split(' ');
+        return { id, address, flags, master, state, ranges };
+      });
   const portOf = (address: string) => Number(address.slice(address.indexOf(':') + 1, address.indexOf('@')));
-  const spawn = (port: number, busPort: number, dir: string) => new Child(`redis-cluster-${port}`, 'redis-server', [
-    redisConf, '--port', String(port), '--cluster-port', String(busPort), '--bind', '127.0.0.1', '--dir', dir,
-    '--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000', ...args,
-  ]);
+  const spawn = (port: number, busPort: number, dir: string) =>
+    new Child(`redis-cluster-${port}`, 'redis-server', [
+      redisConf,
+      '--port',
+      String(port),
+      '--cluster-port',
+      String(busPort),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dir,
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      `nodes-${port}.conf`,
+      '--cluster-node-timeout',
+      '2000',
+      ...args,
+    ]);
   const cluster: RedisCluster = {
     nodes,
     seeds: [],

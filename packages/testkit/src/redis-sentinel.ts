@@ -78,22 +78,36 @@ export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
       const port = await freePort();
       const dir = mkdtempSync(join(root, 'sentinel-'));
       const conf = join(dir, 'sentinel.conf');
-      writeFileSync(conf, [
-        `port ${port}`, 'bind 127.0.0.1', `dir ${dir}`,
-        `sentinel monitor ${name} 127.0.0.1 ${servers[0]!.port} 2`,
-        `sentinel down-after-milliseconds ${name} 1000`,
-        `sentinel failover-timeout ${name} 5000`,
-        '',
-      ].join('\n'));
+      writeFileSync(
+        conf,
+        [
+          `port ${port}`,
+          'bind 127.0.0.1',
+          `dir ${dir}`,
+          `sentinel monitor ${name} 127.0.0.1 ${servers[0]!.port} 2`,
+          `sentinel down-after-milliseconds ${name} 1000`,
+          `sentinel failover-timeout ${name} 5000`,
+          '',
+        ].join('\n'),
+      );
       sentinels.push({ port, dir, child: new Child(`sentinel-${port}`, 'redis-server', [conf, '--sentinel']) });
     }
     await Promise.all(sentinels.map((s) => s.child.started(/\+monitor master/)));
     // Every Sentinel has found the replica and the other Sentinels (by the master's hello channel).
-    await eventually(async () => (await Promise.all(sentinels.map(async (s) => {
-      const info = await cli(s.port, 'SENTINEL', 'MASTER', name);
-      const field = (f: string) => Number(info.split('\n')[info.split('\n').indexOf(f) + 1]);
-      return field('num-slaves') === 1 && field('num-other-sentinels') === 2;
-    }))).every(Boolean), 30_000, 'the Sentinels know the replica and each other');
+    await eventually(
+      async () =>
+        (
+          await Promise.all(
+            sentinels.map(async (s) => {
+              const info = await cli(s.port, 'SENTINEL', 'MASTER', name);
+              const field = (f: string) => Number(info.split('\n')[info.split('\n').indexOf(f) + 1]);
+              return field('num-slaves') === 1 && field('num-other-sentinels') === 2;
+            }),
+          )
+        ).every(Boolean),
+      30_000,
+      'the Sentinels know the replica and each other',
+    );
     return setup;
   } catch (err) {
     await setup.stop();

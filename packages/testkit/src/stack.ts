@@ -33,16 +33,16 @@ function stopRedis(b: StackRedis): Promise<void> {
 }
 
 /** The Redis a stack runs on: one server, or a cluster. */
-type StackRedis =
-  | { mode: 'standalone'; server: RedisServer }
-  | { mode: 'cluster'; cluster: RedisCluster }
-  | { mode: 'sentinel'; sentinel: RedisSentinelSetup };
+type StackRedis = { mode: 'standalone'; server: RedisServer } | { mode: 'cluster'; cluster: RedisCluster } | { mode: 'sentinel'; sentinel: RedisSentinelSetup };
 
 function targetOf(backend: StackRedis): RedisTarget {
   switch (backend.mode) {
-    case 'standalone': return { mode: 'standalone', url: backend.server.url };
-    case 'cluster': return { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
-    case 'sentinel': return { mode: 'sentinel', sentinels: backend.sentinel.sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })), name: backend.sentinel.name };
+    case 'standalone':
+      return { mode: 'standalone', url: backend.server.url };
+    case 'cluster':
+      return { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
+    case 'sentinel':
+      return { mode: 'sentinel', sentinels: backend.sentinel.sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })), name: backend.sentinel.name };
   }
 }
 
@@ -50,9 +50,12 @@ function targetOf(backend: StackRedis): RedisTarget {
 function envOf(target: RedisTarget): Record<string, string> {
   const list = (nodes: Array<{ host: string; port: number }>) => nodes.map((n) => `${n.host}:${n.port}`).join(',');
   switch (target.mode) {
-    case 'standalone': return { REDIS_URL: target.url };
-    case 'cluster': return { REDIS_CLUSTER_NODES: list(target.nodes) };
-    case 'sentinel': return { REDIS_SENTINELS: list(target.sentinels), REDIS_SENTINEL_MASTER: target.name };
+    case 'standalone':
+      return { REDIS_URL: target.url };
+    case 'cluster':
+      return { REDIS_CLUSTER_NODES: list(target.nodes) };
+    case 'sentinel':
+      return { REDIS_SENTINELS: list(target.sentinels), REDIS_SENTINEL_MASTER: target.name };
   }
 }
 
@@ -81,7 +84,11 @@ export class Stack {
   /** The upload directory every gateway of the stack shares (as a shared volume would be). */
   readonly uploadDir = mkdtempSync(join(tmpdir(), 'parley-uploads-'));
 
-  private constructor(private readonly backend: StackRedis, readonly pgServer: PostgresServer, extraEnv: Record<string, string>) {
+  private constructor(
+    private readonly backend: StackRedis,
+    readonly pgServer: PostgresServer,
+    extraEnv: Record<string, string>,
+  ) {
     const redis = targetOf(backend);
     this.env = {
       UPLOAD_DIR: this.uploadDir,
@@ -109,9 +116,11 @@ export class Stack {
   static async start(t: Teardown, options: StackOptions = {}): Promise<Stack> {
     const mode = options.redis ?? (process.env.PARLEY_TEST_REDIS === 'cluster' ? 'cluster' : 'standalone');
     const starting: Promise<StackRedis> =
-      mode === 'cluster' ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }))
-      : mode === 'sentinel' ? startRedisSentinel().then((sentinel) => ({ mode, sentinel }))
-      : startRedis(options.redisArgs).then((server) => ({ mode, server }));
+      mode === 'cluster'
+        ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }))
+        : mode === 'sentinel'
+          ? startRedisSentinel().then((sentinel) => ({ mode, sentinel }))
+          : startRedis(options.redisArgs).then((server) => ({ mode, server }));
     // If one fails to start, the other is stopped: a server left running would keep the test's process alive.
     const [redisStart, pgStart] = await Promise.allSettled([starting, startPostgres()]);
     if (redisStart.status === 'rejected' || pgStart.status === 'rejected') {

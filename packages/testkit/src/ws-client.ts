@@ -3,7 +3,10 @@ import type { ClientFrame, ServerFrame, ServerFrameOf, ServerFrameType } from '@
 import { noteSentText } from './log-scan.js';
 
 export class HandshakeRefused extends Error {
-  constructor(readonly status: number, readonly body: string) {
+  constructor(
+    readonly status: number,
+    readonly body: string,
+  ) {
     super(`handshake refused with ${status}: ${body}`);
   }
 }
@@ -78,14 +81,15 @@ export class TestClient {
 
   /** The first frame of this type matching `where`, already received or still to come. */
   async next<K extends ServerFrameType>(type: K, where: (f: ServerFrameOf<K>) => boolean = () => true, timeoutMs = 15_000): Promise<ServerFrameOf<K>> {
-    return (await this.find((f) => f.type === type && where(f), timeoutMs));
+    return await this.find((f) => f.type === type && where(f), timeoutMs);
   }
 
   /** Sends a message and waits for its ack or error frame. */
   async sendMessage(chatId: number, content: string, clientId: string): Promise<ServerFrameOf<'ack'> | ServerFrameOf<'error'>> {
     const from = this.frames.length;
     this.send({ type: 'send_message', chat_id: chatId, client_id: clientId, message_type: 'text', content });
-    return (await this.find((f) => (f.type === 'ack' || f.type === 'error') && f.client_id === clientId, 15_000, from)) as ServerFrameOf<'ack'> | ServerFrameOf<'error'>;
+    return (await this.find((f) => (f.type === 'ack' || f.type === 'error') && f.client_id === clientId, 15_000, from)) as
+      ServerFrameOf<'ack'> | ServerFrameOf<'error'>;
   }
 
   /** Message events received for one room, in arrival order. */

@@ -12,7 +12,10 @@ t.test('started: a start is bounded by the process’s progress, not by the cloc
 
   await t.test('a process that computes in silence longer than stallMs is waited for', async (t) => {
     // Three times the stall limit of CPU-bound silence (longer still on a loaded machine), then ready.
-    const busy = node('busy-service', 'const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; }; const end = cpu() + 3e6; while (cpu() < end); console.log("ready")');
+    const busy = node(
+      'busy-service',
+      'const cpu = () => { const u = process.cpuUsage(); return u.user + u.system; }; const end = cpu() + 3e6; while (cpu() < end); console.log("ready")',
+    );
     t.equal(await busy.started(/ready/, 1000), 'ready');
     t.equal((await busy.exited).code, 0);
   });

@@ -4,14 +4,16 @@ import { Stack } from '@parley/testkit';
 
 /** The processes whose parent is this one, still alive (not zombies). */
 function children(): number[] {
-  return readdirSync('/proc').filter((e) => /^\d+$/.test(e)).flatMap((e) => {
-    try {
-      const fields = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ');
-      return Number(fields[1]) === process.pid && fields[0] !== 'Z' ? [Number(e)] : [];
-    } catch {
-      return []; // gone meanwhile
-    }
-  });
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .flatMap((e) => {
+      try {
+        const fields = readFileSync(`/proc/${e}/stat`, 'utf8').split(') ')[1]!.split(' ');
+        return Number(fields[1]) === process.pid && fields[0] !== 'Z' ? [Number(e)] : [];
+      } catch {
+        return []; // gone meanwhile
+      }
+    });
 }
 
 t.test('a stack whose Redis cannot start stops the Postgres it started, and rejects', async (t) => {

@@ -6,10 +6,24 @@ import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 
 /** Pictures, sound, video, PDF, office documents, archives and plain text: nothing a browser would run. */
 const DEFAULT_ALLOWED_TYPES = [
-  'image/jpeg', 'image/png', 'image/gif', 'image/webp', 'image/avif', 'image/heic', 'image/bmp',
-  'audio/*', 'video/*', 'application/pdf', 'text/plain', 'application/zip', 'application/x-7z-compressed', 'application/gzip',
-  'application/x-cfb', 'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
-  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet', 'application/vnd.openxmlformats-officedocument.presentationml.presentation',
+  'image/jpeg',
+  'image/png',
+  'image/gif',
+  'image/webp',
+  'image/avif',
+  'image/heic',
+  'image/bmp',
+  'audio/*',
+  'video/*',
+  'application/pdf',
+  'text/plain',
+  'application/zip',
+  'application/x-7z-compressed',
+  'application/gzip',
+  'application/x-cfb',
+  'application/vnd.openxmlformats-officedocument.wordprocessingml.document',
+  'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet',
+  'application/vnd.openxmlformats-officedocument.presentationml.presentation',
 ].join(',');
 
 /** Every setting of the gateway, read from the environment once, here and nowhere else. */
@@ -45,7 +59,10 @@ export const GatewayEnv = Type.Object({
   /** PEM public key for RS256/ES256 tokens. */
   JWT_PUBLIC_KEY: Type.Optional(Type.String({ minLength: 1 })),
   /** Comma-separated algorithms accepted; pinned, never taken from the token. */
-  JWT_ALGORITHMS: Type.String({ pattern: '^(HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512)(,(HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512))*$', default: 'HS256' }),
+  JWT_ALGORITHMS: Type.String({
+    pattern: '^(HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512)(,(HS256|HS384|HS512|RS256|RS384|RS512|ES256|ES384|ES512))*$',
+    default: 'HS256',
+  }),
   JWT_ISSUER: Type.Optional(Type.String({ minLength: 1 })),
   JWT_AUDIENCE: Type.Optional(Type.String({ minLength: 1 })),
   /** Largest WebSocket frame accepted; a bigger one closes the socket with 1009. */
@@ -162,9 +179,11 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
   const asymmetric = algorithms.every((a) => !a.startsWith('HS'));
   if (!symmetric && !asymmetric) throw new Error('JWT_ALGORITHMS must not mix HS* with RS*/ES* algorithms');
   const key = symmetric ? env.JWT_SECRET : env.JWT_PUBLIC_KEY;
-  if (!key) throw new Error(symmetric ? 'JWT_SECRET is required for HS* algorithms (at least 16 characters)' : 'JWT_PUBLIC_KEY is required for RS*/ES* algorithms');
+  if (!key)
+    throw new Error(symmetric ? 'JWT_SECRET is required for HS* algorithms (at least 16 characters)' : 'JWT_PUBLIC_KEY is required for RS*/ES* algorithms');
   if (source.WS_ALLOWED_ORIGINS) throw new Error('WS_ALLOWED_ORIGINS is now ALLOWED_ORIGINS: it governs REST (CORS) as well as WebSockets');
-  if (env.DEV_TOKENS && env.NODE_ENV === 'production') throw new Error('DEV_TOKENS=true is refused with NODE_ENV=production: it lets anyone mint a token for any user');
+  if (env.DEV_TOKENS && env.NODE_ENV === 'production')
+    throw new Error('DEV_TOKENS=true is refused with NODE_ENV=production: it lets anyone mint a token for any user');
   if (env.DEV_TOKENS && !symmetric) throw new Error('DEV_TOKENS=true needs JWT_SECRET: tokens are signed with the shared secret');
   return Object.freeze({
     env: env.NODE_ENV,

@@ -7,7 +7,12 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 export class GatewayMetrics {
   readonly registry = new Registry();
   readonly connections = new Gauge({ name: 'parley_connections', help: 'Open WebSocket connections', registers: [this.registry] });
-  readonly framesIn = new Counter({ name: 'parley_frames_received_total', help: 'WebSocket frames received, by type (invalid: refused before routing)', labelNames: ['type'], registers: [this.registry] });
+  readonly framesIn = new Counter({
+    name: 'parley_frames_received_total',
+    help: 'WebSocket frames received, by type (invalid: refused before routing)',
+    labelNames: ['type'],
+    registers: [this.registry],
+  });
   /** Frames written since the last scrape, by type: a plain count on the fan-out path, added to the counter at scrape time. */
   private readonly unscrapedSent = new Map<string, number>();
   readonly framesOut = new Counter({
@@ -32,10 +37,28 @@ export class GatewayMetrics {
     buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [this.registry],
   });
-  readonly replicaWaitTimeouts = new Counter({ name: 'parley_replica_wait_timeouts_total', help: 'Appends refused because fewer than REDIS_WAIT_REPLICAS replicas had them in REDIS_WAIT_TIMEOUT_MS', registers: [this.registry] });
-  readonly relayProbeGaps = new Counter({ name: 'parley_relay_probe_gaps_total', help: 'Rooms whose channel went silent past events, found by the relay probe and backfilled', registers: [this.registry] });
-  readonly socketCloses = new Counter({ name: 'parley_socket_closes_total', help: 'Sockets the gateway closed, by reason (SLOW_CONSUMER: past the send buffer cap)', labelNames: ['reason'], registers: [this.registry] });
-  readonly backendErrors = new Counter({ name: 'parley_backend_errors_total', help: 'Redis connection errors and failed Postgres queries or connections', labelNames: ['backend'], registers: [this.registry] });
+  readonly replicaWaitTimeouts = new Counter({
+    name: 'parley_replica_wait_timeouts_total',
+    help: 'Appends refused because fewer than REDIS_WAIT_REPLICAS replicas had them in REDIS_WAIT_TIMEOUT_MS',
+    registers: [this.registry],
+  });
+  readonly relayProbeGaps = new Counter({
+    name: 'parley_relay_probe_gaps_total',
+    help: 'Rooms whose channel went silent past events, found by the relay probe and backfilled',
+    registers: [this.registry],
+  });
+  readonly socketCloses = new Counter({
+    name: 'parley_socket_closes_total',
+    help: 'Sockets the gateway closed, by reason (SLOW_CONSUMER: past the send buffer cap)',
+    labelNames: ['reason'],
+    registers: [this.registry],
+  });
+  readonly backendErrors = new Counter({
+    name: 'parley_backend_errors_total',
+    help: 'Redis connection errors and failed Postgres queries or connections',
+    labelNames: ['backend'],
+    registers: [this.registry],
+  });
   readonly httpSeconds = new Histogram({
     name: 'parley_http_request_duration_seconds',
     help: 'REST requests, by route and status',

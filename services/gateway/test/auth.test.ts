@@ -39,8 +39,14 @@ t.test('handshake and per-frame authorization', async (t) => {
   // Log lines arrive on their own pipe: wait for the last request line, then look at everything before it.
   await gw!.child.waitFor((l) => l.includes('"url":"/api/messages/search"'));
   t.ok(gw!.child.lines.filter((l) => l.includes('"msg":"incoming request"') && l.includes('"url":"/ws"')).length >= 2, 'the upgrades are logged by their path');
-  t.notOk(gw!.child.lines.some((l) => /"url":"[^"]*\?/.test(l)), 'no request is logged with its query string');
-  t.notOk(gw!.child.lines.some((l) => l.includes(queryToken) || l.includes(encodedToken) || l.includes('secret-keyword-1')), 'no token and no keyword in the logs');
+  t.notOk(
+    gw!.child.lines.some((l) => /"url":"[^"]*\?/.test(l)),
+    'no request is logged with its query string',
+  );
+  t.notOk(
+    gw!.child.lines.some((l) => l.includes(queryToken) || l.includes(encodedToken) || l.includes('secret-keyword-1')),
+    'no token and no keyword in the logs',
+  );
 
   const rest = await stack.http(gw!, 'GET', '/api/chats');
   t.equal(rest.status, 401, 'REST without a token: 401');
@@ -59,7 +65,11 @@ t.test('handshake and per-frame authorization', async (t) => {
   t.equal(await stack.redis.exists(stack.keys.roomIdempotency(room, 'mallory', 'm-1')), 0, 'no idempotency record');
   t.equal((await stack.db.selectFrom('messages').select('id').where('sender_id', '=', 'mallory').execute()).length, 0, 'no row in Postgres');
 
-  const restSend = await stack.http(gw!, 'POST', `/api/chats/${room}/messages`, stack.token('mallory'), { client_id: 'm-2', message_type: 'text', content: 'hi' });
+  const restSend = await stack.http(gw!, 'POST', `/api/chats/${room}/messages`, stack.token('mallory'), {
+    client_id: 'm-2',
+    message_type: 'text',
+    content: 'hi',
+  });
   t.match(restSend, { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'a REST send by a non-member is refused');
   t.equal(await stack.streamLength(), streamBefore, 'event stream still unchanged');
   const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, stack.token('mallory'));

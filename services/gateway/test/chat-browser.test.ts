@@ -29,7 +29,6 @@ function gradientPng(width: number, height: number): Buffer {
 /** Where the screenshots go (docs/chat.png is one of them, copied by hand). */
 const shots = join(process.cwd(), '.tap', 'screenshots');
 
-
 t.test('two people on two gateways chat in the browser page; a gateway restart is caught up', async (t) => {
   mkdirSync(shots, { recursive: true });
   // The demo page signs in with development tokens, which infra/cluster.sh turns on.

@@ -23,15 +23,27 @@ interface Seen {
 
 /** From the page: a GET, a JSON POST (which a browser preflights), then GETs past the rate limit; what the page could read of each. */
 function callFrom(page: Page, api: string, token: string): Promise<Array<Seen | string>> {
-  return page.evaluate(async ({ api, token }) => {
-    const auth = { authorization: `Bearer ${token}` };
-    const read = (res: Response) =>
-      res.json().then((body: { code?: string }) => ({ status: res.status, code: body.code, remaining: res.headers.get('x-ratelimit-remaining'), retryAfter: res.headers.get('retry-after'), node: res.headers.get('x-parley-node') }));
-    const call = (init?: RequestInit) => fetch(`${api}/api/chats`, init).then(read, (err: Error) => err.name);
-    const seen = [await call({ headers: auth }), await call({ method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'group', name: 'from the app' }) })];
-    for (let i = 0; i < 3; i++) seen.push(await call({ headers: auth }));
-    return seen;
-  }, { api, token });
+  return page.evaluate(
+    async ({ api, token }) => {
+      const auth = { authorization: `Bearer ${token}` };
+      const read = (res: Response) =>
+        res.json().then((body: { code?: string }) => ({
+          status: res.status,
+          code: body.code,
+          remaining: res.headers.get('x-ratelimit-remaining'),
+          retryAfter: res.headers.get('retry-after'),
+          node: res.headers.get('x-parley-node'),
+        }));
+      const call = (init?: RequestInit) => fetch(`${api}/api/chats`, init).then(read, (err: Error) => err.name);
+      const seen = [
+        await call({ headers: auth }),
+        await call({ method: 'POST', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify({ type: 'group', name: 'from the app' }) }),
+      ];
+      for (let i = 0; i < 3; i++) seen.push(await call({ headers: auth }));
+      return seen;
+    },
+    { api, token },
+  );
 }
 
 t.test('REST from another origin: a listed one reads every answer in a real browser, another none', async (t) => {

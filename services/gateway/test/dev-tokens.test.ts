@@ -17,7 +17,9 @@ t.test('development tokens: a CLI and a route that an operator turns on by name,
   await viaRoute.client.close();
   t.match(await stack.http(gw, 'POST', '/dev/tokens', undefined, { sub: '' }), { status: 400, body: { code: 'REQUEST_INVALID' } });
 
-  const run = new Child('token-cli', process.execPath, [parleyCli, 'token', 'erin', '--name', 'Erin'], { env: { ...process.env, JWT_SECRET: stack.env.JWT_SECRET } });
+  const run = new Child('token-cli', process.execPath, [parleyCli, 'token', 'erin', '--name', 'Erin'], {
+    env: { ...process.env, JWT_SECRET: stack.env.JWT_SECRET },
+  });
   t.equal((await run.exited).code, 0);
   const viaCli = await TestClient.open(gw.wsUrl, run.lines[0]!);
   t.equal(viaCli.welcome.user_id, 'erin', 'the CLI’s token opens a socket');
@@ -28,8 +30,18 @@ t.test('development tokens: a CLI and a route that an operator turns on by name,
   t.teardown(() => bare.child.kill('SIGKILL'));
   t.match(await stack.http(bare, 'POST', '/dev/tokens', undefined, { sub: 'x' }), { status: 404, body: { code: 'REQUEST_NOT_FOUND' } }, 'off by default');
   const prod = await stack.addGateway('production', { NODE_ENV: 'production' });
-  t.match(await stack.http(prod, 'POST', '/dev/tokens', undefined, { sub: 'x' }), { status: 404, body: { code: 'REQUEST_NOT_FOUND' } }, 'no route in production');
-  await t.rejects(stack.addGateway('production-dev', { NODE_ENV: 'production', DEV_TOKENS: 'true' }), /DEV_TOKENS=true is refused with NODE_ENV=production/, 'asking for them in production stops the gateway at start');
-  const refused = new Child('token-cli-prod', process.execPath, [parleyCli, 'token', 'x'], { env: { ...process.env, JWT_SECRET: stack.env.JWT_SECRET, NODE_ENV: 'production' } });
+  t.match(
+    await stack.http(prod, 'POST', '/dev/tokens', undefined, { sub: 'x' }),
+    { status: 404, body: { code: 'REQUEST_NOT_FOUND' } },
+    'no route in production',
+  );
+  await t.rejects(
+    stack.addGateway('production-dev', { NODE_ENV: 'production', DEV_TOKENS: 'true' }),
+    /DEV_TOKENS=true is refused with NODE_ENV=production/,
+    'asking for them in production stops the gateway at start',
+  );
+  const refused = new Child('token-cli-prod', process.execPath, [parleyCli, 'token', 'x'], {
+    env: { ...process.env, JWT_SECRET: stack.env.JWT_SECRET, NODE_ENV: 'production' },
+  });
   t.equal((await refused.exited).code, 2, 'the CLI refuses in production');
 });

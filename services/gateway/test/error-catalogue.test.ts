@@ -21,10 +21,21 @@ t.test('every code in the catalogue is driven by a request, with the status docs
     await stack.addGateway('no-postgres', { DATABASE_URL: `postgres://parley@127.0.0.1:${await freePort()}/none` }),
   ];
   const token = (user: string) => stack.token(user);
-  const rest = async (method: string, path: string, as?: string, body?: unknown, on: GatewayProcess = gw, headers: Record<string, string> = {}): Promise<Refusal> => {
+  const rest = async (
+    method: string,
+    path: string,
+    as?: string,
+    body?: unknown,
+    on: GatewayProcess = gw,
+    headers: Record<string, string> = {},
+  ): Promise<Refusal> => {
     const res = await fetch(on.url + path, {
       method,
-      headers: { ...(as ? { authorization: `Bearer ${token(as)}` } : {}), ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}), ...headers },
+      headers: {
+        ...(as ? { authorization: `Bearer ${token(as)}` } : {}),
+        ...(body !== undefined && typeof body !== 'string' ? { 'content-type': 'application/json' } : {}),
+        ...headers,
+      },
       body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
     });
     return { status: res.status, code: ((await res.json().catch(() => ({}))) as { code?: string }).code };
@@ -125,18 +136,27 @@ t.test('every code in the catalogue is driven by a request, with the status docs
     FILE_NOT_FOUND: () => rest('GET', `/api/files/${randomUUID()}/download`, 'alice'),
     FILE_TOO_LARGE: () => uploaded([{ filename: 'big.txt', type: 'text/plain', data: Buffer.alloc(2000, 'a') }]),
     FILE_TOO_MANY: () => uploaded([1, 2].map((n) => ({ filename: `n${n}.txt`, type: 'text/plain', data: Buffer.from(`note ${n}`) }))),
-    FILE_TYPE_NOT_ALLOWED: () => uploaded([{ filename: 'page.png', type: 'image/png', data: Buffer.from('<!doctype html><html><script>alert(1)</script></html>') }]),
-    FILE_TYPE_MISMATCH: () => rest('POST', `/api/chats/${room}/messages`, 'alice', { client_id: 'as-image', message_type: 'image', content: '', file_id: fileId }),
+    FILE_TYPE_NOT_ALLOWED: () =>
+      uploaded([{ filename: 'page.png', type: 'image/png', data: Buffer.from('<!doctype html><html><script>alert(1)</script></html>') }]),
+    FILE_TYPE_MISMATCH: () =>
+      rest('POST', `/api/chats/${room}/messages`, 'alice', { client_id: 'as-image', message_type: 'image', content: '', file_id: fileId }),
     RANGE_NOT_SATISFIABLE: () => rest('GET', `/api/files/${fileId}/download`, 'alice', undefined, gw, { range: 'bytes=500-600' }),
     UPLOAD_INVALID: () => rest('POST', `/api/chats/${room}/files`, 'alice', 'xx', gw, { 'content-type': 'multipart/form-data' }),
     UPLOAD_FIELD_TOO_LARGE: () => {
-      const { body, contentType } = multipart([{ field: 'note', data: Buffer.alloc(2000, 'a') }, { filename: 'n.txt', type: 'text/plain', data: Buffer.from('note') }]);
+      const { body, contentType } = multipart([
+        { field: 'note', data: Buffer.alloc(2000, 'a') },
+        { filename: 'n.txt', type: 'text/plain', data: Buffer.from('note') },
+      ]);
       return rest('POST', `/api/chats/${room}/files`, 'alice', body.toString(), gw, { 'content-type': contentType });
     },
     MESSAGE_NOT_FOUND: () => rest('PATCH', `/api/chats/${room}/messages/999`, 'alice', { client_id: 'edit-none', content: 'edited' }),
     MESSAGE_NOT_SENDER: () => rest('PATCH', `/api/chats/${room}/messages/1`, 'bob', { client_id: 'edit-theirs', content: 'edited' }),
     MESSAGE_DELETED: async () => {
-      const doomed = await stack.http(gw, 'POST', `/api/chats/${room}/messages`, token('alice'), { client_id: 'doomed', message_type: 'text', content: 'soon gone' });
+      const doomed = await stack.http(gw, 'POST', `/api/chats/${room}/messages`, token('alice'), {
+        client_id: 'doomed',
+        message_type: 'text',
+        content: 'soon gone',
+      });
       await rest('DELETE', `/api/chats/${room}/messages/${doomed.body.seq}`, 'alice');
       return rest('PATCH', `/api/chats/${room}/messages/${doomed.body.seq}`, 'alice', { client_id: 'edit-gone', content: 'edited' });
     },
@@ -147,7 +167,8 @@ t.test('every code in the catalogue is driven by a request, with the status docs
       const system = history.body.messages.find((m: { message_type: string }) => m.message_type === 'system');
       return rest('POST', `/api/chats/${room}/messages/${system.seq}/forward`, 'alice', { client_id: 'fwd-system', chat_id: other });
     },
-    MESSAGE_BACKLOG_FULL: () => rest('POST', `/api/chats/${room}/messages`, 'alice', { client_id: 'backlog', message_type: 'text', content: 'one too many' }, tight),
+    MESSAGE_BACKLOG_FULL: () =>
+      rest('POST', `/api/chats/${room}/messages`, 'alice', { client_id: 'backlog', message_type: 'text', content: 'one too many' }, tight),
     SERVICE_UNAVAILABLE: () => rest('GET', '/api/chats', 'alice', undefined, noPostgres),
     INTERNAL: async () => ({}),
   };

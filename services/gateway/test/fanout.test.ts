@@ -16,19 +16,37 @@ t.test('three gateways: concurrent senders, every client gets every message once
   );
   const flat = acks.flat();
   const total = senders.length * perSender;
-  t.ok(flat.every((a) => a.type === 'ack'), 'every send was acked');
+  t.ok(
+    flat.every((a) => a.type === 'ack'),
+    'every send was acked',
+  );
   const ackSeqs = flat.map((a) => (a.type === 'ack' ? a.seq : -1)).sort((a, b) => a - b);
-  t.same(ackSeqs, Array.from({ length: total }, (_, i) => i + 1), 'acks carry seqs 1..N, each once');
+  t.same(
+    ackSeqs,
+    Array.from({ length: total }, (_, i) => i + 1),
+    'acks carry seqs 1..N, each once',
+  );
   for (const [s, senderAcks] of acks.entries()) {
     const seqs = senderAcks.map((a) => (a.type === 'ack' ? a.seq : 0));
-    t.same(seqs, [...seqs].sort((a, b) => a - b), `sender ${s}'s messages are ordered as sent`);
+    t.same(
+      seqs,
+      [...seqs].sort((a, b) => a - b),
+      `sender ${s}'s messages are ordered as sent`,
+    );
   }
 
   const byId = new Map(flat.map((a) => (a.type === 'ack' ? [a.id, a.seq] : ['', 0])));
   for (const [i, client] of clients.entries()) {
     await client.waitForSeq(room, total);
     const got = client.messages(room);
-    t.same(got.map((m) => m.seq), Array.from({ length: total }, (_, k) => k + 1), `client ${i} (gateway ${(i % 3) + 1}) got seqs 1..${total} once, in order`);
-    t.ok(got.every((m) => byId.get(m.id) === m.seq), `client ${i}: ids match the acks`);
+    t.same(
+      got.map((m) => m.seq),
+      Array.from({ length: total }, (_, k) => k + 1),
+      `client ${i} (gateway ${(i % 3) + 1}) got seqs 1..${total} once, in order`,
+    );
+    t.ok(
+      got.every((m) => byId.get(m.id) === m.seq),
+      `client ${i}: ids match the acks`,
+    );
   }
 });

@@ -7,7 +7,10 @@ import { eventually, multipart, Stack, TestClient, upload } from '@parley/testki
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
 // A 1x1 PNG, and bytes of each kind the tests need.
-const PNG = Buffer.from('89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e4a90000000049454e44ae426082', 'hex');
+const PNG = Buffer.from(
+  '89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201a5f6e4a90000000049454e44ae426082',
+  'hex',
+);
 const png = (size: number) => Buffer.concat([PNG, randomBytes(Math.max(0, size - PNG.length))]).subarray(0, size);
 const MP4 = Buffer.concat([Buffer.from('000000186674797069736f6d0000020069736f6d69736f32', 'hex'), randomBytes(4000)]);
 
@@ -20,7 +23,8 @@ async function download(gw: Gateway, path: string, token: string, headers: Recor
 
 /** Every file under the upload directory, relative to it. */
 function storedFiles(dir: string): string[] {
-  const walk = (d: string): string[] => readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name))]));
+  const walk = (d: string): string[] =>
+    readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(join(d, e.name)) : [relative(dir, join(d, e.name))]));
   return existsSync(dir) ? walk(dir) : [];
 }
 
@@ -36,14 +40,34 @@ t.test('files: upload and download across gateways, limits, names, types, member
   const alice = stack.token('alice');
   const bob = stack.token('bob');
   const mallory = stack.token('mallory');
-  const rowCount = async () => Number((await stack.db.selectFrom('files').select((eb) => eb.fn.countAll<string>().as('n')).executeTakeFirstOrThrow()).n);
+  const rowCount = async () =>
+    Number(
+      (
+        await stack.db
+          .selectFrom('files')
+          .select((eb) => eb.fn.countAll<string>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n,
+    );
 
   await t.test('1. uploaded through one gateway, downloaded through another: bytes and metadata match', async (t) => {
     const bytes = png(200_000);
     const up = await upload(gwA, room, alice, [{ filename: 'cat.png', type: 'application/octet-stream', data: bytes }]);
     t.equal(up.status, 201);
     const [file] = up.body.files;
-    t.match(file, { chat_id: room, uploader_id: 'alice', name: 'cat.png', size: bytes.length, mime_type: 'image/png', sha256: sha256(bytes), url: `/api/files/${file.id}/download` }, 'the type is sniffed, not taken from the declared one');
+    t.match(
+      file,
+      {
+        chat_id: room,
+        uploader_id: 'alice',
+        name: 'cat.png',
+        size: bytes.length,
+        mime_type: 'image/png',
+        sha256: sha256(bytes),
+        url: `/api/files/${file.id}/download`,
+      },
+      'the type is sniffed, not taken from the declared one',
+    );
     const down = await download(gwB, file.url, bob);
     t.equal(down.status, 200);
     t.ok(down.bytes.equals(bytes), 'the same bytes');
@@ -52,7 +76,11 @@ t.test('files: upload and download across gateways, limits, names, types, member
     t.equal(down.headers.get('content-disposition'), 'inline; filename=cat.png');
     t.equal(down.headers.get('etag'), `"${sha256(bytes)}"`);
     const row = await stack.db.selectFrom('files').selectAll().where('id', '=', file.id).executeTakeFirstOrThrow();
-    t.match(row, { room_id: room, uploader_id: 'alice', name: 'cat.png', size: bytes.length, mime_type: 'image/png', sha256: sha256(bytes) }, 'Postgres keeps the metadata');
+    t.match(
+      row,
+      { room_id: room, uploader_id: 'alice', name: 'cat.png', size: bytes.length, mime_type: 'image/png', sha256: sha256(bytes) },
+      'Postgres keeps the metadata',
+    );
     t.match(row.storage_key, /^[0-9a-f-]{36}$/, 'stored under a generated name');
     t.ok(readFileSync(join(stack.uploadDir, row.storage_key.slice(0, 2), row.storage_key)).equals(bytes), 'in the shared directory');
 
@@ -103,7 +131,11 @@ t.test('files: upload and download across gateways, limits, names, types, member
       const file = up.body.files[0];
       t.equal(file.name, shown, `${JSON.stringify(raw).slice(0, 40)} shown as ${shown.slice(0, 40)}`);
       const down = await download(gwA, file.url, alice);
-      t.match(down.headers.get('content-disposition'), /^inline; filename=("[\x20-\x7e]*"|[!#$%&'*+.^_`|~0-9A-Za-z-]+)(; filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+)?$/, 'the header carries it encoded');
+      t.match(
+        down.headers.get('content-disposition'),
+        /^inline; filename=("[\x20-\x7e]*"|[!#$%&'*+.^_`|~0-9A-Za-z-]+)(; filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+)?$/,
+        'the header carries it encoded',
+      );
     }
     const files = storedFiles(stack.uploadDir);
     t.ok(files.length > 0 && files.every((f) => /^[0-9a-f]{2}\/[0-9a-f-]{36}$/.test(f)), 'every stored file has a generated name inside the upload directory');
@@ -112,11 +144,22 @@ t.test('files: upload and download across gateways, limits, names, types, member
   await t.test('4. an SVG with script and HTML declared as image/png are never served inline', async (t) => {
     const svg = Buffer.from('<?xml version="1.0"?>\n<svg xmlns="http://www.w3.org/2000/svg"><script>alert(document.cookie)</script></svg>');
     const html = Buffer.from('<!doctype html><html><body><script>alert(1)</script></body></html>');
-    t.match(await upload(gwA, room, alice, [{ filename: 'logo.svg', type: 'image/svg+xml', data: svg }]), { status: 415, body: { code: 'FILE_TYPE_NOT_ALLOWED' } }, 'by default an SVG is refused');
-    t.match(await upload(gwA, room, alice, [{ filename: 'photo.png', type: 'image/png', data: html }]), { status: 415, body: { code: 'FILE_TYPE_NOT_ALLOWED', message: /text\/html/ } }, 'HTML posing as a PNG is sniffed as HTML and refused');
+    t.match(
+      await upload(gwA, room, alice, [{ filename: 'logo.svg', type: 'image/svg+xml', data: svg }]),
+      { status: 415, body: { code: 'FILE_TYPE_NOT_ALLOWED' } },
+      'by default an SVG is refused',
+    );
+    t.match(
+      await upload(gwA, room, alice, [{ filename: 'photo.png', type: 'image/png', data: html }]),
+      { status: 415, body: { code: 'FILE_TYPE_NOT_ALLOWED', message: /text\/html/ } },
+      'HTML posing as a PNG is sniffed as HTML and refused',
+    );
     // A deployment that allows them still never serves them inline.
     const lenient = await stack.addGateway('lenient', { UPLOAD_ALLOWED_TYPES: 'image/png,image/svg+xml,text/html,application/xml' });
-    for (const [name, data, mime] of [['logo.svg', svg, 'image/svg+xml'], ['photo.png', html, 'text/html']] as const) {
+    for (const [name, data, mime] of [
+      ['logo.svg', svg, 'image/svg+xml'],
+      ['photo.png', html, 'text/html'],
+    ] as const) {
       const up = await upload(lenient, room, alice, [{ filename: name, type: 'image/png', data }]);
       t.match(up, { status: 201, body: { files: [{ mime_type: mime }] } }, `${name} stored as ${mime}`);
       const down = await download(gwB, up.body.files[0].url, bob);
@@ -130,7 +173,11 @@ t.test('files: upload and download across gateways, limits, names, types, member
   await t.test('5. non-members can neither upload, download nor list', async (t) => {
     const rows = await rowCount();
     t.match(await upload(gwA, room, mallory, [{ filename: 'x.png', data: PNG }]), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'upload: 403');
-    t.match(await upload(gwA, 999_999, alice, [{ filename: 'x.png', data: PNG }]), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'upload to no room: 403');
+    t.match(
+      await upload(gwA, 999_999, alice, [{ filename: 'x.png', data: PNG }]),
+      { status: 403, body: { code: 'ROOM_NOT_MEMBER' } },
+      'upload to no room: 403',
+    );
     t.equal(await rowCount(), rows, 'nothing stored');
     const list = await stack.http(gwA, 'GET', `/api/chats/${room}/files`, mallory);
     t.match(list, { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'list: 403');
@@ -146,7 +193,9 @@ t.test('files: upload and download across gateways, limits, names, types, member
     const { body, contentType } = multipart([{ filename: 'movie.mp4', data: Buffer.concat([MP4, randomBytes(8 * 1024 * 1024)]) }]);
     const socket = connect(Number(new URL(gwB.url).port), '127.0.0.1');
     await new Promise((resolve) => socket.once('connect', resolve));
-    socket.write(`POST /api/chats/${room}/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`);
+    socket.write(
+      `POST /api/chats/${room}/files HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice}\r\nContent-Type: ${contentType}\r\nContent-Length: ${body.length}\r\n\r\n`,
+    );
     socket.write(body.subarray(0, body.length / 2));
     const tmp = join(stack.uploadDir, 'tmp');
     await eventually(() => readdirSync(tmp).length > 0, 10_000, 'the gateway is writing the file');
@@ -161,7 +210,11 @@ t.test('files: upload and download across gateways, limits, names, types, member
     const results = await Promise.all(
       Array.from({ length: 24 }, (_, i) => upload(i % 2 ? gwA : gwB, room, i % 3 ? alice : bob, [{ filename: `c${i}.png`, data: png(50_000 + i) }])),
     );
-    t.same(results.map((r) => r.status), Array(24).fill(201), 'every upload answered 201');
+    t.same(
+      results.map((r) => r.status),
+      Array(24).fill(201),
+      'every upload answered 201',
+    );
     const ids = results.map((r) => r.body.files[0].id);
     const listed: any[] = [];
     let before_: string | null = null;
@@ -172,20 +225,41 @@ t.test('files: upload and download across gateways, limits, names, types, member
     } while (before_);
     t.equal(listed.length, before + 24, 'each once across the pages');
     t.same(new Set(listed.map((f) => f.id)).size, listed.length, 'no file twice');
-    t.ok(ids.every((id) => listed.some((f) => f.id === id)), 'every upload listed');
-    t.ok(listed.every((f, i) => i === 0 || f.created_at <= listed[i - 1].created_at), 'newest first');
+    t.ok(
+      ids.every((id) => listed.some((f) => f.id === id)),
+      'every upload listed',
+    );
+    t.ok(
+      listed.every((f, i) => i === 0 || f.created_at <= listed[i - 1].created_at),
+      'newest first',
+    );
   });
 
   await t.test('many files in one request: all or nothing', async (t) => {
     const rows = await rowCount();
-    const two = await upload(gwA, room, alice, [{ filename: 'a.png', data: PNG }, { filename: 'b.png', data: PNG }]);
+    const two = await upload(gwA, room, alice, [
+      { filename: 'a.png', data: PNG },
+      { filename: 'b.png', data: PNG },
+    ]);
     t.match(two, { status: 201, body: { files: [{ name: 'a.png' }, { name: 'b.png' }] } });
-    const four = await upload(gwA, room, alice, Array.from({ length: 4 }, (_, i) => ({ filename: `${i}.png`, data: PNG })));
+    const four = await upload(
+      gwA,
+      room,
+      alice,
+      Array.from({ length: 4 }, (_, i) => ({ filename: `${i}.png`, data: PNG })),
+    );
     t.match(four, { status: 413, body: { code: 'FILE_TOO_MANY' } }, 'over UPLOAD_MAX_FILES (3): 413');
-    const mixed = await upload(gwA, room, alice, [{ filename: 'ok.png', data: PNG }, { filename: 'evil.html', data: Buffer.from('<html><script>1</script></html>') }]);
+    const mixed = await upload(gwA, room, alice, [
+      { filename: 'ok.png', data: PNG },
+      { filename: 'evil.html', data: Buffer.from('<html><script>1</script></html>') },
+    ]);
     t.match(mixed, { status: 415, body: { code: 'FILE_TYPE_NOT_ALLOWED' } });
     t.equal(await rowCount(), rows + 2, 'the refused requests stored nothing, not even their good files');
-    t.match(await stack.http(gwA, 'POST', `/api/chats/${room}/files`, alice, { file: 'x' }), { status: 400, body: { code: 'UPLOAD_INVALID' } }, 'a JSON body: 400');
+    t.match(
+      await stack.http(gwA, 'POST', `/api/chats/${room}/files`, alice, { file: 'x' }),
+      { status: 400, body: { code: 'UPLOAD_INVALID' } },
+      'a JSON body: 400',
+    );
     t.match(await upload(gwA, room, alice, [{ data: Buffer.from('just a field') }]), { status: 400, body: { code: 'UPLOAD_INVALID' } }, 'no file: 400');
   });
 });
@@ -211,33 +285,73 @@ t.test('messages carry files; deleting or recalling one hides its file; a forwar
   const ack = await send({ client_id: 'img-1', message_type: 'image', file_id: image.id });
   t.match(ack, { type: 'ack' }, 'an image message with its file and no caption');
   const live = await bobWs.waitForSeq(room, (ack as { seq: number }).seq);
-  t.same(live.attachment, { id: image.id, name: 'cat.png', size: PNG.length, mime_type: 'image/png', url: image.url }, 'the message carries name, size, type and URL');
+  t.same(
+    live.attachment,
+    { id: image.id, name: 'cat.png', size: PNG.length, mime_type: 'image/png', url: image.url },
+    'the message carries name, size, type and URL',
+  );
   t.match(await send({ client_id: 'v-1', message_type: 'video', file_id: video.id, content: 'look' }), { type: 'ack' });
-  t.match(await send({ client_id: 'bad-1', message_type: 'image', file_id: video.id }), { type: 'error', code: 'FILE_TYPE_MISMATCH' }, 'a video is not an image');
-  t.match(await send({ client_id: 'bad-2', message_type: 'text', file_id: image.id, content: 'x' }), { type: 'error', code: 'FILE_TYPE_MISMATCH' }, 'a text message carries no file');
+  t.match(
+    await send({ client_id: 'bad-1', message_type: 'image', file_id: video.id }),
+    { type: 'error', code: 'FILE_TYPE_MISMATCH' },
+    'a video is not an image',
+  );
+  t.match(
+    await send({ client_id: 'bad-2', message_type: 'text', file_id: image.id, content: 'x' }),
+    { type: 'error', code: 'FILE_TYPE_MISMATCH' },
+    'a text message carries no file',
+  );
   t.match(await send({ client_id: 'bad-3', message_type: 'text' }), { type: 'error', code: 'MESSAGE_EMPTY' }, 'no content and no file');
   const elsewhere = (await upload(gwA, other, stack.token('bob'), [{ filename: 'b.png', data: PNG }])).body.files[0];
-  t.match(await send({ client_id: 'bad-4', message_type: 'image', file_id: elsewhere.id }), { type: 'error', code: 'FILE_NOT_FOUND' }, 'a file of another room');
-  const rest = await stack.http(gwB, 'POST', `/api/chats/${room}/messages`, alice, { client_id: 'file-rest', message_type: 'file', content: 'the same, as a file', file_id: video.id });
+  t.match(
+    await send({ client_id: 'bad-4', message_type: 'image', file_id: elsewhere.id }),
+    { type: 'error', code: 'FILE_NOT_FOUND' },
+    'a file of another room',
+  );
+  const rest = await stack.http(gwB, 'POST', `/api/chats/${room}/messages`, alice, {
+    client_id: 'file-rest',
+    message_type: 'file',
+    content: 'the same, as a file',
+    file_id: video.id,
+  });
   t.equal(rest.status, 201, 'REST sends take file_id too');
 
   const history = (await stack.http(gwB, 'GET', `/api/chats/${room}/messages`, stack.token('bob'))).body.messages;
-  t.match(history.find((m: any) => m.client_id === 'img-1'), { attachment: { id: image.id, url: image.url } }, 'history has it');
+  t.match(
+    history.find((m: any) => m.client_id === 'img-1'),
+    { attachment: { id: image.id, url: image.url } },
+    'history has it',
+  );
 
   // Bob forwards the image to a room Alice is not in: Carol can download the copy.
-  const fwd = await stack.http(gwB, 'POST', `/api/chats/${room}/messages/${(ack as { seq: number }).seq}/forward`, stack.token('bob'), { client_id: 'fw-1', chat_id: other });
+  const fwd = await stack.http(gwB, 'POST', `/api/chats/${room}/messages/${(ack as { seq: number }).seq}/forward`, stack.token('bob'), {
+    client_id: 'fw-1',
+    chat_id: other,
+  });
   t.equal(fwd.status, 201);
-  const again = await stack.http(gwB, 'POST', `/api/chats/${room}/messages/${(ack as { seq: number }).seq}/forward`, stack.token('bob'), { client_id: 'fw-1', chat_id: other });
+  const again = await stack.http(gwB, 'POST', `/api/chats/${room}/messages/${(ack as { seq: number }).seq}/forward`, stack.token('bob'), {
+    client_id: 'fw-1',
+    chat_id: other,
+  });
   t.equal(again.status, 200, 'a retried forward is a duplicate');
-  const copy = (await stack.http(gwA, 'GET', `/api/chats/${other}/messages`, stack.token('carol'))).body.messages.find((m: any) => m.client_id === 'fw-1').attachment;
+  const copy = (await stack.http(gwA, 'GET', `/api/chats/${other}/messages`, stack.token('carol'))).body.messages.find(
+    (m: any) => m.client_id === 'fw-1',
+  ).attachment;
   t.not(copy.id, image.id, 'the forward carries its own file record');
   t.equal((await download(gwA, copy.url, stack.token('carol'))).status, 200, 'which the target room’s members download');
-  t.equal((await stack.http(gwA, 'GET', `/api/chats/${other}/files`, stack.token('carol'))).body.files.filter((f: any) => f.name === 'cat.png').length, 1, 'one record, though forwarded twice');
+  t.equal(
+    (await stack.http(gwA, 'GET', `/api/chats/${other}/files`, stack.token('carol'))).body.files.filter((f: any) => f.name === 'cat.png').length,
+    1,
+    'one record, though forwarded twice',
+  );
 
   // Deleting the image message hides its file at once; the forward's copy stays.
   t.equal((await stack.http(gwA, 'DELETE', `/api/chats/${room}/messages/${(ack as { seq: number }).seq}`, alice)).status, 201);
   t.equal((await download(gwB, image.url, stack.token('bob'))).status, 404, 'the deleted message’s file is gone');
-  t.notOk((await stack.http(gwB, 'GET', `/api/chats/${room}/files`, alice)).body.files.some((f: any) => f.id === image.id), 'and unlisted');
+  t.notOk(
+    (await stack.http(gwB, 'GET', `/api/chats/${room}/files`, alice)).body.files.some((f: any) => f.id === image.id),
+    'and unlisted',
+  );
   t.equal((await download(gwB, copy.url, stack.token('carol'))).status, 200, 'the forwarded copy is not');
   const tombstone = (await stack.http(gwB, 'GET', `/api/chats/${room}/messages`, alice)).body.messages.find((m: any) => m.client_id === 'img-1');
   t.ok(tombstone.deleted_at && tombstone.attachment === undefined, 'the tombstone carries no attachment');

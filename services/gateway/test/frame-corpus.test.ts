@@ -7,7 +7,8 @@ import { Stack, TestClient, type GatewayProcess } from '@parley/testkit';
 function frame(opcode: number, payload: Buffer, fin = true): Buffer {
   const mask = randomBytes(4);
   const length = payload.length;
-  const head = length < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | length]) : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, length >> 8, length & 0xff]);
+  const head =
+    length < 126 ? Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | length]) : Buffer.from([(fin ? 0x80 : 0) | opcode, 0x80 | 126, length >> 8, length & 0xff]);
   const body = Buffer.from(payload);
   for (let i = 0; i < body.length; i++) body[i]! ^= mask[i % 4]!;
   return Buffer.concat([head, mask, body]);
@@ -86,7 +87,6 @@ t.test('frame corpus: protocol abuse closes the socket with the right code; the 
   const tiny = frame(0x0, Buffer.from(' '), false);
   fragmented.socket.write(Buffer.concat(Array.from({ length: 70_000 }, () => tiny)));
   t.equal(await fragmented.closed, 1008, "a flood of 70,000 one-byte fragments: 1008 (ws's fragment limit)");
-
 
   const alice = await TestClient.connect(gw!.wsUrl, stack.token('alice'));
   t.teardown(() => alice.close());

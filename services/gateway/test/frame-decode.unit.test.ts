@@ -27,7 +27,11 @@ t.test('refusals carry their FRAME_* code, and the client_id when the frame had 
   t.same(refusal('{"type":"shout","client_id":"c-2"}'), { code: 'FRAME_UNKNOWN_TYPE', clientId: 'c-2' });
   t.same(refusal('{"type":"__proto__"}'), { code: 'FRAME_UNKNOWN_TYPE', clientId: undefined }, 'no inherited name is a type');
   t.same(refusal(JSON.stringify({ ...send, chat_id: 'seven' })), { code: 'FRAME_INVALID', clientId: 'c-1' });
-  t.same(refusal(JSON.stringify({ ...send, client_id: 'x'.repeat(limits.clientIdMaxLength + 1) })), { code: 'FRAME_INVALID', clientId: undefined }, 'a client_id past the limit is not named back');
+  t.same(
+    refusal(JSON.stringify({ ...send, client_id: 'x'.repeat(limits.clientIdMaxLength + 1) })),
+    { code: 'FRAME_INVALID', clientId: undefined },
+    'a client_id past the limit is not named back',
+  );
 });
 
 t.test('text that is not well-formed Unicode is refused, whatever the schema says', async (t) => {

@@ -24,7 +24,10 @@ t.test('clients of a gateway killed under load resume on another with every mess
   await Promise.all(victims.map((v) => v.waitForSeq(room, 30)));
   await gw1!.child.kill('SIGKILL');
   const closes = await Promise.all(victims.map((v) => v.closed));
-  t.ok(closes.every((c) => c.code === 1006), 'the victims saw the connection drop');
+  t.ok(
+    closes.every((c) => c.code === 1006),
+    'the victims saw the connection drop',
+  );
 
   // Each victim reconnects to another gateway with the last seq it saw.
   const resumed = await Promise.all(
@@ -42,7 +45,11 @@ t.test('clients of a gateway killed under load resume on another with every mess
   for (const [i, { before, client }] of resumed.entries()) {
     await client.waitForSeq(room, total);
     const all = [...before, ...client.messages(room)].map((m) => m.seq);
-    t.same(all, Array.from({ length: total }, (_, k) => k + 1), `victim ${i + 1}: every seq once, in order, across the crash`);
+    t.same(
+      all,
+      Array.from({ length: total }, (_, k) => k + 1),
+      `victim ${i + 1}: every seq once, in order, across the crash`,
+    );
   }
 
   // A resume past the replay maximum is told so, and history fills the gap.

@@ -49,7 +49,10 @@ t.test('a user holds at most WS_MAX_SOCKETS_PER_USER sockets on a gateway; concu
   const open = results.flatMap((r) => (r.ws ? [r.ws] : []));
   t.teardown(() => open.forEach((ws) => ws.terminate()));
   t.equal(open.length, 3, 'of 10 concurrent handshakes, 3 open');
-  t.ok(results.filter((r) => !r.ws).every((r) => r.status === 429 && r.code === 'WS_TOO_MANY_SOCKETS'), 'the other 7: 429 WS_TOO_MANY_SOCKETS');
+  t.ok(
+    results.filter((r) => !r.ws).every((r) => r.status === 429 && r.code === 'WS_TOO_MANY_SOCKETS'),
+    'the other 7: 429 WS_TOO_MANY_SOCKETS',
+  );
   const bob = await handshake(gw, stack.token('bob'));
   t.ok(bob.ws, 'another user is not affected');
   bob.ws?.terminate();

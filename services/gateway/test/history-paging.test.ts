@@ -12,9 +12,21 @@ t.test('history pages by cursor: a window of only edits lists nothing, and pagin
   for (const n of [1, 2, 3, 4, 5]) t.equal((await call('PATCH', '/messages/3', { client_id: `e${n}`, content: `message 3, edit ${n}` })).status, 201);
 
   const newest = await call('GET', '/messages?limit=4');
-  t.match(newest.body, { messages: [], has_more: true, head_seq: 8, next_before: 5, next_after: null }, 'the newest window holds only edits: no message, a cursor on');
+  t.match(
+    newest.body,
+    { messages: [], has_more: true, head_seq: 8, next_before: 5, next_after: null },
+    'the newest window holds only edits: no message, a cursor on',
+  );
   const older = await call('GET', `/messages?before=${newest.body.next_before}&limit=4`);
-  t.same(older.body.messages.map((m: { seq: number; content: string }) => [m.seq, m.content]), [[3, 'message 3, edit 5'], [2, 'message 2'], [1, 'message 1']], 'the next window has every message, in its current state');
+  t.same(
+    older.body.messages.map((m: { seq: number; content: string }) => [m.seq, m.content]),
+    [
+      [3, 'message 3, edit 5'],
+      [2, 'message 2'],
+      [1, 'message 1'],
+    ],
+    'the next window has every message, in its current state',
+  );
   t.match(older.body, { has_more: false, next_before: null, next_after: 4 });
 
   // Forward, as a client catching up pages: cursor to cursor, never skipping.

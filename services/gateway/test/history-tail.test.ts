@@ -21,7 +21,11 @@ t.test('with no persister running, history lists every acked message; a persiste
       const page = await stack.http(gw!, 'GET', `/api/chats/${room}/messages?limit=100${before ? `&before=${before}` : ''}`, stack.token('bob'));
       t.equal(page.status, 200);
       const seqs = page.body.messages.map((m: { seq: number }) => m.seq);
-      t.same(seqs, [...seqs].sort((a: number, b: number) => b - a), 'each page is newest first');
+      t.same(
+        seqs,
+        [...seqs].sort((a: number, b: number) => b - a),
+        'each page is newest first',
+      );
       ids.push(...page.body.messages.map((m: { id: string }) => m.id));
       if (!page.body.has_more) return ids.reverse();
       before = seqs[seqs.length - 1];
@@ -30,7 +34,11 @@ t.test('with no persister running, history lists every acked message; a persiste
   t.same(await readAll(), ackedIds, 'history (from the Redis tail) has every acked message, in order');
 
   const after = await stack.http(gw!, 'GET', `/api/chats/${room}/messages?after=200&limit=5`, stack.token('bob'));
-  t.same(after.body.messages.map((m: { seq: number }) => m.seq), [205, 204, 203, 202, 201], 'after= returns the messages that follow');
+  t.same(
+    after.body.messages.map((m: { seq: number }) => m.seq),
+    [205, 204, 203, 202, 201],
+    'after= returns the messages that follow',
+  );
   t.equal(after.body.has_more, true);
   const tooMany = await stack.http(gw!, 'GET', `/api/chats/${room}/messages?limit=101`, stack.token('bob'));
   t.match(tooMany, { status: 400, body: { code: 'REQUEST_INVALID' } }, 'a page holds at most 100');

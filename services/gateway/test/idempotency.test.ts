@@ -27,9 +27,17 @@ t.test('a resent client_id returns the original id and seq, and Postgres holds o
   t.match(next, { type: 'ack', seq: 3 }, 'duplicates consumed no seq');
 
   // REST sends share the path and the idempotency records.
-  const viaRest = await stack.http(gw1!, 'POST', `/api/chats/${room}/messages`, stack.token('alice'), { client_id: 'rest-key', message_type: 'text', content: 'by REST' });
+  const viaRest = await stack.http(gw1!, 'POST', `/api/chats/${room}/messages`, stack.token('alice'), {
+    client_id: 'rest-key',
+    message_type: 'text',
+    content: 'by REST',
+  });
   t.match(viaRest, { status: 201, body: { seq: 4, duplicate: false, client_id: 'rest-key' } });
-  const restAgain = await stack.http(gw2!, 'POST', `/api/chats/${room}/messages`, stack.token('alice'), { client_id: 'rest-key', message_type: 'text', content: 'by REST' });
+  const restAgain = await stack.http(gw2!, 'POST', `/api/chats/${room}/messages`, stack.token('alice'), {
+    client_id: 'rest-key',
+    message_type: 'text',
+    content: 'by REST',
+  });
   t.match(restAgain, { status: 200, body: { seq: 4, duplicate: true, id: viaRest.body.id } }, 'a REST resend on another gateway: 200 and the original');
   t.match(await second.sendMessage(room, 'by REST', 'rest-key'), { type: 'ack', seq: 4, duplicate: true, id: viaRest.body.id }, 'and over the socket too');
   t.equal((await bob.waitForSeq(room, 4)).content, 'by REST', 'a REST send is delivered live');
@@ -43,7 +51,10 @@ t.test('a resent client_id returns the original id and seq, and Postgres holds o
     { seq: 4, sender_id: 'alice', client_id: 'rest-key' },
   ]);
   // Only alice's second socket and bob saw live events: each message once.
-  t.same(bob.messages(room).map((m) => m.seq), [2, 3, 4]);
+  t.same(
+    bob.messages(room).map((m) => m.seq),
+    [2, 3, 4],
+  );
 });
 
 t.test('a client_id resent after its record expired is a new message, and Postgres stores both', async (t) => {
@@ -63,18 +74,36 @@ t.test('a client_id resent after its record expired is a new message, and Postgr
   // Every acked seq is in Postgres, the watermark reaches the head, and history shows what Postgres holds.
   const head = second.body.seq as number;
   await eventually(async () => Number(await stack.redis.hget(stack.keys.roomMeta(room), 'persisted')) === head, 20_000, 'watermark at the head');
-  const stored = await stack.db.selectFrom('messages').select(['seq', 'client_id']).where('room_id', '=', room).where('client_id', '=', 'late-resend').orderBy('seq').execute();
-  t.same(stored.map((r) => Number(r.seq)), [first.body.seq, second.body.seq], 'both copies stored, each under its own seq');
+  const stored = await stack.db
+    .selectFrom('messages')
+    .select(['seq', 'client_id'])
+    .where('room_id', '=', room)
+    .where('client_id', '=', 'late-resend')
+    .orderBy('seq')
+    .execute();
+  t.same(
+    stored.map((r) => Number(r.seq)),
+    [first.body.seq, second.body.seq],
+    'both copies stored, each under its own seq',
+  );
   const history = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, alice);
-  t.same(history.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').map((m: { seq: number }) => m.seq), [second.body.seq, first.body.seq], 'history: the same two');
+  t.same(
+    history.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').map((m: { seq: number }) => m.seq),
+    [second.body.seq, first.body.seq],
+    'history: the same two',
+  );
 
   // The same rule after Redis lost everything: the resend is a new message, stored as such.
   await stack.flushAll();
   const third = await send();
-  t.match(third, { status: 201, body: { duplicate: false, seq: head + 1 } }, 'after FLUSHALL: a new seq past Postgres\' head');
+  t.match(third, { status: 201, body: { duplicate: false, seq: head + 1 } }, "after FLUSHALL: a new seq past Postgres' head");
   await eventually(async () => Number(await stack.redis.hget(stack.keys.roomMeta(room), 'persisted')) === head + 1, 20_000, 'watermark at the new head');
   const all = await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).where('client_id', '=', 'late-resend').orderBy('seq').execute();
-  t.same(all.map((r) => Number(r.seq)), [first.body.seq, second.body.seq, third.body.seq], 'Postgres stores every acked seq');
+  t.same(
+    all.map((r) => Number(r.seq)),
+    [first.body.seq, second.body.seq, third.body.seq],
+    'Postgres stores every acked seq',
+  );
   const after = await stack.http(gw!, 'GET', `/api/chats/${room}/messages`, alice);
   t.equal(after.body.messages.filter((m: { client_id: string }) => m.client_id === 'late-resend').length, 3, 'and history shows what Postgres holds');
 });

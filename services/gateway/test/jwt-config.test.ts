@@ -34,5 +34,9 @@ t.test('iss and aud are checked when configured', async (t) => {
   t.equal(await status(TestClient.connect(gw!.wsUrl, claims({ iss: 'https://evil.example', aud: 'parley' }))), 401, 'wrong iss');
   t.equal(await status(TestClient.connect(gw!.wsUrl, claims({ iss: 'https://backend.example', aud: 'other' }))), 401, 'wrong aud');
   t.equal(await status(TestClient.connect(gw!.wsUrl, claims({ aud: 'parley' }))), 401, 'missing iss');
-  t.equal(await status(TestClient.connect(gw!.wsUrl, stack.token(String(42), { claims: { sub: 42, iss: 'https://backend.example', aud: 'parley' } }))), 101, 'a numeric sub (Laravel) is accepted');
+  t.equal(
+    await status(TestClient.connect(gw!.wsUrl, stack.token(String(42), { claims: { sub: 42, iss: 'https://backend.example', aud: 'parley' } }))),
+    101,
+    'a numeric sub (Laravel) is accepted',
+  );
 });

@@ -25,16 +25,25 @@ t.test('JWT corpus: every forged, stripped or tampered token is refused on the h
   const valid = stack.token('alice');
   const [header, payload, signature] = valid.split('.') as [string, string, string];
   const claims = { sub: 'alice', iat: now(), exp: now() + 600 };
-  const sign = (extra: Record<string, unknown>, options: Record<string, unknown> = {}) => createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', noTimestamp: true, ...options })(extra);
+  const sign = (extra: Record<string, unknown>, options: Record<string, unknown> = {}) =>
+    createSigner({ key: TEST_JWT_SECRET, algorithm: 'HS256', noTimestamp: true, ...options })(extra);
 
-  t.same((await verdicts(gw!, valid)).map((v) => v.status), [101, 200], 'the valid token passes both (the control)');
+  t.same(
+    (await verdicts(gw!, valid)).map((v) => v.status),
+    [101, 200],
+    'the valid token passes both (the control)',
+  );
   const corpus: Array<[string, string, string]> = [
     ['alg none', `${b64({ alg: 'none', typ: 'JWT' })}.${b64(claims)}.`, 'AUTH_TOKEN_INVALID'],
     ['alg None', `${b64({ alg: 'None', typ: 'JWT' })}.${b64(claims)}.`, 'AUTH_TOKEN_INVALID'],
     ['alg NONE', `${b64({ alg: 'NONE', typ: 'JWT' })}.${b64(claims)}.`, 'AUTH_TOKEN_INVALID'],
     ['alg none with a real signature kept', `${b64({ alg: 'none', typ: 'JWT' })}.${payload}.${signature}`, 'AUTH_TOKEN_INVALID'],
     ['alg switched to HS512, signature kept', `${b64({ alg: 'HS512', typ: 'JWT' })}.${payload}.${signature}`, 'AUTH_TOKEN_INVALID'],
-    ['payload tampered (another sub, role admin), signature kept', `${header}.${b64({ ...claims, sub: 'mallory', role: 'admin' })}.${signature}`, 'AUTH_TOKEN_INVALID'],
+    [
+      'payload tampered (another sub, role admin), signature kept',
+      `${header}.${b64({ ...claims, sub: 'mallory', role: 'admin' })}.${signature}`,
+      'AUTH_TOKEN_INVALID',
+    ],
     ['signature stripped', `${header}.${payload}.`, 'AUTH_TOKEN_INVALID'],
     ['signature of another secret', stack.token('alice', { secret: 'another-secret-0123456789abcdef' }), 'AUTH_TOKEN_INVALID'],
     ['no exp', sign({ sub: 'alice', iat: now() }), 'AUTH_TOKEN_INVALID'],
@@ -60,5 +69,9 @@ t.test('JWT corpus: every forged, stripped or tampered token is refused on the h
   }
   t.equal(await stack.db.selectFrom('users').select('id').where('id', '=', 'mallory').executeTakeFirst(), undefined, 'no forged user was ever recorded');
   t.equal(await stack.db.selectFrom('users').select('id').where('id', 'like', 'u%').executeTakeFirst(), undefined, 'no surrogate sub was stored as U+FFFD');
-  t.same((await verdicts(gw!, sign({ sub: 42, exp: now() + 600 }))).map((v) => v.status), [101, 200], 'a whole-number sub (Laravel) still passes');
+  t.same(
+    (await verdicts(gw!, sign({ sub: 42, exp: now() + 600 }))).map((v) => v.status),
+    [101, 200],
+    'a whole-number sub (Laravel) still passes',
+  );
 });

@@ -3,7 +3,11 @@ import { eventually, Stack, TestClient } from '@parley/testkit';
 
 t.test('joining, adding, promoting, removing and leaving, each a system message in the room order', async (t) => {
   const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
-  const [gwA, gwB, gwC] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
+  const [gwA, gwB, gwC] = stack.gateways as [
+    NonNullable<(typeof stack.gateways)[0]>,
+    NonNullable<(typeof stack.gateways)[0]>,
+    NonNullable<(typeof stack.gateways)[0]>,
+  ];
   const tokens = Object.fromEntries(['alice', 'bob', 'carol', 'dave', 'erin'].map((u) => [u, stack.token(u)])) as Record<string, string>;
 
   const lobby = await stack.http(gwA, 'POST', '/api/chats', tokens.alice, { type: 'group', name: 'lobby', is_public: true });
@@ -33,16 +37,28 @@ t.test('joining, adding, promoting, removing and leaving, each a system message 
   t.teardown(() => carol.close());
   const { client: dave } = await TestClient.open(gwA.wsUrl, tokens.dave!);
   t.teardown(() => dave.close());
-  t.match(await stack.http(gwB, 'POST', `/api/chats/${roomId}/participants`, tokens.bob, { user_id: 'carol' }), { status: 403, body: { code: 'ROOM_NOT_ADMIN' } });
+  t.match(await stack.http(gwB, 'POST', `/api/chats/${roomId}/participants`, tokens.bob, { user_id: 'carol' }), {
+    status: 403,
+    body: { code: 'ROOM_NOT_ADMIN' },
+  });
   t.match(await stack.http(gwB, 'POST', `/api/chats/${roomId}/participants`, tokens.alice, { user_id: 'carol' }), { status: 201 });
   t.match(await stack.http(gwB, 'POST', `/api/chats/${roomId}/participants`, tokens.alice, { user_id: 'dave' }), { status: 201 });
-  t.match(await carol.next('message', (m) => m.chat_id === roomId && m.system?.event === 'member_added'), { sender_id: 'alice', system: { user_id: 'carol', actor_id: 'alice' } });
+  t.match(await carol.next('message', (m) => m.chat_id === roomId && m.system?.event === 'member_added'), {
+    sender_id: 'alice',
+    system: { user_id: 'carol', actor_id: 'alice' },
+  });
 
   // Promotion: bob becomes an admin, and may then add; he may not remove or demote the creator.
-  t.match(await stack.http(gwC, 'PATCH', `/api/chats/${roomId}/participants/bob`, tokens.carol, { role: 'admin' }), { status: 403, body: { code: 'ROOM_NOT_ADMIN' } });
+  t.match(await stack.http(gwC, 'PATCH', `/api/chats/${roomId}/participants/bob`, tokens.carol, { role: 'admin' }), {
+    status: 403,
+    body: { code: 'ROOM_NOT_ADMIN' },
+  });
   t.match(await stack.http(gwC, 'PATCH', `/api/chats/${roomId}/participants/bob`, tokens.alice, { role: 'admin' }), { status: 200, body: { role: 'admin' } });
   t.match(await bob.next('message', (m) => m.system?.event === 'member_promoted'), { system: { user_id: 'bob', actor_id: 'alice' } });
-  t.match(await stack.http(gwC, 'PATCH', `/api/chats/${roomId}/participants/alice`, tokens.bob, { role: 'member' }), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } });
+  t.match(await stack.http(gwC, 'PATCH', `/api/chats/${roomId}/participants/alice`, tokens.bob, { role: 'member' }), {
+    status: 403,
+    body: { code: 'ROOM_NOT_CREATOR' },
+  });
   t.match(await stack.http(gwC, 'DELETE', `/api/chats/${roomId}/participants/alice`, tokens.bob), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } });
   t.match(await stack.http(gwC, 'DELETE', `/api/chats/${roomId}/participants/nobody`, tokens.bob), { status: 404, body: { code: 'ROOM_MEMBER_NOT_FOUND' } });
 
@@ -52,13 +68,20 @@ t.test('joining, adding, promoting, removing and leaving, each a system message 
   const removal = await carol.next('message', (m) => m.chat_id === roomId && m.system?.event === 'member_removed');
   t.match(removal, { seq: headBefore + 1, system: { user_id: 'carol', actor_id: 'bob' } });
   t.match(await carol.sendMessage(roomId, 'still here?', 'c-1'), { type: 'error', code: 'ROOM_NOT_MEMBER' }, 'her open socket cannot send');
-  t.match(await stack.http(gwC, 'POST', `/api/chats/${roomId}/messages`, tokens.carol, { client_id: 'c-2', message_type: 'text', content: 'x' }), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
+  t.match(await stack.http(gwC, 'POST', `/api/chats/${roomId}/messages`, tokens.carol, { client_id: 'c-2', message_type: 'text', content: 'x' }), {
+    status: 403,
+    body: { code: 'ROOM_NOT_MEMBER' },
+  });
   t.equal(Number(await stack.redis.hget(stack.keys.roomMeta(roomId), 'seq')), headBefore + 1, 'refused sends take no seq');
   const after = await alice.sendMessage(roomId, 'after carol left', 'a-1');
   t.match(after, { type: 'ack', seq: headBefore + 2 });
   await dave.waitForSeq(roomId, headBefore + 2);
   await carol.barrier();
-  t.same(carol.messages(roomId).filter((m) => m.seq > removal.seq), [], 'carol received nothing after her removal');
+  t.same(
+    carol.messages(roomId).filter((m) => m.seq > removal.seq),
+    [],
+    'carol received nothing after her removal',
+  );
 
   // Leaving: bob's socket gets his own member_left, then nothing more.
   t.equal((await stack.http(gwA, 'POST', `/api/chats/${roomId}/leave`, tokens.bob)).status, 204);
@@ -68,7 +91,11 @@ t.test('joining, adding, promoting, removing and leaving, each a system message 
   const later = await alice.sendMessage(roomId, 'bye bob', 'a-2');
   await dave.waitForSeq(roomId, (later as { seq: number }).seq);
   await bob.barrier();
-  t.same(bob.messages(roomId).filter((m) => m.seq > left.seq), [], 'bob received nothing after leaving');
+  t.same(
+    bob.messages(roomId).filter((m) => m.seq > left.seq),
+    [],
+    'bob received nothing after leaving',
+  );
 
   // History and resume carry the system messages in order, and Postgres stores them once persisted.
   const history = await stack.http(gwC, 'GET', `/api/chats/${roomId}/messages`, tokens.alice);
@@ -77,13 +104,21 @@ t.test('joining, adding, promoting, removing and leaving, each a system message 
   const { client: replay } = await TestClient.open(gwB.wsUrl, tokens.dave!, [{ chat_id: roomId, last_seq: 0 }]);
   t.teardown(() => replay.close());
   await replay.waitForSeq(roomId, (later as { seq: number }).seq);
-  t.same(replay.messages(roomId).map((m) => m.seq), Array.from({ length: events.length }, (_, i) => i + 1), 'resume replays every event once, in order');
+  t.same(
+    replay.messages(roomId).map((m) => m.seq),
+    Array.from({ length: events.length }, (_, i) => i + 1),
+    'resume replays every event once, in order',
+  );
   const rows = await eventually(async () => {
     const r = await stack.db.selectFrom('messages').select(['seq', 'type', 'sender_id', 'system']).where('room_id', '=', roomId).orderBy('seq').execute();
     return r.length === events.length ? r : undefined;
   });
   t.match(rows[5], { type: 'system', sender_id: 'bob', system: { event: 'member_removed', user_id: 'carol', actor_id: 'bob' } });
-  t.equal((await stack.db.selectFrom('rooms').select('member_count').where('id', '=', roomId).executeTakeFirstOrThrow()).member_count, 2, 'alice and dave remain');
+  t.equal(
+    (await stack.db.selectFrom('rooms').select('member_count').where('id', '=', roomId).executeTakeFirstOrThrow()).member_count,
+    2,
+    'alice and dave remain',
+  );
 });
 
 t.test('official rooms and deleting a room', async (t) => {
@@ -93,7 +128,10 @@ t.test('official rooms and deleting a room', async (t) => {
   const alice = stack.token('alice');
   const bob = stack.token('bob');
 
-  t.match(await stack.http(gwA, 'POST', '/api/chats', alice, { type: 'group', name: 'news', is_official: true }), { status: 403, body: { code: 'ROOM_OFFICIAL_FORBIDDEN' } });
+  t.match(await stack.http(gwA, 'POST', '/api/chats', alice, { type: 'group', name: 'news', is_official: true }), {
+    status: 403,
+    body: { code: 'ROOM_OFFICIAL_FORBIDDEN' },
+  });
   t.match(await stack.http(gwA, 'POST', '/api/chats', admin, { type: 'group', name: 'news', is_official: true }), { status: 201, body: { is_official: true } });
 
   const roomId = await stack.createGroup('alice', ['bob']);
@@ -102,7 +140,10 @@ t.test('official rooms and deleting a room', async (t) => {
   t.match(await stack.http(gwA, 'DELETE', `/api/chats/${roomId}`, bob), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } });
   t.match(await stack.http(gwA, 'DELETE', `/api/chats/${roomId}`, stack.token('mallory')), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } });
   t.equal((await stack.http(gwA, 'DELETE', `/api/chats/${roomId}`, alice)).status, 204);
-  t.match(await bobSocket.next('message', (m) => m.chat_id === roomId && m.system?.event === 'room_deleted'), { sender_id: 'alice', system: { actor_id: 'alice' } });
+  t.match(await bobSocket.next('message', (m) => m.chat_id === roomId && m.system?.event === 'room_deleted'), {
+    sender_id: 'alice',
+    system: { actor_id: 'alice' },
+  });
   t.match(await bobSocket.sendMessage(roomId, 'anyone?', 'b-1'), { type: 'error', code: 'ROOM_NOT_MEMBER' }, 'members lose access at once');
   t.match(await stack.http(gwB, 'GET', `/api/chats/${roomId}/messages`, alice), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
   t.match(await stack.http(gwB, 'POST', `/api/chats/${roomId}/join`, bob), { status: 404, body: { code: 'ROOM_NOT_FOUND' } });

@@ -25,7 +25,11 @@ t.test('a message sent on one socket is acked, delivered, listed in history and 
   t.equal(history.status, 200);
   t.match(history.body.messages, [{ seq: 1, id: ack.id, content: '你好, bob' }]);
   registerFormats();
-  t.same([...Value.Errors(HistoryPage, history.body)].map((e) => `${e.path}: ${e.message}`), [], 'the page follows the HistoryPage schema exactly');
+  t.same(
+    [...Value.Errors(HistoryPage, history.body)].map((e) => `${e.path}: ${e.message}`),
+    [],
+    'the page follows the HistoryPage schema exactly',
+  );
   t.notOk('type' in history.body.messages[0], 'messages carry no event type');
 
   // Content that array literals and CSV would have to escape reaches Postgres unchanged.
@@ -34,7 +38,11 @@ t.test('a message sent on one socket is acked, delivered, listed in history and 
   await eventually(async () => (await countMessages(stack.db, room)) === 2, 10_000, 'messages persisted');
   t.equal(await stack.pendingCount(), 0);
   const stored = await stack.db.selectFrom('messages').select(['content', 'created_at']).where('room_id', '=', room).orderBy('seq').execute();
-  t.same(stored.map((r) => r.content), ['你好, bob', awkward], 'contents stored exactly');
+  t.same(
+    stored.map((r) => r.content),
+    ['你好, bob', awkward],
+    'contents stored exactly',
+  );
 
   const channel = stack.keys.roomChannel(room);
   t.equal(await stack.shardSubscribers(channel), 1, 'one sharded subscription per gateway, not per socket');

@@ -21,7 +21,17 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
   alice.sendRaw('{"type":"nonsense"}');
   await alice.next('error');
   await bob.waitForSeq(room, sends);
-  await eventually(async () => (await stack.db.selectFrom('messages').select(({ fn }) => fn.countAll<number>().as('n')).executeTakeFirstOrThrow()).n >= sends, 10_000, 'persisted');
+  await eventually(
+    async () =>
+      (
+        await stack.db
+          .selectFrom('messages')
+          .select(({ fn }) => fn.countAll<number>().as('n'))
+          .executeTakeFirstOrThrow()
+      ).n >= sends,
+    10_000,
+    'persisted',
+  );
 
   const m1 = await scrape(`${gw1!.url}/metrics`);
   const m2 = await scrape(`${gw2!.url}/metrics`);
@@ -37,7 +47,11 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
   t.ok(m1.value('parley_append_duration_seconds_sum')! > 0);
   t.ok(m2.value('parley_relay_delay_seconds_count')! >= sends, 'cross-node fan-out latency observed on the receiving node');
   t.ok(m1.value('parley_http_request_duration_seconds_count', { route: '/api/chats', method: 'POST', status: '201' })! >= 1, 'REST requests by route');
-  t.equal(m1.value('parley_socket_closes_total', { reason: 'SLOW_CONSUMER' }), undefined, 'no slow consumer yet (services/gateway/test/slow-consumer.test.ts moves it)');
+  t.equal(
+    m1.value('parley_socket_closes_total', { reason: 'SLOW_CONSUMER' }),
+    undefined,
+    'no slow consumer yet (services/gateway/test/slow-consumer.test.ts moves it)',
+  );
   t.ok(m1.value('process_resident_memory_bytes')! > 0, 'process metrics');
 
   const p1 = await scrape(persisterUrl);
@@ -52,28 +66,59 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
   await stack.pgServer.child.kill('SIGQUIT');
   for (let i = 0; i < 5; i++) t.equal((await alice.sendMessage(room, `late${i}`, `late${i}`)).type, 'ack');
   await bob.waitForSeq(room, sends + 5);
-  const lagging = await eventually(async () => {
-    const p = await scrape(persisterUrl);
-    return p.value('parley_persister_oldest_pending_age_seconds')! > 0.5 && p.value('parley_persister_failures_total')! > 0 ? p : undefined;
-  }, 15_000, 'persister lag seen');
+  const lagging = await eventually(
+    async () => {
+      const p = await scrape(persisterUrl);
+      return p.value('parley_persister_oldest_pending_age_seconds')! > 0.5 && p.value('parley_persister_failures_total')! > 0 ? p : undefined;
+    },
+    15_000,
+    'persister lag seen',
+  );
   t.equal(lagging.value('parley_persister_stream_length'), 5, 'stream length: the five unpersisted messages');
   t.ok(lagging.value('parley_persister_pending')! >= 1, 'pending: read, not acked');
   t.ok((lagging.value('parley_backend_errors_total', { backend: 'postgres' }) ?? 0) > 0, 'persister counts Postgres errors');
-  await eventually(async () => ((await scrape(`${gw1!.url}/metrics`)).value('parley_backend_errors_total', { backend: 'postgres' }) ?? 0) > 0, 10_000, 'gateway counts Postgres errors');
+  await eventually(
+    async () => ((await scrape(`${gw1!.url}/metrics`)).value('parley_backend_errors_total', { backend: 'postgres' }) ?? 0) > 0,
+    10_000,
+    'gateway counts Postgres errors',
+  );
 
   // The logs of all this (REST, sockets, errors) name requests and connections, never tokens or content.
   const lines = [...stack.gateways.flatMap((g) => g.child.lines), ...persister.lines];
-  t.notOk(lines.some((l) => l.includes(aliceToken) || l.includes(aliceToken.split('.')[2]!)), 'no log line holds a token');
-  t.notOk(lines.some((l) => l.includes('confidential-')), 'no log line holds message content');
-  t.ok(lines.some((l) => l.includes('"msg":"socket open"') && /"conn":"[0-9a-f]{12}"/.test(l) && l.includes('"reqId"')), 'socket lines carry the connection id (and the upgrade request id)');
-  t.ok(lines.some((l) => l.includes('"msg":"request completed"') && l.includes('"reqId"')), 'request lines carry the request id');
-  t.ok(lines.some((l) => l.includes('"url":"/ws"') && l.includes('"msg":"incoming request"')), 'an upgrade with a token in its URL is logged by its path');
+  t.notOk(
+    lines.some((l) => l.includes(aliceToken) || l.includes(aliceToken.split('.')[2]!)),
+    'no log line holds a token',
+  );
+  t.notOk(
+    lines.some((l) => l.includes('confidential-')),
+    'no log line holds message content',
+  );
+  t.ok(
+    lines.some((l) => l.includes('"msg":"socket open"') && /"conn":"[0-9a-f]{12}"/.test(l) && l.includes('"reqId"')),
+    'socket lines carry the connection id (and the upgrade request id)',
+  );
+  t.ok(
+    lines.some((l) => l.includes('"msg":"request completed"') && l.includes('"reqId"')),
+    'request lines carry the request id',
+  );
+  t.ok(
+    lines.some((l) => l.includes('"url":"/ws"') && l.includes('"msg":"incoming request"')),
+    'an upgrade with a token in its URL is logged by its path',
+  );
 
   await stack.redisServer.child.kill('SIGKILL');
-  await eventually(async () => ((await scrape(`${gw1!.url}/metrics`)).value('parley_backend_errors_total', { backend: 'redis' }) ?? 0) > 0, 10_000, 'gateway counts Redis errors');
-  const down = await eventually(async () => {
-    const p = await scrape(persisterUrl);
-    return (p.value('parley_backend_errors_total', { backend: 'redis' }) ?? 0) > 0 ? p : undefined;
-  }, 10_000, 'persister counts Redis errors, and still answers scrapes');
+  await eventually(
+    async () => ((await scrape(`${gw1!.url}/metrics`)).value('parley_backend_errors_total', { backend: 'redis' }) ?? 0) > 0,
+    10_000,
+    'gateway counts Redis errors',
+  );
+  const down = await eventually(
+    async () => {
+      const p = await scrape(persisterUrl);
+      return (p.value('parley_backend_errors_total', { backend: 'redis' }) ?? 0) > 0 ? p : undefined;
+    },
+    10_000,
+    'persister counts Redis errors, and still answers scrapes',
+  );
   t.equal(down.value('parley_persister_stream_length'), 5, 'with Redis down, the last lag figures stay');
 });

@@ -38,7 +38,11 @@ t.test('offline members of each message are posted to the webhook, signed; a fai
   t.teardown(() => new Promise<void>((resolve) => server.close(() => resolve())));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/push`;
 
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET, WEBHOOK_BATCH_MS: '50', PRESENCE_TTL_SECONDS: '3' } });
+  const stack = await Stack.start(t, {
+    gateways: 2,
+    persisters: 1,
+    env: { WEBHOOK_URL: url, WEBHOOK_SECRET: SECRET, WEBHOOK_BATCH_MS: '50', PRESENCE_TTL_SECONDS: '3' },
+  });
   const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
   const token = Object.fromEntries(['alice', 'bob', 'carol', 'dave', 'erin'].map((u) => [u, stack.token(u)])) as Record<string, string>;
   const room = await stack.createGroup('alice', ['bob', 'carol', 'dave', 'erin']);
@@ -48,12 +52,18 @@ t.test('offline members of each message are posted to the webhook, signed; a fai
   const { client: bob } = await TestClient.open(gwB.wsUrl, token.bob!);
   t.teardown(() => Promise.all([alice.close(), bob.close()]));
 
-  const notified = () => received.filter((r) => r.status < 300).flatMap((r) => (JSON.parse(r.body) as { notifications: Array<{ seq: number; recipients: string[] }> }).notifications);
+  const notified = () =>
+    received
+      .filter((r) => r.status < 300)
+      .flatMap((r) => (JSON.parse(r.body) as { notifications: Array<{ seq: number; recipients: string[] }> }).notifications);
 
   // Online (alice, the sender; bob on the other gateway) and muted (dave) are left out: carol and erin.
   t.match(await alice.sendMessage(room, '您的药已发货', 'm-1'), { type: 'ack', seq: 1 });
   await eventually(() => notified().some((n) => n.seq === 1), 20_000, 'the first notification');
-  t.match(notified().find((n) => n.seq === 1), { chat_id: room, sender_id: 'alice', message_type: 'text', preview: '您的药已发货', recipients: ['carol', 'erin'] });
+  t.match(
+    notified().find((n) => n.seq === 1),
+    { chat_id: room, sender_id: 'alice', message_type: 'text', preview: '您的药已发货', recipients: ['carol', 'erin'] },
+  );
   for (const r of received) t.equal(r.signature, `sha256=${createHmac('sha256', SECRET).update(r.body).digest('hex')}`, 'signed: HMAC-SHA256 of the body');
 
   // The endpoint stalls, then fails: messages are delivered meanwhile, and the post is retried.
@@ -67,8 +77,14 @@ t.test('offline members of each message are posted to the webhook, signed; a fai
   t.match(await bob.waitForSeq(room, 3), { content: 'third' }, 'and the next one too');
   held.release(500);
   await eventually(() => notified().some((n) => n.seq === 2) && notified().some((n) => n.seq === 3), 20_000, 'the failed post retried, the next sent');
-  t.ok(received.some((r) => r.status === 500), 'the endpoint failed once');
+  t.ok(
+    received.some((r) => r.status === 500),
+    'the endpoint failed once',
+  );
   const failed = received.find((r) => r.status === 500)!;
-  t.ok(received.some((r) => r.status < 300 && r.delivery === failed.delivery && r.body === failed.body), 'the same delivery, retried');
+  t.ok(
+    received.some((r) => r.status < 300 && r.delivery === failed.delivery && r.body === failed.body),
+    'the same delivery, retried',
+  );
   for (const n of notified()) t.same(n.recipients, ['carol', 'erin'], `seq ${n.seq}: exactly the offline, unmuted members`);
 });

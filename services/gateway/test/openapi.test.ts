@@ -53,6 +53,12 @@ t.test('the OpenAPI document validates and covers every route; /docs serves it',
   t.match(await page.text(), /swagger/i);
   const served = (await (await fetch(`${gw.url}/docs/json`)).json()) as OpenAPIV3_1.Document;
   // The built gateway also serves the /chat page (from dist/web, which the sources' app has not).
-  t.same(Object.keys(served.paths ?? {}).filter((p) => !p.startsWith('/chat/') && p !== '/chat').sort(), Object.keys(doc.paths ?? {}).sort(), 'a running gateway serves the same document at /docs/json');
+  t.same(
+    Object.keys(served.paths ?? {})
+      .filter((p) => !p.startsWith('/chat/') && p !== '/chat')
+      .sort(),
+    Object.keys(doc.paths ?? {}).sort(),
+    'a running gateway serves the same document at /docs/json',
+  );
   t.ok(served.paths?.['/chat']?.get, 'with the /chat page');
 });

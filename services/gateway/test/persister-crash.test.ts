@@ -1,7 +1,6 @@
 import t from 'tap';
 import { ChatLoad, Stack, TestClient, eventually } from '@parley/testkit';
 
-
 /**
  * SIGKILLs the stack's first persister at a moment it holds entries it read but has not acked
  * (mid-batch). It is frozen (SIGSTOP) while its pending list is read, so that what is seen is what
@@ -9,13 +8,17 @@ import { ChatLoad, Stack, TestClient, eventually } from '@parley/testkit';
  */
 async function killHoldingPending(stack: Stack): Promise<number> {
   const victim = stack.persisters[0]!;
-  return eventually(async () => {
-    victim.proc.kill('SIGSTOP');
-    const count = await stack.pendingCount();
-    if (count > 0) await victim.kill('SIGKILL');
-    else victim.proc.kill('SIGCONT');
-    return count;
-  }, 30_000, 'persister holding pending entries');
+  return eventually(
+    async () => {
+      victim.proc.kill('SIGSTOP');
+      const count = await stack.pendingCount();
+      if (count > 0) await victim.kill('SIGKILL');
+      else victim.proc.kill('SIGCONT');
+      return count;
+    },
+    30_000,
+    'persister holding pending entries',
+  );
 }
 
 t.test('a persister killed mid-batch under load loses nothing and duplicates nothing', async (t) => {
@@ -48,7 +51,11 @@ t.test('a persister killed mid-batch under load loses nothing and duplicates not
   const rows = await stack.db.selectFrom('messages').select(['id', 'seq']).where('room_id', '=', room).orderBy('seq').execute();
   t.equal(rows.length, total, 'Postgres holds every acked message once');
   t.same(new Set(rows.map((r) => r.id)), new Set(acked), 'exactly the acked ids');
-  t.same(rows.map((r) => r.seq), Array.from({ length: total }, (_, i) => i + 1), 'seqs 1..N without gap');
+  t.same(
+    rows.map((r) => r.seq),
+    Array.from({ length: total }, (_, i) => i + 1),
+    'seqs 1..N without gap',
+  );
   t.equal(await stack.pendingCount(), 0, 'the pending list ends empty');
 });
 

@@ -7,7 +7,10 @@ const TTL_SECONDS = 3;
 t.test('presence over every socket on every gateway, pushed to the rooms; typing relayed and throttled', async (t) => {
   const stack = await Stack.start(t, { gateways: 3, persisters: 1, env: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS) } });
   const [gwA, gwB, gwC] = stack.gateways as [Gateway, Gateway, Gateway];
-  const token = Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((u) => [u, stack.token(u, { claims: { name: u.toUpperCase() } })])) as Record<string, string>;
+  const token = Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((u) => [u, stack.token(u, { claims: { name: u.toUpperCase() } })])) as Record<
+    string,
+    string
+  >;
   const room = await stack.createGroup('alice', ['bob', 'carol']);
   const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice!);
   const { client: dave } = await TestClient.open(gwA.wsUrl, token.dave!);
@@ -16,18 +19,48 @@ t.test('presence over every socket on every gateway, pushed to the rooms; typing
 
   const { client: bob } = await TestClient.open(gwB.wsUrl, token.bob!);
   t.match(await presenceOf('bob', 'online'), { last_seen: null }, 'bob comes online: his rooms are told');
-  t.match(await stack.http(gwC, 'GET', `/api/chats/${room}/online`, token.alice), { status: 200, body: { users: [{ user_id: 'alice', state: 'online' }, { user_id: 'bob', state: 'online' }] } });
+  t.match(await stack.http(gwC, 'GET', `/api/chats/${room}/online`, token.alice), {
+    status: 200,
+    body: {
+      users: [
+        { user_id: 'alice', state: 'online' },
+        { user_id: 'bob', state: 'online' },
+      ],
+    },
+  });
   t.match(await stack.http(gwC, 'GET', `/api/chats/${room}/online`, token.dave), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
 
   // Away on one socket, online on another: the user is online.
   bob.send({ type: 'set_presence', state: 'away' });
   await presenceOf('bob', 'away');
   const { client: bob2 } = await TestClient.open(gwC.wsUrl, token.bob!);
-  await alice.next('presence', (f) => f.user_id === 'bob' && f.state === 'online' && alice.frames.indexOf(f) > alice.frames.findIndex((g) => g.type === 'presence' && g.state === 'away'));
-  t.match(await stack.http(gwA, 'GET', '/api/users', token.alice), { status: 200, body: { users: [{ user_id: 'bob', name: 'BOB', state: 'online' }, { user_id: 'carol', state: 'offline', last_seen: null }] } }, 'the users I share rooms with, with presence');
+  await alice.next(
+    'presence',
+    (f) => f.user_id === 'bob' && f.state === 'online' && alice.frames.indexOf(f) > alice.frames.findIndex((g) => g.type === 'presence' && g.state === 'away'),
+  );
+  t.match(
+    await stack.http(gwA, 'GET', '/api/users', token.alice),
+    {
+      status: 200,
+      body: {
+        users: [
+          { user_id: 'bob', name: 'BOB', state: 'online' },
+          { user_id: 'carol', state: 'offline', last_seen: null },
+        ],
+      },
+    },
+    'the users I share rooms with, with presence',
+  );
   const online = await stack.http(gwB, 'GET', '/api/users/online', token.alice);
-  t.match(online.body, { online_count: 3, users: [{ user_id: 'bob', state: 'online' }] }, 'alice, bob and dave are online; of them alice shares a room with bob');
-  t.notOk(online.body.users.some((u: { user_id: string }) => u.user_id === 'dave'), 'users who share no room are not listed');
+  t.match(
+    online.body,
+    { online_count: 3, users: [{ user_id: 'bob', state: 'online' }] },
+    'alice, bob and dave are online; of them alice shares a room with bob',
+  );
+  t.notOk(
+    online.body.users.some((u: { user_id: string }) => u.user_id === 'dave'),
+    'users who share no room are not listed',
+  );
 
   // Typing: relayed to the room, repeated starts throttled, a stop after a start.
   bob.send({ type: 'typing', chat_id: room, state: 'start' });
@@ -44,7 +77,10 @@ t.test('presence over every socket on every gateway, pushed to the rooms; typing
   dave.send({ type: 'typing', chat_id: room, state: 'start' });
   t.match(await dave.next('error'), { code: 'ROOM_NOT_MEMBER' });
   await dave.barrier();
-  t.notOk(dave.frames.some((f) => f.type === 'presence' || f.type === 'typing'), 'nothing of the room reached dave');
+  t.notOk(
+    dave.frames.some((f) => f.type === 'presence' || f.type === 'typing'),
+    'nothing of the room reached dave',
+  );
 
   // Last socket closed: offline, with when.
   await bob.close();
@@ -76,10 +112,16 @@ t.test('a gateway killed with SIGKILL: its users go offline within the TTL, unle
   await gwC.child.kill('SIGKILL');
   const offline = await alice.next('presence', (f) => f.chat_id === room && f.user_id === 'carol' && f.state === 'offline', 4 * TTL_SECONDS * 1000);
   const elapsed = Date.now() - killedAt;
-  t.ok(elapsed <= TTL_SECONDS * 1000 + (TTL_SECONDS * 1000) / 3 + 2000, `carol offline ${elapsed} ms after the kill (TTL ${TTL_SECONDS} s, plus one heartbeat)`);
+  t.ok(
+    elapsed <= TTL_SECONDS * 1000 + (TTL_SECONDS * 1000) / 3 + 2000,
+    `carol offline ${elapsed} ms after the kill (TTL ${TTL_SECONDS} s, plus one heartbeat)`,
+  );
   t.ok(offline.last_seen, 'with the last time her gateway saw her');
   const now = await stack.http(gwA, 'GET', `/api/chats/${room}/online`, token.alice);
   t.same(now.body.users.map((u: { user_id: string }) => u.user_id).sort(), ['alice', 'bob'], 'bob, with a socket on a live gateway, stays online');
   await alice.barrier();
-  t.notOk(alice.frames.some((f) => f.type === 'presence' && f.user_id === 'bob' && f.state === 'offline'), 'bob was never announced offline');
+  t.notOk(
+    alice.frames.some((f) => f.type === 'presence' && f.user_id === 'bob' && f.state === 'offline'),
+    'bob was never announced offline',
+  );
 });

@@ -32,7 +32,11 @@ t.test('WebSocket: MESSAGE_RATE_PER_SECOND with a burst; past it each send gets 
   for (let i = 0; i < 8; i++) alice.send({ type: 'send_message', client_id: `m${i}`, chat_id: room, message_type: 'text', content: `m${i}` });
   const answers = [];
   for (let i = 0; i < 8; i++) answers.push(await alice.find((f) => (f.type === 'ack' || f.type === 'error') && f.client_id === `m${i}`));
-  t.same(answers.map((a) => a.type), ['ack', 'ack', 'ack', 'ack', 'ack', 'error', 'error', 'error'], 'the burst of 5 goes, then refusals');
+  t.same(
+    answers.map((a) => a.type),
+    ['ack', 'ack', 'ack', 'ack', 'ack', 'error', 'error', 'error'],
+    'the burst of 5 goes, then refusals',
+  );
   const order = alice.frames.filter((f) => f.type === 'ack' || f.type === 'error').map((f) => (f as { client_id: string }).client_id);
   t.same(order, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'], 'answered in the order sent');
   const refusal = answers[5] as { code: string; message: string };

@@ -17,30 +17,67 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
   const room = await stack.createGroup('alice', ['bob', 'carol']);
   const direct = (await stack.http(gwA, 'POST', '/api/chats', token.alice, { type: 'direct', user_id: 'bob' })).body.id as number;
   const gwOf = { alice: gwA, bob: gwB, carol: gwC } as const;
-  const sockets = Object.fromEntries(await Promise.all(users.map(async (u) => [u, (await TestClient.open(gwOf[u].wsUrl, token[u]!)).client]))) as Record<(typeof users)[number], TestClient>;
+  const sockets = Object.fromEntries(await Promise.all(users.map(async (u) => [u, (await TestClient.open(gwOf[u].wsUrl, token[u]!)).client]))) as Record<
+    (typeof users)[number],
+    TestClient
+  >;
   const { client: bob2, welcome: bobWelcome } = await TestClient.open(gwA.wsUrl, token.bob!);
   const { client: dave } = await TestClient.open(gwC.wsUrl, token.dave!);
   t.teardown(() => Promise.all([...Object.values(sockets), bob2, dave].map((c) => c.close())));
-  t.match(bobWelcome.chats.find((c) => c.chat_id === room), { head_seq: 0, last_read_seq: 0 }, 'welcome carries the read position');
+  t.match(
+    bobWelcome.chats.find((c) => c.chat_id === room),
+    { head_seq: 0, last_read_seq: 0 },
+    'welcome carries the read position',
+  );
 
   const unread = async (user: string, gw: Gateway = gwB) => (await stack.http<Unread>(gw, 'GET', '/api/unread-count', token[user])).body;
   // The model: heads from the acks, read positions from the marks.
-  const head = new Map([[room, 0], [direct, 0]]);
-  const read = new Map<string, number>(users.flatMap((u) => [[`${u}:${room}`, 0], [`${u}:${direct}`, 0]]));
+  const head = new Map([
+    [room, 0],
+    [direct, 0],
+  ]);
+  const read = new Map<string, number>(
+    users.flatMap((u) => [
+      [`${u}:${room}`, 0],
+      [`${u}:${direct}`, 0],
+    ]),
+  );
   const membersOf = (r: number) => (r === room ? users : (['alice', 'bob'] as const));
   async function expectCounts(label: string) {
     for (const [i, user] of users.entries()) {
       const got = await unread(user, stack.gateways[i]);
       const rooms = [room, direct].filter((r) => (membersOf(r) as readonly string[]).includes(user));
-      const want = rooms.map((r) => ({ chat_id: r, head_seq: head.get(r)!, last_read_seq: read.get(`${user}:${r}`)!, unread: head.get(r)! - read.get(`${user}:${r}`)! }));
-      t.same({ ...got, chats: [...got.chats].sort((a, b) => a.chat_id - b.chat_id) }, { total_unread: want.reduce((s, c) => s + c.unread, 0), chats: want.sort((a, b) => a.chat_id - b.chat_id) }, `${label}: ${user}`);
+      const want = rooms.map((r) => ({
+        chat_id: r,
+        head_seq: head.get(r)!,
+        last_read_seq: read.get(`${user}:${r}`)!,
+        unread: head.get(r)! - read.get(`${user}:${r}`)!,
+      }));
+      t.same(
+        { ...got, chats: [...got.chats].sort((a, b) => a.chat_id - b.chat_id) },
+        { total_unread: want.reduce((s, c) => s + c.unread, 0), chats: want.sort((a, b) => a.chat_id - b.chat_id) },
+        `${label}: ${user}`,
+      );
     }
   }
 
   // Steps: senders on all three gateways at once, while others mark read on other gateways.
   for (let step = 1; step <= 4; step++) {
-    const sends = users.flatMap((u, i) => [room, direct].filter((r) => (membersOf(r) as readonly string[]).includes(u)).flatMap((r) =>
-      Array.from({ length: 3 }, (_, k) => stack.http(stack.gateways[(i + k) % 3]!, 'POST', `/api/chats/${r}/messages`, token[u], { client_id: `s${step}-${u}-${r}-${k}`, message_type: 'text', content: `step ${step}` }).then((res) => ({ u, res })))));
+    const sends = users.flatMap((u, i) =>
+      [room, direct]
+        .filter((r) => (membersOf(r) as readonly string[]).includes(u))
+        .flatMap((r) =>
+          Array.from({ length: 3 }, (_, k) =>
+            stack
+              .http(stack.gateways[(i + k) % 3]!, 'POST', `/api/chats/${r}/messages`, token[u], {
+                client_id: `s${step}-${u}-${r}-${k}`,
+                message_type: 'text',
+                content: `step ${step}`,
+              })
+              .then((res) => ({ u, res })),
+          ),
+        ),
+    );
     const before = head.get(room)!;
     const marks = users.map((u, i) => {
       const seq = Math.max(1, before - i);
@@ -76,23 +113,41 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
   await expectCounts('after a quiet mark');
   const bobNow = await unread('bob');
   for (const p of pushed) t.match(p, { unread: 2, total_unread: bobNow.total_unread }, 'the pushed counts are the queried ones');
-  t.match(await sockets.alice.next('read_receipt', (f) => f.chat_id === room && f.user_id === 'bob' && f.seq === target), { type: 'read_receipt' }, 'members get the receipt');
+  t.match(
+    await sockets.alice.next('read_receipt', (f) => f.chat_id === room && f.user_id === 'bob' && f.seq === target),
+    { type: 'read_receipt' },
+    'members get the receipt',
+  );
   bob2.send({ type: 'mark_read', chat_id: room, seq: 1 });
-  t.match(await bob2.next('read_state', (f) => f.chat_id === room && f.last_read_seq === target && bob2.frames.indexOf(f) > bob2.frames.indexOf(pushed[0]!)), { unread: 2 }, 'a mark backwards is answered with the position unchanged');
+  t.match(
+    await bob2.next('read_state', (f) => f.chat_id === room && f.last_read_seq === target && bob2.frames.indexOf(f) > bob2.frames.indexOf(pushed[0]!)),
+    { unread: 2 },
+    'a mark backwards is answered with the position unchanged',
+  );
 
   // Marking to the head (no seq), a whole room, or everything.
   const all = await stack.http<Unread>(gwC, 'PUT', '/api/chats/read', token.carol);
   t.match(all, { status: 200, body: { total_unread: 0 } });
-  t.ok(all.body.chats.every((c) => c.unread === 0 && c.last_read_seq === c.head_seq), 'PUT /api/chats/read reads every room to its head');
+  t.ok(
+    all.body.chats.every((c) => c.unread === 0 && c.last_read_seq === c.head_seq),
+    'PUT /api/chats/read reads every room to its head',
+  );
   t.match(await stack.http(gwA, 'PUT', `/api/chats/${direct}/read`, token.alice), { status: 200, body: { unread: 0, last_read_seq: head.get(direct) } });
-  t.match(await stack.http(gwA, 'PUT', `/api/chats/${room}/read`, token.alice, { seq: 999_999 }), { status: 200, body: { unread: 0, last_read_seq: head.get(room) } }, 'clamped to the head');
+  t.match(
+    await stack.http(gwA, 'PUT', `/api/chats/${room}/read`, token.alice, { seq: 999_999 }),
+    { status: 200, body: { unread: 0, last_read_seq: head.get(room) } },
+    'clamped to the head',
+  );
 
   // Non-members learn nothing and change nothing.
   t.match(await stack.http(gwA, 'PUT', `/api/chats/${room}/read`, token.dave), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
   dave.send({ type: 'mark_read', chat_id: room });
   t.match(await dave.next('error'), { code: 'ROOM_NOT_MEMBER' });
   await dave.barrier();
-  t.notOk(dave.frames.some((f) => f.type === 'read_receipt' || f.type === 'read_state'), 'no receipt or read state of a room reaches a non-member');
+  t.notOk(
+    dave.frames.some((f) => f.type === 'read_receipt' || f.type === 'read_state'),
+    'no receipt or read state of a room reaches a non-member',
+  );
   t.same(await unread('dave'), { total_unread: 0, chats: [] });
 
   // A member who arrives starts with nothing unread: what was said before is not theirs to read.
@@ -103,10 +158,14 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
 
   // Postgres gets every position from the stream.
   const expected = await unread('bob');
-  await eventually(async () => {
-    const rows = await stack.db.selectFrom('room_members').select(['room_id', 'last_read_seq']).where('user_id', '=', 'bob').execute();
-    return expected.chats.every((c) => rows.some((r) => Number(r.room_id) === c.chat_id && Number(r.last_read_seq) === c.last_read_seq));
-  }, 20_000, 'read positions persisted');
+  await eventually(
+    async () => {
+      const rows = await stack.db.selectFrom('room_members').select(['room_id', 'last_read_seq']).where('user_id', '=', 'bob').execute();
+      return expected.chats.every((c) => rows.some((r) => Number(r.room_id) === c.chat_id && Number(r.last_read_seq) === c.last_read_seq));
+    },
+    20_000,
+    'read positions persisted',
+  );
 });
 
 t.test('after Redis loses everything, heads and read positions are rebuilt from Postgres', async (t) => {
@@ -114,25 +173,46 @@ t.test('after Redis loses everything, heads and read positions are rebuilt from 
   const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
   const token = { alice: stack.token('alice'), bob: stack.token('bob') };
   const room = await stack.createGroup('alice', ['bob']);
-  for (let i = 1; i <= 5; i++) await stack.http(gwA, 'POST', `/api/chats/${room}/messages`, token.alice, { client_id: `m-${i}`, message_type: 'text', content: `m${i}` });
+  for (let i = 1; i <= 5; i++)
+    await stack.http(gwA, 'POST', `/api/chats/${room}/messages`, token.alice, { client_id: `m-${i}`, message_type: 'text', content: `m${i}` });
   await stack.http(gwB, 'PUT', `/api/chats/${room}/read`, token.bob, { seq: 3 });
-  const before = { alice: (await stack.http<Unread>(gwA, 'GET', '/api/unread-count', token.alice)).body, bob: (await stack.http<Unread>(gwB, 'GET', '/api/unread-count', token.bob)).body };
+  const before = {
+    alice: (await stack.http<Unread>(gwA, 'GET', '/api/unread-count', token.alice)).body,
+    bob: (await stack.http<Unread>(gwB, 'GET', '/api/unread-count', token.bob)).body,
+  };
   t.match(before.bob, { total_unread: 2, chats: [{ head_seq: 5, last_read_seq: 3, unread: 2 }] });
   await eventually(async () => (await stack.pendingCount()) === 0 && (await stack.streamLength()) === 0, 20_000, 'everything persisted');
 
   await stack.flushAll();
   t.same((await stack.http<Unread>(gwB, 'GET', '/api/unread-count', token.bob)).body, before.bob, 'bob’s counts, from Postgres');
   t.same((await stack.http<Unread>(gwA, 'GET', '/api/unread-count', token.alice)).body, before.alice, 'alice’s too');
-  const next = await stack.http(gwB, 'POST', `/api/chats/${room}/messages`, token.alice, { client_id: 'after-flush', message_type: 'text', content: 'still here' });
+  const next = await stack.http(gwB, 'POST', `/api/chats/${room}/messages`, token.alice, {
+    client_id: 'after-flush',
+    message_type: 'text',
+    content: 'still here',
+  });
   t.match(next, { status: 201, body: { seq: 6 } }, 'the next message follows the persisted head');
   t.match(await stack.http(gwA, 'PUT', `/api/chats/${room}/read`, token.bob), { status: 200, body: { last_read_seq: 6, unread: 0 } }, 'marks work again');
-  await eventually(async () => {
-    const row = await stack.db.selectFrom('messages').select('content').where('room_id', '=', room).where('seq', '=', 6).executeTakeFirst();
-    const member = await stack.db.selectFrom('room_members').select('last_read_seq').where('room_id', '=', room).where('user_id', '=', 'bob').executeTakeFirst();
-    return row?.content === 'still here' && Number(member?.last_read_seq) === 6;
-  }, 20_000, 'the persister made its group again and persists');
+  await eventually(
+    async () => {
+      const row = await stack.db.selectFrom('messages').select('content').where('room_id', '=', room).where('seq', '=', 6).executeTakeFirst();
+      const member = await stack.db
+        .selectFrom('room_members')
+        .select('last_read_seq')
+        .where('room_id', '=', room)
+        .where('user_id', '=', 'bob')
+        .executeTakeFirst();
+      return row?.content === 'still here' && Number(member?.last_read_seq) === 6;
+    },
+    20_000,
+    'the persister made its group again and persists',
+  );
   const history = await stack.http(gwA, 'GET', `/api/chats/${room}/messages`, token.bob);
-  t.same(history.body.messages.map((m: { seq: number }) => m.seq), [6, 5, 4, 3, 2, 1], 'history is whole');
+  t.same(
+    history.body.messages.map((m: { seq: number }) => m.seq),
+    [6, 5, 4, 3, 2, 1],
+    'history is whole',
+  );
 });
 
 t.test('sending costs the same Redis commands in a room of 5,000 members as in a room of 2', async (t) => {
@@ -142,18 +222,30 @@ t.test('sending costs the same Redis commands in a room of 5,000 members as in a
   const large = await stack.createGroup('alice', []);
   // 5,000 members, written straight to Postgres: adding them one by one through the API is not what is measured.
   const ids = Array.from({ length: 4999 }, (_, i) => `member-${i}`);
-  await stack.db.insertInto('users').values(ids.map((id) => ({ id }))).execute();
-  await stack.db.insertInto('room_members').values(ids.map((user_id) => ({ room_id: large, user_id, role: 'member' as const }))).execute();
+  await stack.db
+    .insertInto('users')
+    .values(ids.map((id) => ({ id })))
+    .execute();
+  await stack.db
+    .insertInto('room_members')
+    .values(ids.map((user_id) => ({ room_id: large, user_id, role: 'member' as const })))
+    .execute();
   await stack.db.updateTable('rooms').set({ member_count: 5000 }).where('id', '=', large).execute();
   const alice = stack.token('alice');
-  const send = (r: number, id: string) => stack.http(gw, 'POST', `/api/chats/${r}/messages`, alice, { client_id: id, message_type: 'text', content: 'hello everyone' });
+  const send = (r: number, id: string) =>
+    stack.http(gw, 'POST', `/api/chats/${r}/messages`, alice, { client_id: id, message_type: 'text', content: 'hello everyone' });
   // What runs whatever the traffic (a cluster client's slot refreshes, replicas' acks, this test's INFO) is not a send's.
   const background = /^(info|hello|ping|replconf|cluster\||client\|)/;
   async function cost(r: number, id: string): Promise<Record<string, number>> {
     const before = await stack.commandCalls();
     t.equal((await send(r, id)).status, 201);
     const after = await stack.commandCalls();
-    return Object.fromEntries([...after].filter(([cmd]) => !background.test(cmd)).map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0)] as const).filter(([, n]) => n > 0));
+    return Object.fromEntries(
+      [...after]
+        .filter(([cmd]) => !background.test(cmd))
+        .map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0)] as const)
+        .filter(([, n]) => n > 0),
+    );
   }
   // Warm both rooms (member caches, heads), then measure one message each.
   await send(small, 'warm-small');
@@ -189,7 +281,10 @@ t.test('in a direct room the sender sees sent, then delivered, then read, across
   bob.send({ type: 'mark_read', chat_id: room, seq: 1 });
   const read = await alice.next('read_receipt', (f) => f.chat_id === room && f.user_id === 'bob' && f.seq >= 1);
   t.match(await status(1), { status: 200, body: { status: 'read' } });
-  t.ok(alice.frames.indexOf(ack) < alice.frames.indexOf(delivered) && alice.frames.indexOf(delivered) < alice.frames.indexOf(read), 'the sender observed sent, delivered, read in that order');
+  t.ok(
+    alice.frames.indexOf(ack) < alice.frames.indexOf(delivered) && alice.frames.indexOf(delivered) < alice.frames.indexOf(read),
+    'the sender observed sent, delivered, read in that order',
+  );
 
   // Refusals: group rooms keep no delivery; non-members and unknown messages.
   bob.send({ type: 'received', chat_id: group, seq: 1 });
@@ -198,8 +293,17 @@ t.test('in a direct room the sender sees sent, then delivered, then read, across
   t.match(await status(1, token.carol), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
   t.match(await status(2), { status: 404, body: { code: 'MESSAGE_NOT_FOUND' } });
 
-  await eventually(async () => {
-    const row = await stack.db.selectFrom('room_members').select(['last_delivered_seq', 'last_read_seq']).where('room_id', '=', room).where('user_id', '=', 'bob').executeTakeFirst();
-    return Number(row?.last_delivered_seq) === 1 && Number(row?.last_read_seq) === 1;
-  }, 20_000, 'delivered and read positions persisted');
+  await eventually(
+    async () => {
+      const row = await stack.db
+        .selectFrom('room_members')
+        .select(['last_delivered_seq', 'last_read_seq'])
+        .where('room_id', '=', room)
+        .where('user_id', '=', 'bob')
+        .executeTakeFirst();
+      return Number(row?.last_delivered_seq) === 1 && Number(row?.last_read_seq) === 1;
+    },
+    20_000,
+    'delivered and read positions persisted',
+  );
 });

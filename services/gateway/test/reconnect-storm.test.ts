@@ -59,6 +59,8 @@ t.test('reconnect storm: 2,000 sockets dropped at once come back with jitter and
   await eventually(() => sockets.every((s) => s.seqs.length >= sent), 60_000, 'every socket caught up');
   const inOrder = sockets.filter((s) => s.seqs.every((seq, i) => seq === i + 1) && s.seqs.length === sent).length;
   const [on2, on3] = [gw2!, gw3!].map((g) => g.child.lines.filter((l) => l.includes('"msg":"socket open"')).length);
-  t.comment(`2,000 sockets back ${backIn} ms after the kill (${on2} opened on gateway 2, ${on3} on gateway 3); ${sent} messages, ${inOrder} of ${sockets.length} sockets saw each once, in order`);
+  t.comment(
+    `2,000 sockets back ${backIn} ms after the kill (${on2} opened on gateway 2, ${on3} on gateway 3); ${sent} messages, ${inOrder} of ${sockets.length} sockets saw each once, in order`,
+  );
   t.equal(inOrder, sockets.length, 'every socket saw every message once, in order, across the storm');
 });

@@ -39,9 +39,14 @@ t.test('Redis paused 10 s under load: sends refused, no false ack, gateway memor
   const floodAcks = flooder.frames.filter((f) => f.type === 'ack').length;
   process.kill(redisPid, 'SIGCONT');
 
-  t.comment(`first refusal ${refusedAfterMs} ms into the pause; refused ${load.errors.length} load sends (${[...new Set(load.errors.map((e) => e.split(': ')[1]))].join(', ')}); acked while paused ${ackedWhilePaused}`);
+  t.comment(
+    `first refusal ${refusedAfterMs} ms into the pause; refused ${load.errors.length} load sends (${[...new Set(load.errors.map((e) => e.split(': ')[1]))].join(', ')}); acked while paused ${ackedWhilePaused}`,
+  );
   t.comment(`gateway RSS ${mb(rssBefore)} MB before, ${mb(rssPaused)} MB after 10 s paused with 40 MB of sends written at it`);
-  t.ok(load.errors.every((e) => e.endsWith(': SERVICE_UNAVAILABLE')), 'refusals say SERVICE_UNAVAILABLE');
+  t.ok(
+    load.errors.every((e) => e.endsWith(': SERVICE_UNAVAILABLE')),
+    'refusals say SERVICE_UNAVAILABLE',
+  );
   t.equal(ackedWhilePaused, 0, 'nothing acked while Redis was paused');
   t.equal(floodAcks, 0, 'none of the flood acked while Redis was paused');
   t.ok(rssPaused - rssBefore < 32 * 2 ** 20, `gateway RSS grew ${mb(rssPaused - rssBefore)} MB (< 32 MB): the flood was not read`);
@@ -54,5 +59,8 @@ t.test('Redis paused 10 s under load: sends refused, no false ack, gateway memor
   await load.check(t);
   const floodRows = await stack.db.selectFrom('messages').select('client_id').where('room_id', '=', floodRoom).execute();
   const floodAcked = new Set(floodAnswers.filter((f) => f.type === 'ack').map((f) => f.client_id));
-  t.ok([...floodAcked].every((id) => floodRows.some((r) => r.client_id === id)), `each of the ${floodAcked.size} flood acks is stored (${floodRows.length} rows)`);
+  t.ok(
+    [...floodAcked].every((id) => floodRows.some((r) => r.client_id === id)),
+    `each of the ${floodAcked.size} flood acks is stored (${floodRows.length} rows)`,
+  );
 });

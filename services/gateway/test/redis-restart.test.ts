@@ -31,7 +31,9 @@ for (const policy of ['everysec', 'always'] as const) {
     );
     const restartedAt = Date.now();
     await load.flowing(300, 'load flowing after the restart', 60_000);
-    t.comment(`Redis killed after ${ackedBefore} acks, back ${restartedAt - killedAt} ms later; ${load.acked.length - ackedBefore} more acked within ${Date.now() - restartedAt} ms of its restart`);
+    t.comment(
+      `Redis killed after ${ackedBefore} acks, back ${restartedAt - killedAt} ms later; ${load.acked.length - ackedBefore} more acked within ${Date.now() - restartedAt} ms of its restart`,
+    );
 
     const figures = await load.check(t);
     t.equal(figures.lost, 0, `appendfsync ${policy}: 0 acked messages lost to a Redis SIGKILL`);

@@ -28,7 +28,12 @@ t.test('Redis restarted from an AOF that lost its last writes: heads raised to P
   const { client: carol } = await TestClient.open(gw!.wsUrl, stack.token('carol'));
   t.teardown(() => Promise.all([alice.close(), carol.close()]));
   const sdk = (user: string) => {
-    const client = new ParleyClient({ url: gw!.wsUrl, token: () => stack.token(user), WebSocket: WebSocket, reconnect: { initialDelayMs: 50, maxDelayMs: 200 } });
+    const client = new ParleyClient({
+      url: gw!.wsUrl,
+      token: () => stack.token(user),
+      WebSocket: WebSocket,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+    });
     const seen: Array<{ seq: number; content: string }> = [];
     const rewinds: number[] = [];
     client.on('message', (m) => seen.push({ seq: m.seq, content: m.content }));
@@ -62,7 +67,7 @@ t.test('Redis restarted from an AOF that lost its last writes: heads raised to P
   // The machine dies: the AOF loses what was written after keptBytes (m7..m15 and the persister's acks).
   await stack.redisServer.restart(async () => truncateSync(aof, keptBytes));
   stack.persisters[0]!.proc.kill('SIGCONT');
-  t.match(await gw!.child.waitFor(/room heads raised to Postgres/), /"raisedCount":1/, 'the gateway raised the room head from 6 to Postgres\' 10');
+  t.match(await gw!.child.waitFor(/room heads raised to Postgres/), /"raisedCount":1/, "the gateway raised the room head from 6 to Postgres' 10");
 
   const rewound = await carol.next('chat_rewound');
   t.same(rewound, { type: 'chat_rewound', chat_id: room, head_seq: 10 }, 'a connected client is told its events after 10 may be gone');
@@ -72,8 +77,12 @@ t.test('Redis restarted from an AOF that lost its last writes: heads raised to P
   // The first message after the crash takes seq 11, after what Postgres holds, not 7.
   const carolFrom = carol.frames.length;
   const after = await alice.sendMessage(room, 'after the crash', 'after-1');
-  t.match(after, { type: 'ack', seq: 11 }, 'the next seq follows Postgres\' head');
-  const row = await eventually(async () => stack.db.selectFrom('messages').select(['id', 'content']).where('room_id', '=', room).where('seq', '=', 11).executeTakeFirst(), 20_000, 'seq 11 persisted');
+  t.match(after, { type: 'ack', seq: 11 }, "the next seq follows Postgres' head");
+  const row = await eventually(
+    async () => stack.db.selectFrom('messages').select(['id', 'content']).where('room_id', '=', room).where('seq', '=', 11).executeTakeFirst(),
+    20_000,
+    'seq 11 persisted',
+  );
   t.same(row, { id: (after as ServerFrameOf<'ack'>).id, content: 'after the crash' }, 'and is persisted as itself (not dropped as a conflict)');
   const carolGot = (await carol.find((f) => f.type === 'message' && f.seq === 11, 10_000, carolFrom)) as ServerFrameOf<'message'>;
   t.equal(carolGot.content, 'after the crash', 'the connected raw client gets it');
@@ -90,7 +99,13 @@ t.test('Redis restarted from an AOF that lost its last writes: heads raised to P
 
   const rows = await stack.db.selectFrom('messages').select(['seq', 'content']).where('room_id', '=', room).orderBy('seq').execute();
   const lost = Array.from({ length: 15 }, (_, i) => `m${i + 1}`).filter((m) => !rows.some((r) => r.content === m));
-  t.comment(`emulated machine crash: Redis kept m1-m6, Postgres had m1-m10; acked and lost: ${lost.join(', ')} (${lost.length}, the unpersisted tail); new messages lost: 0`);
+  t.comment(
+    `emulated machine crash: Redis kept m1-m6, Postgres had m1-m10; acked and lost: ${lost.join(', ')} (${lost.length}, the unpersisted tail); new messages lost: 0`,
+  );
   t.same(lost, ['m11', 'm12', 'm13', 'm14', 'm15'], 'what was lost is exactly what neither the AOF nor Postgres held');
-  t.same(rows.map((r) => r.seq), Array.from({ length: 11 }, (_, i) => i + 1), 'Postgres holds seqs 1..11 without a gap');
+  t.same(
+    rows.map((r) => r.seq),
+    Array.from({ length: 11 }, (_, i) => i + 1),
+    'Postgres holds seqs 1..11 without a gap',
+  );
 });

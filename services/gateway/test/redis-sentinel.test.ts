@@ -20,11 +20,15 @@ t.test('Sentinel: master SIGKILLed under load; the services follow the new maste
   // Back as the new master's replica (the Sentinels reconfigure it), so that WAIT 1 can be met again.
   await sentinel.restart(old);
   await eventually(() => load.acked.length > ackedAtKill + 10, 60_000, 'acks again');
-  t.comment(`master :${old} killed; replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s; acked again after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (WAIT 1: once the old master is the new one's replica)`);
+  t.comment(
+    `master :${old} killed; replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s; acked again after ${((Date.now() - killedAt) / 1000).toFixed(1)} s (WAIT 1: once the old master is the new one's replica)`,
+  );
   await load.flowing(300, 'load flowing on the new master', 60_000);
   // The new master's run_id differs from the one recorded in the data: its heads were checked
   // against Postgres (by whichever gateway got there first; the others found it done).
-  const checkedAfter = stack.gateways.flatMap((g) => g.child.lines).filter((l) => /room heads (reconciled with a new Redis|raised to Postgres)/.test(l) && (JSON.parse(l) as { time: number }).time >= killedAt);
+  const checkedAfter = stack.gateways
+    .flatMap((g) => g.child.lines)
+    .filter((l) => /room heads (reconciled with a new Redis|raised to Postgres)/.test(l) && (JSON.parse(l) as { time: number }).time >= killedAt);
   t.ok(checkedAfter.length >= 1, 'the heads were checked against Postgres on the new master');
   await load.check(t);
 });

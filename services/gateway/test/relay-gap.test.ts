@@ -22,12 +22,23 @@ t.test('a gateway whose Redis subscription dropped backfills what pub/sub lost',
   await stack.redis.config('SET', 'requirepass', '');
 
   await bob.waitForSeq(room, 11);
-  t.same(bob.messages(room).map((m) => m.seq), Array.from({ length: 11 }, (_, i) => i + 1), 'every message once, in order');
+  t.same(
+    bob.messages(room).map((m) => m.seq),
+    Array.from({ length: 11 }, (_, i) => i + 1),
+    'every message once, in order',
+  );
   // The log line and the frames travel on different pipes: await the line rather than expect it already read.
   t.match(await gw1!.child.waitFor(/backfilled a relay gap/), /"found":\d+/, 'gateway 1 backfilled from the room log');
   t.match(await alice.sendMessage(room, 'after', 'a-1'), { type: 'ack', seq: 12 });
   await bob.waitForSeq(room, 12);
-  t.same(bob.messages(room).map((m) => m.seq).slice(-2), [11, 12], 'live delivery goes on');
+  t.same(
+    bob
+      .messages(room)
+      .map((m) => m.seq)
+      .slice(-2),
+    [11, 12],
+    'live delivery goes on',
+  );
 });
 
 t.test('Redis disconnects a stalled subscriber past client-output-buffer-limit pubsub: the gateway resubscribes and backfills', async (t) => {

@@ -17,8 +17,14 @@ t.test('a revoked jti: its sockets close with 4103 on every gateway, and it is r
   t.equal((await revoke({ jti: 'tok-1', expires_at: new Date(Date.now() + 3_600_000).toISOString() })).status, 204);
 
   t.equal((await onGw2.closed).code, 4103, 'its socket on the other gateway is closed with 4103');
-  const refused = await TestClient.connect(gw2!.wsUrl, revoked).then(() => undefined, (e: unknown) => e);
-  t.ok(refused instanceof HandshakeRefused && refused.status === 401 && JSON.parse(refused.body).code === 'AUTH_TOKEN_REVOKED', 'a new handshake: 401 AUTH_TOKEN_REVOKED');
+  const refused = await TestClient.connect(gw2!.wsUrl, revoked).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  t.ok(
+    refused instanceof HandshakeRefused && refused.status === 401 && JSON.parse(refused.body).code === 'AUTH_TOKEN_REVOKED',
+    'a new handshake: 401 AUTH_TOKEN_REVOKED',
+  );
   t.match(await stack.http(gw1!, 'GET', '/api/chats', revoked), { status: 401, body: { code: 'AUTH_TOKEN_REVOKED' } }, 'REST: 401 AUTH_TOKEN_REVOKED');
   otherSocket.send({ type: 'refresh_token', token: revoked });
   t.match(await otherSocket.next('error'), { code: 'AUTH_TOKEN_REVOKED' }, 'a refresh to the revoked token is refused');
@@ -26,7 +32,10 @@ t.test('a revoked jti: its sockets close with 4103 on every gateway, and it is r
   t.equal((await stack.http(gw1!, 'GET', '/api/chats', other)).status, 200, 'another token of the same user works');
   t.equal((await stack.http(gw1!, 'GET', '/api/chats', stack.token('alice'))).status, 200, 'and a token without jti');
   await otherSocket.barrier();
-  t.notOk(otherSocket.frames.some((f) => f.type === 'error' && f.code !== 'AUTH_TOKEN_REVOKED'), 'the other socket stays open and well');
+  t.notOk(
+    otherSocket.frames.some((f) => f.type === 'error' && f.code !== 'AUTH_TOKEN_REVOKED'),
+    'the other socket stays open and well',
+  );
 });
 
 t.test('a numeric jti is revoked by its decimal form, on REST and on its socket', async (t) => {

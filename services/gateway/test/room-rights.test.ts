@@ -13,7 +13,11 @@ t.test('rights follow membership and role at the moment of the request', async (
     t.match(await as('alice', 'DELETE', `/api/chats/${room}`), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } }, 'the former creator is refused');
     t.equal((await as('bob', 'GET', `/api/chats/${room}`)).status, 200, 'the room still exists');
     const other = await stack.createGroup('alice', ['bob']);
-    t.equal((await stack.http(gw!, 'PATCH', `/api/chats/${other}/participants/alice`, root, { role: 'member' })).status, 200, 'a global admin demotes the creator');
+    t.equal(
+      (await stack.http(gw!, 'PATCH', `/api/chats/${other}/participants/alice`, root, { role: 'member' })).status,
+      200,
+      'a global admin demotes the creator',
+    );
     t.match(await as('alice', 'DELETE', `/api/chats/${other}`), { status: 403, body: { code: 'ROOM_NOT_ADMIN' } }, 'a demoted creator is refused');
   });
 
@@ -23,7 +27,11 @@ t.test('rights follow membership and role at the moment of the request', async (
     t.teardown(() => bob.close());
     t.equal((await as('alice', 'POST', `/api/chats/${room}/leave`)).status, 204, 'the creator leaves');
     const promoted = await bob.next('message', (m) => m.chat_id === room && m.system?.event === 'member_promoted');
-    t.match(promoted, { system: { event: 'member_promoted', user_id: 'bob' }, sender_id: null }, 'bob, the longest-standing member, is promoted (by the service)');
+    t.match(
+      promoted,
+      { system: { event: 'member_promoted', user_id: 'bob' }, sender_id: null },
+      'bob, the longest-standing member, is promoted (by the service)',
+    );
     t.match((await as('bob', 'GET', `/api/chats/${room}`)).body, { created_by: 'bob', is_admin: true }, 'and owns the room');
     t.match(await as('carol', 'DELETE', `/api/chats/${room}`), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } }, 'carol is not its owner');
 
@@ -41,7 +49,11 @@ t.test('rights follow membership and role at the moment of the request', async (
     const again = await as('erin', 'POST', '/api/chats', { type: 'direct', user_id: 'dan' });
     t.match(again, { status: 201, body: { type: 'direct', member_count: 2, is_member: true } }, 'a new direct room');
     t.not(again.body.id, first.body.id);
-    t.equal((await as('dan', 'POST', `/api/chats/${again.body.id}/messages`, { client_id: 'hi-again', message_type: 'text', content: 'hello again' })).status, 201, 'where the pair can talk');
+    t.equal(
+      (await as('dan', 'POST', `/api/chats/${again.body.id}/messages`, { client_id: 'hi-again', message_type: 'text', content: 'hello again' })).status,
+      201,
+      'where the pair can talk',
+    );
     const service = (method: string, path: string, body?: unknown) => stack.http(gw!, method, path, TEST_SERVICE_TOKEN, body);
     t.equal((await service('DELETE', `/api/service/chats/${again.body.id}`)).status, 204, 'the server API deletes it');
     const third = await service('POST', '/api/service/chats', { type: 'direct', user_ids: ['dan', 'erin'] });

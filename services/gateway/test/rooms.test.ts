@@ -27,7 +27,10 @@ t.test('direct and group rooms, members, and my room list', async (t) => {
 
   const list = await stack.http(gw2!, 'GET', '/api/chats', bob);
   t.same(list.body.chats.map((c: { id: number }) => c.id).sort(), [a.body.id, roomId].sort(), 'bob lists both rooms');
-  t.match(list.body.chats.find((c: { id: number }) => c.id === roomId), { is_admin: false, is_member: true });
+  t.match(
+    list.body.chats.find((c: { id: number }) => c.id === roomId),
+    { is_admin: false, is_member: true },
+  );
 
   // carol, connected before she is added, starts receiving the room at once.
   const { client: carol } = await TestClient.open(gw2!.wsUrl, stack.token('carol'));
@@ -58,8 +61,14 @@ t.test('direct and group rooms, members, and my room list', async (t) => {
   }
   sender.sendRaw(JSON.stringify({ type: 'send_message', chat_id: roomId, client_id: 'type-system', message_type: 'system', content: 'forged' }));
   t.match(await sender.next('error', (f) => f.code === 'FRAME_INVALID'), { message: /message_type/ }, 'a client cannot send a system message');
-  t.match(await stack.http(gw2!, 'POST', `/api/chats/${roomId}/messages`, bob, { client_id: 'rest-system', message_type: 'system', content: 'forged' }), { status: 400, body: { code: 'REQUEST_INVALID' } });
-  t.match(await stack.http(gw2!, 'POST', `/api/chats/${roomId}/messages`, bob, { client_id: 'rest-video', message_type: 'video', content: 'video content' }), { status: 201, body: { seq: 9 } });
+  t.match(await stack.http(gw2!, 'POST', `/api/chats/${roomId}/messages`, bob, { client_id: 'rest-system', message_type: 'system', content: 'forged' }), {
+    status: 400,
+    body: { code: 'REQUEST_INVALID' },
+  });
+  t.match(await stack.http(gw2!, 'POST', `/api/chats/${roomId}/messages`, bob, { client_id: 'rest-video', message_type: 'video', content: 'video content' }), {
+    status: 201,
+    body: { seq: 9 },
+  });
 
   // Group fields (seed 003): name 1 to 100 characters, description up to 500.
   const named = (name: string, description?: string) => stack.http(gw1!, 'POST', '/api/chats', alice, { type: 'group', name, description });

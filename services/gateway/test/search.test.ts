@@ -20,13 +20,29 @@ t.test('search finds substrings of Chinese and other text in my rooms, through a
 
   const search = (token: string, query: string) => stack.http(gwB, 'GET', `/api/messages/search?${query}`, token);
   const found = await search(alice, `keyword=${encodeURIComponent('药师')}`);
-  t.same(found.body.messages.map((m: { content: string }) => m.content), ['药师不在，明天再来', '请问药师在吗'], 'both, newest first; not carol’s room');
+  t.same(
+    found.body.messages.map((m: { content: string }) => m.content),
+    ['药师不在，明天再来', '请问药师在吗'],
+    'both, newest first; not carol’s room',
+  );
   t.match(found.body.messages[1], { chat_id: pharmacy, seq: 1, sender_id: 'bob' });
-  t.same((await search(alice, `keyword=${encodeURIComponent('问药')}`)).body.messages.map((m: { seq: number }) => m.seq), [1], 'any substring, across word-like boundaries');
+  t.same(
+    (await search(alice, `keyword=${encodeURIComponent('问药')}`)).body.messages.map((m: { seq: number }) => m.seq),
+    [1],
+    'any substring, across word-like boundaries',
+  );
   t.same((await search(alice, `keyword=${encodeURIComponent('药')}`)).body.messages.length, 2, 'a single character');
   t.same((await search(alice, `keyword=${encodeURIComponent('师药')}`)).body.messages, [], 'the pairs alone do not match: the substring must');
-  t.same((await search(bob, 'keyword=pharmacy')).body.messages.map((m: { seq: number }) => m.seq), [3], 'case-insensitive');
-  t.same((await search(bob, `keyword=${encodeURIComponent('药师')}&limit=1&skip=1`)).body.messages.map((m: { seq: number }) => m.seq), [1], 'paged');
+  t.same(
+    (await search(bob, 'keyword=pharmacy')).body.messages.map((m: { seq: number }) => m.seq),
+    [3],
+    'case-insensitive',
+  );
+  t.same(
+    (await search(bob, `keyword=${encodeURIComponent('药师')}&limit=1&skip=1`)).body.messages.map((m: { seq: number }) => m.seq),
+    [1],
+    'paged',
+  );
   t.same((await search(bob, `keyword=${encodeURIComponent('药师')}&chat_id=${pharmacy}`)).body.messages.length, 2, 'within one room');
   t.match(await search(bob, `keyword=x&chat_id=${other}`), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
   t.match(await search(bob, 'keyword='), { status: 400, body: { code: 'REQUEST_INVALID' } });
@@ -46,8 +62,15 @@ t.test('search finds substrings of Chinese and other text in my rooms, through a
   const [row] = await searchMessagesQuery(stack.db, { userId: 'dave', keyword: '药师', limit: 20, skip: 0 }).explain('json');
   const raw = (row as Record<string, unknown>)['QUERY PLAN'];
   const nodes = planNodes((typeof raw === 'string' ? JSON.parse(raw) : raw) as PlanNode[]);
-  t.ok(nodes.some((n) => n['Index Name'] === 'messages_search'), 'the search index serves the keyword', { nodes });
-  t.notOk(nodes.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'messages'), 'messages are not scanned');
+  t.ok(
+    nodes.some((n) => n['Index Name'] === 'messages_search'),
+    'the search index serves the keyword',
+    { nodes },
+  );
+  t.notOk(
+    nodes.some((n) => n['Node Type'] === 'Seq Scan' && n['Relation Name'] === 'messages'),
+    'messages are not scanned',
+  );
 });
 
 interface PlanNode {

@@ -35,7 +35,7 @@ t.test('a socket that stops reading is closed with 4100 once past its send buffe
 
 const p99 = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length * 0.99)]!;
 
-t.test('a never-reading client leaves the other clients\' p99 unchanged and the gateway RSS bounded', async (t) => {
+t.test("a never-reading client leaves the other clients' p99 unchanged and the gateway RSS bounded", async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_SEND_BUFFER_MAX_BYTES: String(2 ** 20) } });
   const [gw] = stack.gateways;
   const readers = ['fast1', 'fast2', 'fast3'];
@@ -46,10 +46,12 @@ t.test('a never-reading client leaves the other clients\' p99 unchanged and the 
 
   // Arrival time of each seq at each reading client; send time of each client_id.
   const arrived = fast.map(() => new Map<number, number>());
-  fast.forEach((c, i) => c.ws.on('message', (data) => {
-    const f = JSON.parse((data as Buffer).toString()) as { type: string; seq?: number };
-    if (f.type === 'message') arrived[i]!.set(f.seq!, performance.now());
-  }));
+  fast.forEach((c, i) =>
+    c.ws.on('message', (data) => {
+      const f = JSON.parse((data as Buffer).toString()) as { type: string; seq?: number };
+      if (f.type === 'message') arrived[i]!.set(f.seq!, performance.now());
+    }),
+  );
   const sentAt = new Map<string, number>();
   const content = 'x'.repeat(8000);
   let n = 0;
@@ -78,7 +80,12 @@ t.test('a never-reading client leaves the other clients\' p99 unchanged and the 
   const { client: slow } = await TestClient.open(gw!.wsUrl, stack.token('slow'));
   (slow.ws as unknown as { _socket: Socket })._socket.pause();
   let slowClosed = false;
-  void gw!.child.waitFor((l) => l.includes('"code":4100'), 120_000).then(() => (slowClosed = true), () => undefined);
+  void gw!.child
+    .waitFor((l) => l.includes('"code":4100'), 120_000)
+    .then(
+      () => (slowClosed = true),
+      () => undefined,
+    );
   let rssPeak = 0;
   const withSlow = await phase(600, () => {
     rssPeak = Math.max(rssPeak, rssBytes(gw!.child.pid));
@@ -89,8 +96,12 @@ t.test('a never-reading client leaves the other clients\' p99 unchanged and the 
   t.equal((await slow.closed).code, 4100, 'the client that never read was closed past its send buffer cap (4100)');
 
   const [before, during] = [p99(baseline), p99(withSlow)];
-  t.comment(`readers' p99 ${before.toFixed(1)} ms alone, ${during.toFixed(1)} ms beside a client that never reads (${withSlow.length / readers.length} messages of 8 KB at 200/s)`);
-  t.comment(`gateway RSS ${(rssStart / 2 ** 20).toFixed(1)} MB at start, ${(rssBaseline / 2 ** 20).toFixed(1)} MB after the baseline, peak ${(rssPeak / 2 ** 20).toFixed(1)} MB, ${(rssEnd / 2 ** 20).toFixed(1)} MB at the end`);
+  t.comment(
+    `readers' p99 ${before.toFixed(1)} ms alone, ${during.toFixed(1)} ms beside a client that never reads (${withSlow.length / readers.length} messages of 8 KB at 200/s)`,
+  );
+  t.comment(
+    `gateway RSS ${(rssStart / 2 ** 20).toFixed(1)} MB at start, ${(rssBaseline / 2 ** 20).toFixed(1)} MB after the baseline, peak ${(rssPeak / 2 ** 20).toFixed(1)} MB, ${(rssEnd / 2 ** 20).toFixed(1)} MB at the end`,
+  );
   t.ok(during <= before * 3 + 25, `p99 beside the slow client (${during.toFixed(1)} ms) within 3x + 25 ms of the baseline (${before.toFixed(1)} ms)`);
   t.ok(rssPeak - rssBaseline < 24 * 2 ** 20, `gateway RSS grew ${((rssPeak - rssBaseline) / 2 ** 20).toFixed(1)} MB (< 24 MB) with a 1 MB send buffer cap`);
 });

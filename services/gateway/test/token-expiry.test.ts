@@ -32,7 +32,11 @@ t.test('a socket lives as long as its token, and longer with a refreshed one', a
   };
   t.match(await refuse(stack.token('mallory', { expiresIn: 60 })), { type: 'error', code: 'AUTH_SUBJECT_CHANGED' }, 'a token of another user is refused');
   t.match(await refuse(stack.token('carol', { expiresIn: -5 })), { type: 'error', code: 'AUTH_TOKEN_EXPIRED' }, 'an expired token is refused');
-  t.match(await refuse(stack.token('carol', { secret: 'another-secret-0123456789abcdef' })), { type: 'error', code: 'AUTH_TOKEN_INVALID' }, 'a token signed with another key is refused');
+  t.match(
+    await refuse(stack.token('carol', { secret: 'another-secret-0123456789abcdef' })),
+    { type: 'error', code: 'AUTH_TOKEN_INVALID' },
+    'a token signed with another key is refused',
+  );
   await c.barrier();
 
   const closedAt = async (client: TestClient) => {
@@ -40,9 +44,16 @@ t.test('a socket lives as long as its token, and longer with a refreshed one', a
     return { code, at: Date.now() };
   };
   const [closeA, closeB, closeC] = await Promise.all([closedAt(a), closedAt(b), closedAt(c)]);
-  for (const [name, closed, token] of [['alice', closeA, plain], ['carol', closeC, wrongUser], ['bob', closeB, fresh]] as const) {
+  for (const [name, closed, token] of [
+    ['alice', closeA, plain],
+    ['carol', closeC, wrongUser],
+    ['bob', closeB, fresh],
+  ] as const) {
     t.equal(closed.code, 4102, `${name}'s socket is closed with 4102 (TOKEN_EXPIRED)`);
-    t.ok(closed.at >= expOf(token) - 50 && closed.at < expOf(token) + 1500, `${name}'s socket closes at the exp of ${token === fresh ? 'the refreshed' : 'its'} token (${closed.at - expOf(token)} ms after)`);
+    t.ok(
+      closed.at >= expOf(token) - 50 && closed.at < expOf(token) + 1500,
+      `${name}'s socket closes at the exp of ${token === fresh ? 'the refreshed' : 'its'} token (${closed.at - expOf(token)} ms after)`,
+    );
   }
   t.ok(closeB.at > expOf(refreshed) + 1000, 'bob outlived his first token');
 });

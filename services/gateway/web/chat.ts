@@ -23,12 +23,14 @@ const el = <K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, t
 };
 
 /** Runs an async event handler; what it throws is shown in the banner, not left unhandled. */
-const handled = <E extends Event>(handler: (event: E) => Promise<void>) => (event: E) => {
-  handler(event).catch((err: unknown) => {
-    $('banner').hidden = false;
-    $('banner').textContent = err instanceof Error ? err.message : 'Something went wrong';
-  });
-};
+const handled =
+  <E extends Event>(handler: (event: E) => Promise<void>) =>
+  (event: E) => {
+    handler(event).catch((err: unknown) => {
+      $('banner').hidden = false;
+      $('banner').textContent = err instanceof Error ? err.message : 'Something went wrong';
+    });
+  };
 
 /** A form's text field, trimmed ('' if it has none). */
 const field = (form: HTMLFormElement, name: string) => {
@@ -49,25 +51,32 @@ const receipts = new Map<string, number>();
 
 /** A development token for the demo user (a real deployment's page asks its own backend). */
 async function devToken(user: string, name: string): Promise<string> {
-  const res = await fetch('/dev/tokens', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ sub: user, ...(name ? { name } : {}) }) });
+  const res = await fetch('/dev/tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub: user, ...(name ? { name } : {}) }),
+  });
   const body = (await res.json()) as { token?: string; message?: string };
   if (!res.ok || !body.token) throw new Error(body.message ?? `Sign-in failed (${res.status})`);
   return body.token;
 }
 
-$('signin-form').addEventListener('submit', handled(async (event) => {
-  event.preventDefault();
-  const form = event.target as HTMLFormElement;
-  const user = field(form, 'user');
-  const name = field(form, 'name');
-  try {
-    await devToken(user, name);
-  } catch (err) {
-    $('signin-error').textContent = (err as Error).message;
-    return;
-  }
-  start(user, name || user, () => devToken(user, name));
-}));
+$('signin-form').addEventListener(
+  'submit',
+  handled(async (event) => {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const user = field(form, 'user');
+    const name = field(form, 'name');
+    try {
+      await devToken(user, name);
+    } catch (err) {
+      $('signin-error').textContent = (err as Error).message;
+      return;
+    }
+    start(user, name || user, () => devToken(user, name));
+  }),
+);
 
 function start(user: string, name: string, token: () => Promise<string>) {
   me = user;
@@ -113,7 +122,12 @@ function showState(state: ConnectionState) {
   badge.textContent = state;
   const banner = $('banner');
   banner.hidden = state === 'open';
-  banner.textContent = state === 'polling' ? 'Live connection unavailable: checking for messages every few seconds.' : state === 'open' ? '' : 'Reconnecting… nothing will be missed.';
+  banner.textContent =
+    state === 'polling'
+      ? 'Live connection unavailable: checking for messages every few seconds.'
+      : state === 'open'
+        ? ''
+        : 'Reconnecting… nothing will be missed.';
 }
 
 async function loadRooms() {
@@ -130,39 +144,61 @@ async function loadRooms() {
       const detail = await client.request<ChatDetail>('GET', `/api/chats/${chat.id}`);
       peer = detail.members.find((m) => m.user_id !== me)?.user_id;
     }
-    const activity = [known?.activity, chat.last_message?.created_at, chat.created_at].filter((a): a is string => a !== undefined).sort().at(-1)!;
-    rooms.set(chat.id, { id: chat.id, type: chat.type, title: chat.name ?? peer ?? `Room ${chat.id}`, peer, head: Math.max(chat.head_seq, known?.head ?? 0), read: reads.get(chat.id) ?? 0, activity });
+    const activity = [known?.activity, chat.last_message?.created_at, chat.created_at]
+      .filter((a): a is string => a !== undefined)
+      .sort()
+      .at(-1)!;
+    rooms.set(chat.id, {
+      id: chat.id,
+      type: chat.type,
+      title: chat.name ?? peer ?? `Room ${chat.id}`,
+      peer,
+      head: Math.max(chat.head_seq, known?.head ?? 0),
+      read: reads.get(chat.id) ?? 0,
+      activity,
+    });
   }
   const people = await client.request<{ users: Array<{ user_id: string; state: string }> }>('GET', '/api/users');
   for (const u of people.users) presence.set(u.user_id, u.state);
   renderRooms();
   const discover = $('public-rooms');
-  discover.replaceChildren(...visible.chats.filter((c) => !c.is_member).map((c) => {
-    const li = el('li');
-    li.append(el('span', 'name', c.name ?? `Room ${c.id}`), el('span', 'muted', `${c.member_count} members · join`));
-    li.addEventListener('click', handled(async () => {
-      await client.request('POST', `/api/chats/${c.id}/join`);
-      await loadRooms();
-      void openRoom(c.id);
-    }));
-    return li;
-  }));
+  discover.replaceChildren(
+    ...visible.chats
+      .filter((c) => !c.is_member)
+      .map((c) => {
+        const li = el('li');
+        li.append(el('span', 'name', c.name ?? `Room ${c.id}`), el('span', 'muted', `${c.member_count} members · join`));
+        li.addEventListener(
+          'click',
+          handled(async () => {
+            await client.request('POST', `/api/chats/${c.id}/join`);
+            await loadRooms();
+            void openRoom(c.id);
+          }),
+        );
+        return li;
+      }),
+  );
 }
 
 function renderRooms() {
-  $('rooms').replaceChildren(...[...rooms.values()].sort((a, b) => b.activity.localeCompare(a.activity)).map((room) => {
-    const li = el('li');
-    li.dataset.room = String(room.id);
-    if (room.id === active) li.classList.add('active');
-    const dot = el('span', 'dot');
-    dot.dataset.state = room.peer ? presence.get(room.peer) ?? 'offline' : 'group';
-    if (!room.peer) dot.style.visibility = 'hidden';
-    li.append(dot, el('span', 'name', room.title));
-    const unread = room.head - room.read;
-    if (unread > 0 && room.id !== active) li.append(el('span', 'badge', String(unread)));
-    li.addEventListener('click', () => void openRoom(room.id));
-    return li;
-  }));
+  $('rooms').replaceChildren(
+    ...[...rooms.values()]
+      .sort((a, b) => b.activity.localeCompare(a.activity))
+      .map((room) => {
+        const li = el('li');
+        li.dataset.room = String(room.id);
+        if (room.id === active) li.classList.add('active');
+        const dot = el('span', 'dot');
+        dot.dataset.state = room.peer ? (presence.get(room.peer) ?? 'offline') : 'group';
+        if (!room.peer) dot.style.visibility = 'hidden';
+        li.append(dot, el('span', 'name', room.title));
+        const unread = room.head - room.read;
+        if (unread > 0 && room.id !== active) li.append(el('span', 'badge', String(unread)));
+        li.addEventListener('click', () => void openRoom(room.id));
+        return li;
+      }),
+  );
 }
 
 async function openRoom(id: number) {
@@ -212,13 +248,19 @@ function attachmentItem(file: NonNullable<Message['attachment']>): HTMLElement {
   if (file.mime_type.startsWith('image/')) {
     const img = el('img', 'picture');
     img.alt = file.name;
-    void blob.then((url) => (img.src = url), () => (img.alt = `${file.name} (unavailable)`));
+    void blob.then(
+      (url) => (img.src = url),
+      () => (img.alt = `${file.name} (unavailable)`),
+    );
     return img;
   }
-  void blob.then((url) => {
-    link.href = url;
-    link.download = file.name;
-  }, () => link.classList.add('unavailable'));
+  void blob.then(
+    (url) => {
+      link.href = url;
+      link.download = file.name;
+    },
+    () => link.classList.add('unavailable'),
+  );
   return link;
 }
 
@@ -264,23 +306,26 @@ function renderReceipts() {
   }
 }
 
-$('messages').addEventListener('scroll', handled(async () => {
-  const list = $('messages');
-  if (list.scrollTop > 40 || loadingOlder || active === undefined || oldestSeq <= 1) return;
-  loadingOlder = true;
-  try {
-    const page = await client.history(active, { before: oldestSeq, limit: 50 });
-    if (page.messages.length > 0) {
-      const height = list.scrollHeight;
-      list.prepend(...[...page.messages].reverse().map(messageItem));
-      list.scrollTop += list.scrollHeight - height;
+$('messages').addEventListener(
+  'scroll',
+  handled(async () => {
+    const list = $('messages');
+    if (list.scrollTop > 40 || loadingOlder || active === undefined || oldestSeq <= 1) return;
+    loadingOlder = true;
+    try {
+      const page = await client.history(active, { before: oldestSeq, limit: 50 });
+      if (page.messages.length > 0) {
+        const height = list.scrollHeight;
+        list.prepend(...[...page.messages].reverse().map(messageItem));
+        list.scrollTop += list.scrollHeight - height;
+      }
+      // The page's cursor: a window of only edits lists no message, and the next one may.
+      oldestSeq = page.next_before ?? 1;
+    } finally {
+      loadingOlder = false;
     }
-    // The page's cursor: a window of only edits lists no message, and the next one may.
-    oldestSeq = page.next_before ?? 1;
-  } finally {
-    loadingOlder = false;
-  }
-}));
+  }),
+);
 
 $('composer').addEventListener('submit', (event) => {
   event.preventDefault();
@@ -297,39 +342,48 @@ $('composer').addEventListener('submit', (event) => {
 $('text').addEventListener('input', () => active !== undefined && client.typing(active, 'start'));
 
 $('attach').addEventListener('click', () => $<HTMLInputElement>('file').click());
-$('file').addEventListener('change', handled(async () => {
-  const input = $<HTMLInputElement>('file');
-  const files = [...(input.files ?? [])];
-  input.value = '';
-  if (active === undefined) return;
-  for (const file of files) {
-    try {
-      await client.sendFile(active, file, file.name);
-    } catch (err) {
-      $('banner').hidden = false;
-      $('banner').textContent = `${file.name} not sent: ${(err as Error).message}`;
+$('file').addEventListener(
+  'change',
+  handled(async () => {
+    const input = $<HTMLInputElement>('file');
+    const files = [...(input.files ?? [])];
+    input.value = '';
+    if (active === undefined) return;
+    for (const file of files) {
+      try {
+        await client.sendFile(active, file, file.name);
+      } catch (err) {
+        $('banner').hidden = false;
+        $('banner').textContent = `${file.name} not sent: ${(err as Error).message}`;
+      }
     }
-  }
-}));
+  }),
+);
 
-$('new-direct').addEventListener('submit', handled(async (event) => {
-  event.preventDefault();
-  const form = event.target as HTMLFormElement;
-  const user = field(form, 'user');
-  const chat = await client.request<Chat>('POST', '/api/chats', { type: 'direct', user_id: user });
-  form.reset();
-  await loadRooms();
-  void openRoom(chat.id);
-}));
+$('new-direct').addEventListener(
+  'submit',
+  handled(async (event) => {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const user = field(form, 'user');
+    const chat = await client.request<Chat>('POST', '/api/chats', { type: 'direct', user_id: user });
+    form.reset();
+    await loadRooms();
+    void openRoom(chat.id);
+  }),
+);
 
-$('new-group').addEventListener('submit', handled(async (event) => {
-  event.preventDefault();
-  const form = event.target as HTMLFormElement;
-  const name = field(form, 'name');
-  const chat = await client.request<Chat>('POST', '/api/chats', { type: 'group', name });
-  form.reset();
-  await loadRooms();
-  void openRoom(chat.id);
-}));
+$('new-group').addEventListener(
+  'submit',
+  handled(async (event) => {
+    event.preventDefault();
+    const form = event.target as HTMLFormElement;
+    const name = field(form, 'name');
+    const chat = await client.request<Chat>('POST', '/api/chats', { type: 'group', name });
+    form.reset();
+    await loadRooms();
+    void openRoom(chat.id);
+  }),
+);
 
 document.addEventListener('visibilitychange', markRead);

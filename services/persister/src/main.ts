@@ -20,7 +20,11 @@ const reader = connectRedis(config.redis, `persister-reader:${config.consumer}`,
 const redis = connectRedis(config.redis, `persister:${config.consumer}`, redisOptions);
 const keys = createKeys({ prefix: config.redisKeyPrefix, partitions: config.redisPartitions });
 // Its own connection, failing fast while Redis is down: a scrape must answer, not queue.
-const metricsRedis = connectRedis(config.redis, `persister-metrics:${config.consumer}`, { maxRetriesPerRequest: 0, enableOfflineQueue: false, connectTimeout: 2000 });
+const metricsRedis = connectRedis(config.redis, `persister-metrics:${config.consumer}`, {
+  maxRetriesPerRequest: 0,
+  enableOfflineQueue: false,
+  connectTimeout: 2000,
+});
 const metrics = new PersisterMetrics(config.consumer, metricsRedis, keys);
 for (const conn of [reader, redis, metricsRedis]) {
   conn.on('error', (err: Error) => {

@@ -22,8 +22,17 @@ export class PersisterMetrics {
   });
   readonly entries = new Counter({ name: 'parley_persister_entries_total', help: 'Stream entries persisted and acked', registers: [this.registry] });
   readonly failures = new Counter({ name: 'parley_persister_failures_total', help: 'Batches that failed and were retried', registers: [this.registry] });
-  readonly deadLetters = new Counter({ name: 'parley_persister_dead_letters_total', help: 'Stream entries Postgres refused, set aside in the dead-letter stream', registers: [this.registry] });
-  readonly backendErrors = new Counter({ name: 'parley_backend_errors_total', help: 'Redis connection errors and failed Postgres queries or connections', labelNames: ['backend'], registers: [this.registry] });
+  readonly deadLetters = new Counter({
+    name: 'parley_persister_dead_letters_total',
+    help: 'Stream entries Postgres refused, set aside in the dead-letter stream',
+    registers: [this.registry],
+  });
+  readonly backendErrors = new Counter({
+    name: 'parley_backend_errors_total',
+    help: 'Redis connection errors and failed Postgres queries or connections',
+    labelNames: ['backend'],
+    registers: [this.registry],
+  });
 
   constructor(consumer: string, redis: RedisClient, keys: Keys) {
     this.registry.setDefaultLabels({ consumer });

@@ -80,7 +80,9 @@ export class Notifier {
     const rooms = [...new Set(messages.map((m) => m.room_id))];
     const members = await offlineCandidates(this.db, rooms);
     const users = [...new Set(members.map((m) => m.user_id))];
-    const offline = new Set((await readPresence(this.redis, this.keys, this.config.presenceTtlMs, users)).filter((p) => p.state === 'offline').map((p) => p.user_id));
+    const offline = new Set(
+      (await readPresence(this.redis, this.keys, this.config.presenceTtlMs, users)).filter((p) => p.state === 'offline').map((p) => p.user_id),
+    );
     // Each room's offline members, once: a batch holds many messages of few rooms.
     const offlineOf = new Map<number, string[]>();
     for (const x of members) {
@@ -92,16 +94,18 @@ export class Notifier {
     return messages.flatMap((m) => {
       const recipients = (offlineOf.get(m.room_id) ?? []).filter((user) => user !== m.sender_id);
       if (recipients.length === 0) return [];
-      return [{
-        chat_id: m.room_id,
-        seq: Number(m.seq),
-        message_id: String(m.id),
-        sender_id: m.sender_id ?? null,
-        message_type: String(m.type),
-        preview: String(m.content).slice(0, PREVIEW_LENGTH),
-        created_at: String(m.created_at),
-        recipients,
-      }];
+      return [
+        {
+          chat_id: m.room_id,
+          seq: Number(m.seq),
+          message_id: String(m.id),
+          sender_id: m.sender_id ?? null,
+          message_type: String(m.type),
+          preview: String(m.content).slice(0, PREVIEW_LENGTH),
+          created_at: String(m.created_at),
+          recipients,
+        },
+      ];
     });
   }
 

@@ -1,7 +1,17 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { PersisterMetrics } from './metrics.js';
-import { applyMessageChanges, applyPositionMarks, contiguousPersistedSeq, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
+import {
+  applyMessageChanges,
+  applyPositionMarks,
+  contiguousPersistedSeq,
+  insertMessages,
+  touchRooms,
+  type Database,
+  type Kysely,
+  type NewMessage,
+  type PositionMark,
+} from '@parley/db';
 import { PERSISTER_GROUP, partitionNumbers, type Keys, type Scripts, type RedisClient } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
@@ -65,13 +75,15 @@ export class Persister {
 
   /** Creates each partition's stream and consumer group, unless they exist. */
   private async createGroups(): Promise<void> {
-    await Promise.all(partitionNumbers(this.keys).map(async (p) => {
-      try {
-        await this.redis.xgroup('CREATE', this.keys.eventStream(p), PERSISTER_GROUP, '0', 'MKSTREAM');
-      } catch (err) {
-        if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
-      }
-    }));
+    await Promise.all(
+      partitionNumbers(this.keys).map(async (p) => {
+        try {
+          await this.redis.xgroup('CREATE', this.keys.eventStream(p), PERSISTER_GROUP, '0', 'MKSTREAM');
+        } catch (err) {
+          if (!String((err as Error).message).includes('BUSYGROUP')) throw err;
+        }
+      }),
+    );
   }
 
   /** Finishes the batch in hand, acks it, advances the watermarks, and resolves. */
@@ -143,9 +155,11 @@ export class Persister {
     const ids = streams.map(() => from);
     // The command's own method, not call(): over RESP3 its reply is a map, which only the method
     // turns back into the [[stream, entries]] shape.
-    const reply = (from === '>'
-      ? await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)
-      : await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', ...streams, ...ids)) as [string, StreamEntry[]][] | null;
+    const reply = (
+      from === '>'
+        ? await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)
+        : await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', ...streams, ...ids)
+    ) as [string, StreamEntry[]][] | null;
     const partitionOf = new Map(streams.map((stream, p) => [stream, p]));
     return (reply ?? []).map(([stream, entries]) => ({ partition: partitionOf.get(stream)!, entries }));
   }
@@ -157,10 +171,21 @@ export class Persister {
    */
   private async readEach(from: '0' | '>'): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
     const { batchSize, consumer } = this.config;
-    const read = await Promise.all(partitionNumbers(this.keys).map(async (partition) => {
-      const reply = (await this.reader.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', this.keys.eventStream(partition), from)) as [string, StreamEntry[]][] | null;
-      return { partition, entries: reply?.[0]?.[1] ?? [] };
-    }));
+    const read = await Promise.all(
+      partitionNumbers(this.keys).map(async (partition) => {
+        const reply = (await this.reader.xreadgroup(
+          'GROUP',
+          PERSISTER_GROUP,
+          consumer,
+          'COUNT',
+          batchSize,
+          'STREAMS',
+          this.keys.eventStream(partition),
+          from,
+        )) as [string, StreamEntry[]][] | null;
+        return { partition, entries: reply?.[0]?.[1] ?? [] };
+      }),
+    );
     if (from === '>' && read.every((r) => r.entries.length === 0) && !this.stopping) await delay(Math.max(10, this.config.lingerMs));
     return read;
   }
@@ -170,7 +195,13 @@ export class Persister {
     this.lastClaim = Date.now();
     for (const p of partitionNumbers(this.keys)) {
       const [next, entries] = (await this.redis.xautoclaim(
-        this.keys.eventStream(p), PERSISTER_GROUP, this.config.consumer, this.config.claimIdleMs, this.claimCursors[p]!, 'COUNT', this.config.batchSize,
+        this.keys.eventStream(p),
+        PERSISTER_GROUP,
+        this.config.consumer,
+        this.config.claimIdleMs,
+        this.claimCursors[p]!,
+        'COUNT',
+        this.config.batchSize,
       )) as [string, StreamEntry[], string[]];
       this.claimCursors[p] = next;
       if (entries.length > 0) {
@@ -225,7 +256,9 @@ export class Persister {
       await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
       // A member has read what they sent (the append script moved the position in Redis too).
-      const own = rows.flatMap((r) => (r.sender_id && r.type !== 'system' ? [{ kind: 'read' as const, room_id: r.room_id, user_id: r.sender_id, seq: r.seq }] : []));
+      const own = rows.flatMap((r) =>
+        r.sender_id && r.type !== 'system' ? [{ kind: 'read' as const, room_id: r.room_id, user_id: r.sender_id, seq: r.seq }] : [],
+      );
       await applyPositionMarks(trx, [...marks, ...own]);
       return n;
     });
@@ -241,7 +274,15 @@ export class Persister {
   private async ack(entries: PartitionEntry[]): Promise<void> {
     const byPartition = new Map<number, string[]>();
     for (const { partition, entry } of entries) byPartition.set(partition, [...(byPartition.get(partition) ?? []), entry[0]]);
-    await Promise.all([...byPartition].map(([p, ids]) => this.redis.multi().xack(this.keys.eventStream(p), PERSISTER_GROUP, ...ids).xdel(this.keys.eventStream(p), ...ids).exec()));
+    await Promise.all(
+      [...byPartition].map(([p, ids]) =>
+        this.redis
+          .multi()
+          .xack(this.keys.eventStream(p), PERSISTER_GROUP, ...ids)
+          .xdel(this.keys.eventStream(p), ...ids)
+          .exec(),
+      ),
+    );
   }
 
   /**
@@ -273,7 +314,10 @@ export class Persister {
   private async advanceWatermarks(): Promise<void> {
     this.lastAdvance = Date.now();
     for (const roomId of this.dirtyRooms) {
-      const [persisted, dead] = await Promise.all([this.redis.hget(this.keys.roomMeta(roomId), 'persisted'), this.redis.smembers(this.keys.roomDeadSeqs(roomId))]);
+      const [persisted, dead] = await Promise.all([
+        this.redis.hget(this.keys.roomMeta(roomId), 'persisted'),
+        this.redis.smembers(this.keys.roomDeadSeqs(roomId)),
+      ]);
       const known = Number(persisted ?? 0);
       const deadSeqs = dead.map(Number);
       const upTo = await contiguousPersistedSeq(this.db, roomId, known, deadSeqs);

@@ -48,7 +48,16 @@ export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: 
   const common = { room_id: e.chat_id, seq: e.seq, id: e.id, sender_id: e.sender_id, client_id: e.client_id, created_at: e.created_at };
   switch (e.type) {
     case 'message':
-      return { row: { ...common, type: e.message_type, content: e.content, system: e.system ?? null, attachment: e.attachment ?? null, forwarded_from: e.forwarded_from ?? null } };
+      return {
+        row: {
+          ...common,
+          type: e.message_type,
+          content: e.content,
+          system: e.system ?? null,
+          attachment: e.attachment ?? null,
+          forwarded_from: e.forwarded_from ?? null,
+        },
+      };
     case 'message_edited':
       return { row: { ...common, kind: 'edit', target_seq: e.message_seq, type: 'edit', content: e.content } };
     case 'message_deleted':

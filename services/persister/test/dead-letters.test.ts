@@ -14,7 +14,12 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
   // One batch: good messages around three bad entries, all in the stream before a persister starts.
   await send(1);
   // A lone surrogate inside a jsonb column: Postgres refuses the row ("Unicode low surrogate must follow a high surrogate").
-  const surrogate = await appendUnpublished(stack.redis, stack.keys, room, rawMessageEvent(room, 'alice', ',"system":{"event":"member_added","user_id":"x\\udfff"}'));
+  const surrogate = await appendUnpublished(
+    stack.redis,
+    stack.keys,
+    room,
+    rawMessageEvent(room, 'alice', ',"system":{"event":"member_added","user_id":"x\\udfff"}'),
+  );
   await send(2);
   // A sender Postgres has no user row for: a foreign-key violation, mendable by an operator.
   const unknownSender = await appendUnpublished(stack.redis, stack.keys, room, rawMessageEvent(room, 'zed', ''));
@@ -56,7 +61,12 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
   await stack.db.insertInto('users').values({ id: 'zed' }).execute();
   const retried = await runParley(env, 'dead-letters', 'retry', '--all');
   t.match(retried.lines, ['moved back to the event stream: 3']);
-  await eventually(async () => (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).where('seq', '=', unknownSender).executeTakeFirst()) !== undefined, 10_000, 'the mended entry persisted');
+  await eventually(
+    async () =>
+      (await stack.db.selectFrom('messages').select('seq').where('room_id', '=', room).where('seq', '=', unknownSender).executeTakeFirst()) !== undefined,
+    10_000,
+    'the mended entry persisted',
+  );
   await eventually(async () => (await stack.redis.xlen(stack.keys.deadLetters(partition))) === 2, 10_000, 'the two still refused come back');
   const again = (await runParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
   t.match(again, [{ seq: surrogate }, { code: 'MALFORMED' }], 'still refused: dead-lettered again, under new ids');

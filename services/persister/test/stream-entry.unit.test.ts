@@ -9,12 +9,30 @@ const base = { chat_id: 7, id, sender_id: 'alice', client_id: 'c-1', created_at:
 
 t.test('a message entry becomes its messages row', async (t) => {
   const parsed = entryOf(event({ seq: 3, type: 'message', ...base, message_type: 'text', content: 'hi' }));
-  t.same(parsed, { row: { room_id: 7, seq: 3, id, sender_id: 'alice', client_id: 'c-1', created_at: at, type: 'text', content: 'hi', system: null, attachment: null, forwarded_from: null } });
+  t.same(parsed, {
+    row: {
+      room_id: 7,
+      seq: 3,
+      id,
+      sender_id: 'alice',
+      client_id: 'c-1',
+      created_at: at,
+      type: 'text',
+      content: 'hi',
+      system: null,
+      attachment: null,
+      forwarded_from: null,
+    },
+  });
 });
 
 t.test('an edit and a deletion become rows of their own kind, pointing at the message they change', async (t) => {
-  t.match(entryOf(event({ seq: 4, type: 'message_edited', ...base, message_seq: 3, content: 'hello' })), { row: { kind: 'edit', seq: 4, target_seq: 3, type: 'edit', content: 'hello' } });
-  t.match(entryOf(event({ seq: 5, type: 'message_deleted', ...base, message_seq: 3, recalled: true })), { row: { kind: 'delete', seq: 5, target_seq: 3, type: 'delete', content: '', recalled: true } });
+  t.match(entryOf(event({ seq: 4, type: 'message_edited', ...base, message_seq: 3, content: 'hello' })), {
+    row: { kind: 'edit', seq: 4, target_seq: 3, type: 'edit', content: 'hello' },
+  });
+  t.match(entryOf(event({ seq: 5, type: 'message_deleted', ...base, message_seq: 3, recalled: true })), {
+    row: { kind: 'delete', seq: 5, target_seq: 3, type: 'delete', content: '', recalled: true },
+  });
 });
 
 t.test('a read or delivered position becomes a mark', async (t) => {

@@ -30,7 +30,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .createTable('room_members')
     .addColumn('room_id', 'bigint', (c) => c.notNull().references('rooms.id').onDelete('cascade'))
     .addColumn('user_id', 'text', (c) => c.notNull().references('users.id'))
-    .addColumn('role', 'text', (c) => c.notNull().defaultTo('member').check(sql`role in ('admin', 'member')`))
+    .addColumn('role', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('member')
+        .check(sql`role in ('admin', 'member')`),
+    )
     .addColumn('joined_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
     .addColumn('last_read_seq', 'bigint', (c) => c.notNull().defaultTo(0))
     .addPrimaryKeyConstraint('room_members_pkey', ['room_id', 'user_id'])

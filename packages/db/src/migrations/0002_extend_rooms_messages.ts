@@ -21,7 +21,12 @@ export async function up(db: Kysely<unknown>): Promise<void> {
   await db.schema
     .alterTable('messages')
     .alterColumn('sender_id', (c) => c.dropNotNull())
-    .addColumn('kind', 'text', (c) => c.notNull().defaultTo('message').check(sql`kind in ('message', 'edit', 'delete')`))
+    .addColumn('kind', 'text', (c) =>
+      c
+        .notNull()
+        .defaultTo('message')
+        .check(sql`kind in ('message', 'edit', 'delete')`),
+    )
     .addColumn('target_seq', 'bigint')
     .addColumn('system', 'jsonb')
     .addColumn('attachment', 'jsonb')
@@ -31,10 +36,16 @@ export async function up(db: Kysely<unknown>): Promise<void> {
     .addColumn('deleted_by', 'text')
     .addColumn('recalled', 'boolean', (c) => c.notNull().defaultTo(false))
     .execute();
-  await db.schema.alterTable('messages').addCheckConstraint('messages_target', sql`(kind = 'message') = (target_seq is null)`).execute();
+  await db.schema
+    .alterTable('messages')
+    .addCheckConstraint('messages_target', sql`(kind = 'message') = (target_seq is null)`)
+    .execute();
   // Edits and deletions by the message they change, for the persister's recompute of its state.
   await db.schema.createIndex('messages_changes').on('messages').columns(['room_id', 'target_seq', 'seq']).where(sql.ref('kind'), '<>', 'message').execute();
-  await db.schema.alterTable('messages').addCheckConstraint('messages_sender', sql`sender_id is not null or type = 'system'`).execute();
+  await db.schema
+    .alterTable('messages')
+    .addCheckConstraint('messages_sender', sql`sender_id is not null or type = 'system'`)
+    .execute();
 
   await sql`
     create function message_search_terms(content text) returns text[]
@@ -77,7 +88,10 @@ export async function down(db: Kysely<unknown>): Promise<void> {
     .dropColumn('recalled')
     .execute();
   await sql`delete from messages where sender_id is null`.execute(db);
-  await db.schema.alterTable('messages').alterColumn('sender_id', (c) => c.setNotNull()).execute();
+  await db.schema
+    .alterTable('messages')
+    .alterColumn('sender_id', (c) => c.setNotNull())
+    .execute();
   await db.schema.dropIndex('rooms_public').execute();
   await db.schema.alterTable('rooms').dropColumn('deleted_at').dropColumn('member_count').dropColumn('last_message_at').execute();
 }

@@ -5,7 +5,10 @@ import { sql, type Kysely } from 'kysely';
  * messages: an index by sender makes that a range read rather than a scan of every message.
  */
 export async function up(db: Kysely<unknown>): Promise<void> {
-  await db.schema.alterTable('room_members').addColumn('muted', 'boolean', (c) => c.notNull().defaultTo(false)).execute();
+  await db.schema
+    .alterTable('room_members')
+    .addColumn('muted', 'boolean', (c) => c.notNull().defaultTo(false))
+    .execute();
   await sql`create index messages_sender on messages (sender_id) where kind = 'message'`.execute(db);
 }
 

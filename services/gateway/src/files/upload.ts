@@ -19,7 +19,8 @@ const MULTIPART_ERRORS: Record<string, ErrorCode> = {
 };
 
 /** @fastify/busboy's errors for a body that is not multipart/form-data (no boundary, an empty or over-long one, a cut-off body); they carry no code. */
-const BUSBOY_MALFORMED = /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|Preamble) terminated early|The needle cannot)/;
+const BUSBOY_MALFORMED =
+  /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|Preamble) terminated early|The needle cannot)/;
 
 /**
  * Receives every file of a multipart request into the room, streamed: each is sniffed from its
@@ -33,12 +34,21 @@ export async function receiveUploads(app: FastifyInstance, storage: FileStorage,
     for await (const part of request.parts()) {
       if (part.type === 'file') stored.push(await storeFile(app, storage, part, roomId, request.caller.id));
       // Busboy cuts a field at UPLOAD_MAX_FIELD_BYTES and only marks it: refuse it rather than take half.
-      else if (part.valueTruncated || part.fieldnameTruncated) throw new ParleyError('UPLOAD_FIELD_TOO_LARGE', `A form field is at most ${app.config.uploads.maxFieldBytes} bytes`);
+      else if (part.valueTruncated || part.fieldnameTruncated)
+        throw new ParleyError('UPLOAD_FIELD_TOO_LARGE', `A form field is at most ${app.config.uploads.maxFieldBytes} bytes`);
       else if (!isWellFormedText(part.fieldname) || !isWellFormedText(part.value)) throw new ParleyError('UPLOAD_INVALID', MALFORMED_TEXT);
     }
   } catch (err) {
     await Promise.all(stored.map((row) => storage.delete(row.storage_key)));
-    if (stored.length > 0) await app.db.deleteFrom('files').where('id', 'in', stored.map((r) => r.id)).execute();
+    if (stored.length > 0)
+      await app.db
+        .deleteFrom('files')
+        .where(
+          'id',
+          'in',
+          stored.map((r) => r.id),
+        )
+        .execute();
     const code = MULTIPART_ERRORS[(err as { code?: string }).code ?? ''] ?? (BUSBOY_MALFORMED.test((err as Error).message) ? 'UPLOAD_INVALID' : undefined);
     throw code ? new ParleyError(code) : err;
   }

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
-import { encodeMessageEventBody, ParleyError, type Attachment, type ClientFrameOf, type ForwardedFrom, type MessageType, type SendMessageResult, type SystemEventName, type SystemInfo } from '@parley/protocol';
+import {
+  encodeMessageEventBody,
+  ParleyError,
+  type Attachment,
+  type ClientFrameOf,
+  type ForwardedFrom,
+  type MessageType,
+  type SendMessageResult,
+  type SystemEventName,
+  type SystemInfo,
+} from '@parley/protocol';
 import { waitForReplicas, type AppendInput, type AppendMode } from '@parley/redis';
 import { visibleFile } from '@parley/db';
 import { attachmentOf } from '../files/file-info.js';
@@ -36,7 +46,8 @@ export async function sendUserMessage(app: FastifyInstance, senderId: string, ro
   if (input.file_id) {
     const file = await visibleFile(app.db, input.file_id);
     if (!file || file.room_id !== roomId) throw new ParleyError('FILE_NOT_FOUND');
-    if (!ATTACHABLE[input.message_type]?.(file.mime_type)) throw new ParleyError('FILE_TYPE_MISMATCH', `A ${input.message_type} message cannot carry a file of type ${file.mime_type}`);
+    if (!ATTACHABLE[input.message_type]?.(file.mime_type))
+      throw new ParleyError('FILE_TYPE_MISMATCH', `A ${input.message_type} message cannot carry a file of type ${file.mime_type}`);
     attachment = attachmentOf(file);
   } else if (input.content.length === 0) {
     throw new ParleyError('MESSAGE_EMPTY');
@@ -109,25 +120,36 @@ async function appendWithFills(app: FastifyInstance, input: AppendInput): Promis
 export type MembershipEvent = SystemInfo & { event: Exclude<SystemEventName, 'notice'> };
 
 export function appendMembershipEvent(app: FastifyInstance, roomId: number, system: MembershipEvent, actorId: string | null) {
-  return appendMessage(app, {
-    roomId,
-    senderId: actorId,
-    clientId: `system-${randomUUID()}`,
-    messageType: 'system',
-    content: systemText(system),
-    system,
-  }, 'bump');
+  return appendMessage(
+    app,
+    {
+      roomId,
+      senderId: actorId,
+      clientId: `system-${randomUUID()}`,
+      messageType: 'system',
+      content: systemText(system),
+      system,
+    },
+    'bump',
+  );
 }
 
 /** The fallback text of a system message, for clients that do not render `system` themselves. */
 function systemText({ event, user_id: user, actor_id: actor }: MembershipEvent): string {
   switch (event) {
-    case 'member_joined': return `${user} joined`;
-    case 'member_added': return `${actor ?? 'The service'} added ${user}`;
-    case 'member_left': return `${user} left`;
-    case 'member_removed': return `${actor ?? 'The service'} removed ${user}`;
-    case 'member_promoted': return `${actor ?? 'The service'} made ${user} an admin`;
-    case 'member_demoted': return `${actor ?? 'The service'} made ${user} a member`;
-    case 'room_deleted': return `${actor ?? 'The service'} deleted the room`;
+    case 'member_joined':
+      return `${user} joined`;
+    case 'member_added':
+      return `${actor ?? 'The service'} added ${user}`;
+    case 'member_left':
+      return `${user} left`;
+    case 'member_removed':
+      return `${actor ?? 'The service'} removed ${user}`;
+    case 'member_promoted':
+      return `${actor ?? 'The service'} made ${user} an admin`;
+    case 'member_demoted':
+      return `${actor ?? 'The service'} made ${user} a member`;
+    case 'room_deleted':
+      return `${actor ?? 'The service'} deleted the room`;
   }
 }

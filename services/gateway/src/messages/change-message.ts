@@ -53,8 +53,21 @@ function appendChange(app: FastifyInstance, caller: Caller, roomId: number, seq:
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const common = { chat_id: roomId, id, sender_id: caller.id, client_id: clientId, message_seq: seq, created_at: createdAt };
-  const [eventJson, change]: [string, MessageChange] = own.kind === 'edit'
-    ? [encodeChangeEventBody({ type: 'message_edited', ...common, content: own.content }), { kind: 'edit', content: own.content, created_at: createdAt }]
-    : [encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: own.recalled }), { kind: 'delete', created_at: createdAt, sender_id: caller.id, recalled: own.recalled }];
-  return appendEvent(app, { roomId, senderId: caller.id, mode: 'member', clientId, id, createdAt, eventJson, change: { messageSeq: seq, kind: change.kind, json: JSON.stringify(change) } });
+  const [eventJson, change]: [string, MessageChange] =
+    own.kind === 'edit'
+      ? [encodeChangeEventBody({ type: 'message_edited', ...common, content: own.content }), { kind: 'edit', content: own.content, created_at: createdAt }]
+      : [
+          encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: own.recalled }),
+          { kind: 'delete', created_at: createdAt, sender_id: caller.id, recalled: own.recalled },
+        ];
+  return appendEvent(app, {
+    roomId,
+    senderId: caller.id,
+    mode: 'member',
+    clientId,
+    id,
+    createdAt,
+    eventJson,
+    change: { messageSeq: seq, kind: change.kind, json: JSON.stringify(change) },
+  });
 }

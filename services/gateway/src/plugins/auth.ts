@@ -76,7 +76,8 @@ function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]
   const exp = claims.exp;
   if (typeof exp !== 'number' || !Number.isFinite(exp) || exp > MAX_EXP_SECONDS) throw invalid('The token has no usable exp claim');
   const jti = claims.jti === undefined ? undefined : idOf(claims.jti);
-  if (claims.jti !== undefined && (jti === undefined || jti.length === 0 || jti.length > limits.jtiMaxLength)) throw invalid('The token has no usable jti claim');
+  if (claims.jti !== undefined && (jti === undefined || jti.length === 0 || jti.length > limits.jtiMaxLength))
+    throw invalid('The token has no usable jti claim');
   // Profile claims are informational: NUL (which Postgres cannot store) is dropped, length capped.
   const str = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
   const role = str(claims.role, 32);
@@ -91,64 +92,67 @@ function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]
   };
 }
 
-export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  const { jwt } = config;
-  await app.register(fastifyJwt, {
-    // With a public key the plugin is verify-only: tokens come from the customer's backend.
-    secret: jwt.canSign ? jwt.key : { public: jwt.key },
-    sign: jwt.canSign ? { algorithm: jwt.algorithms[0] as 'HS256' } : undefined,
-    verify: {
-      algorithms: jwt.algorithms as ['HS256'],
-      // Verified tokens are remembered (LRU, never past their exp): a client's every request
-      // carries the same token, and a signature check per request is most of a short request's cost.
-      cache: 10_000,
-      // allowedIss/allowedAud only check a claim that is present: require it too.
-      requiredClaims: ['exp', 'sub', ...(jwt.issuer ? ['iss'] : []), ...(jwt.audience ? ['aud'] : [])],
-      ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
-      ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
-    },
-  });
+export default fp<{ config: GatewayConfig }>(
+  async (app, { config }) => {
+    const { jwt } = config;
+    await app.register(fastifyJwt, {
+      // With a public key the plugin is verify-only: tokens come from the customer's backend.
+      secret: jwt.canSign ? jwt.key : { public: jwt.key },
+      sign: jwt.canSign ? { algorithm: jwt.algorithms[0] as 'HS256' } : undefined,
+      verify: {
+        algorithms: jwt.algorithms as ['HS256'],
+        // Verified tokens are remembered (LRU, never past their exp): a client's every request
+        // carries the same token, and a signature check per request is most of a short request's cost.
+        cache: 10_000,
+        // allowedIss/allowedAud only check a claim that is present: require it too.
+        requiredClaims: ['exp', 'sub', ...(jwt.issuer ? ['iss'] : []), ...(jwt.audience ? ['aud'] : [])],
+        ...(jwt.issuer ? { allowedIss: jwt.issuer } : {}),
+        ...(jwt.audience ? { allowedAud: jwt.audience } : {}),
+      },
+    });
 
-  // Profiles written to Postgres, so that a user is upserted on first sight, not on every request.
-  const seen = new Map<string, string>();
-  async function remember(caller: Caller) {
-    const fingerprint = `${caller.name}\u0000${caller.avatar}\u0000${caller.role}`;
-    if (seen.get(caller.id) === fingerprint) return;
-    await upsertUser(app.db, caller);
-    seen.delete(caller.id);
-    seen.set(caller.id, fingerprint);
-    if (seen.size > SEEN_USERS_MAX) seen.delete(seen.keys().next().value!);
-  }
-
-  app.decorate('verifyToken', async (token: string) => {
-    // No backend issues tokens this long: refuse before decoding (and hashing for the cache) a blob.
-    if (token.length > limits.tokenMaxLength) throw new ParleyError('AUTH_TOKEN_INVALID', `A token is at most ${limits.tokenMaxLength} characters`);
-    let claims: Record<string, unknown>;
-    try {
-      claims = app.jwt.verify<Record<string, unknown>>(token);
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
+    // Profiles written to Postgres, so that a user is upserted on first sight, not on every request.
+    const seen = new Map<string, string>();
+    async function remember(caller: Caller) {
+      const fingerprint = `${caller.name}\u0000${caller.avatar}\u0000${caller.role}`;
+      if (seen.get(caller.id) === fingerprint) return;
+      await upsertUser(app.db, caller);
+      seen.delete(caller.id);
+      seen.set(caller.id, fingerprint);
+      if (seen.size > SEEN_USERS_MAX) seen.delete(seen.keys().next().value!);
     }
-    const caller = callerOf(claims, config.adminRoles);
-    if (caller.jti !== undefined && (await app.redis.zscore(app.keys.revokedTokens(), caller.jti)) !== null) throw new ParleyError('AUTH_TOKEN_REVOKED');
-    await remember(caller);
-    return caller;
-  });
-  app.decorateRequest('caller', null as unknown as Caller);
-  app.decorate('authenticate', async (request: FastifyRequest) => {
-    const token = tokenOf(request);
-    if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
-    request.caller = await app.verifyToken(token);
-  });
 
-  // Compared as digests, in constant time: equal lengths, and nothing learnt from timing.
-  const digest = (token: string) => createHash('sha256').update(token).digest();
-  const serviceDigests = config.serviceTokens.map(digest);
-  app.decorate('authenticateService', async (request: FastifyRequest) => {
-    const token = bearerOf(request);
-    if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
-    const given = digest(token);
-    if (!serviceDigests.some((d) => timingSafeEqual(d, given))) throw new ParleyError('AUTH_TOKEN_INVALID', 'Not a service token');
-  });
-}, { name: 'auth', dependencies: ['db', 'redis'] });
+    app.decorate('verifyToken', async (token: string) => {
+      // No backend issues tokens this long: refuse before decoding (and hashing for the cache) a blob.
+      if (token.length > limits.tokenMaxLength) throw new ParleyError('AUTH_TOKEN_INVALID', `A token is at most ${limits.tokenMaxLength} characters`);
+      let claims: Record<string, unknown>;
+      try {
+        claims = app.jwt.verify<Record<string, unknown>>(token);
+      } catch (err) {
+        const code = (err as { code?: string }).code;
+        throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
+      }
+      const caller = callerOf(claims, config.adminRoles);
+      if (caller.jti !== undefined && (await app.redis.zscore(app.keys.revokedTokens(), caller.jti)) !== null) throw new ParleyError('AUTH_TOKEN_REVOKED');
+      await remember(caller);
+      return caller;
+    });
+    app.decorateRequest('caller', null as unknown as Caller);
+    app.decorate('authenticate', async (request: FastifyRequest) => {
+      const token = tokenOf(request);
+      if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
+      request.caller = await app.verifyToken(token);
+    });
+
+    // Compared as digests, in constant time: equal lengths, and nothing learnt from timing.
+    const digest = (token: string) => createHash('sha256').update(token).digest();
+    const serviceDigests = config.serviceTokens.map(digest);
+    app.decorate('authenticateService', async (request: FastifyRequest) => {
+      const token = bearerOf(request);
+      if (!token) throw new ParleyError('AUTH_TOKEN_MISSING');
+      const given = digest(token);
+      if (!serviceDigests.some((d) => timingSafeEqual(d, given))) throw new ParleyError('AUTH_TOKEN_INVALID', 'Not a service token');
+    });
+  },
+  { name: 'auth', dependencies: ['db', 'redis'] },
+);

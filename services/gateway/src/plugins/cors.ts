@@ -9,20 +9,32 @@ import type { GatewayConfig } from '../config.js';
  * client needs to read Retry-After and the rate-limit headers, which node served it, and a download's
  * name and range.
  */
-export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  const any = config.allowedOrigins.includes('*');
-  const common = {
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
-    allowedHeaders: ['authorization', 'content-type', 'range'],
-    exposedHeaders: ['retry-after', 'x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'x-parley-node', 'content-disposition', 'content-range', 'accept-ranges'],
-    maxAge: 600,
-  };
-  await app.register(fastifyCors, {
-    // The delegator's answer is the whole of a request's options.
-    delegator: (request, done) => {
-      const origin = request.headers.origin;
-      const listed = origin !== undefined && config.allowedOrigins.includes(origin);
-      done(null, { ...common, origin: listed ? origin : any ? '*' : false, credentials: listed });
-    },
-  });
-}, { name: 'cors' });
+export default fp<{ config: GatewayConfig }>(
+  async (app, { config }) => {
+    const any = config.allowedOrigins.includes('*');
+    const common = {
+      methods: ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowedHeaders: ['authorization', 'content-type', 'range'],
+      exposedHeaders: [
+        'retry-after',
+        'x-ratelimit-limit',
+        'x-ratelimit-remaining',
+        'x-ratelimit-reset',
+        'x-parley-node',
+        'content-disposition',
+        'content-range',
+        'accept-ranges',
+      ],
+      maxAge: 600,
+    };
+    await app.register(fastifyCors, {
+      // The delegator's answer is the whole of a request's options.
+      delegator: (request, done) => {
+        const origin = request.headers.origin;
+        const listed = origin !== undefined && config.allowedOrigins.includes(origin);
+        done(null, { ...common, origin: listed ? origin : any ? '*' : false, credentials: listed });
+      },
+    });
+  },
+  { name: 'cors' },
+);

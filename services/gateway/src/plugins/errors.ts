@@ -38,10 +38,13 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
 }
 
 /** Every REST error leaves as `{statusCode, code, error, message}` with a catalogue code. */
-export default fp(async (app) => {
-  app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
-  app.setNotFoundHandler((_request, reply) => reply.status(404).send(body('REQUEST_NOT_FOUND')));
-}, { name: 'errors' });
+export default fp(
+  async (app) => {
+    app.setErrorHandler((err, request, reply) => sendError(err, request, reply));
+    app.setNotFoundHandler((_request, reply) => reply.status(404).send(body('REQUEST_NOT_FOUND')));
+  },
+  { name: 'errors' },
+);
 
 /**
  * Redis or Postgres could not be reached (as opposed to a bug), or Redis refused for a while: a

@@ -21,7 +21,8 @@ function tagOf(url: string): string {
 const webSocketRoute = {
   hide: false,
   summary: 'Open the WebSocket',
-  description: 'Upgrades to a WebSocket carrying the frames of docs/protocol.md. The token goes in the Authorization header or, for browsers, in `token`; refused with 401 before the upgrade.',
+  description:
+    'Upgrades to a WebSocket carrying the frames of docs/protocol.md. The token goes in the Authorization header or, for browsers, in `token`; refused with 401 before the upgrade.',
   querystring: { type: 'object', properties: { token: { type: 'string', description: 'The JWT, for clients that cannot set headers' } } },
   response: { 101: { description: 'Switching Protocols: the WebSocket is open', type: 'null' }, 401: { description: 'No valid token', type: 'object' } },
 };
@@ -31,23 +32,26 @@ const webSocketRoute = {
  * packages/protocol, the ones the gateway validates with), served at /docs (Swagger UI) and
  * /docs/json. Registered before the routes, so that it sees each of them.
  */
-export default fp(async (app) => {
-  await app.register(swagger, {
-    openapi: {
-      openapi: '3.1.0',
-      info: {
-        title: 'Parley',
-        version: '1',
-        description: 'REST API of the Parley chat gateway. The WebSocket protocol (GET /ws) is described in docs/protocol.md; error codes in docs/errors.md.',
-      },
-      components: {
-        securitySchemes: {
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "The user's token, from the customer's backend" },
-          serviceToken: { type: 'http', scheme: 'bearer', description: 'One of SERVICE_TOKENS: the server API, for the customer’s backend' },
+export default fp(
+  async (app) => {
+    await app.register(swagger, {
+      openapi: {
+        openapi: '3.1.0',
+        info: {
+          title: 'Parley',
+          version: '1',
+          description: 'REST API of the Parley chat gateway. The WebSocket protocol (GET /ws) is described in docs/protocol.md; error codes in docs/errors.md.',
+        },
+        components: {
+          securitySchemes: {
+            bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: "The user's token, from the customer's backend" },
+            serviceToken: { type: 'http', scheme: 'bearer', description: 'One of SERVICE_TOKENS: the server API, for the customer’s backend' },
+          },
         },
       },
-    },
-    transform: ({ schema, url }) => ({ schema: { ...schema, ...(url === '/ws' ? webSocketRoute : {}), tags: [tagOf(url)], security: securityOf(url) }, url }),
-  });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
-}, { name: 'openapi' });
+      transform: ({ schema, url }) => ({ schema: { ...schema, ...(url === '/ws' ? webSocketRoute : {}), tags: [tagOf(url)], security: securityOf(url) }, url }),
+    });
+    await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
+  },
+  { name: 'openapi' },
+);

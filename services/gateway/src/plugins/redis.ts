@@ -20,31 +20,37 @@ declare module 'fastify' {
  */
 const connectionOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true, connectTimeout: 5000 } as const;
 
-export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  // A command in flight when the connection drops fails rather than being re-sent to a Redis that
-  // may have restarted: an append reaches a new Redis only after its heads are reconciled (relay).
-  const redis = connectRedis(config.redis, `gateway:${config.nodeId}`, {
-    ...connectionOptions,
-    commandTimeout: config.redisCommandTimeoutMs,
-    autoResendUnfulfilledCommands: false,
-  });
-  const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
-  for (const [name, conn] of [['redis', redis], ['redis-subscriber', redisSubscriber]] as const) {
-    conn.on('error', (err: Error) => {
-      app.metrics.backendErrors.labels('redis').inc();
-      app.log.warn({ err: err.message, connection: name }, 'redis connection error');
+export default fp<{ config: GatewayConfig }>(
+  async (app, { config }) => {
+    // A command in flight when the connection drops fails rather than being re-sent to a Redis that
+    // may have restarted: an append reaches a new Redis only after its heads are reconciled (relay).
+    const redis = connectRedis(config.redis, `gateway:${config.nodeId}`, {
+      ...connectionOptions,
+      commandTimeout: config.redisCommandTimeoutMs,
+      autoResendUnfulfilledCommands: false,
     });
-  }
-  const keys = createKeys({ prefix: config.redisKeyPrefix, partitions: config.redisPartitions });
-  await claimPartitions(redis, keys);
-  app.decorate<RedisClient>('redis', redis);
-  app.decorate<RedisClient>('redisSubscriber', redisSubscriber);
-  app.decorate('keys', keys);
-  app.decorate('scripts', createScripts(redis, keys));
-  app.addHook('onClose', async () => {
-    await closeRedis(redisSubscriber);
-    // QUIT lets the replies in flight arrive; closeRedis then makes sure nothing is left running.
-    await redis.quit().catch(() => undefined);
-    await closeRedis(redis);
-  });
-}, { name: 'redis', dependencies: ['metrics'] });
+    const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
+    for (const [name, conn] of [
+      ['redis', redis],
+      ['redis-subscriber', redisSubscriber],
+    ] as const) {
+      conn.on('error', (err: Error) => {
+        app.metrics.backendErrors.labels('redis').inc();
+        app.log.warn({ err: err.message, connection: name }, 'redis connection error');
+      });
+    }
+    const keys = createKeys({ prefix: config.redisKeyPrefix, partitions: config.redisPartitions });
+    await claimPartitions(redis, keys);
+    app.decorate<RedisClient>('redis', redis);
+    app.decorate<RedisClient>('redisSubscriber', redisSubscriber);
+    app.decorate('keys', keys);
+    app.decorate('scripts', createScripts(redis, keys));
+    app.addHook('onClose', async () => {
+      await closeRedis(redisSubscriber);
+      // QUIT lets the replies in flight arrive; closeRedis then makes sure nothing is left running.
+      await redis.quit().catch(() => undefined);
+      await closeRedis(redis);
+    });
+  },
+  { name: 'redis', dependencies: ['metrics'] },
+);

@@ -23,22 +23,33 @@ declare module 'fastify' {
 }
 
 /** Room membership, room event reads, presence, and the pub/sub relay of this node. */
-export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  const subscriber = new ChannelSubscriber(app.redisSubscriber, app.log);
-  app.decorate('channels', subscriber);
-  const recovery = new RedisRecovery(config.redisCommandTimeoutMs, app.redis, app.db, app.keys, app.scripts, app.log);
-  app.decorate('redisRecovery', recovery);
-  const roomEvents = new RoomEvents(app.redis, app.db, app.keys, () => recovery.ready());
-  app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
-  app.decorate('roomEvents', roomEvents);
-  const roomHub = new RoomHub(subscriber, app.keys, roomEvents, app.log, app.metrics, (roomId) => recovery.partitionEpoch(app.keys.partitionOf(roomId)), config.relayProbeIntervalMs);
-  app.decorate('roomHub', roomHub);
-  recovery.onMastersChanged((partitions) => roomHub.catchUpPartitions(partitions));
-  app.addHook('onClose', () => roomHub.stop());
-  app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
-  const presence = new Presence(app.redis, app.db, app.keys, config.nodeId, config.presenceTtlMs, app.log);
-  app.decorate('presence', presence);
-  app.addHook('onReady', () => presence.start());
-  // After the sockets: closing them announces their users; then the node leaves the set.
-  app.addHook('onClose', () => presence.stop());
-}, { name: 'relay', dependencies: ['redis', 'db'] });
+export default fp<{ config: GatewayConfig }>(
+  async (app, { config }) => {
+    const subscriber = new ChannelSubscriber(app.redisSubscriber, app.log);
+    app.decorate('channels', subscriber);
+    const recovery = new RedisRecovery(config.redisCommandTimeoutMs, app.redis, app.db, app.keys, app.scripts, app.log);
+    app.decorate('redisRecovery', recovery);
+    const roomEvents = new RoomEvents(app.redis, app.db, app.keys, () => recovery.ready());
+    app.decorate('membership', new Membership(app.redis, app.db, app.keys, app.scripts, config.membersCacheTtlSeconds));
+    app.decorate('roomEvents', roomEvents);
+    const roomHub = new RoomHub(
+      subscriber,
+      app.keys,
+      roomEvents,
+      app.log,
+      app.metrics,
+      (roomId) => recovery.partitionEpoch(app.keys.partitionOf(roomId)),
+      config.relayProbeIntervalMs,
+    );
+    app.decorate('roomHub', roomHub);
+    recovery.onMastersChanged((partitions) => roomHub.catchUpPartitions(partitions));
+    app.addHook('onClose', () => roomHub.stop());
+    app.decorate('userHub', new UserHub(subscriber, app.redis, app.keys, app.log));
+    const presence = new Presence(app.redis, app.db, app.keys, config.nodeId, config.presenceTtlMs, app.log);
+    app.decorate('presence', presence);
+    app.addHook('onReady', () => presence.start());
+    // After the sockets: closing them announces their users; then the node leaves the set.
+    app.addHook('onClose', () => presence.stop());
+  },
+  { name: 'relay', dependencies: ['redis', 'db'] },
+);

@@ -21,7 +21,10 @@ export class ChannelSubscriber {
   private connectedOnce: boolean;
   private readonly resubscribedListeners: Array<() => void> = [];
 
-  constructor(private readonly sub: RedisClient, private readonly log: FastifyBaseLogger) {
+  constructor(
+    private readonly sub: RedisClient,
+    private readonly log: FastifyBaseLogger,
+  ) {
     const dispatch = (channel: string, payload: string) => {
       // A handler's failure must not escape into the Redis client's reader.
       try {

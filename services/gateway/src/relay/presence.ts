@@ -29,16 +29,24 @@ export class Presence {
 
   async start(): Promise<void> {
     await this.heartbeat();
-    this.timer = setInterval(() => {
-      this.heartbeat().catch((err: Error) => this.log.warn({ err: err.message }, 'presence heartbeat failed'));
-    }, Math.floor(this.ttlMs / 3));
+    this.timer = setInterval(
+      () => {
+        this.heartbeat().catch((err: Error) => this.log.warn({ err: err.message }, 'presence heartbeat failed'));
+      },
+      Math.floor(this.ttlMs / 3),
+    );
     this.timer.unref();
   }
 
   /** Leaves the node set; the sockets' own closes have announced their users. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    await this.redis.multi().zrem(this.keys.presenceNodes(), this.nodeId).del(this.keys.presenceNode(this.nodeId)).hdel(this.keys.nodeSockets(), this.nodeId).exec();
+    await this.redis
+      .multi()
+      .zrem(this.keys.presenceNodes(), this.nodeId)
+      .del(this.keys.presenceNode(this.nodeId))
+      .hdel(this.keys.nodeSockets(), this.nodeId)
+      .exec();
   }
 
   /** A socket of the user opened, went away, came back (`state`) or closed (undefined). */
@@ -75,7 +83,9 @@ export class Presence {
     const roomIds = await roomIdsOfUser(this.db, presence.user_id);
     if (roomIds.length === 0) return;
     // One command per room, not a pipeline: the rooms' channels lie in several slots of a cluster.
-    await Promise.all(roomIds.map((chat_id) => this.redis.spublish(this.keys.roomChannel(chat_id), JSON.stringify({ type: 'presence', chat_id, ...presence }))));
+    await Promise.all(
+      roomIds.map((chat_id) => this.redis.spublish(this.keys.roomChannel(chat_id), JSON.stringify({ type: 'presence', chat_id, ...presence }))),
+    );
   }
 
   /** Rewrites this node's users, stamps the node alive, and reaps nodes that stopped stamping. */
@@ -90,7 +100,11 @@ export class Presence {
     }
     // The hash outlives the TTL so that whoever reaps this node can still read whom it held.
     const sockets = [...this.local.values()].reduce((n, s) => n + s.size, 0);
-    await tx.pexpire(node, this.ttlMs * 2).zadd(this.keys.presenceNodes(), now, this.nodeId).hset(this.keys.nodeSockets(), this.nodeId, sockets).exec();
+    await tx
+      .pexpire(node, this.ttlMs * 2)
+      .zadd(this.keys.presenceNodes(), now, this.nodeId)
+      .hset(this.keys.nodeSockets(), this.nodeId, sockets)
+      .exec();
     await this.reap(now);
   }
 

@@ -76,7 +76,15 @@ export class RoomHub {
   async join(roomId: number, listener: RoomListener): Promise<void> {
     let state = this.rooms.get(roomId);
     if (!state) {
-      const fresh: RoomState = { listeners: new Set(), subscribed: Promise.resolve(), lastSeq: 0, held: null, epoch: this.epoch(roomId), heardAt: Date.now(), catchUpAfter: false };
+      const fresh: RoomState = {
+        listeners: new Set(),
+        subscribed: Promise.resolve(),
+        lastSeq: 0,
+        held: null,
+        epoch: this.epoch(roomId),
+        heardAt: Date.now(),
+        catchUpAfter: false,
+      };
       fresh.subscribed = this.subscriber.subscribe(this.keys.roomChannel(roomId), (event) => this.onEvent(roomId, event));
       this.rooms.set(roomId, fresh);
       state = fresh;

@@ -51,5 +51,14 @@ function fill(app: FastifyInstance, miss: CacheMiss, { roomId, userId }: { roomI
 /** Caches the user's read and delivered positions of every room from Postgres. */
 export async function fillPositions(app: FastifyInstance, userId: string): Promise<void> {
   const rows = await positionsOf(app.db, userId);
-  await app.scripts.userPositionsFill(userId, rows.flatMap((r) => [[positionField('read', r.roomId), r.read], [positionField('delivered', r.roomId), r.delivered]] as Array<[string, number]>));
+  await app.scripts.userPositionsFill(
+    userId,
+    rows.flatMap(
+      (r) =>
+        [
+          [positionField('read', r.roomId), r.read],
+          [positionField('delivered', r.roomId), r.delivered],
+        ] as Array<[string, number]>,
+    ),
+  );
 }

@@ -1,5 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { addRoomMember, deleteRoom, findRoom, memberRole, passOwnership, removeRoomMember, setMemberRole, type Database, type MemberRole, type RoomRow } from '@parley/db';
+import {
+  addRoomMember,
+  deleteRoom,
+  findRoom,
+  memberRole,
+  passOwnership,
+  removeRoomMember,
+  setMemberRole,
+  type Database,
+  type MemberRole,
+  type RoomRow,
+} from '@parley/db';
 import type { Selectable } from 'kysely';
 import { ParleyError } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
@@ -60,7 +71,12 @@ export async function changeRole(app: FastifyInstance, member: Selectable<Databa
   if (member.role === role) return member;
   const updated = await setMemberRole(app.db, member.room_id, member.user_id, role);
   if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-  await announce(app, member.room_id, { event: role === 'admin' ? 'member_promoted' : 'member_demoted', user_id: member.user_id, ...actorOf(actorId) }, actorId);
+  await announce(
+    app,
+    member.room_id,
+    { event: role === 'admin' ? 'member_promoted' : 'member_demoted', user_id: member.user_id, ...actorOf(actorId) },
+    actorId,
+  );
   return updated;
 }
 
@@ -71,7 +87,8 @@ export async function changeRole(app: FastifyInstance, member: Selectable<Databa
  */
 export async function removeMember(app: FastifyInstance, roomId: number, userId: string, actorId: string | null): Promise<void> {
   if (!(await removeRoomMember(app.db, roomId, userId))) return;
-  const system = userId === actorId ? { event: 'member_left' as const, user_id: userId } : { event: 'member_removed' as const, user_id: userId, ...actorOf(actorId) };
+  const system =
+    userId === actorId ? { event: 'member_left' as const, user_id: userId } : { event: 'member_removed' as const, user_id: userId, ...actorOf(actorId) };
   await announce(app, roomId, system, actorId);
   const heir = await passOwnership(app.db, roomId, userId);
   if (heir?.promoted) await announce(app, roomId, { event: 'member_promoted', user_id: heir.owner }, null);

@@ -13,7 +13,11 @@ import { fillPositions, withFilledCaches } from './cache-fills.js';
  */
 export async function positions(app: FastifyInstance, userId: string, roomIds: number[]): Promise<number[]> {
   const [marked, sent] = await Promise.all([
-    positionFields(app, userId, roomIds.map((id) => positionField('read', id))),
+    positionFields(
+      app,
+      userId,
+      roomIds.map((id) => positionField('read', id)),
+    ),
     sentSeqs(app, userId, roomIds),
   ]);
   return marked.map((seq, i) => Math.max(seq, sent[i]!));
@@ -85,7 +89,10 @@ export async function messageStatus(app: FastifyInstance, userId: string, roomId
   if (seq > (await app.roomEvents.head(roomId))) throw new ParleyError('MESSAGE_NOT_FOUND');
   const peer = (await app.membership.members(roomId)).find((id) => id !== userId);
   if (peer === undefined) return { chat_id: roomId, seq, status: 'sent' };
-  const [[marked, delivered], [sent]] = await Promise.all([positionFields(app, peer, [positionField('read', roomId), positionField('delivered', roomId)]), sentSeqs(app, peer, [roomId])]);
+  const [[marked, delivered], [sent]] = await Promise.all([
+    positionFields(app, peer, [positionField('read', roomId), positionField('delivered', roomId)]),
+    sentSeqs(app, peer, [roomId]),
+  ]);
   const read = Math.max(marked!, sent!);
   const status = read >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
   return { chat_id: roomId, seq, status };
@@ -99,6 +106,8 @@ async function requireDirectMember(app: FastifyInstance, roomId: number, userId:
 
 async function mark(app: FastifyInstance, kind: PositionKind, userId: string, roomId: number, seq: number): Promise<{ position: number; moved: boolean }> {
   const receipt = encodeReceiptPrefix(kind === 'read' ? 'read_receipt' : 'delivery_receipt', roomId, userId);
-  const result = await withFilledCaches(app, { roomId, userId }, ['OK', 'UNCHANGED'], () => app.scripts.positionMark(kind, userId, roomId, seq, receipt, app.config.streamMaxBacklog));
+  const result = await withFilledCaches(app, { roomId, userId }, ['OK', 'UNCHANGED'], () =>
+    app.scripts.positionMark(kind, userId, roomId, seq, receipt, app.config.streamMaxBacklog),
+  );
   return { position: result.position, moved: result.status === 'OK' };
 }

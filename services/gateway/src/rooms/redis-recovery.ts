@@ -145,7 +145,8 @@ export class RedisRecovery {
           // failover names a node that no longer serves them (a restarted old master, say).
           const served = await Promise.all(partitions.map((p) => this.scripts.partitionMaster(p)));
           const elsewhere = served.filter((s) => s.runId !== runId).length;
-          if (elsewhere > 0) throw new Error(`the slot map is behind the cluster: ${elsewhere} of ${partitions.length} partitions are served by another master`);
+          if (elsewhere > 0)
+            throw new Error(`the slot map is behind the cluster: ${elsewhere} of ${partitions.length} partitions are served by another master`);
           const stale = partitions.filter((_, i) => served[i]!.recorded !== runId);
           if (stale.length > 0) await this.reconcile(node, runId, stale);
         }
@@ -208,7 +209,8 @@ export class RedisRecovery {
     await Promise.all(partitions.map((p) => this.redis.set(this.keys.partitionIncarnation(p), runId)));
     // A Sentinel-found master's options name a placeholder address: its run_id says which it is.
     const where = { partitions: partitions.length, master: runId, ...(this.redis.isCluster ? { address: `${node.options.host}:${node.options.port}` } : {}) };
-    if (raised.length > 0) this.log.warn({ ...where, rooms, raised: raised.slice(0, 20), raisedCount: raised.length }, 'Redis lost acked events: room heads raised to Postgres');
+    if (raised.length > 0)
+      this.log.warn({ ...where, rooms, raised: raised.slice(0, 20), raisedCount: raised.length }, 'Redis lost acked events: room heads raised to Postgres');
     else this.log.info({ ...where, rooms }, 'room heads reconciled with a new Redis');
   }
 }

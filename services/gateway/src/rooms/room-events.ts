@@ -60,14 +60,19 @@ export class RoomEvents {
     const values = await Promise.all(roomIds.map((id) => this.redis.hget(this.keys.roomMeta(id), 'seq')));
     const missing = values.flatMap((v, i) => (v === null ? [i] : []));
     if (missing.length > 0) {
-      const persisted = await persistedHeads(this.db, missing.map((i) => roomIds[i]!));
-      await Promise.all(missing.map(async (i) => {
-        const meta = this.keys.roomMeta(roomIds[i]!);
-        const head = persisted.get(roomIds[i]!) ?? 0;
-        // The floor too: what a client received above it from an earlier Redis may be gone (hello.ts).
-        // The HGET follows the HSETNXs in one slot's pipeline: the head as set, by this call or a concurrent one.
-        values[i] = replies(await this.redis.pipeline().hsetnx(meta, 'seq', head).hsetnx(meta, 'floor', head).hget(meta, 'seq').exec())[2]!;
-      }));
+      const persisted = await persistedHeads(
+        this.db,
+        missing.map((i) => roomIds[i]!),
+      );
+      await Promise.all(
+        missing.map(async (i) => {
+          const meta = this.keys.roomMeta(roomIds[i]!);
+          const head = persisted.get(roomIds[i]!) ?? 0;
+          // The floor too: what a client received above it from an earlier Redis may be gone (hello.ts).
+          // The HGET follows the HSETNXs in one slot's pipeline: the head as set, by this call or a concurrent one.
+          values[i] = replies(await this.redis.pipeline().hsetnx(meta, 'seq', head).hsetnx(meta, 'floor', head).hget(meta, 'seq').exec())[2]!;
+        }),
+      );
     }
     return values.map(Number);
   }
@@ -96,20 +101,21 @@ export class RoomEvents {
     if (changesErr) throw changesErr;
     const fromLog = entries.map(([id, fields]) => ({ seq: Number(id.slice(0, id.indexOf('-'))), event: fields[1]! }));
     const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, toSeq));
-    const events = firstInLog <= fromSeq
-      ? fromLog
-      : [...(await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1))).map(eventOfRow), ...fromLog];
+    const events =
+      firstInLog <= fromSeq ? fromLog : [...(await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1))).map(eventOfRow), ...fromLog];
     return this.overlay(roomId, events, changesBySeq(seqs, changes), fromSeq);
   }
 
   /** The newest message of each room (whose head seqs are given), or null for a room with none. */
   async latest(roomIds: number[], heads: number[]): Promise<Array<Message | null>> {
     // The newest message is the head event unless edits or deletions followed it: look back a little.
-    const found = await Promise.all(roomIds.map(async (id, i) => {
-      const events = await this.range(id, Math.max(1, heads[i]! - 9), heads[i]!);
-      const last = events.reverse().find((e) => isMessageEvent(e.event));
-      return last ? messageOf(last.event) : undefined;
-    }));
+    const found = await Promise.all(
+      roomIds.map(async (id, i) => {
+        const events = await this.range(id, Math.max(1, heads[i]! - 9), heads[i]!);
+        const last = events.reverse().find((e) => isMessageEvent(e.event));
+        return last ? messageOf(last.event) : undefined;
+      }),
+    );
     // Rooms with only edits among their newest events: Postgres has their newest message.
     const missing = roomIds.filter((_, i) => found[i] === undefined && heads[i]! > 0);
     const rows = new Map(missing.length ? (await latestMessageRows(this.db, missing)).map((r) => [r.room_id, r]) : []);
@@ -192,10 +198,18 @@ export function messageOfRow(r: MessageRow): Message {
 /** A Postgres row as its wire event: a message, an edit or a deletion. */
 function eventOfRow(r: MessageRow): RoomEvent {
   if (r.kind === 'message') return { seq: r.seq, event: encodeMessageEvent(messageOfRow(r)) };
-  const common = { chat_id: r.room_id, id: r.id, sender_id: r.sender_id!, client_id: r.client_id, message_seq: r.target_seq!, created_at: r.created_at.toISOString() };
-  const body = r.kind === 'edit'
-    ? encodeChangeEventBody({ type: 'message_edited', ...common, content: r.content })
-    : encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: r.recalled });
+  const common = {
+    chat_id: r.room_id,
+    id: r.id,
+    sender_id: r.sender_id!,
+    client_id: r.client_id,
+    message_seq: r.target_seq!,
+    created_at: r.created_at.toISOString(),
+  };
+  const body =
+    r.kind === 'edit'
+      ? encodeChangeEventBody({ type: 'message_edited', ...common, content: r.content })
+      : encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: r.recalled });
   return { seq: r.seq, event: withSeq(r.seq, body) };
 }
 
@@ -204,4 +218,3 @@ export function messageOf(event: string): Message {
   const { type: _type, ...message } = JSON.parse(event) as Message & { type: string };
   return message;
 }
-

@@ -9,7 +9,8 @@ const files = {
 } as const;
 
 /** The page may load only its own files, and talk only to this origin (REST and the WebSocket). */
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self' ws: wss:; img-src 'self' data: blob:; form-action 'none'; frame-ancestors 'none'; base-uri 'none'";
 
 /**
  * GET /chat: the demo chat page (services/gateway/web, bundled by `npm run build:web` into
@@ -26,7 +27,8 @@ const chatPage: FastifyPluginAsync = async (app) => {
   for (const [path, { name, type }] of Object.entries(files)) {
     const body = readFileSync(new URL(name, webDir));
     app.get(path, async (_request, reply) =>
-      reply.type(type).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body));
+      reply.type(type).header('content-security-policy', CSP).header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body),
+    );
   }
 };
 export default chatPage;

@@ -43,7 +43,10 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     // Messages, the last one included, are for members only.
     const heads = await app.roomEvents.heads(rows.map((r) => r.id));
     const mine = rows.flatMap((r, i) => (r.role ? [{ id: r.id, head: heads[i]! }] : []));
-    const latest = await app.roomEvents.latest(mine.map((r) => r.id), mine.map((r) => r.head));
+    const latest = await app.roomEvents.latest(
+      mine.map((r) => r.id),
+      mine.map((r) => r.head),
+    );
     const lastOf = new Map(mine.map((r, i) => [r.id, latest[i]!]));
     return { chats: rows.map((r, i) => chatOf(r, r.role, heads[i]!, lastOf.get(r.id) ?? null)) };
   });
@@ -55,7 +58,10 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const [head, members] = await Promise.all([app.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
     // Messages are for members only; a public room's other visitors see its metadata and members.
     const events = role ? await app.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
-    const messages = events.filter((e) => isMessageEvent(e.event)).map((e) => messageOf(e.event)).reverse();
+    const messages = events
+      .filter((e) => isMessageEvent(e.event))
+      .map((e) => messageOf(e.event))
+      .reverse();
     return { ...chatOf(room, role, head, messages[0] ?? null), members: members.map(participantOf), latest_messages: messages };
   });
 

@@ -9,12 +9,15 @@ import { DevTokenBody, DevTokenResponse, ErrorBody } from '@parley/protocol';
 const devTokens: FastifyPluginAsyncTypebox = async (app) => {
   app.post('/dev/tokens', { schema: { body: DevTokenBody, response: { 200: DevTokenResponse, 400: ErrorBody } } }, async (request) => {
     const { sub, name, role, expires_in: expiresIn = 86_400 } = request.body;
-    const token = app.jwt.sign({ sub, ...(name ? { name } : {}), ...(role ? { role } : {}) }, {
-      // @fastify/jwt takes a number as seconds (jsonwebtoken's convention), not fast-jwt's milliseconds.
-      expiresIn,
-      ...(app.config.jwt.issuer ? { iss: app.config.jwt.issuer } : {}),
-      ...(app.config.jwt.audience ? { aud: app.config.jwt.audience } : {}),
-    });
+    const token = app.jwt.sign(
+      { sub, ...(name ? { name } : {}), ...(role ? { role } : {}) },
+      {
+        // @fastify/jwt takes a number as seconds (jsonwebtoken's convention), not fast-jwt's milliseconds.
+        expiresIn,
+        ...(app.config.jwt.issuer ? { iss: app.config.jwt.issuer } : {}),
+        ...(app.config.jwt.audience ? { aud: app.config.jwt.audience } : {}),
+      },
+    );
     return { token, expires_at: new Date(Date.now() + expiresIn * 1000).toISOString() };
   });
 };

@@ -17,7 +17,14 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   const { uploads } = app.config;
   const storage = await LocalDiskStorage.open(uploads.dir);
   await app.register(fastifyMultipart, {
-    limits: { fileSize: uploads.maxBytes, files: uploads.maxFiles, fields: uploads.maxFields, fieldSize: uploads.maxFieldBytes, parts: uploads.maxFiles + uploads.maxFields, headerPairs: 100 },
+    limits: {
+      fileSize: uploads.maxBytes,
+      files: uploads.maxFiles,
+      fields: uploads.maxFields,
+      fieldSize: uploads.maxFieldBytes,
+      parts: uploads.maxFiles + uploads.maxFields,
+      headerPairs: 100,
+    },
   });
   app.addHook('preValidation', app.authenticate);
 

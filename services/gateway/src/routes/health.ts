@@ -8,7 +8,13 @@ const PROBE_TIMEOUT_MS = 1000;
 function within<T>(p: Promise<T>): Promise<boolean> {
   let timer: NodeJS.Timeout;
   const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS)));
-  return Promise.race([p.then(() => true, () => false), timeout]).finally(() => clearTimeout(timer));
+  return Promise.race([
+    p.then(
+      () => true,
+      () => false,
+    ),
+    timeout,
+  ]).finally(() => clearTimeout(timer));
 }
 
 /** /health/live: the process serves HTTP. /health/ready: it can also reach Redis and Postgres. */

@@ -52,7 +52,11 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       // The stored events are already the JSON of the messages: the page is assembled from them
       // rather than parsed and serialized again (HistoryPage is still the schema it follows).
       // Edits and deletions are folded into the messages they change (history shows current state).
-      const messages = events.filter((e) => isMessageEvent(e.event)).map((e) => messageJsonOfEvent(e.event)).reverse().join(',');
+      const messages = events
+        .filter((e) => isMessageEvent(e.event))
+        .map((e) => messageJsonOfEvent(e.event))
+        .reverse()
+        .join(',');
       // The cursors are the window's bounds: the next window starts where this one ended, whatever it held.
       const nextBefore = from > 1 ? Math.min(from, head + 1) : null;
       const nextAfter = to < head ? Math.max(to, from - 1) : null;
@@ -63,14 +67,32 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/chats/:id/messages',
-    { schema: { params: ChatParams, body: SendMessageBody, response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody } } },
+    {
+      schema: {
+        params: ChatParams,
+        body: SendMessageBody,
+        response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 503: ErrorBody },
+      },
+    },
     async (request, reply) => {
       const ack = await sendUserMessage(app, request.caller.id, request.params.id, request.body);
       return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );
 
-  const changeSchema = { params: MessageParams, response: { 200: SendMessageResult, 201: SendMessageResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody, 409: ErrorBody, 503: ErrorBody } };
+  const changeSchema = {
+    params: MessageParams,
+    response: {
+      200: SendMessageResult,
+      201: SendMessageResult,
+      400: ErrorBody,
+      401: ErrorBody,
+      403: ErrorBody,
+      404: ErrorBody,
+      409: ErrorBody,
+      503: ErrorBody,
+    },
+  };
 
   app.patch('/api/chats/:id/messages/:seq', { schema: { ...changeSchema, body: EditMessageBody } }, async (request, reply) => {
     const { id, seq } = request.params;

@@ -1,6 +1,18 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type, type Static } from '@sinclair/typebox';
-import { AddParticipantBody, ChatParams, ErrorBody, MuteBody, MuteState, Participant, ParticipantList, ParticipantListQuery, ParticipantParams, ParleyError, UpdateParticipantBody } from '@parley/protocol';
+import {
+  AddParticipantBody,
+  ChatParams,
+  ErrorBody,
+  MuteBody,
+  MuteState,
+  Participant,
+  ParticipantList,
+  ParticipantListQuery,
+  ParticipantParams,
+  ParleyError,
+  UpdateParticipantBody,
+} from '@parley/protocol';
 import { findRoomMember, listRoomMembers, setMuted, type Database } from '@parley/db';
 import type { Selectable } from 'kysely';
 import { addMember, changeRole, removeMember, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';

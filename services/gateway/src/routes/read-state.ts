@@ -29,12 +29,17 @@ const readState: FastifyPluginAsyncTypebox = async (app) => {
   /** Every room of the caller, read to its head. */
   app.put('/api/chats/read', { schema: { response: { 200: UnreadCount, ...errorResponses } } }, async (request) => {
     const roomIds = await roomIdsOfUser(app.db, request.caller.id);
-    await markRead(app, request.caller.id, roomIds.map((roomId) => ({ roomId, seq: 0 })));
+    await markRead(
+      app,
+      request.caller.id,
+      roomIds.map((roomId) => ({ roomId, seq: 0 })),
+    );
     return unreadCounts(app, request.caller.id);
   });
 
   /** A direct room's message, as its sender sees it: sent, delivered or read (seed 002). */
   app.get('/api/chats/:id/messages/:seq/status', { schema: { params: MessageParams, response: { 200: MessageStatus, ...errorResponses } } }, async (request) =>
-    messageStatus(app, request.caller.id, request.params.id, request.params.seq));
+    messageStatus(app, request.caller.id, request.params.id, request.params.seq),
+  );
 };
 export default readState;

@@ -10,12 +10,16 @@ import { messageOfRow } from '../rooms/room-events.js';
 const search: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
-  app.get('/api/messages/search', { schema: { querystring: SearchQuery, response: { 200: SearchResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } } }, async (request) => {
-    const { keyword, chat_id: roomId, limit, skip } = request.query;
-    if (keyword.trim().length === 0) throw new ParleyError('REQUEST_INVALID', 'keyword must not be blank');
-    if (roomId !== undefined && !(await app.membership.isMember(roomId, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
-    const rows = await searchMessages(app.db, { userId: request.caller.id, keyword, roomId, limit, skip });
-    return { messages: rows.map(messageOfRow) };
-  });
+  app.get(
+    '/api/messages/search',
+    { schema: { querystring: SearchQuery, response: { 200: SearchResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } } },
+    async (request) => {
+      const { keyword, chat_id: roomId, limit, skip } = request.query;
+      if (keyword.trim().length === 0) throw new ParleyError('REQUEST_INVALID', 'keyword must not be blank');
+      if (roomId !== undefined && !(await app.membership.isMember(roomId, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+      const rows = await searchMessages(app.db, { userId: request.caller.id, keyword, roomId, limit, skip });
+      return { messages: rows.map(messageOfRow) };
+    },
+  );
 };
 export default search;

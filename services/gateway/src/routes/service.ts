@@ -110,16 +110,20 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
 
   /** Revokes a token by its jti: refused from now on, and every socket opened with it closed (4103). */
   const REVOKED_DEFAULT_MS = 7 * 24 * 3600 * 1000;
-  app.post('/api/service/tokens/revoke', { schema: { body: ServiceRevokeTokenBody, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    const now = Date.now();
-    const until = request.body.expires_at ? Date.parse(request.body.expires_at) : now + REVOKED_DEFAULT_MS;
-    await app.redis
-      .multi()
-      .zremrangebyscore(app.keys.revokedTokens(), '-inf', now)
-      .zadd(app.keys.revokedTokens(), until, request.body.jti)
-      .publish(app.keys.revocations(), request.body.jti)
-      .exec();
-    return reply.status(204).send(null);
-  });
+  app.post(
+    '/api/service/tokens/revoke',
+    { schema: { body: ServiceRevokeTokenBody, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      const now = Date.now();
+      const until = request.body.expires_at ? Date.parse(request.body.expires_at) : now + REVOKED_DEFAULT_MS;
+      await app.redis
+        .multi()
+        .zremrangebyscore(app.keys.revokedTokens(), '-inf', now)
+        .zadd(app.keys.revokedTokens(), until, request.body.jti)
+        .publish(app.keys.revocations(), request.body.jti)
+        .exec();
+      return reply.status(204).send(null);
+    },
+  );
 };
 export default service;

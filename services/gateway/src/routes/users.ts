@@ -36,7 +36,14 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/users/me/stats', { schema: { response: { 200: UserStats, ...errorResponses } } }, async (request) => {
     const me = request.caller.id;
     const [counts, unread, online] = await Promise.all([messageCountsOf(app.db, me), unreadCounts(app, me), app.presence.onlineUsers()]);
-    return { user_id: me, rooms: unread.chats.length, messages_sent: counts.sent, messages_received: counts.received, total_unread: unread.total_unread, online_users: online.length };
+    return {
+      user_id: me,
+      rooms: unread.chats.length,
+      messages_sent: counts.sent,
+      messages_received: counts.received,
+      total_unread: unread.total_unread,
+      online_users: online.length,
+    };
   });
 };
 export default users;

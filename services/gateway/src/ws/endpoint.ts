@@ -73,112 +73,119 @@ function until<T>(p: Promise<T>, deadline: number): Promise<T | void> {
  * first frame must be hello. Frames are handled one at a time in arrival order, so a client's
  * messages get seqs in the order it sent them.
  */
-export default fp<{ config: GatewayConfig }>(async (app, { config }) => {
-  // No per-message compression: relayed events are framed once per node (ws/frame-writer.ts).
-  await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes, perMessageDeflate: false } });
-  const sessions = new Set<Session>();
-  let draining = false;
+export default fp<{ config: GatewayConfig }>(
+  async (app, { config }) => {
+    // No per-message compression: relayed events are framed once per node (ws/frame-writer.ts).
+    await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes, perMessageDeflate: false } });
+    const sessions = new Set<Session>();
+    let draining = false;
 
-  /** A browser may open a socket from the gateway's own origin or an allowed one (cross-site WebSocket hijacking). */
-  const checkOrigin = async (request: FastifyRequest) => {
-    const origin = request.headers.origin;
-    if (origin === undefined || config.allowedOrigins.includes('*') || config.allowedOrigins.includes(origin)) return;
-    if (URL.canParse(origin) && new URL(origin).host === request.headers.host) return;
-    throw new ParleyError('WS_ORIGIN_NOT_ALLOWED');
-  };
+    /** A browser may open a socket from the gateway's own origin or an allowed one (cross-site WebSocket hijacking). */
+    const checkOrigin = async (request: FastifyRequest) => {
+      const origin = request.headers.origin;
+      if (origin === undefined || config.allowedOrigins.includes('*') || config.allowedOrigins.includes(origin)) return;
+      if (URL.canParse(origin) && new URL(origin).host === request.headers.host) return;
+      throw new ParleyError('WS_ORIGIN_NOT_ALLOWED');
+    };
 
-  /**
-   * Counts the socket against its user's cap from the handshake on, and lets go when the TCP
-   * connection closes (the WebSocket's, or the handshake's if it never upgrades): no race between
-   * handshakes in flight, and nothing leaked by a failed upgrade.
-   */
-  const socketsPerUser = new Map<string, number>();
-  const messageRate = new MessageRate(config.messageRate.perSecond, config.messageRate.burst);
-  const reserveSocket = async (request: FastifyRequest) => {
-    const user = request.caller.id;
-    const open = socketsPerUser.get(user) ?? 0;
-    if (open >= config.ws.maxSocketsPerUser) throw new ParleyError('WS_TOO_MANY_SOCKETS');
-    socketsPerUser.set(user, open + 1);
-    request.raw.socket.once('close', () => {
-      const left = socketsPerUser.get(user)! - 1;
-      if (left > 0) socketsPerUser.set(user, left);
-      else {
-        socketsPerUser.delete(user);
-        messageRate.forget(user);
+    /**
+     * Counts the socket against its user's cap from the handshake on, and lets go when the TCP
+     * connection closes (the WebSocket's, or the handshake's if it never upgrades): no race between
+     * handshakes in flight, and nothing leaked by a failed upgrade.
+     */
+    const socketsPerUser = new Map<string, number>();
+    const messageRate = new MessageRate(config.messageRate.perSecond, config.messageRate.burst);
+    const reserveSocket = async (request: FastifyRequest) => {
+      const user = request.caller.id;
+      const open = socketsPerUser.get(user) ?? 0;
+      if (open >= config.ws.maxSocketsPerUser) throw new ParleyError('WS_TOO_MANY_SOCKETS');
+      socketsPerUser.set(user, open + 1);
+      request.raw.socket.once('close', () => {
+        const left = socketsPerUser.get(user)! - 1;
+        if (left > 0) socketsPerUser.set(user, left);
+        else {
+          socketsPerUser.delete(user);
+          messageRate.forget(user);
+        }
+      });
+    };
+
+    // A revoked token's sockets close on every gateway (their handshakes are refused from then on).
+    await app.channels.subscribe(
+      app.keys.revocations(),
+      (jti) => {
+        for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
+      },
+      'broadcast',
+    );
+
+    app.decorate('drainSockets', async (deadline: number) => {
+      draining = true;
+      const open = [...sessions];
+      for (const { socket } of open) socket.pause();
+      await until(Promise.allSettled(open.map((s) => s.chain)), deadline);
+      // Read again, so that the clients' close frames are seen (frames before them are dropped).
+      for (const { conn, socket } of open) {
+        socket.resume();
+        conn.close('SERVICE_RESTART');
       }
+      await until(Promise.all(open.map(closedOf)), deadline);
+      for (const { socket } of open) socket.terminate();
     });
-  };
 
-  // A revoked token's sockets close on every gateway (their handshakes are refused from then on).
-  await app.channels.subscribe(app.keys.revocations(), (jti) => {
-    for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
-  }, 'broadcast');
+    app.get('/ws', { websocket: true, preValidation: [checkOrigin, app.authenticate, reserveSocket] }, (socket: WebSocket, request) => {
+      const id = randomBytes(6).toString('hex');
+      const conn = new Connection(id, request.caller, socket, app);
+      conn.log.info({ reqId: request.id }, 'socket open');
+      app.metrics.connections.inc();
+      releaseUpgradeObjects(socket);
 
-  app.decorate('drainSockets', async (deadline: number) => {
-    draining = true;
-    const open = [...sessions];
-    for (const { socket } of open) socket.pause();
-    await until(Promise.allSettled(open.map((s) => s.chain)), deadline);
-    // Read again, so that the clients' close frames are seen (frames before them are dropped).
-    for (const { conn, socket } of open) {
-      socket.resume();
-      conn.close('SERVICE_RESTART');
-    }
-    await until(Promise.all(open.map(closedOf)), deadline);
-    for (const { socket } of open) socket.terminate();
-  });
+      conn.expectHello(config.ws.helloTimeoutMs);
+      conn.armExpiry();
 
-  app.get('/ws', { websocket: true, preValidation: [checkOrigin, app.authenticate, reserveSocket] }, (socket: WebSocket, request) => {
-    const id = randomBytes(6).toString('hex');
-    const conn = new Connection(id, request.caller, socket, app);
-    conn.log.info({ reqId: request.id }, 'socket open');
-    app.metrics.connections.inc();
-    releaseUpgradeObjects(socket);
-
-    conn.expectHello(config.ws.helloTimeoutMs);
-    conn.armExpiry();
-
-    let inFlight = 0;
-    const session: Session = { conn, socket, chain: Promise.resolve() };
-    sessions.add(session);
-    socket.on('message', (data: RawData, isBinary: boolean) => {
-      // While draining, a frame still buffered after pause is not handled: no ack is written for
-      // it, so its client sends it again (same client_id) after reconnecting elsewhere.
-      if (conn.closed || draining) return;
-      if (isBinary) {
-        app.metrics.framesIn.labels('invalid').inc();
-        conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
-        return;
-      }
-      let frame;
-      try {
-        // ws' default binaryType: a text frame arrives as one Buffer.
-        frame = decodeFrame((data as Buffer).toString());
-      } catch (err) {
-        app.metrics.framesIn.labels('invalid').inc();
-        conn.send(errorFrame(err, conn, err instanceof FrameRefused ? err.clientId : undefined));
-        return;
-      }
-      app.metrics.framesIn.labels(frame.type).inc();
-      const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
-      const wait = clientId === undefined ? 0 : messageRate.take(conn.caller.id);
-      if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
-      session.chain = session.chain
-        // A refusal goes through the chain too, so that answers keep the order of the frames.
-        .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
-        .catch((err) => conn.send(errorFrame(err, conn, clientId)))
-        .finally(() => {
-          if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) socket.resume();
-        });
+      let inFlight = 0;
+      const session: Session = { conn, socket, chain: Promise.resolve() };
+      sessions.add(session);
+      socket.on('message', (data: RawData, isBinary: boolean) => {
+        // While draining, a frame still buffered after pause is not handled: no ack is written for
+        // it, so its client sends it again (same client_id) after reconnecting elsewhere.
+        if (conn.closed || draining) return;
+        if (isBinary) {
+          app.metrics.framesIn.labels('invalid').inc();
+          conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
+          return;
+        }
+        let frame;
+        try {
+          // ws' default binaryType: a text frame arrives as one Buffer.
+          frame = decodeFrame((data as Buffer).toString());
+        } catch (err) {
+          app.metrics.framesIn.labels('invalid').inc();
+          conn.send(errorFrame(err, conn, err instanceof FrameRefused ? err.clientId : undefined));
+          return;
+        }
+        app.metrics.framesIn.labels(frame.type).inc();
+        const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
+        const wait = clientId === undefined ? 0 : messageRate.take(conn.caller.id);
+        if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
+        session.chain = session.chain
+          // A refusal goes through the chain too, so that answers keep the order of the frames.
+          .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
+          .catch((err) => conn.send(errorFrame(err, conn, clientId)))
+          .finally(() => {
+            if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) socket.resume();
+          });
+      });
+      socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
+      socket.on('close', (code) => {
+        sessions.delete(session);
+        app.metrics.connections.dec();
+        conn.detach();
+        conn.log.info({ code }, 'socket closed');
+      });
+      // Upgraded after the drain began (on a connection kept alive from before): sent on at once.
+      if (draining) conn.close('SERVICE_RESTART');
     });
-    socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
-    socket.on('close', (code) => {
-      sessions.delete(session);
-      app.metrics.connections.dec();
-      conn.detach();
-      conn.log.info({ code }, 'socket closed');
-    });
-    // Upgraded after the drain began (on a connection kept alive from before): sent on at once.
-    if (draining) conn.close('SERVICE_RESTART');
-  });
-}, { name: 'ws', dependencies: ['auth', 'relay'] });
+  },
+  { name: 'ws', dependencies: ['auth', 'relay'] },
+);

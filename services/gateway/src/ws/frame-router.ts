@@ -22,16 +22,21 @@ const handlers: { [K in ClientFrameType]: Handler<K> } = {
   ping,
 };
 
-const validators = Object.fromEntries(
-  Object.entries(clientFrames).map(([type, schema]) => [type, compileFrameValidator(schema)]),
-) as Record<ClientFrameType, ReturnType<typeof compileFrameValidator>>;
+const validators = Object.fromEntries(Object.entries(clientFrames).map(([type, schema]) => [type, compileFrameValidator(schema)])) as Record<
+  ClientFrameType,
+  ReturnType<typeof compileFrameValidator>
+>;
 
 /**
  * A frame refused before any handler saw it. It carries the frame's `client_id` when the frame had
  * a usable one, so that a client with several sends in flight knows which one was refused.
  */
 export class FrameRefused extends ParleyError {
-  constructor(code: ErrorCode, message: string | undefined, readonly clientId: string | undefined) {
+  constructor(
+    code: ErrorCode,
+    message: string | undefined,
+    readonly clientId: string | undefined,
+  ) {
     super(code, message);
   }
 }
@@ -53,7 +58,8 @@ export function decodeFrame(text: string): ClientFrame {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new FrameRefused('FRAME_NOT_JSON', undefined, undefined);
   const clientId = clientIdOf(value);
   const type = (value as { type?: unknown }).type;
-  if (typeof type !== 'string' || !Object.hasOwn(validators, type)) throw new FrameRefused('FRAME_UNKNOWN_TYPE', `Unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`, clientId);
+  if (typeof type !== 'string' || !Object.hasOwn(validators, type))
+    throw new FrameRefused('FRAME_UNKNOWN_TYPE', `Unknown frame type ${JSON.stringify(type)?.slice(0, 40)}`, clientId);
   const check = validators[type as ClientFrameType];
   if (!check(value)) {
     const first = check.errors?.[0];

@@ -27,7 +27,13 @@ export async function typing(conn: Connection, frame: ClientFrameOf<'typing'>): 
     if (last === undefined) return;
     rooms.delete(frame.chat_id);
   }
-  const event = { type: 'typing', chat_id: frame.chat_id, user_id: caller.id, state: frame.state, expires_in_ms: frame.state === 'start' ? TYPING_EXPIRES_MS : 0 };
+  const event = {
+    type: 'typing',
+    chat_id: frame.chat_id,
+    user_id: caller.id,
+    state: frame.state,
+    expires_in_ms: frame.state === 'start' ? TYPING_EXPIRES_MS : 0,
+  };
   await app.redis.spublish(app.keys.roomChannel(frame.chat_id), JSON.stringify(event));
 }
 

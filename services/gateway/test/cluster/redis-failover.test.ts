@@ -9,7 +9,13 @@ import { slotOf } from '@parley/redis';
  * the old master restarted as its replica. Resolves once the room is written again, printing how
  * long its partition was unwritable, with when the replica was seen promoted.
  */
-async function failover(t: Assertions, stack: Stack, load: ChatLoad, room: number, whileCut: (victim: number) => Promise<void>): Promise<{ promotedAt: number }> {
+async function failover(
+  t: Assertions,
+  stack: Stack,
+  load: ChatLoad,
+  room: number,
+  whileCut: (victim: number) => Promise<void>,
+): Promise<{ promotedAt: number }> {
   const slot = slotOf(stack.keys.roomMeta(room));
   const victim = await stack.redisCluster.masterOf(slot);
   const node = stack.redisCluster.nodes.find((n) => n.port === victim)!;
@@ -29,7 +35,9 @@ async function failover(t: Assertions, stack: Stack, load: ChatLoad, room: numbe
   // The old master comes back as the new one's replica (so that WAIT 1 can be met again).
   await stack.redisCluster.restart(victim);
   await eventually(async () => load.acked.filter((a) => a.room === room).length > before, 60_000, 'the room written again');
-  t.comment(`master :${victim} killed; replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s; the room's partition took writes again after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`);
+  t.comment(
+    `master :${victim} killed; replica promoted after ${((promotedAt - killedAt) / 1000).toFixed(1)} s; the room's partition took writes again after ${((Date.now() - killedAt) / 1000).toFixed(1)} s`,
+  );
   return { promotedAt };
 }
 
@@ -48,7 +56,14 @@ t.test('a master SIGKILLed under load with REDIS_WAIT_REPLICAS=1: 0 acked lost, 
   const stack = await Stack.start(t, { redis: 'cluster', gateways: 2, persisters: 1, env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000' } });
   const { load, rooms } = await ChatLoad.inRooms(t, stack, ['f0', 'f1', 'f2', 'f3'], 6);
   await failover(t, stack, load, rooms[0]!, async () => {
-    await eventually(async () => (await Promise.all(stack.gateways.map(async (g) => (await scrape(`${g.url}/metrics`)).value('parley_replica_wait_timeouts_total') ?? 0))).some((n) => n > 0), 20_000, 'an append refused for want of a replica');
+    await eventually(
+      async () =>
+        (await Promise.all(stack.gateways.map(async (g) => (await scrape(`${g.url}/metrics`)).value('parley_replica_wait_timeouts_total') ?? 0))).some(
+          (n) => n > 0,
+        ),
+      20_000,
+      'an append refused for want of a replica',
+    );
   });
   await load.flowing(300, 'load flowing after the failover', 60_000);
   await load.check(t);

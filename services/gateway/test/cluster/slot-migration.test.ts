@@ -44,7 +44,9 @@ t.test('a slot moved under load: 0 acked lost, no client sees a gap, the room is
   // The room is relayed again: the load's next messages in it reach the watchers, subscribed since before the move.
   const ackedBefore = Math.max(0, ...load.acked.filter((a) => a.room === room).map((a) => a.seq));
   await Promise.all(watchers.map((w) => w.find((f) => f.type === 'message' && f.chat_id === room && f.seq > ackedBefore, 20_000)));
-  t.comment(`the room's new messages reached both gateways ${Date.now() - migratedAt} ms after the move (bound: 2 × RELAY_PROBE_INTERVAL_MS for a subscription lost silently)`);
+  t.comment(
+    `the room's new messages reached both gateways ${Date.now() - migratedAt} ms after the move (bound: 2 × RELAY_PROBE_INTERVAL_MS for a subscription lost silently)`,
+  );
   await Promise.all(watchers.map((c) => c.close()));
 
   await load.flowing(300, 'load flowing after the move', 60_000);

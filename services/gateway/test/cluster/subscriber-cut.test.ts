@@ -30,9 +30,20 @@ t.test('on a Redis Cluster: a gateway whose sharded subscription was cut backfil
   await cluster.cli(master, '-a', password, '--no-auth-warning', 'CONFIG', 'SET', 'requirepass', '');
 
   await bob.waitForSeq(room, 11);
-  t.same(bob.messages(room).map((m) => m.seq), Array.from({ length: 11 }, (_, i) => i + 1), 'every message once, in order');
+  t.same(
+    bob.messages(room).map((m) => m.seq),
+    Array.from({ length: 11 }, (_, i) => i + 1),
+    'every message once, in order',
+  );
   t.match(await gw1!.child.waitFor(/backfilled a relay gap/), /"found":\d+/, 'gateway 1 backfilled from the room log');
   t.match(await alice.sendMessage(room, 'after', 'a-1'), { type: 'ack', seq: 12 });
   await bob.waitForSeq(room, 12);
-  t.same(bob.messages(room).map((m) => m.seq).slice(-2), [11, 12], 'live delivery goes on');
+  t.same(
+    bob
+      .messages(room)
+      .map((m) => m.seq)
+      .slice(-2),
+    [11, 12],
+    'live delivery goes on',
+  );
 });
