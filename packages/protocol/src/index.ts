@@ -4,7 +4,7 @@ export * from './rest.js';
 export * from './errors.js';
 export * from './close-codes.js';
 export * from './limits.js';
-export * from './events.js';
+export * from './room-event.js';
 export * from './formats.js';
 export * from './well-formed.js';
 export * from './message-state.js';

@@ -10,7 +10,7 @@
 -- ARG.seq the seq read up to; 0 means the head
 -- ARG.current the user's position now, from their positions hash
 -- ARG.channel the room's sharded channel (in the script's slot), where the receipt is SPUBLISHed
--- ARG.receiptPrefix the receipt frame without its seq and closing brace: the script appends them
+-- ARG.receiptHead, ARG.receiptTail the receipt is receiptHead .. seq .. receiptTail (the codec's receiptAroundSeq)
 -- ARG.maxBacklog most entries the event stream may hold before marks are refused
 -- ARG.kind "read" or "delivered"
 -- Returns {status, position, head_seq}; status is one of
@@ -43,5 +43,5 @@ if redis.call('XLEN', KEY.stream) >= tonumber(ARG.maxBacklog) then
   return {'BACKLOG_FULL'}
 end
 redis.call('XADD', KEY.stream, '*', 'k', ARG.kind, 'r', ARG.room, 'u', ARG.user, 's', target)
-redis.call('SPUBLISH', ARG.channel, ARG.receiptPrefix .. target .. '}')
+redis.call('SPUBLISH', ARG.channel, ARG.receiptHead .. target .. ARG.receiptTail)
 return {'OK', target, head}

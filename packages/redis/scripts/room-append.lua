@@ -8,7 +8,7 @@
 -- KEY.changes room changes hash     (field "edit:<seq>" = a message's latest edit, "delete:<seq>" = its deletion; value "<event seq>|<change JSON>")
 -- KEY.incarnation the partition's incarnation (the run_id of the server it was last reconciled on)
 -- ARG.sender sender id
--- ARG.eventTail the event JSON without its opening "{"; the script prepends {"seq":N,
+-- ARG.eventHead, ARG.eventTail the event is eventHead .. seq .. eventTail (the codec's eventAroundSeq)
 -- ARG.id message id (uuid)
 -- ARG.createdAt created_at (ISO 8601)
 -- ARG.idempotencyTtl idempotency TTL in seconds
@@ -67,7 +67,7 @@ if mode == 'bump' then
   redis.call('INCR', KEY.membersGen)
 end
 local seq = redis.call('HINCRBY', KEY.meta, 'seq', 1)
-local event = '{"seq":' .. seq .. ',' .. ARG.eventTail
+local event = ARG.eventHead .. seq .. ARG.eventTail
 redis.call('XADD', KEY.log, seq .. '-0', 'e', event)
 redis.call('XADD', KEY.stream, '*', 'r', ARG.room, 's', seq, 'e', event)
 -- What a member sends they have read: their read position counts as at least this (read-state.ts).

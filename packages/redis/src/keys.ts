@@ -1,3 +1,4 @@
+import type { MessageChange } from '@parley/protocol';
 import { partitionOfRoom, partitionTags } from './partitions.js';
 
 /**
@@ -115,8 +116,26 @@ export function positionField(kind: 'read' | 'delivered', roomId: number): strin
 }
 
 /** The field of a room's changes hash holding a message's latest edit or its deletion (see keys.roomChanges). */
-export function changeField(kind: 'edit' | 'delete', messageSeq: number): string {
+export function changeField(kind: MessageChange['kind'], messageSeq: number): string {
   return `${kind}:${messageSeq}`;
+}
+
+/** The changes-hash fields of these messages, to HMGET: each one's latest edit, then its deletion. */
+export function changeFieldsOf(seqs: number[]): string[] {
+  return seqs.flatMap((seq) => [changeField('edit', seq), changeField('delete', seq)]);
+}
+
+/**
+ * The reply of an HMGET of changeFieldsOf(seqs) as each message's changes, in seq order (an edit is
+ * refused once deleted, so the latest edit comes before the deletion). Values are `<event seq>|<change JSON>`.
+ */
+export function changesOfFields(seqs: number[], values: Array<string | null>): Map<number, MessageChange[]> {
+  const bySeq = new Map<number, MessageChange[]>();
+  seqs.forEach((seq, i) => {
+    const changes = values.slice(2 * i, 2 * i + 2).flatMap((v) => (v === null ? [] : [JSON.parse(v.slice(v.indexOf('|') + 1)) as MessageChange]));
+    if (changes.length > 0) bySeq.set(seq, changes);
+  });
+  return bySeq;
 }
 
 /** The field of a room's meta hash holding the seq of a user's newest message (see room-append.lua). */

@@ -1,5 +1,6 @@
 import type { RedisClient } from './connect.js';
 import { readFileSync } from 'node:fs';
+import { eventAroundSeq } from '@parley/protocol';
 import { positionField, type Keys } from './keys.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
@@ -15,14 +16,28 @@ const definitions = {
   roomAppend: {
     file: 'room-append',
     keys: ['meta', 'log', 'idempotency', 'members', 'stream', 'membersGen', 'changes', 'incarnation'],
-    args: ['sender', 'eventTail', 'id', 'createdAt', 'idempotencyTtl', 'channel', 'room', 'maxBacklog', 'mode', 'targetSeq', 'changeKind', 'change'],
+    args: [
+      'sender',
+      'eventHead',
+      'eventTail',
+      'id',
+      'createdAt',
+      'idempotencyTtl',
+      'channel',
+      'room',
+      'maxBacklog',
+      'mode',
+      'targetSeq',
+      'changeKind',
+      'change',
+    ],
   },
   roomMembersFill: { file: 'room-members-fill', keys: ['members', 'membersGen'], args: ['generation', 'ttl'], rest: true },
   roomPersisted: { file: 'room-persisted', keys: ['meta', 'log', 'changes'], args: ['persisted', 'logWindow'] },
   positionMark: {
     file: 'position-mark',
     keys: ['meta', 'members', 'stream'],
-    args: ['user', 'room', 'seq', 'current', 'channel', 'receiptPrefix', 'maxBacklog', 'kind'],
+    args: ['user', 'room', 'seq', 'current', 'channel', 'receiptHead', 'receiptTail', 'maxBacklog', 'kind'],
   },
   positionRaise: { file: 'position-raise', keys: ['positions'], args: ['field', 'seq'] },
   userPositionsFill: { file: 'user-positions-fill', keys: ['positions'], args: [], rest: true },
@@ -97,12 +112,13 @@ export function createScripts(redis: RedisClient, keys: Keys) {
   return {
     async roomAppend(input: AppendInput): Promise<AppendResult> {
       const { roomId } = input;
-      if (!input.eventJson.startsWith('{')) throw new Error('eventJson must be a JSON object');
+      const [eventHead, eventTail] = eventAroundSeq(input.eventJson);
       if (input.senderId === null && input.mode === 'member') throw new Error('a member message needs a sender');
       const sender = input.senderId ?? '';
       const reply = (await run('roomAppend', callKeys.roomAppend(roomId, sender, input.clientId), {
         sender,
-        eventTail: input.eventJson.slice(1),
+        eventHead,
+        eventTail,
         id: input.id,
         createdAt: input.createdAt,
         idempotencyTtl: input.idempotencyTtlSeconds,
@@ -127,11 +143,18 @@ export function createScripts(redis: RedisClient, keys: Keys) {
 
     /**
      * Moves `userId`'s read or delivered position in the room to `seq` (0: the head) if that is
-     * forward: records it for Postgres and publishes `receiptPrefix` + seq + `}` to the room
+     * forward: records it for Postgres and publishes the receipt (its head + seq + its tail) to the room
      * (position-mark, in the room's slot), then raises the user's positions hash (position-raise,
      * in the user's). A failure between the two leaves the hash behind, so a retry records it again.
      */
-    async positionMark(kind: PositionKind, userId: string, roomId: number, seq: number, receiptPrefix: string, maxBacklog: number): Promise<ReadMarkResult> {
+    async positionMark(
+      kind: PositionKind,
+      userId: string,
+      roomId: number,
+      seq: number,
+      [receiptHead, receiptTail]: [string, string],
+      maxBacklog: number,
+    ): Promise<ReadMarkResult> {
       const field = positionField(kind, roomId);
       const [filled, current] = await redis.hmget(keys.userPositions(userId), '', field);
       if (filled === null) return { status: 'READS_UNCACHED' };
@@ -141,7 +164,8 @@ export function createScripts(redis: RedisClient, keys: Keys) {
         seq,
         current: Number(current ?? 0),
         channel: keys.roomChannel(roomId),
-        receiptPrefix,
+        receiptHead,
+        receiptTail,
         maxBacklog,
         kind,
       })) as [ReadMarkStatus, number?, number?];

@@ -1,5 +1,5 @@
 import type { NewMessage, PositionMark } from '@parley/db';
-import type { Message, MessageChangeEvent } from '@parley/protocol';
+import { decodeRoomEvent } from '@parley/protocol';
 import { pairsOf } from '@parley/redis';
 
 /** A raw stream entry: id and flat field list, as XREADGROUP and XAUTOCLAIM return them. */
@@ -20,8 +20,6 @@ export function roomSeqOf(fields: string[]): { room?: number; seq?: number } {
   return Number.isSafeInteger(room) && room > 0 && Number.isSafeInteger(seq) && seq > 0 ? { room, seq } : {};
 }
 
-type RoomEvent = (Message & { type: 'message' }) | MessageChangeEvent;
-
 /**
  * What an event-stream entry asks of Postgres, or undefined if malformed: a messages row (fields
  * r = room, s = seq, e = event; edits and deletions become rows of their own kind that point at the
@@ -39,12 +37,8 @@ export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: 
   }
   const event = field('e');
   if (!event) return undefined;
-  let e: RoomEvent;
-  try {
-    e = JSON.parse(event) as RoomEvent;
-  } catch {
-    return undefined;
-  }
+  const e = decodeRoomEvent(event);
+  if (!e) return undefined;
   const common = { room_id: e.chat_id, seq: e.seq, id: e.id, sender_id: e.sender_id, client_id: e.client_id, created_at: e.created_at };
   switch (e.type) {
     case 'message':

@@ -1,9 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { encodeChangeEventBody, ParleyError, type Message, type MessageChange } from '@parley/protocol';
+import { encodeChangeEventBody, isMessageEvent, messageOfEvent, ParleyError, type Message, type MessageChange } from '@parley/protocol';
 import { hideFiles, memberRole } from '@parley/db';
 import type { Caller } from '../plugins/auth.js';
-import { isMessageEvent, messageOf } from '../rooms/room-events.js';
 import { appendEvent } from './append-message.js';
 
 /** The message at `seq` in its current state, for a member of the room. */
@@ -11,7 +10,7 @@ export async function targetMessage(app: FastifyInstance, roomId: number, seq: n
   if (!(await app.membership.isMember(roomId, caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
   const [event] = await app.roomEvents.range(roomId, seq, seq);
   if (!event || !isMessageEvent(event.event)) throw new ParleyError('MESSAGE_NOT_FOUND');
-  return messageOf(event.event);
+  return messageOfEvent(event.event);
 }
 
 /**

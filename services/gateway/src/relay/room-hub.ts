@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { isRoomEvent, membershipEndOf, readEventSeq } from '@parley/protocol';
+import { isRoomEvent, membershipEndOf, readEventCreatedAt, readEventSeq } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { RoomEvents } from '../rooms/room-events.js';
 import { textFrame, type Frame } from '../ws/frame-writer.js';
@@ -160,10 +160,8 @@ export class RoomHub {
 
   /** Cross-node fan-out latency: the event's created_at (its gateway's clock) to now. */
   private observeDelay(event: string): void {
-    const at = event.indexOf('"created_at":"');
-    if (at < 0) return;
-    const created = Date.parse(event.slice(at + 14, event.indexOf('"', at + 14)));
-    if (!Number.isNaN(created)) this.metrics.relayDelaySeconds.observe(Math.max(0, Date.now() - created) / 1000);
+    const created = readEventCreatedAt(event);
+    if (created !== undefined) this.metrics.relayDelaySeconds.observe(Math.max(0, Date.now() - created) / 1000);
   }
 
   /**

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Static } from '@sinclair/typebox';
 import { roomIdsOfUser } from '@parley/db';
-import { encodeReceiptPrefix, ParleyError, type MessageStatus, type ReadState, type UnreadCount } from '@parley/protocol';
+import { ParleyError, receiptAroundSeq, type MessageStatus, type ReadState, type UnreadCount } from '@parley/protocol';
 import { positionField, sentField, type PositionKind } from '@parley/redis';
 import { fillPositions, withFilledCaches } from './cache-fills.js';
 
@@ -105,7 +105,7 @@ async function requireDirectMember(app: FastifyInstance, roomId: number, userId:
 }
 
 async function mark(app: FastifyInstance, kind: PositionKind, userId: string, roomId: number, seq: number): Promise<{ position: number; moved: boolean }> {
-  const receipt = encodeReceiptPrefix(kind === 'read' ? 'read_receipt' : 'delivery_receipt', roomId, userId);
+  const receipt = receiptAroundSeq(kind === 'read' ? 'read_receipt' : 'delivery_receipt', roomId, userId);
   const result = await withFilledCaches(app, { roomId, userId }, ['OK', 'UNCHANGED'], () =>
     app.scripts.positionMark(kind, userId, roomId, seq, receipt, app.config.streamMaxBacklog),
   );

@@ -1,9 +1,14 @@
 import { latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow } from '@parley/db';
-import { changeField, type Keys, type RedisClient } from '@parley/redis';
+import { changeFieldsOf, changesOfFields, type Keys, type RedisClient } from '@parley/redis';
 import {
+  changeTargetOf,
   encodeChangeEventBody,
   encodeMessageEvent,
   foldChanges,
+  isMessageEvent,
+  messageOfEvent,
+  readEventKind,
+  withEditTextEmptied,
   withSeq,
   type Attachment,
   type ForwardedFrom,
@@ -17,14 +22,6 @@ export interface RoomEvent {
   seq: number;
   /** The event's wire frame: a message in its current state, or an edit or deletion. */
   event: string;
-}
-
-const MESSAGE_PREFIX = /^\{"seq":\d+,"type":"message",/;
-const EDITED_PREFIX = /^\{"seq":\d+,"type":"message_edited",/;
-
-/** Whether an encoded room event is a message (not an edit or deletion). */
-export function isMessageEvent(event: string): boolean {
-  return MESSAGE_PREFIX.test(event);
 }
 
 /**
@@ -95,7 +92,7 @@ export class RoomEvents {
     const [[logErr, entries], [changesErr, changes]] = (await this.redis
       .pipeline()
       .xrange(this.keys.roomLog(roomId), `${fromSeq}-0`, `${toSeq}-0`)
-      .hmget(this.keys.roomChanges(roomId), ...changeFields(seqs))
+      .hmget(this.keys.roomChanges(roomId), ...changeFieldsOf(seqs))
       .exec())! as [[Error | null, Array<[string, string[]]>], [Error | null, Array<string | null>]];
     if (logErr) throw logErr;
     if (changesErr) throw changesErr;
@@ -103,7 +100,7 @@ export class RoomEvents {
     const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, toSeq));
     const events =
       firstInLog <= fromSeq ? fromLog : [...(await messagesInRange(this.db, roomId, fromSeq, Math.min(toSeq, firstInLog - 1))).map(eventOfRow), ...fromLog];
-    return this.overlay(roomId, events, changesBySeq(seqs, changes), fromSeq);
+    return this.overlay(roomId, events, changesOfFields(seqs, changes), fromSeq);
   }
 
   /** The newest message of each room (whose head seqs are given), or null for a room with none. */
@@ -113,7 +110,7 @@ export class RoomEvents {
       roomIds.map(async (id, i) => {
         const events = await this.range(id, Math.max(1, heads[i]! - 9), heads[i]!);
         const last = events.reverse().find((e) => isMessageEvent(e.event));
-        return last ? messageOf(last.event) : undefined;
+        return last ? messageOfEvent(last.event) : undefined;
       }),
     );
     // Rooms with only edits among their newest events: Postgres has their newest message.
@@ -128,18 +125,18 @@ export class RoomEvents {
    * message may lie before the range, so its changes are read then.
    */
   private async overlay(roomId: number, events: RoomEvent[], changesOf: Map<number, MessageChange[]>, fromSeq: number): Promise<RoomEvent[]> {
-    const edits = events.filter((e) => EDITED_PREFIX.test(e.event)).map((e) => ({ e, target: (JSON.parse(e.event) as { message_seq: number }).message_seq }));
+    const edits = events.filter((e) => readEventKind(e.event) === 'message_edited').map((e) => ({ e, target: changeTargetOf(e.event) }));
     const before = [...new Set(edits.map((x) => x.target).filter((t) => t < fromSeq))];
     if (before.length > 0) {
-      const earlier = changesBySeq(before, await this.redis.hmget(this.keys.roomChanges(roomId), ...changeFields(before)));
+      const earlier = changesOfFields(before, await this.redis.hmget(this.keys.roomChanges(roomId), ...changeFieldsOf(before)));
       for (const [seq, changes] of earlier) changesOf.set(seq, changes);
     }
     if (changesOf.size === 0) return events;
     const deletedEdits = new Set(edits.filter((x) => changesOf.get(x.target)?.some((c) => c.kind === 'delete')).map((x) => x.e));
     return events.map((e) => {
       const changes = changesOf.get(e.seq);
-      if (changes && isMessageEvent(e.event)) return { seq: e.seq, event: encodeMessageEvent(foldChanges(messageOf(e.event), changes)) };
-      if (deletedEdits.has(e)) return { seq: e.seq, event: JSON.stringify({ ...JSON.parse(e.event), content: '' }) };
+      if (changes && isMessageEvent(e.event)) return { seq: e.seq, event: encodeMessageEvent(foldChanges(messageOfEvent(e.event), changes)) };
+      if (deletedEdits.has(e)) return { seq: e.seq, event: withEditTextEmptied(e.event) };
       return e;
     });
   }
@@ -157,21 +154,6 @@ function replies(results: Array<[Error | null, unknown]> | null): Array<string |
     if (err) throw err;
     return v as string | null;
   });
-}
-
-/** The changes-hash fields of these messages: each one's latest edit, then its deletion. */
-function changeFields(seqs: number[]): string[] {
-  return seqs.flatMap((seq) => [changeField('edit', seq), changeField('delete', seq)]);
-}
-
-/** The HMGET of changeFields(seqs) as each message's changes in seq order (an edit is refused once deleted); values `<event seq>|<change JSON>`. */
-function changesBySeq(seqs: number[], values: Array<string | null>): Map<number, MessageChange[]> {
-  const bySeq = new Map<number, MessageChange[]>();
-  seqs.forEach((seq, i) => {
-    const changes = values.slice(2 * i, 2 * i + 2).flatMap((v) => (v === null ? [] : [JSON.parse(v.slice(v.indexOf('|') + 1)) as MessageChange]));
-    if (changes.length > 0) bySeq.set(seq, changes);
-  });
-  return bySeq;
 }
 
 /** A Postgres message row as a Message, in its stored state. */
@@ -211,10 +193,4 @@ function eventOfRow(r: MessageRow): RoomEvent {
       ? encodeChangeEventBody({ type: 'message_edited', ...common, content: r.content })
       : encodeChangeEventBody({ type: 'message_deleted', ...common, recalled: r.recalled });
   return { seq: r.seq, event: withSeq(r.seq, body) };
-}
-
-/** The Message of a message event (the event without its `type`). */
-export function messageOf(event: string): Message {
-  const { type: _type, ...message } = JSON.parse(event) as Message & { type: string };
-  return message;
 }

@@ -1,9 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { Type } from '@sinclair/typebox';
-import { Chat, ChatDetail, ChatList, ChatListQuery, ChatParams, CreateChatBody, ErrorBody, Participant, ParleyError, type Message } from '@parley/protocol';
+import {
+  Chat,
+  ChatDetail,
+  ChatList,
+  ChatListQuery,
+  ChatParams,
+  CreateChatBody,
+  ErrorBody,
+  Participant,
+  isMessageEvent,
+  messageOfEvent,
+  ParleyError,
+  type Message,
+} from '@parley/protocol';
 import { addRoomMember, createDirectRoom, createGroupRoom, listRoomMembers, listRoomsOfUser, listVisibleRooms, type RoomRow } from '@parley/db';
 import { announce, removeMember, removeRoom, requireCreator, requireVisible, roomAccess, tellAdded } from '../rooms/membership-changes.js';
-import { isMessageEvent, messageOf } from '../rooms/room-events.js';
 import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -60,7 +72,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const events = role ? await app.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
     const messages = events
       .filter((e) => isMessageEvent(e.event))
-      .map((e) => messageOf(e.event))
+      .map((e) => messageOfEvent(e.event))
       .reverse();
     return { ...chatOf(room, role, head, messages[0] ?? null), members: members.map(participantOf), latest_messages: messages };
   });

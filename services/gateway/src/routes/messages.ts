@@ -5,10 +5,12 @@ import {
   EditMessageBody,
   ForwardMessageBody,
   MessageParams,
+  encodeHistoryPage,
   messageJsonOfEvent,
   ErrorBody,
   HistoryPage,
   HistoryQuery,
+  isMessageEvent,
   limits,
   ParleyError,
   SendMessageBody,
@@ -17,7 +19,6 @@ import {
 import { sendUserMessage } from '../messages/append-message.js';
 import { deleteMessage, editMessage } from '../messages/change-message.js';
 import { forwardMessage } from '../messages/forward-message.js';
-import { isMessageEvent } from '../rooms/room-events.js';
 
 /**
  * POST /api/chats/:id/messages: send, through the same append path and idempotency as the socket.
@@ -55,12 +56,11 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       const messages = events
         .filter((e) => isMessageEvent(e.event))
         .map((e) => messageJsonOfEvent(e.event))
-        .reverse()
-        .join(',');
+        .reverse();
       // The cursors are the window's bounds: the next window starts where this one ended, whatever it held.
       const nextBefore = from > 1 ? Math.min(from, head + 1) : null;
       const nextAfter = to < head ? Math.max(to, from - 1) : null;
-      const page = `{"messages":[${messages}],"has_more":${hasMore},"head_seq":${head},"next_before":${nextBefore},"next_after":${nextAfter}}`;
+      const page = encodeHistoryPage(messages, { has_more: hasMore, head_seq: head, next_before: nextBefore, next_after: nextAfter });
       return reply.type('application/json; charset=utf-8').send(page as unknown as Static<typeof HistoryPage>);
     },
   );

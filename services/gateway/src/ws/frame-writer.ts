@@ -1,6 +1,7 @@
 import * as wsModule from 'ws';
 import type { Socket } from 'node:net';
 import type { WebSocket } from 'ws';
+import { frameTypeOf } from '@parley/protocol';
 
 // ws frames a message with Sender.frame; its type declarations leave it out.
 const { Sender } = wsModule as unknown as {
@@ -13,15 +14,9 @@ export interface Frame {
   parts: Buffer[];
 }
 
-/** The `type` of an encoded frame, read without parsing it (every frame has one, near its start). */
-function frameType(data: string): string {
-  const start = data.indexOf('"type":"') + 8;
-  return start < 8 ? 'unknown' : data.slice(start, data.indexOf('"', start));
-}
-
 /** A text message framed once (a server does not mask), to be written to any number of sockets. */
 export function textFrame(data: string): Frame {
-  return { type: frameType(data), parts: Sender.frame(Buffer.from(data), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }) };
+  return { type: frameTypeOf(data), parts: Sender.frame(Buffer.from(data), { fin: true, opcode: 1, mask: false, readOnly: false, rsv1: false }) };
 }
 
 const corked = new Set<Socket>();
