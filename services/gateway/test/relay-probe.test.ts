@@ -12,16 +12,28 @@ t.test('a room channel that goes silent past events is found by the probe and ba
   await client.waitForSeq(room, 1);
 
   // Three events reach the room's log and stream, but its channel never carries them: to the
-  // relay, exactly a subscription that stopped delivering without an error.
-  for (let i = 0; i < 3; i++) await appendUnpublished(stack.redis, stack.keys, room, rawMessageEvent(room, 'alice'));
-  await client.waitForSeq(room, 4, 10_000);
+  // relay, exactly a subscription that stopped delivering without an error. In a cluster, ioredis
+  // may rebuild its sharded subscribers meanwhile (it did so once, early, on a loaded machine), and
+  // the resubscribe's catch-up then fills the gap before the probe does: a new gap is made then.
+  const gapsFound = async () => (await scrape(`${gw!.url}/metrics`)).value('parley_relay_probe_gaps_total') ?? 0;
+  let head = 1;
+  let gapsBefore: number;
+  for (let attempt = 1; ; attempt++) {
+    gapsBefore = await gapsFound();
+    const linesBefore = gw!.child.lines.length;
+    for (let i = 0; i < 3; i++) head = await appendUnpublished(stack.redis, stack.keys, room, rawMessageEvent(room, 'alice'));
+    await client.waitForSeq(room, head, 10_000);
+    const resubscribed = gw!.child.lines.slice(linesBefore).some((l) => l.includes('resyncing channels'));
+    if (!resubscribed || attempt === 3) break;
+    t.comment(`attempt ${attempt}: the subscribers were rebuilt and the catch-up filled the gap; another gap`);
+  }
+  const seqs = Array.from({ length: head }, (_, i) => i + 1);
   t.same(
     client.messages(room).map((m) => m.seq),
-    [1, 2, 3, 4],
+    seqs,
     'backfilled in order, each once',
   );
-  const metrics = await scrape(`${gw!.url}/metrics`);
-  t.equal(metrics.value('parley_relay_probe_gaps_total'), 1, 'one gap found: the quiet room, probed too, lacked nothing');
+  t.equal((await gapsFound()) - gapsBefore, 1, 'one gap found: the quiet room, probed too, lacked nothing');
   t.ok(
     gw!.child.lines.some((l) => l.includes('relay probe') && l.includes(`"roomId":${room}`)),
     'a warning names the room',
@@ -29,10 +41,10 @@ t.test('a room channel that goes silent past events is found by the probe and ba
 
   // The room's channel still works, and the next event follows the backfilled ones.
   await client.sendMessage(room, 'after', 'c-2');
-  await client.waitForSeq(room, 5);
+  await client.waitForSeq(room, head + 1);
   t.same(
     client.messages(room).map((m) => m.seq),
-    [1, 2, 3, 4, 5],
+    [...seqs, head + 1],
   );
   t.equal(client.messages(quiet).length, 0);
   await eventually(async () => (await stack.streamLength()) === 0, 20_000, 'persisted');
