@@ -1,3 +1,4 @@
+import { DeliveryGate } from '@parley/protocol/delivery-gate';
 import type { ClientFrame, ClientFrameOf, ErrorCode, FileInfo, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType, UploadResult } from '@parley/protocol';
 
 /**
@@ -125,10 +126,13 @@ export class ParleyClient {
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   /** The welcome's epoch (which Redis the seqs come from), told back on resume. */
   private epoch: string | undefined;
-  /** The last seq delivered to the application, per room. */
-  private readonly lastSeq = new Map<number, number>();
-  /** Rooms being caught up from history: their live events wait here. */
-  private readonly held = new Map<number, RoomEventFrame[]>();
+  /**
+   * Each room's delivery to the application: its cursor is the last seq delivered, and its live
+   * events are held while it is caught up from history (the gate the gateway uses for its sockets).
+   */
+  private readonly rooms = new Map<number, DeliveryGate<RoomEventFrame>>();
+  /** Rooms being caught up from history, each by its latest catch-up. */
+  private readonly catchUps = new Map<number, { done: Promise<void> }>();
   private readonly pending = new Map<string, PendingSend>();
   /** WebSocket attempts in a row that never opened. */
   private failedOpens = 0;
@@ -153,7 +157,7 @@ export class ParleyClient {
       tokenRefreshMarginMs: 60_000,
       ...options,
     };
-    for (const [room, seq] of Object.entries(options.resume ?? {})) this.lastSeq.set(Number(room), seq);
+    for (const [room, seq] of Object.entries(options.resume ?? {})) this.room(Number(room), seq);
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
@@ -186,7 +190,7 @@ export class ParleyClient {
 
   /** The last seq the application has seen of each room: save it to resume from after a restart. */
   positions(): Record<number, number> {
-    return Object.fromEntries(this.lastSeq);
+    return Object.fromEntries([...this.rooms].map(([chatId, gate]) => [chatId, gate.cursor]));
   }
 
   /**
@@ -315,7 +319,7 @@ export class ParleyClient {
     socket.onopen = () => {
       opened = true;
       this.failedOpens = 0;
-      const resume = [...this.lastSeq].slice(0, 2000).map(([chat_id, last_seq]) => ({ chat_id, last_seq }));
+      const resume = [...this.rooms].slice(0, 2000).map(([chat_id, gate]) => ({ chat_id, last_seq: gate.cursor }));
       socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume, ...(this.epoch ? { epoch: this.epoch } : {}) } : {}) }));
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerFrame);
@@ -346,7 +350,7 @@ export class ParleyClient {
         clearTimeout(this.pollTimer);
         this.pollTimer = undefined;
         // Rooms not resumed go live from their head: that is where the application starts them.
-        for (const chat of frame.chats) if (!this.lastSeq.has(chat.chat_id)) this.lastSeq.set(chat.chat_id, chat.head_seq);
+        for (const chat of frame.chats) this.room(chat.chat_id, chat.head_seq);
         this.epoch = frame.epoch;
         this.setState('open');
         this.scheduleRefresh(frame.token_expires_at);
@@ -369,7 +373,7 @@ export class ParleyClient {
         return;
       }
       case 'chat_added':
-        if (!this.lastSeq.has(frame.chat_id)) this.lastSeq.set(frame.chat_id, frame.head_seq);
+        this.room(frame.chat_id, frame.head_seq);
         return this.emit('chat_added', frame);
       case 'chat_rewound':
         return this.rewind(frame.chat_id, frame.head_seq);
@@ -386,29 +390,24 @@ export class ParleyClient {
     }
   }
 
-  /** Events after `head` that were delivered are gone: go on from it, and tell the application. */
-  private rewind(chatId: number, head: number): void {
-    if ((this.lastSeq.get(chatId) ?? 0) <= head) return;
-    this.lastSeq.set(chatId, head);
-    const held = this.held.get(chatId);
-    if (held)
-      this.held.set(
-        chatId,
-        held.filter((f) => f.seq <= head),
-      );
-    this.emit('chat_rewound', { type: 'chat_rewound', chat_id: chatId, head_seq: head });
+  /** A room's gate, made on first sight with the seq the application starts it from. */
+  private room(chatId: number, startSeq = 0): DeliveryGate<RoomEventFrame> {
+    let gate = this.rooms.get(chatId);
+    if (!gate) {
+      gate = new DeliveryGate<RoomEventFrame>(startSeq, (_seq, frame) => this.emit(frame.type, frame));
+      this.rooms.set(chatId, gate);
+    }
+    return gate;
   }
 
   /** Delivers a room event once, in seq order; held while the room is caught up from history. */
   private roomEvent(frame: RoomEventFrame): void {
-    const held = this.held.get(frame.chat_id);
-    if (held) {
-      held.push(frame);
-      return;
-    }
-    if (frame.seq <= (this.lastSeq.get(frame.chat_id) ?? 0)) return;
-    this.lastSeq.set(frame.chat_id, frame.seq);
-    this.emit(frame.type, frame);
+    this.room(frame.chat_id).offer(frame.seq, frame);
+  }
+
+  /** Events after `head` that were delivered are gone: go on from it, and tell the application. */
+  private rewind(chatId: number, head: number): void {
+    if (this.room(chatId).rewind(head)) this.emit('chat_rewound', { type: 'chat_rewound', chat_id: chatId, head_seq: head });
   }
 
   /**
@@ -416,27 +415,34 @@ export class ParleyClient {
    * to `head`, deliver it in order, then the live events that came meanwhile. History lists messages
    * in their current state (edits and deletions folded in), so those events are not replayed.
    */
-  private async catchUp(chatId: number, head: number): Promise<void> {
-    this.held.set(chatId, []);
-    try {
-      let after = this.lastSeq.get(chatId) ?? 0;
-      while (after < head) {
-        const page = await this.history(chatId, { after, limit: this.options.historyPageSize });
-        for (const m of [...page.messages].reverse()) {
-          if (m.seq > (this.lastSeq.get(chatId) ?? 0) && m.seq <= head) {
-            this.lastSeq.set(chatId, m.seq);
-            this.emit('message', { type: 'message', ...m });
-          }
+  private catchUp(chatId: number, head: number): Promise<void> {
+    const gate = this.room(chatId);
+    gate.hold();
+    // One catch-up of a room at a time (a poll's may still run when the socket's resume_too_far
+    // comes), and the hold lasts until the last one ends: a release between them would let live
+    // events past the history the next one pages.
+    const previous = this.catchUps.get(chatId)?.done;
+    const turn = { done: Promise.resolve() };
+    this.catchUps.set(chatId, turn);
+    turn.done = (async () => {
+      await previous?.catch(() => undefined);
+      try {
+        let after = gate.cursor;
+        while (after < head) {
+          const page = await this.history(chatId, { after, limit: this.options.historyPageSize });
+          for (const m of [...page.messages].reverse()) if (m.seq <= head) gate.fill(m.seq, { type: 'message', ...m });
+          // The page's cursor, not its last message: a window of only edits lists none.
+          after = page.next_after ?? head;
         }
-        // The page's cursor, not its last message: a window of only edits lists none.
-        after = page.next_after ?? head;
+        gate.skipTo(head);
+      } finally {
+        if (this.catchUps.get(chatId) === turn) {
+          this.catchUps.delete(chatId);
+          gate.release();
+        }
       }
-      this.lastSeq.set(chatId, Math.max(this.lastSeq.get(chatId) ?? 0, head));
-    } finally {
-      const held = this.held.get(chatId) ?? [];
-      this.held.delete(chatId);
-      for (const frame of held) this.roomEvent(frame);
-    }
+    })();
+    return turn.done;
   }
 
   // ---- polling fallback -----------------------------------------------------------------------
@@ -479,9 +485,9 @@ export class ParleyClient {
     }
     const { chats } = await this.request<{ chats: Array<{ id: number; head_seq: number }> }>('GET', '/api/chats?limit=100');
     for (const chat of chats) {
-      const last = this.lastSeq.get(chat.id);
-      if (last === undefined) this.lastSeq.set(chat.id, chat.head_seq);
-      else if (chat.head_seq > last && !this.held.has(chat.id)) await this.catchUp(chat.id, chat.head_seq);
+      const known = this.rooms.get(chat.id);
+      if (!known) this.room(chat.id, chat.head_seq);
+      else if (chat.head_seq > known.cursor && !known.holding) await this.catchUp(chat.id, chat.head_seq);
     }
   }
 

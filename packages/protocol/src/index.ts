@@ -8,3 +8,4 @@ export * from './room-event.js';
 export * from './formats.js';
 export * from './well-formed.js';
 export * from './message-state.js';
+export * from './delivery-gate.js';

@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { isRoomEvent, membershipEndOf, readEventCreatedAt, readEventSeq } from '@parley/protocol';
+import { DeliveryGate, isRoomEvent, membershipEndOf, readEventCreatedAt, readEventSeq } from '@parley/protocol';
 import type { Keys } from '@parley/redis';
 import type { RoomEvents } from '../rooms/room-events.js';
 import { textFrame, type Frame } from '../ws/frame-writer.js';
@@ -22,10 +22,8 @@ interface RoomState {
   listeners: Set<RoomListener>;
   /** Resolves when the channel subscription is confirmed. */
   subscribed: Promise<void>;
-  /** Highest seq delivered to listeners; 0 until known. */
-  lastSeq: number;
-  /** Events held while a gap is being backfilled, delivered after it in order. */
-  held: string[] | null;
+  /** What has been delivered to the listeners (its cursor 0 until known), and what is held while a gap is backfilled. */
+  gate: DeliveryGate<string>;
   /** The Redis master (run_id) of the room's partition whose events were relayed. */
   epoch: string;
   /** When the channel last delivered anything, or a probe found nothing missing (ms). */
@@ -76,11 +74,11 @@ export class RoomHub {
   async join(roomId: number, listener: RoomListener): Promise<void> {
     let state = this.rooms.get(roomId);
     if (!state) {
+      const listeners = new Set<RoomListener>();
       const fresh: RoomState = {
-        listeners: new Set(),
+        listeners,
         subscribed: Promise.resolve(),
-        lastSeq: 0,
-        held: null,
+        gate: new DeliveryGate(0, (seq, event) => fanOut(listeners, roomId, seq, event)),
         epoch: this.epoch(roomId),
         heardAt: Date.now(),
         catchUpAfter: false,
@@ -95,7 +93,7 @@ export class RoomHub {
         this.leave(roomId, listener);
         throw err;
       }
-      state.lastSeq = Math.max(state.lastSeq, await this.events.head(roomId));
+      state.gate.skipTo(await this.events.head(roomId));
       return;
     }
     state.listeners.add(listener);
@@ -135,27 +133,17 @@ export class RoomHub {
       for (const listener of state.listeners) listener.signal(roomId, frame);
       return;
     }
-    if (state.held) {
-      state.held.push(event);
-      return;
-    }
+    const { gate } = state;
     const seq = readEventSeq(event);
+    if (gate.holding) return gate.offer(seq, event);
     this.observeDelay(event);
-    if (state.lastSeq > 0 && seq > state.lastSeq + 1) {
-      state.held = [event];
+    if (gate.skipsAhead(seq)) {
+      gate.hold();
+      gate.offer(seq, event);
       void this.backfill(roomId, state, seq - 1);
       return;
     }
-    this.fanOut(roomId, state, seq, event);
-  }
-
-  private fanOut(roomId: number, state: RoomState, seq: number, event: string): void {
-    if (seq <= state.lastSeq) return;
-    state.lastSeq = seq;
-    const frame = textFrame(event);
-    const endsFor = membershipEndOf(event);
-    // A listener may leave during the loop (its membership ended): a Set allows that.
-    for (const listener of state.listeners) listener.deliver(roomId, seq, frame, endsFor);
+    gate.offer(seq, event);
   }
 
   /** Cross-node fan-out latency: the event's created_at (its gateway's clock) to now. */
@@ -172,16 +160,16 @@ export class RoomHub {
     if (this.probing) return;
     this.probing = true;
     const started = Date.now();
-    const silent = [...this.rooms].filter(([, state]) => !state.held && started - state.heardAt >= this.probeMs);
+    const silent = [...this.rooms].filter(([, state]) => !state.gate.holding && started - state.heardAt >= this.probeMs);
     try {
       if (silent.length === 0) return;
       const heads = await this.events.heads(silent.map(([roomId]) => roomId));
       silent.forEach(([roomId, state], i) => {
         if (this.rooms.get(roomId) !== state || state.heardAt > started) return;
         state.heardAt = Date.now();
-        if (heads[i]! <= state.lastSeq) return;
+        if (heads[i]! <= state.gate.cursor) return;
         this.metrics.relayProbeGaps.inc();
-        this.log.warn({ roomId, lastSeq: state.lastSeq, head: heads[i] }, 'relay probe: the room channel went silent past events; catching up');
+        this.log.warn({ roomId, lastSeq: state.gate.cursor, head: heads[i] }, 'relay probe: the room channel went silent past events; catching up');
         void this.catchUp(roomId);
       });
     } catch (err) {
@@ -199,24 +187,28 @@ export class RoomHub {
   private async catchUp(roomId: number, retry = false): Promise<void> {
     const state = this.rooms.get(roomId);
     if (!state) return;
-    if (state.held && !retry) {
+    const { gate } = state;
+    if (gate.holding && !retry) {
       state.catchUpAfter = true;
       return;
     }
-    state.held ??= [];
+    gate.hold();
     let head: number;
     try {
-      head = await this.events.head(roomId);
-      // A new Redis: what was relayed above the room's floor may be gone, and its seqs reused.
-      if (state.epoch !== this.epoch(roomId)) {
-        state.epoch = this.epoch(roomId);
+      // A new Redis: what was relayed above the room's floor may be gone, and its seqs reused. The
+      // rewind drops what was held above the floor; the head is read after it, so the backfill
+      // below covers every event published before, those dropped included.
+      const epoch = this.epoch(roomId);
+      if (state.epoch !== epoch) {
         const [floor] = await this.events.floors([roomId]);
-        if (state.lastSeq > floor!) {
-          this.log.warn({ roomId, lastSeq: state.lastSeq, floor }, 'room rewound: Redis lost events this node relayed');
-          state.lastSeq = floor!;
+        state.epoch = epoch;
+        const relayed = gate.cursor;
+        if (gate.rewind(floor!)) {
+          this.log.warn({ roomId, lastSeq: relayed, floor }, 'room rewound: Redis lost events this node relayed');
           for (const listener of state.listeners) listener.rewound(roomId, floor!);
         }
       }
+      head = await this.events.head(roomId);
     } catch (err) {
       this.log.warn({ err: (err as Error).message, roomId }, 'relay catch-up failed; retrying');
       this.retryCatchUp(roomId, state);
@@ -232,21 +224,28 @@ export class RoomHub {
   /** Delivers the room's events up to `upTo` from its log, then what was held meanwhile. */
   private async backfill(roomId: number, state: RoomState, upTo: number): Promise<void> {
     try {
-      const missed = await this.events.range(roomId, state.lastSeq + 1, upTo);
-      this.log.info({ roomId, from: state.lastSeq + 1, upTo, found: missed.length }, 'backfilled a relay gap');
-      for (const { seq, event } of missed) this.fanOut(roomId, state, seq, event);
+      const from = state.gate.cursor + 1;
+      const missed = await this.events.range(roomId, from, upTo);
+      this.log.info({ roomId, from, upTo, found: missed.length }, 'backfilled a relay gap');
+      for (const { seq, event } of missed) state.gate.fill(seq, event);
     } catch (err) {
       // The held events stay held: delivering them now would skip the gap.
       this.log.warn({ err: (err as Error).message, roomId }, 'relay backfill failed; retrying');
       this.retryCatchUp(roomId, state);
       return;
     }
-    const held = state.held ?? [];
-    state.held = null;
-    for (const event of held) this.fanOut(roomId, state, readEventSeq(event), event);
+    state.gate.release();
     if (state.catchUpAfter) {
       state.catchUpAfter = false;
       void this.catchUp(roomId);
     }
   }
+}
+
+/** Delivers one event of the room to each of its listeners, framed once for all of them. */
+function fanOut(listeners: Set<RoomListener>, roomId: number, seq: number, event: string): void {
+  const frame = textFrame(event);
+  const endsFor = membershipEndOf(event);
+  // A listener may leave during the loop (its membership ended): a Set allows that.
+  for (const listener of listeners) listener.deliver(roomId, seq, frame, endsFor);
 }

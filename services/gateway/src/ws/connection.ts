@@ -1,18 +1,16 @@
 import type { WebSocket } from 'ws';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
-import { closeCodes, membershipEndOf, ParleyError, type CloseCodeName, type ServerFrame } from '@parley/protocol';
+import { closeCodes, DeliveryGate, membershipEndOf, ParleyError, type CloseCodeName, type ServerFrame } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
 import type { RoomListener } from '../relay/room-hub.js';
 import type { UserControl, UserListener } from '../relay/user-hub.js';
 import { textFrame, writeFrame, type Frame } from './frame-writer.js';
 
-interface RoomCursor {
-  roomId: number;
-  /** Highest seq written to this socket; infinite once the caller's membership ended. */
-  cursor: number;
-  /** Live events that arrived while the room was being backfilled; null once live. */
-  buffer: Array<{ seq: number; frame: Frame; endsFor: string | undefined }> | null;
-}
+/**
+ * A room this socket receives: its cursor is the highest seq written to the socket (infinite once
+ * the caller's membership ended); live events are held while the room is replayed on attach.
+ */
+type RoomGate = DeliveryGate<{ frame: Frame; endsFor: string | undefined }>;
 
 /** Live events a socket may hold back while one room is backfilled, before it is dropped. */
 const BACKFILL_BUFFER_MAX = 10_000;
@@ -23,7 +21,7 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
  * that backfilled and live events meet with no gap and no duplicate.
  */
 export class Connection implements RoomListener, UserListener {
-  readonly rooms = new Map<number, RoomCursor>();
+  readonly rooms = new Map<number, RoomGate>();
   helloReceived = false;
   closed = false;
   /** Whether this socket counts in its user's presence (from hello on). */
@@ -100,41 +98,34 @@ export class Connection implements RoomListener, UserListener {
   }
 
   deliver(roomId: number, seq: number, frame: Frame, endsFor: string | undefined): void {
-    const room = this.rooms.get(roomId);
-    if (!room) return;
-    if (room.buffer) {
-      if (room.buffer.length >= BACKFILL_BUFFER_MAX) return this.close('SLOW_CONSUMER');
-      room.buffer.push({ seq, frame, endsFor });
-      return;
-    }
-    this.writeNew(room, seq, frame, endsFor);
+    const gate = this.rooms.get(roomId);
+    if (!gate) return;
+    if (gate.heldCount >= BACKFILL_BUFFER_MAX) return this.close('SLOW_CONSUMER');
+    gate.offer(seq, { frame, endsFor });
   }
 
   /**
-   * Writes a room's event unless this socket already has it: the cursor keeps each seq once, in
-   * order. After the event that ends the caller's membership, the room writes nothing more.
+   * The room's gate writes each event once, in order. After the event that ends the caller's
+   * membership, the room writes nothing more.
    */
-  private writeNew(room: RoomCursor, seq: number, frame: Frame, endsFor: string | undefined): void {
-    if (seq <= room.cursor) return;
-    room.cursor = seq;
-    this.write(frame);
-    if (endsFor === '*' || endsFor === this.caller.id) this.endRoom(room);
+  private roomGate(roomId: number, lastSeq: number): RoomGate {
+    const gate: RoomGate = new DeliveryGate(lastSeq, (_seq, { frame, endsFor }) => {
+      this.write(frame);
+      if (endsFor === '*' || endsFor === this.caller.id) this.endRoom(roomId, gate);
+    });
+    return gate;
   }
 
   /** The caller is no longer a member: nothing more of the room is written, even what is in flight. */
-  private endRoom(room: RoomCursor): void {
-    room.cursor = Number.POSITIVE_INFINITY;
-    this.rooms.delete(room.roomId);
-    this.app.roomHub.leave(room.roomId, this);
+  private endRoom(roomId: number, gate: RoomGate): void {
+    gate.skipTo(Number.POSITIVE_INFINITY);
+    this.rooms.delete(roomId);
+    this.app.roomHub.leave(roomId, this);
   }
 
   /** Events after `head` that this socket was sent are gone: it is told, and goes on from `head`. */
   rewound(roomId: number, head: number): void {
-    const room = this.rooms.get(roomId);
-    if (!room || room.cursor <= head) return;
-    room.cursor = head;
-    if (room.buffer) room.buffer = room.buffer.filter((e) => e.seq <= head);
-    this.send({ type: 'chat_rewound', chat_id: roomId, head_seq: head });
+    if (this.rooms.get(roomId)?.rewind(head)) this.send({ type: 'chat_rewound', chat_id: roomId, head_seq: head });
   }
 
   /** A signal of the room (a receipt): not part of its order, written as it comes while the room is received. */
@@ -157,8 +148,9 @@ export class Connection implements RoomListener, UserListener {
    * A gap longer than the replay maximum is not replayed: the client is told to page history.
    */
   async attach(roomId: number, lastSeq: number): Promise<void> {
-    const room: RoomCursor = { roomId, cursor: lastSeq, buffer: [] };
-    this.rooms.set(roomId, room);
+    const gate = this.roomGate(roomId, lastSeq);
+    gate.hold();
+    this.rooms.set(roomId, gate);
     try {
       await this.app.roomHub.join(roomId, this);
     } catch (err) {
@@ -170,17 +162,15 @@ export class Connection implements RoomListener, UserListener {
     if (head - lastSeq > this.app.config.resumeMaxEvents) {
       // The skipped range may hold the end of this membership: ask the members cache, which a
       // membership change updates in the same step as it appends its system message.
-      if (!(await this.app.membership.isMember(roomId, this.caller.id))) return this.endRoom(room);
+      if (!(await this.app.membership.isMember(roomId, this.caller.id))) return this.endRoom(roomId, gate);
       this.send({ type: 'resume_too_far', chat_id: roomId, last_seq: lastSeq, head_seq: head });
-      room.cursor = head;
+      gate.skipTo(head);
     } else {
       for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) {
-        this.writeNew(room, seq, textFrame(event), membershipEndOf(event));
+        gate.fill(seq, { frame: textFrame(event), endsFor: membershipEndOf(event) });
       }
     }
-    const buffered = room.buffer ?? [];
-    room.buffer = null;
-    for (const { seq, frame, endsFor } of buffered) this.writeNew(room, seq, frame, endsFor);
+    gate.release();
   }
 
   /** This socket's presence, from hello to close; the user's is aggregated over all their sockets. */
