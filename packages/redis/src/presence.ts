@@ -9,7 +9,7 @@ export function liveNodes(redis: RedisClient, keys: Keys, ttlMs: number): Promis
 
 /**
  * Each user's presence, aggregated over the live gateways' presence hashes: online if any has them
- * online, away if only away, offline otherwise (see the gateway's relay/presence.ts for the writes).
+ * online, away if only away, offline otherwise (see the gateway's users/presence.ts for the writes).
  */
 export async function readPresence(redis: RedisClient, keys: Keys, ttlMs: number, userIds: string[]): Promise<UserPresence[]> {
   if (userIds.length === 0) return [];

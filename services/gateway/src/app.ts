@@ -10,7 +10,7 @@ import openapi from './plugins/openapi.js';
 import redis from './plugins/redis.js';
 import db from './plugins/db.js';
 import auth from './plugins/auth.js';
-import relay from './plugins/relay.js';
+import core from './plugins/core.js';
 import rateLimit from './plugins/rate-limit.js';
 import ws from './ws/endpoint.js';
 import health from './routes/health.js';
@@ -71,7 +71,7 @@ export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> 
   await app.register(redis, { config });
   await app.register(db, { config });
   await app.register(auth, { config });
-  await app.register(relay, { config });
+  await app.register(core, { config });
   await app.register(rateLimit, { config });
   await app.register(ws, { config });
   await app.register(health);

@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
 import { readEnv, SharedEnv } from '@parley/config';
 import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
-import type { WebhookConfig } from './notifier.js';
+import type { WebhookConfig } from './offline-webhook.js';
 
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
 export const PersisterEnv = Type.Object({

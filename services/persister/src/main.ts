@@ -3,7 +3,7 @@ import { createDb } from '@parley/db';
 import { claimPartitions, closeRedis, connectRedis, createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
 import { Persister } from './persister.js';
-import { Notifier } from './notifier.js';
+import { Notifier } from './offline-webhook.js';
 import { PersisterMetrics } from './metrics.js';
 
 let config;

@@ -15,7 +15,7 @@ import {
 import { PERSISTER_GROUP, partitionNumbers, type Keys, type Scripts, type RedisClient } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
-import type { Notifier } from './notifier.js';
+import type { Notifier } from './offline-webhook.js';
 
 /** A stream entry and the partition whose event stream it was read from. */
 interface PartitionEntry {

@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
+import type { GatewayCore } from '../core.js';
 import type { MultipartFile } from '@fastify/multipart';
 import { insertFile, type FileRow } from '@parley/db';
 import { isWellFormedText, MALFORMED_TEXT, ParleyError, type ErrorCode } from '@parley/protocol';
@@ -28,20 +29,20 @@ const BUSBOY_MALFORMED =
  * whole. All or nothing: when one file fails (too large, a refused type, the client gone), the
  * files already stored by this request are removed with their rows.
  */
-export async function receiveUploads(app: FastifyInstance, storage: FileStorage, request: FastifyRequest, roomId: number): Promise<FileRow[]> {
+export async function receiveUploads(core: GatewayCore, storage: FileStorage, request: FastifyRequest, roomId: number): Promise<FileRow[]> {
   const stored: FileRow[] = [];
   try {
     for await (const part of request.parts()) {
-      if (part.type === 'file') stored.push(await storeFile(app, storage, part, roomId, request.caller.id));
+      if (part.type === 'file') stored.push(await storeFile(core, storage, part, roomId, request.caller.id));
       // Busboy cuts a field at UPLOAD_MAX_FIELD_BYTES and only marks it: refuse it rather than take half.
       else if (part.valueTruncated || part.fieldnameTruncated)
-        throw new ParleyError('UPLOAD_FIELD_TOO_LARGE', `A form field is at most ${app.config.uploads.maxFieldBytes} bytes`);
+        throw new ParleyError('UPLOAD_FIELD_TOO_LARGE', `A form field is at most ${core.config.uploads.maxFieldBytes} bytes`);
       else if (!isWellFormedText(part.fieldname) || !isWellFormedText(part.value)) throw new ParleyError('UPLOAD_INVALID', MALFORMED_TEXT);
     }
   } catch (err) {
     await Promise.all(stored.map((row) => storage.delete(row.storage_key)));
     if (stored.length > 0)
-      await app.db
+      await core.db
         .deleteFrom('files')
         .where(
           'id',
@@ -56,7 +57,7 @@ export async function receiveUploads(app: FastifyInstance, storage: FileStorage,
   return stored;
 }
 
-async function storeFile(app: FastifyInstance, storage: FileStorage, part: MultipartFile, roomId: number, uploaderId: string): Promise<FileRow> {
+async function storeFile(core: GatewayCore, storage: FileStorage, part: MultipartFile, roomId: number, uploaderId: string): Promise<FileRow> {
   if (!isWellFormedText(part.filename)) {
     part.file.destroy();
     throw new ParleyError('UPLOAD_INVALID', `The file name: ${MALFORMED_TEXT}`);
@@ -76,7 +77,7 @@ async function storeFile(app: FastifyInstance, storage: FileStorage, part: Multi
   }
   const first = Buffer.concat(head);
   const mime = await sniffType(first);
-  if (!isAllowed(mime, app.config.uploads.allowedTypes)) {
+  if (!isAllowed(mime, core.config.uploads.allowedTypes)) {
     part.file.destroy();
     throw new ParleyError('FILE_TYPE_NOT_ALLOWED', `Files of type ${mime} are not accepted`);
   }
@@ -98,7 +99,7 @@ async function storeFile(app: FastifyInstance, storage: FileStorage, part: Multi
   try {
     // Past the limit busboy ends the part early and marks it truncated.
     if (part.file.truncated) throw new ParleyError('FILE_TOO_LARGE');
-    return await insertFile(app.db, {
+    return await insertFile(core.db, {
       id: randomUUID(),
       room_id: roomId,
       uploader_id: uploaderId,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { FastifyInstance } from 'fastify';
+import type { GatewayCore } from '../core.js';
 import type { Static } from '@sinclair/typebox';
 import {
   encodeMessageEventBody,
@@ -41,10 +41,10 @@ const ATTACHABLE: Partial<Record<MessageType, (mime: string) => boolean>> = {
  * A member's message, from the socket or REST: its file (uploaded to the same room, of a type the
  * message type fits) is resolved into the attachment, then the one write path.
  */
-export async function sendUserMessage(app: FastifyInstance, senderId: string, roomId: number, input: Omit<ClientFrameOf<'send_message'>, 'type' | 'chat_id'>) {
+export async function sendUserMessage(core: GatewayCore, senderId: string, roomId: number, input: Omit<ClientFrameOf<'send_message'>, 'type' | 'chat_id'>) {
   let attachment: Attachment | undefined;
   if (input.file_id) {
-    const file = await visibleFile(app.db, input.file_id);
+    const file = await visibleFile(core.db, input.file_id);
     if (!file || file.room_id !== roomId) throw new ParleyError('FILE_NOT_FOUND');
     if (!ATTACHABLE[input.message_type]?.(file.mime_type))
       throw new ParleyError('FILE_TYPE_MISMATCH', `A ${input.message_type} message cannot carry a file of type ${file.mime_type}`);
@@ -52,7 +52,7 @@ export async function sendUserMessage(app: FastifyInstance, senderId: string, ro
   } else if (input.content.length === 0) {
     throw new ParleyError('MESSAGE_EMPTY');
   }
-  return appendMessage(app, { roomId, senderId, clientId: input.client_id, messageType: input.message_type, content: input.content, attachment });
+  return appendMessage(core, { roomId, senderId, clientId: input.client_id, messageType: input.message_type, content: input.content, attachment });
 }
 
 /**
@@ -61,7 +61,7 @@ export async function sendUserMessage(app: FastifyInstance, senderId: string, ro
  * and the event stream, and publishes. Resolving means the message is in the stream: the answer is
  * the ack.
  */
-export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode: AppendMode = 'member'): Promise<Static<typeof SendMessageResult>> {
+export async function appendMessage(core: GatewayCore, msg: NewMessage, mode: AppendMode = 'member'): Promise<Static<typeof SendMessageResult>> {
   const id = randomUUID();
   const createdAt = new Date().toISOString();
   const eventJson = encodeMessageEventBody({
@@ -76,30 +76,30 @@ export async function appendMessage(app: FastifyInstance, msg: NewMessage, mode:
     forwarded_from: msg.forwardedFrom,
     attachment: msg.attachment,
   });
-  return appendEvent(app, { roomId: msg.roomId, senderId: msg.senderId, mode, clientId: msg.clientId, id, createdAt, eventJson });
+  return appendEvent(core, { roomId: msg.roomId, senderId: msg.senderId, mode, clientId: msg.clientId, id, createdAt, eventJson });
 }
 
 /** Appends any room event (a message, an edit, a deletion) through the script; resolves with the ack. */
 export async function appendEvent(
-  app: FastifyInstance,
+  core: GatewayCore,
   event: Omit<AppendInput, 'idempotencyTtlSeconds' | 'maxBacklog'>,
 ): Promise<Static<typeof SendMessageResult>> {
-  const input: AppendInput = { ...event, idempotencyTtlSeconds: app.config.idempotencyTtlSeconds, maxBacklog: app.config.streamMaxBacklog };
-  const stopTimer = app.metrics.appendSeconds.startTimer();
+  const input: AppendInput = { ...event, idempotencyTtlSeconds: core.config.idempotencyTtlSeconds, maxBacklog: core.config.streamMaxBacklog };
+  const stopTimer = core.metrics.appendSeconds.startTimer();
   try {
-    return await appendWithFills(app, input);
+    return await appendWithFills(core, input);
   } finally {
     stopTimer();
   }
 }
 
-async function appendWithFills(app: FastifyInstance, input: AppendInput): Promise<Static<typeof SendMessageResult>> {
-  const result = await withFilledCaches(app, { roomId: input.roomId }, ['OK', 'DUPLICATE'], () => app.scripts.roomAppend(input));
+async function appendWithFills(core: GatewayCore, input: AppendInput): Promise<Static<typeof SendMessageResult>> {
+  const result = await withFilledCaches(core, { roomId: input.roomId }, ['OK', 'DUPLICATE'], () => core.scripts.roomAppend(input));
   // An ack that is to survive a failover waits for the replicas (a duplicate too: its original may
   // have been acked by nobody). WAIT covers this connection's writes, later ones included.
-  const { replicas, timeoutMs } = app.config.redisWait;
-  if (replicas > 0 && (await waitForReplicas(app.redis, app.keys.roomMeta(input.roomId), replicas, timeoutMs)) < replicas) {
-    app.metrics.replicaWaitTimeouts.inc();
+  const { replicas, timeoutMs } = core.config.redisWait;
+  if (replicas > 0 && (await waitForReplicas(core.redis, core.keys.roomMeta(input.roomId), replicas, timeoutMs)) < replicas) {
+    core.metrics.replicaWaitTimeouts.inc();
     throw new ParleyError('SERVICE_UNAVAILABLE', `the message is not yet on ${replicas} replica(s); resend it with the same client_id`);
   }
   return {
@@ -119,9 +119,9 @@ async function appendWithFills(app: FastifyInstance, input: AppendInput): Promis
  */
 export type MembershipEvent = SystemInfo & { event: Exclude<SystemEventName, 'notice'> };
 
-export function appendMembershipEvent(app: FastifyInstance, roomId: number, system: MembershipEvent, actorId: string | null) {
+export function appendMembershipEvent(core: GatewayCore, roomId: number, system: MembershipEvent, actorId: string | null) {
   return appendMessage(
-    app,
+    core,
     {
       roomId,
       senderId: actorId,

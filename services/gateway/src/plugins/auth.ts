@@ -4,6 +4,7 @@ import fastifyJwt from '@fastify/jwt';
 import type { FastifyRequest } from 'fastify';
 import { isWellFormedText, limits, MALFORMED_TEXT, ParleyError } from '@parley/protocol';
 import { upsertUser } from '@parley/db';
+import { isRevoked } from '../users/revocations.js';
 import type { GatewayConfig } from '../config.js';
 
 /** The caller, from the verified token. */
@@ -133,7 +134,7 @@ export default fp<{ config: GatewayConfig }>(
         throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
       }
       const caller = callerOf(claims, config.adminRoles);
-      if (caller.jti !== undefined && (await app.redis.zscore(app.keys.revokedTokens(), caller.jti)) !== null) throw new ParleyError('AUTH_TOKEN_REVOKED');
+      if (caller.jti !== undefined && (await isRevoked(app.redis, app.keys, caller.jti))) throw new ParleyError('AUTH_TOKEN_REVOKED');
       await remember(caller);
       return caller;
     });

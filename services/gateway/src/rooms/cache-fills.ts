@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { GatewayCore } from '../core.js';
 import { positionsOf } from '@parley/db';
 import { ParleyError } from '@parley/protocol';
 import { appendStatusError, positionField } from '@parley/redis';
@@ -19,39 +19,39 @@ const ATTEMPTS = 5;
  * in `accepted` resolve; any other refusal becomes its protocol error (appendStatusError).
  */
 export async function withFilledCaches<R extends { status: string }, A extends R['status']>(
-  app: FastifyInstance,
+  core: GatewayCore,
   scope: { roomId: number; userId?: string },
   accepted: readonly A[],
   call: () => Promise<R>,
 ): Promise<Extract<R, { status: A }>> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    await app.redisRecovery.ready();
+    await core.redisRecovery.ready();
     const result = await call();
     if ((accepted as readonly string[]).includes(result.status)) return result as Extract<R, { status: A }>;
     if (!CACHE_MISSES.includes(result.status)) throw appendStatusError(result.status as Parameters<typeof appendStatusError>[0]);
-    await fill(app, result.status as CacheMiss, scope);
+    await fill(core, result.status as CacheMiss, scope);
   }
   throw new ParleyError('SERVICE_UNAVAILABLE', 'the room kept changing while it was read; retry');
 }
 
-function fill(app: FastifyInstance, miss: CacheMiss, { roomId, userId }: { roomId: number; userId?: string }): Promise<unknown> {
+function fill(core: GatewayCore, miss: CacheMiss, { roomId, userId }: { roomId: number; userId?: string }): Promise<unknown> {
   switch (miss) {
     case 'MEMBERS_UNCACHED':
-      return app.membership.fill(roomId);
+      return core.membership.fill(roomId);
     case 'HEAD_UNKNOWN':
-      return app.roomEvents.heads([roomId]);
+      return core.roomEvents.heads([roomId]);
     case 'UNRECONCILED':
-      return app.redisRecovery.recheck();
+      return core.redisRecovery.recheck();
     case 'READS_UNCACHED':
       if (userId === undefined) throw new Error('READS_UNCACHED without a user');
-      return fillPositions(app, userId);
+      return fillPositions(core, userId);
   }
 }
 
 /** Caches the user's read and delivered positions of every room from Postgres. */
-export async function fillPositions(app: FastifyInstance, userId: string): Promise<void> {
-  const rows = await positionsOf(app.db, userId);
-  await app.scripts.userPositionsFill(
+export async function fillPositions(core: GatewayCore, userId: string): Promise<void> {
+  const rows = await positionsOf(core.db, userId);
+  await core.scripts.userPositionsFill(
     userId,
     rows.flatMap(
       (r) =>

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { GatewayCore } from '../core.js';
 import {
   addRoomMember,
   deleteRoom,
@@ -24,8 +24,8 @@ export interface RoomAccess {
 }
 
 /** The room (404 when missing or deleted) and the caller's role in it. */
-export async function roomAccess(app: FastifyInstance, roomId: number, caller: Caller): Promise<RoomAccess> {
-  const [room, role] = await Promise.all([findRoom(app.db, roomId), memberRole(app.db, roomId, caller.id)]);
+export async function roomAccess(core: GatewayCore, roomId: number, caller: Caller): Promise<RoomAccess> {
+  const [room, role] = await Promise.all([findRoom(core.db, roomId), memberRole(core.db, roomId, caller.id)]);
   if (!room) throw new ParleyError('ROOM_NOT_FOUND');
   return { room, role };
 }
@@ -57,9 +57,9 @@ export function requireCreator({ room, role }: RoomAccess, caller: Caller): void
 // callers check who may. Each commits to Postgres, then announces with a system message.
 
 /** Adds a member; `added` is false when the user already was one (then nothing is announced). */
-export async function addMember(app: FastifyInstance, roomId: number, userId: string, actorId: string | null) {
-  const { member, added } = await addRoomMember(app.db, roomId, userId, 'member');
-  if (added) await announce(app, roomId, { event: 'member_added', user_id: userId, ...actorOf(actorId) }, actorId);
+export async function addMember(core: GatewayCore, roomId: number, userId: string, actorId: string | null) {
+  const { member, added } = await addRoomMember(core.db, roomId, userId, 'member');
+  if (added) await announce(core, roomId, { event: 'member_added', user_id: userId, ...actorOf(actorId) }, actorId);
   return { member, added };
 }
 
@@ -67,12 +67,12 @@ export async function addMember(app: FastifyInstance, roomId: number, userId: st
  * Sets a member's role and returns the member as it now is: unchanged (and nothing announced) when
  * the role already was `role`; ROOM_MEMBER_NOT_FOUND when they left meanwhile.
  */
-export async function changeRole(app: FastifyInstance, member: Selectable<Database['room_members']>, role: MemberRole, actorId: string | null) {
+export async function changeRole(core: GatewayCore, member: Selectable<Database['room_members']>, role: MemberRole, actorId: string | null) {
   if (member.role === role) return member;
-  const updated = await setMemberRole(app.db, member.room_id, member.user_id, role);
+  const updated = await setMemberRole(core.db, member.room_id, member.user_id, role);
   if (!updated) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
   await announce(
-    app,
+    core,
     member.room_id,
     { event: role === 'admin' ? 'member_promoted' : 'member_demoted', user_id: member.user_id, ...actorOf(actorId) },
     actorId,
@@ -85,25 +85,25 @@ export async function changeRole(app: FastifyInstance, member: Selectable<Databa
  * left without one: ownership passes on (passOwnership), and a member who becomes its admin for it
  * is announced as promoted, by no one (the service).
  */
-export async function removeMember(app: FastifyInstance, roomId: number, userId: string, actorId: string | null): Promise<void> {
-  if (!(await removeRoomMember(app.db, roomId, userId))) return;
+export async function removeMember(core: GatewayCore, roomId: number, userId: string, actorId: string | null): Promise<void> {
+  if (!(await removeRoomMember(core.db, roomId, userId))) return;
   const system =
     userId === actorId ? { event: 'member_left' as const, user_id: userId } : { event: 'member_removed' as const, user_id: userId, ...actorOf(actorId) };
-  await announce(app, roomId, system, actorId);
-  const heir = await passOwnership(app.db, roomId, userId);
-  if (heir?.promoted) await announce(app, roomId, { event: 'member_promoted', user_id: heir.owner }, null);
+  await announce(core, roomId, system, actorId);
+  const heir = await passOwnership(core.db, roomId, userId);
+  if (heir?.promoted) await announce(core, roomId, { event: 'member_promoted', user_id: heir.owner }, null);
 }
 
 /** Deletes the room: a `room_deleted` system message, after which no member receives anything. */
-export async function removeRoom(app: FastifyInstance, roomId: number, actorId: string | null): Promise<void> {
-  await deleteRoom(app.db, roomId);
-  await announce(app, roomId, { event: 'room_deleted', ...actorOf(actorId) }, actorId);
+export async function removeRoom(core: GatewayCore, roomId: number, actorId: string | null): Promise<void> {
+  await deleteRoom(core.db, roomId);
+  await announce(core, roomId, { event: 'room_deleted', ...actorOf(actorId) }, actorId);
 }
 
 /** A new room's members start receiving it on every gateway (no system message: the room is new). */
-export async function tellAdded(app: FastifyInstance, roomId: number, userIds: string[]): Promise<void> {
-  const head = await app.roomEvents.head(roomId);
-  await Promise.all(userIds.map((userId) => app.userHub.publish(userId, { type: 'chat_added', chat_id: roomId, head_seq: head })));
+export async function tellAdded(core: GatewayCore, roomId: number, userIds: string[]): Promise<void> {
+  const head = await core.roomEvents.head(roomId);
+  await Promise.all(userIds.map((userId) => core.userHub.publish(userId, { type: 'chat_added', chat_id: roomId, head_seq: head })));
 }
 
 const actorOf = (actorId: string | null) => (actorId === null ? {} : { actor_id: actorId });
@@ -113,11 +113,11 @@ const actorOf = (actorId: string | null) => (actorId === null ? {} : { actor_id:
  * who joined or was added is then told on every gateway to start receiving the room from just before
  * the announcement, so their sockets get it too.
  */
-export async function announce(app: FastifyInstance, roomId: number, system: MembershipEvent, actorId: string | null): Promise<void> {
-  const { seq } = await appendMembershipEvent(app, roomId, system, actorId);
+export async function announce(core: GatewayCore, roomId: number, system: MembershipEvent, actorId: string | null): Promise<void> {
+  const { seq } = await appendMembershipEvent(core, roomId, system, actorId);
   if ((system.event === 'member_joined' || system.event === 'member_added') && system.user_id) {
-    await app.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });
+    await core.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });
     // What was said before a member arrived is not unread for them: they start at their own arrival.
-    await markRead(app, system.user_id, [{ roomId, seq }]);
+    await markRead(core, system.user_id, [{ roomId, seq }]);
   }
 }

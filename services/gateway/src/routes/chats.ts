@@ -53,9 +53,9 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const list = scope === 'visible' ? listVisibleRooms : listRoomsOfUser;
     const rows = await list(app.db, request.caller.id, limit, skip);
     // Messages, the last one included, are for members only.
-    const heads = await app.roomEvents.heads(rows.map((r) => r.id));
+    const heads = await app.core.roomEvents.heads(rows.map((r) => r.id));
     const mine = rows.flatMap((r, i) => (r.role ? [{ id: r.id, head: heads[i]! }] : []));
-    const latest = await app.roomEvents.latest(
+    const latest = await app.core.roomEvents.latest(
       mine.map((r) => r.id),
       mine.map((r) => r.head),
     );
@@ -64,12 +64,12 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/chats/:id', { schema: { params: ChatParams, response: { 200: ChatDetail, ...errorResponses } } }, async (request) => {
-    const access = await roomAccess(app, request.params.id, request.caller);
+    const access = await roomAccess(app.core, request.params.id, request.caller);
     requireVisible(access, request.caller);
     const { room, role } = access;
-    const [head, members] = await Promise.all([app.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
+    const [head, members] = await Promise.all([app.core.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
     // Messages are for members only; a public room's other visitors see its metadata and members.
-    const events = role ? await app.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
+    const events = role ? await app.core.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
     const messages = events
       .filter((e) => isMessageEvent(e.event))
       .map((e) => messageOfEvent(e.event))
@@ -83,9 +83,9 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     if (body.type === 'direct') {
       if (body.user_id === me) throw new ParleyError('ROOM_DIRECT_SELF');
       const { room, created } = await createDirectRoom(app.db, me, body.user_id);
-      if (created) await tellAdded(app, room.id, [me, body.user_id]);
-      const head = await app.roomEvents.head(room.id);
-      const [last] = await app.roomEvents.latest([room.id], [head]);
+      if (created) await tellAdded(app.core, room.id, [me, body.user_id]);
+      const head = await app.core.roomEvents.head(room.id);
+      const [last] = await app.core.roomEvents.latest([room.id], [head]);
       return reply.status(created ? 201 : 200).send(chatOf(room, 'member', head, last ?? null));
     }
     if (body.is_official && !request.caller.isAdmin) throw new ParleyError('ROOM_OFFICIAL_FORBIDDEN');
@@ -97,14 +97,14 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
       isOfficial: body.is_official ?? false,
       memberIds,
     });
-    await tellAdded(app, room.id, [me, ...memberIds.filter((id) => id !== me)]);
+    await tellAdded(app.core, room.id, [me, ...memberIds.filter((id) => id !== me)]);
     return reply.status(201).send(chatOf(room, 'admin', 0, null));
   });
 
   app.delete('/api/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    const access = await roomAccess(app, request.params.id, request.caller);
+    const access = await roomAccess(app.core, request.params.id, request.caller);
     requireCreator(access, request.caller);
-    await removeRoom(app, access.room.id, request.caller.id);
+    await removeRoom(app.core, access.room.id, request.caller.id);
     return reply.status(204).send(null);
   });
 
@@ -112,22 +112,22 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     '/api/chats/:id/join',
     { schema: { params: ChatParams, response: { 200: Participant, 201: Participant, ...errorResponses } } },
     async (request, reply) => {
-      const { room, role } = await roomAccess(app, request.params.id, request.caller);
+      const { room, role } = await roomAccess(app.core, request.params.id, request.caller);
       if (!role) {
         if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
         if (!room.is_public) throw new ParleyError('ROOM_PRIVATE');
       }
       const { member, added } = await addRoomMember(app.db, room.id, request.caller.id, 'member');
-      if (added) await announce(app, room.id, { event: 'member_joined', user_id: request.caller.id }, request.caller.id);
+      if (added) await announce(app.core, room.id, { event: 'member_joined', user_id: request.caller.id }, request.caller.id);
       return reply.status(added ? 201 : 200).send(participantOf(member));
     },
   );
 
   app.post('/api/chats/:id/leave', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    const { room, role } = await roomAccess(app, request.params.id, request.caller);
+    const { room, role } = await roomAccess(app.core, request.params.id, request.caller);
     if (!role) throw new ParleyError('ROOM_NOT_MEMBER');
     if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
-    await removeMember(app, room.id, request.caller.id, request.caller.id);
+    await removeMember(app.core, room.id, request.caller.id, request.caller.id);
     return reply.status(204).send(null);
   });
 };

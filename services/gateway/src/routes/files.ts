@@ -33,9 +33,9 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ChatParams, response: { 201: UploadResult, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 413: ErrorBody, 415: ErrorBody } } },
     async (request, reply) => {
       // Checked before a byte of the body is read.
-      if (!(await app.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+      if (!(await app.core.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
       try {
-        const rows = await receiveUploads(app, storage, request, request.params.id);
+        const rows = await receiveUploads(app.core, storage, request, request.params.id);
         return reply.status(201).send({ files: rows.map(fileInfoOf) });
       } catch (err) {
         if (request.raw.socket.destroyed) {
@@ -54,7 +54,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
     '/api/chats/:id/files',
     { schema: { params: ChatParams, querystring: FilesQuery, response: { 200: FilesPage, 400: ErrorBody, 401: ErrorBody, 403: ErrorBody } } },
     async (request) => {
-      if (!(await app.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+      if (!(await app.core.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
       const limit = request.query.limit ?? 50;
       const rows = await roomFiles(app.db, request.params.id, request.query.before, limit + 1);
       const page = rows.slice(0, limit);
@@ -66,7 +66,7 @@ const files: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/files/:id/download', { schema: { params: FileParams } }, async (request, reply) => {
     const file = await visibleFile(app.db, request.params.id);
     // A non-member learns nothing of the file, not even that it exists.
-    if (!file || !(await app.membership.isMember(file.room_id, request.caller.id))) throw new ParleyError('FILE_NOT_FOUND');
+    if (!file || !(await app.core.membership.isMember(file.room_id, request.caller.id))) throw new ParleyError('FILE_NOT_FOUND');
     const etag = `"${file.sha256}"`;
     reply
       .header('content-type', file.mime_type === 'text/plain' ? 'text/plain; charset=utf-8' : file.mime_type)

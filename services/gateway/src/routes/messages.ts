@@ -36,7 +36,7 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       const { before, after, limit = limits.historyDefaultLimit } = request.query;
       if (before !== undefined && after !== undefined) throw new ParleyError('REQUEST_INVALID', 'Give before or after, not both');
       // Both in one round trip; the head is used only once membership is confirmed.
-      const [member, head] = await Promise.all([app.membership.isMember(roomId, request.caller.id), app.roomEvents.head(roomId)]);
+      const [member, head] = await Promise.all([app.core.membership.isMember(roomId, request.caller.id), app.core.roomEvents.head(roomId)]);
       if (!member) throw new ParleyError('ROOM_NOT_MEMBER');
       // Seqs are gapless, so a page is a seq range.
       let from: number;
@@ -48,7 +48,7 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
         to = Math.min((before ?? head + 1) - 1, head);
         from = Math.max(1, to - limit + 1);
       }
-      const events = await app.roomEvents.range(roomId, from, to);
+      const events = await app.core.roomEvents.range(roomId, from, to);
       const hasMore = after !== undefined ? to < head : from > 1;
       // The stored events are already the JSON of the messages: the page is assembled from them
       // rather than parsed and serialized again (HistoryPage is still the schema it follows).
@@ -75,7 +75,7 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const ack = await sendUserMessage(app, request.caller.id, request.params.id, request.body);
+      const ack = await sendUserMessage(app.core, request.caller.id, request.params.id, request.body);
       return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );
@@ -96,24 +96,24 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
 
   app.patch('/api/chats/:id/messages/:seq', { schema: { ...changeSchema, body: EditMessageBody } }, async (request, reply) => {
     const { id, seq } = request.params;
-    const ack = await editMessage(app, request.caller, id, seq, request.body.client_id, request.body.content);
+    const ack = await editMessage(app.core, request.caller, id, seq, request.body.client_id, request.body.content);
     return reply.status(ack.duplicate ? 200 : 201).send(ack);
   });
 
   app.delete('/api/chats/:id/messages/:seq', { schema: changeSchema }, async (request, reply) => {
-    const ack = await deleteMessage(app, request.caller, request.params.id, request.params.seq, false);
+    const ack = await deleteMessage(app.core, request.caller, request.params.id, request.params.seq, false);
     return reply.status(ack.duplicate ? 200 : 201).send(ack);
   });
 
   app.post('/api/chats/:id/messages/:seq/recall', { schema: changeSchema }, async (request, reply) => {
-    const ack = await deleteMessage(app, request.caller, request.params.id, request.params.seq, true);
+    const ack = await deleteMessage(app.core, request.caller, request.params.id, request.params.seq, true);
     return reply.status(ack.duplicate ? 200 : 201).send(ack);
   });
 
   /** The answer is the ack of the copy, in the target room. */
   app.post('/api/chats/:id/messages/:seq/forward', { schema: { ...changeSchema, body: ForwardMessageBody } }, async (request, reply) => {
     const { id, seq } = request.params;
-    const ack = await forwardMessage(app, request.caller, id, seq, request.body.chat_id, request.body.client_id);
+    const ack = await forwardMessage(app.core, request.caller, id, seq, request.body.chat_id, request.body.client_id);
     return reply.status(ack.duplicate ? 200 : 201).send(ack);
   });
 };

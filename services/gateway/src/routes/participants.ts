@@ -31,7 +31,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     '/api/chats/:id/participants',
     { schema: { params: ChatParams, querystring: ParticipantListQuery, response: { 200: ParticipantList, ...errorResponses } } },
     async (request) => {
-      const access = await roomAccess(app, request.params.id, request.caller);
+      const access = await roomAccess(app.core, request.params.id, request.caller);
       requireVisible(access, request.caller);
       const rows = await listRoomMembers(app.db, access.room.id, request.query.limit, request.query.skip);
       return { participants: rows.map(participantOf) };
@@ -42,9 +42,9 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     '/api/chats/:id/participants',
     { schema: { params: ChatParams, body: AddParticipantBody, response: { 201: Participant, 200: Participant, ...errorResponses } } },
     async (request, reply) => {
-      const access = await roomAccess(app, request.params.id, request.caller);
+      const access = await roomAccess(app.core, request.params.id, request.caller);
       requireRoomAdmin(access, request.caller);
-      const { member, added } = await addMember(app, access.room.id, request.body.user_id, request.caller.id);
+      const { member, added } = await addMember(app.core, access.room.id, request.body.user_id, request.caller.id);
       return reply.status(added ? 201 : 200).send(participantOf(member));
     },
   );
@@ -54,12 +54,12 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, body: UpdateParticipantBody, response: { 200: Participant, ...errorResponses } } },
     async (request) => {
       const { id: roomId, user_id: userId } = request.params;
-      const access = await roomAccess(app, roomId, request.caller);
+      const access = await roomAccess(app.core, roomId, request.caller);
       requireRoomAdmin(access, request.caller);
       const member = await findRoomMember(app.db, roomId, userId);
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
       if (member.role === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
-      return participantOf(await changeRole(app, member, request.body.role, request.caller.id));
+      return participantOf(await changeRole(app.core, member, request.body.role, request.caller.id));
     },
   );
 
@@ -68,7 +68,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { id: roomId, user_id: userId } = request.params;
-      const access = await roomAccess(app, roomId, request.caller);
+      const access = await roomAccess(app.core, roomId, request.caller);
       // Removing oneself is leaving, which any member may; removing another takes a room admin.
       const self = userId === request.caller.id;
       if (!self) requireRoomAdmin(access, request.caller);
@@ -77,7 +77,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const member = await findRoomMember(app.db, roomId, userId);
       if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
       if (member.role === 'admin' && !self) requireCreator(access, request.caller);
-      await removeMember(app, roomId, userId, request.caller.id);
+      await removeMember(app.core, roomId, userId, request.caller.id);
       return reply.status(204).send(null);
     },
   );

@@ -9,7 +9,7 @@ const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: Er
 const readState: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
-  app.get('/api/unread-count', { schema: { response: { 200: UnreadCount, ...errorResponses } } }, async (request) => unreadCounts(app, request.caller.id));
+  app.get('/api/unread-count', { schema: { response: { 200: UnreadCount, ...errorResponses } } }, async (request) => unreadCounts(app.core, request.caller.id));
 
   app.put(
     '/api/chats/:id/read',
@@ -21,7 +21,7 @@ const readState: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => {
-      const [result] = await markRead(app, request.caller.id, [{ roomId: request.params.id, seq: request.body.seq ?? 0 }]);
+      const [result] = await markRead(app.core, request.caller.id, [{ roomId: request.params.id, seq: request.body.seq ?? 0 }]);
       return result!.state;
     },
   );
@@ -30,16 +30,16 @@ const readState: FastifyPluginAsyncTypebox = async (app) => {
   app.put('/api/chats/read', { schema: { response: { 200: UnreadCount, ...errorResponses } } }, async (request) => {
     const roomIds = await roomIdsOfUser(app.db, request.caller.id);
     await markRead(
-      app,
+      app.core,
       request.caller.id,
       roomIds.map((roomId) => ({ roomId, seq: 0 })),
     );
-    return unreadCounts(app, request.caller.id);
+    return unreadCounts(app.core, request.caller.id);
   });
 
   /** A direct room's message, as its sender sees it: sent, delivered or read (seed 002). */
   app.get('/api/chats/:id/messages/:seq/status', { schema: { params: MessageParams, response: { 200: MessageStatus, ...errorResponses } } }, async (request) =>
-    messageStatus(app, request.caller.id, request.params.id, request.params.seq),
+    messageStatus(app.core, request.caller.id, request.params.id, request.params.seq),
   );
 };
 export default readState;

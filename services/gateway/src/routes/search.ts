@@ -16,7 +16,7 @@ const search: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { keyword, chat_id: roomId, limit, skip } = request.query;
       if (keyword.trim().length === 0) throw new ParleyError('REQUEST_INVALID', 'keyword must not be blank');
-      if (roomId !== undefined && !(await app.membership.isMember(roomId, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+      if (roomId !== undefined && !(await app.core.membership.isMember(roomId, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
       const rows = await searchMessages(app.db, { userId: request.caller.id, keyword, roomId, limit, skip });
       return { messages: rows.map(messageOfRow) };
     },

@@ -18,6 +18,7 @@ import { createDirectRoom, createGroupRoom, findRoom, findRoomMember } from '@pa
 import { appendMessage } from '../messages/append-message.js';
 import { addMember, changeRole, removeMember, removeRoom, tellAdded } from '../rooms/membership-changes.js';
 import { chatOf } from './chats.js';
+import { revokeToken } from '../users/revocations.js';
 import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
@@ -48,8 +49,8 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     if (body.type === 'direct') {
       const [a, b] = body.user_ids as [string, string];
       const { room: created, created: isNew } = await createDirectRoom(app.db, a, b);
-      if (isNew) await tellAdded(app, created.id, [a, b]);
-      return reply.status(isNew ? 201 : 200).send(chatOf(created, null, await app.roomEvents.head(created.id), null));
+      if (isNew) await tellAdded(app.core, created.id, [a, b]);
+      return reply.status(isNew ? 201 : 200).send(chatOf(created, null, await app.core.roomEvents.head(created.id), null));
     }
     const memberIds = body.member_ids ?? [];
     const created = await createGroupRoom(app.db, body.created_by, {
@@ -59,12 +60,12 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
       isOfficial: body.is_official ?? false,
       memberIds,
     });
-    await tellAdded(app, created.id, [body.created_by, ...memberIds.filter((id) => id !== body.created_by)]);
+    await tellAdded(app.core, created.id, [body.created_by, ...memberIds.filter((id) => id !== body.created_by)]);
     return reply.status(201).send(chatOf(created, null, 0, null));
   });
 
   app.delete('/api/service/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    await removeRoom(app, (await room(request.params.id, { group: false })).id, null);
+    await removeRoom(app.core, (await room(request.params.id, { group: false })).id, null);
     return reply.status(204).send(null);
   });
 
@@ -73,7 +74,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ChatParams, body: AddParticipantBody, response: { 200: Participant, 201: Participant, ...errorResponses } } },
     async (request, reply) => {
       const { id } = await room(request.params.id, { group: true });
-      const { member: added, added: isNew } = await addMember(app, id, request.body.user_id, null);
+      const { member: added, added: isNew } = await addMember(app.core, id, request.body.user_id, null);
       return reply.status(isNew ? 201 : 200).send(participantOf(added));
     },
   );
@@ -83,7 +84,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, body: UpdateParticipantBody, response: { 200: Participant, ...errorResponses } } },
     async (request) => {
       const { id } = await room(request.params.id, { group: true });
-      return participantOf(await changeRole(app, await member(id, request.params.user_id), request.body.role, null));
+      return participantOf(await changeRole(app.core, await member(id, request.params.user_id), request.body.role, null));
     },
   );
 
@@ -92,7 +93,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { id } = await room(request.params.id, { group: true });
-      await removeMember(app, id, (await member(id, request.params.user_id)).user_id, null);
+      await removeMember(app.core, id, (await member(id, request.params.user_id)).user_id, null);
       return reply.status(204).send(null);
     },
   );
@@ -103,25 +104,21 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const { id } = await room(request.params.id, { group: false });
       const { client_id: clientId, content } = request.body;
-      const ack = await appendMessage(app, { roomId: id, senderId: null, clientId, messageType: 'system', content, system: { event: 'notice' } }, 'system');
+      const ack = await appendMessage(
+        app.core,
+        { roomId: id, senderId: null, clientId, messageType: 'system', content, system: { event: 'notice' } },
+        'system',
+      );
       return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );
 
   /** Revokes a token by its jti: refused from now on, and every socket opened with it closed (4103). */
-  const REVOKED_DEFAULT_MS = 7 * 24 * 3600 * 1000;
   app.post(
     '/api/service/tokens/revoke',
     { schema: { body: ServiceRevokeTokenBody, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
-      const now = Date.now();
-      const until = request.body.expires_at ? Date.parse(request.body.expires_at) : now + REVOKED_DEFAULT_MS;
-      await app.redis
-        .multi()
-        .zremrangebyscore(app.keys.revokedTokens(), '-inf', now)
-        .zadd(app.keys.revokedTokens(), until, request.body.jti)
-        .publish(app.keys.revocations(), request.body.jti)
-        .exec();
+      await revokeToken(app.redis, app.keys, request.body.jti, request.body.expires_at ? Date.parse(request.body.expires_at) : undefined);
       return reply.status(204).send(null);
     },
   );

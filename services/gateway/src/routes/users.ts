@@ -16,26 +16,26 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/users', { schema: { querystring: ContactListQuery, response: { 200: ContactList, ...errorResponses } } }, async (request) => {
     const rows = await contactsOf(app.db, request.caller.id, request.query.limit, request.query.skip);
-    const presence = await app.presence.lookup(rows.map((r) => r.id));
+    const presence = await app.core.presence.lookup(rows.map((r) => r.id));
     return { users: rows.map((r, i) => ({ ...presence[i]!, name: r.name, avatar: r.avatar })) };
   });
 
   app.get('/api/users/online', { schema: { response: { 200: OnlineUsers, ...errorResponses } } }, async (request) => {
-    const [online, contacts] = await Promise.all([app.presence.onlineUsers(), contactsOf(app.db, request.caller.id, ONLINE_CONTACTS_MAX, 0)]);
-    const presence = await app.presence.lookup(contacts.map((c) => c.id));
+    const [online, contacts] = await Promise.all([app.core.presence.onlineUsers(), contactsOf(app.db, request.caller.id, ONLINE_CONTACTS_MAX, 0)]);
+    const presence = await app.core.presence.lookup(contacts.map((c) => c.id));
     return { online_count: online.length, users: presence.filter((p) => p.state !== 'offline') };
   });
 
   app.get('/api/chats/:id/online', { schema: { params: ChatParams, response: { 200: RoomOnline, ...errorResponses } } }, async (request) => {
-    if (!(await app.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+    if (!(await app.core.membership.isMember(request.params.id, request.caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
     const members = await listRoomMembers(app.db, request.params.id, ROOM_ONLINE_MAX, 0);
-    const presence = await app.presence.lookup(members.map((m) => m.user_id));
+    const presence = await app.core.presence.lookup(members.map((m) => m.user_id));
     return { users: presence.filter((p) => p.state !== 'offline') };
   });
 
   app.get('/api/users/me/stats', { schema: { response: { 200: UserStats, ...errorResponses } } }, async (request) => {
     const me = request.caller.id;
-    const [counts, unread, online] = await Promise.all([messageCountsOf(app.db, me), unreadCounts(app, me), app.presence.onlineUsers()]);
+    const [counts, unread, online] = await Promise.all([messageCountsOf(app.db, me), unreadCounts(app.core, me), app.core.presence.onlineUsers()]);
     return {
       user_id: me,
       rooms: unread.chats.length,

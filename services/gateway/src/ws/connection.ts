@@ -1,6 +1,7 @@
 import type { WebSocket } from 'ws';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
 import { closeCodes, DeliveryGate, membershipEndOf, ParleyError, type CloseCodeName, type ServerFrame } from '@parley/protocol';
+import type { GatewayCore } from '../core.js';
 import type { Caller } from '../plugins/auth.js';
 import type { RoomListener } from '../relay/room-hub.js';
 import type { UserControl, UserListener } from '../relay/user-hub.js';
@@ -34,7 +35,9 @@ export class Connection implements RoomListener, UserListener {
     /** From the token the socket opened with, then from each refreshed one. */
     public caller: Caller,
     private readonly ws: WebSocket,
-    readonly app: FastifyInstance,
+    readonly core: GatewayCore,
+    /** Verifies a refreshed token (the auth plugin's verifyToken). */
+    readonly verifyToken: (token: string) => Promise<Caller>,
   ) {}
 
   /**
@@ -42,7 +45,7 @@ export class Connection implements RoomListener, UserListener {
    * socket would cost every idle connection its memory.
    */
   get log(): FastifyBaseLogger {
-    return this.app.log.child({ conn: this.id, user: this.caller.id });
+    return this.core.log.child({ conn: this.id, user: this.caller.id });
   }
 
   /** Closes the socket with 4101 unless hello arrives within `ms`. */
@@ -80,19 +83,19 @@ export class Connection implements RoomListener, UserListener {
   /** Writes a framed message, closing the socket instead when the peer does not read fast enough. */
   private write(frame: Frame): void {
     if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
-    if (this.ws.bufferedAmount > this.app.config.ws.sendBufferMaxBytes) {
+    if (this.ws.bufferedAmount > this.core.config.ws.sendBufferMaxBytes) {
       this.close('SLOW_CONSUMER');
       return;
     }
     writeFrame(this.ws, frame);
-    this.app.metrics.frameSent(frame.type);
+    this.core.metrics.frameSent(frame.type);
   }
 
   close(name: CloseCodeName): void {
     if (this.closed) return;
     const { code, reason } = closeCodes[name];
     this.log.info({ code, reason }, 'closing socket');
-    this.app.metrics.socketCloses.labels(name).inc();
+    this.core.metrics.socketCloses.labels(name).inc();
     this.ws.close(code, reason);
     this.detach();
   }
@@ -120,7 +123,7 @@ export class Connection implements RoomListener, UserListener {
   private endRoom(roomId: number, gate: RoomGate): void {
     gate.skipTo(Number.POSITIVE_INFINITY);
     this.rooms.delete(roomId);
-    this.app.roomHub.leave(roomId, this);
+    this.core.roomHub.leave(roomId, this);
   }
 
   /** Events after `head` that this socket was sent are gone: it is told, and goes on from `head`. */
@@ -152,21 +155,21 @@ export class Connection implements RoomListener, UserListener {
     gate.hold();
     this.rooms.set(roomId, gate);
     try {
-      await this.app.roomHub.join(roomId, this);
+      await this.core.roomHub.join(roomId, this);
     } catch (err) {
       this.rooms.delete(roomId);
       throw err;
     }
     if (this.closed) return;
-    const head = await this.app.roomEvents.head(roomId);
-    if (head - lastSeq > this.app.config.resumeMaxEvents) {
+    const head = await this.core.roomEvents.head(roomId);
+    if (head - lastSeq > this.core.config.resumeMaxEvents) {
       // The skipped range may hold the end of this membership: ask the members cache, which a
       // membership change updates in the same step as it appends its system message.
-      if (!(await this.app.membership.isMember(roomId, this.caller.id))) return this.endRoom(roomId, gate);
+      if (!(await this.core.membership.isMember(roomId, this.caller.id))) return this.endRoom(roomId, gate);
       this.send({ type: 'resume_too_far', chat_id: roomId, last_seq: lastSeq, head_seq: head });
       gate.skipTo(head);
     } else {
-      for (const { seq, event } of await this.app.roomEvents.range(roomId, lastSeq + 1, head)) {
+      for (const { seq, event } of await this.core.roomEvents.range(roomId, lastSeq + 1, head)) {
         gate.fill(seq, { frame: textFrame(event), endsFor: membershipEndOf(event) });
       }
     }
@@ -177,7 +180,7 @@ export class Connection implements RoomListener, UserListener {
   async setPresence(state: 'online' | 'away'): Promise<void> {
     if (this.closed) return;
     this.present = true;
-    await this.app.presence.update(this.caller.id, this.id, state);
+    await this.core.presence.update(this.caller.id, this.id, state);
   }
 
   /** Stops all relaying to this socket. */
@@ -185,12 +188,12 @@ export class Connection implements RoomListener, UserListener {
     if (this.closed) return;
     this.closed = true;
     if (this.present) {
-      this.app.presence.update(this.caller.id, this.id, undefined).catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
+      this.core.presence.update(this.caller.id, this.id, undefined).catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
     }
     clearTimeout(this.helloTimer);
     clearTimeout(this.expiryTimer);
-    for (const roomId of this.rooms.keys()) this.app.roomHub.leave(roomId, this);
+    for (const roomId of this.rooms.keys()) this.core.roomHub.leave(roomId, this);
     this.rooms.clear();
-    this.app.userHub.leave(this.caller.id, this);
+    this.core.userHub.leave(this.caller.id, this);
   }
 }

@@ -10,6 +10,7 @@ import type { GatewayConfig } from '../config.js';
 import { isUnavailable } from '../plugins/errors.js';
 import { Connection } from './connection.js';
 import { decodeFrame, FrameRefused, routeFrame } from './frame-router.js';
+import { onRevoked } from '../users/revocations.js';
 import { MessageRate } from './message-rate.js';
 
 /** Frames read from one socket and not yet handled before the socket stops being read (TCP backpressure). */
@@ -111,13 +112,9 @@ export default fp<{ config: GatewayConfig }>(
     };
 
     // A revoked token's sockets close on every gateway (their handshakes are refused from then on).
-    await app.channels.subscribe(
-      app.keys.revocations(),
-      (jti) => {
-        for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
-      },
-      'broadcast',
-    );
+    await onRevoked(app.core.channels, app.keys, (jti) => {
+      for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
+    });
 
     app.decorate('drainSockets', async (deadline: number) => {
       draining = true;
@@ -135,7 +132,7 @@ export default fp<{ config: GatewayConfig }>(
 
     app.get('/ws', { websocket: true, preValidation: [checkOrigin, app.authenticate, reserveSocket] }, (socket: WebSocket, request) => {
       const id = randomBytes(6).toString('hex');
-      const conn = new Connection(id, request.caller, socket, app);
+      const conn = new Connection(id, request.caller, socket, app.core, app.verifyToken);
       conn.log.info({ reqId: request.id }, 'socket open');
       app.metrics.connections.inc();
       releaseUpgradeObjects(socket);
@@ -187,5 +184,5 @@ export default fp<{ config: GatewayConfig }>(
       if (draining) conn.close('SERVICE_RESTART');
     });
   },
-  { name: 'ws', dependencies: ['auth', 'relay'] },
+  { name: 'ws', dependencies: ['auth', 'core'] },
 );

@@ -10,26 +10,26 @@ import { positions } from '../rooms/read-state.js';
  */
 export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Promise<void> {
   conn.acceptHello();
-  const { app, caller } = conn;
+  const { core, caller } = conn;
   // Subscribe to membership changes before reading memberships, so that none falls between.
-  await app.userHub.join(caller.id, conn);
-  const roomIds = await roomIdsOfUser(app.db, caller.id);
-  const [heads, reads] = await Promise.all([app.roomEvents.heads(roomIds), positions(app, caller.id, roomIds)]);
+  await core.userHub.join(caller.id, conn);
+  const roomIds = await roomIdsOfUser(core.db, caller.id);
+  const [heads, reads] = await Promise.all([core.roomEvents.heads(roomIds), positions(core, caller.id, roomIds)]);
   const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
-  const epoch = app.redisRecovery.epoch();
+  const epoch = core.redisRecovery.epoch();
   // Seqs received from an earlier Redis above a room's floor may name events that are gone.
   const rewound = new Map<number, number>();
   if (frame.epoch !== undefined && frame.epoch !== epoch) {
     // Only rooms whose partition has had another master since (all of them, if that is unknown).
-    const changed = await app.redisRecovery.partitionsChangedSince(frame.epoch);
-    const resumed = roomIds.filter((id) => resume.has(id) && (changed === 'all' || changed.has(app.keys.partitionOf(id))));
-    const floors = await app.roomEvents.floors(resumed);
+    const changed = await core.redisRecovery.partitionsChangedSince(frame.epoch);
+    const resumed = roomIds.filter((id) => resume.has(id) && (changed === 'all' || changed.has(core.keys.partitionOf(id))));
+    const floors = await core.roomEvents.floors(resumed);
     resumed.forEach((id, i) => resume.get(id)! > floors[i]! && rewound.set(id, floors[i]!));
   }
   conn.send({
     type: 'welcome',
     user_id: caller.id,
-    node_id: app.config.nodeId,
+    node_id: core.config.nodeId,
     chats: roomIds.map((chat_id, i) => ({ chat_id, head_seq: heads[i]!, last_read_seq: Math.min(reads[i]!, heads[i]!) })),
     token_expires_at: new Date(caller.expiresAt).toISOString(),
     epoch,

@@ -14,8 +14,8 @@ const lastStart = new WeakMap<Connection, Map<number, number>>();
  * dropped (the receivers' copy has not expired yet); a `stop` is relayed once after a `start`.
  */
 export async function typing(conn: Connection, frame: ClientFrameOf<'typing'>): Promise<void> {
-  const { app, caller } = conn;
-  if (!(await app.membership.isMember(frame.chat_id, caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
+  const { core, caller } = conn;
+  if (!(await core.membership.isMember(frame.chat_id, caller.id))) throw new ParleyError('ROOM_NOT_MEMBER');
   const rooms = lastStart.get(conn) ?? new Map<number, number>();
   lastStart.set(conn, rooms);
   const last = rooms.get(frame.chat_id);
@@ -34,7 +34,7 @@ export async function typing(conn: Connection, frame: ClientFrameOf<'typing'>): 
     state: frame.state,
     expires_in_ms: frame.state === 'start' ? TYPING_EXPIRES_MS : 0,
   };
-  await app.redis.spublish(app.keys.roomChannel(frame.chat_id), JSON.stringify(event));
+  await core.redis.spublish(core.keys.roomChannel(frame.chat_id), JSON.stringify(event));
 }
 
 /** set_presence: this socket is away (idle) or back online. */
