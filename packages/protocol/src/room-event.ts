@@ -1,5 +1,5 @@
 import type { Message } from './common.js';
-import type { MessageChangeEvent } from './frames.js';
+import type { MessageChangeEvent, ServerFrameOf } from './frames.js';
 
 /**
  * The room event's codec: its wire encoding, and every read of an encoded event's fields. Nothing
@@ -71,6 +71,14 @@ export function withSeq(seq: number, body: string): string {
 
 export function encodeMessageEvent(m: Message): string {
   return withSeq(m.seq, encodeMessageEventBody(m));
+}
+
+/** A frame published on a room's channel outside its order: no seq, never stored (receipts come from position-mark.lua). */
+export type RoomSignal = ServerFrameOf<'typing'> | ServerFrameOf<'presence'>;
+
+/** A signal's wire encoding: its frame, typed; it never begins as a room event does. */
+export function encodeRoomSignal(signal: RoomSignal): string {
+  return JSON.stringify(signal);
 }
 
 /** Whether a frame published on a room's channel is a room event (with a seq) or a signal. */

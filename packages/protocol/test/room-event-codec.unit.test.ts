@@ -9,6 +9,7 @@ import {
   encodeHistoryPage,
   encodeMessageEvent,
   encodeMessageEventBody,
+  encodeRoomSignal,
   eventAroundSeq,
   frameTypeOf,
   isMessageEvent,
@@ -93,7 +94,9 @@ t.test('the end of a membership: who a system message locks out', async (t) => {
   );
 });
 
-t.test('receipts and history pages are encoded here too', async (t) => {
+t.test('receipts, signals and history pages are encoded here too', async (t) => {
+  const typing = encodeRoomSignal({ type: 'typing', chat_id: 7, user_id: 'alice', state: 'start', expires_in_ms: 5000 });
+  t.same([isRoomEvent(typing), frameTypeOf(typing)], [false, 'typing'], 'a signal is no room event, and says its type');
   const [head, tail] = receiptAroundSeq('read_receipt', 7, 'bo"b');
   t.same(JSON.parse(head + 12 + tail), { type: 'read_receipt', chat_id: 7, user_id: 'bo"b', seq: 12 });
   const page = encodeHistoryPage([messageJsonOfEvent(encodeMessageEvent(message))], { has_more: false, head_seq: 41, next_before: null, next_after: 40 });

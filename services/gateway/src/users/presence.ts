@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { roomIdsOfUser, type Database, type Kysely } from '@parley/db';
-import type { UserPresence } from '@parley/protocol';
+import { encodeRoomSignal, type UserPresence } from '@parley/protocol';
 import { liveNodes, readPresence, type Keys, type RedisClient } from '@parley/redis';
 
 type LocalState = 'online' | 'away';
@@ -84,7 +84,7 @@ export class Presence {
     if (roomIds.length === 0) return;
     // One command per room, not a pipeline: the rooms' channels lie in several slots of a cluster.
     await Promise.all(
-      roomIds.map((chat_id) => this.redis.spublish(this.keys.roomChannel(chat_id), JSON.stringify({ type: 'presence', chat_id, ...presence }))),
+      roomIds.map((chat_id) => this.redis.spublish(this.keys.roomChannel(chat_id), encodeRoomSignal({ type: 'presence', chat_id, ...presence }))),
     );
   }
 

@@ -1,4 +1,4 @@
-import { ParleyError, type ClientFrameOf } from '@parley/protocol';
+import { encodeRoomSignal, ParleyError, type ClientFrameOf } from '@parley/protocol';
 import type { Connection } from './connection.js';
 
 /** How long a `start` holds at the receivers unless repeated. */
@@ -27,14 +27,14 @@ export async function typing(conn: Connection, frame: ClientFrameOf<'typing'>): 
     if (last === undefined) return;
     rooms.delete(frame.chat_id);
   }
-  const event = {
+  const signal = encodeRoomSignal({
     type: 'typing',
     chat_id: frame.chat_id,
     user_id: caller.id,
     state: frame.state,
     expires_in_ms: frame.state === 'start' ? TYPING_EXPIRES_MS : 0,
-  };
-  await core.redis.spublish(core.keys.roomChannel(frame.chat_id), JSON.stringify(event));
+  });
+  await core.redis.spublish(core.keys.roomChannel(frame.chat_id), signal);
 }
 
 /** set_presence: this socket is away (idle) or back online. */
