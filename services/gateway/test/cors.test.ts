@@ -2,7 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { Page } from 'playwright-core';
 import { freePort, Stack, type Teardown } from '@parley/testkit';
-import { launchChromium } from '@parley/testkit/browser';
+import { acceptFunctions, launchChromium } from '@parley/testkit/browser';
 
 /** A page of the customer's own app, on an origin of its own (another port is another origin). */
 async function appOrigin(t: Teardown): Promise<string> {
@@ -22,7 +22,8 @@ interface Seen {
 }
 
 /** From the page: a GET, a JSON POST (which a browser preflights), then GETs past the rate limit; what the page could read of each. */
-function callFrom(page: Page, api: string, token: string): Promise<Array<Seen | string>> {
+async function callFrom(page: Page, api: string, token: string): Promise<Array<Seen | string>> {
+  await acceptFunctions(page);
   return page.evaluate(
     async ({ api, token }) => {
       const auth = { authorization: `Bearer ${token}` };
