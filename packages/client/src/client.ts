@@ -1,5 +1,6 @@
-import { DeliveryGate } from '@parley/protocol/delivery-gate';
-import type { ClientFrame, ClientFrameOf, ErrorCode, FileInfo, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType, UploadResult } from '@parley/protocol';
+import type { ClientFrame, ClientFrameOf, FileInfo, HistoryPage, ServerFrame, ServerFrameOf, ServerFrameType, UploadResult } from '@parley/protocol';
+import { ParleyRequestError, RestApi } from './rest.js';
+import { RoomFeeds, type RoomEventFrame } from './room-feeds.js';
 
 /**
  * `polling`: no WebSocket could be opened (a proxy that refuses upgrades, say): history is polled
@@ -8,18 +9,6 @@ import type { ClientFrame, ClientFrameOf, ErrorCode, FileInfo, HistoryPage, Serv
 export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'polling' | 'closed';
 export type Ack = Omit<ServerFrameOf<'ack'>, 'type'>;
 type SendableType = ClientFrameOf<'send_message'>['message_type'];
-
-/** A refused request: a protocol error code, or one of the client's own. */
-export class ParleyRequestError extends Error {
-  constructor(
-    readonly code: ErrorCode | 'QUEUE_FULL' | 'CLIENT_CLOSED' | 'HTTP_ERROR',
-    message: string,
-    readonly status?: number,
-  ) {
-    super(message);
-    this.name = 'ParleyRequestError';
-  }
-}
 
 /**
  * An event handler property, checked bivariantly (as methods are), so that the browser's WebSocket
@@ -95,8 +84,7 @@ export interface ClientEvents {
 }
 type Listener<K extends keyof ClientEvents> = (payload: ClientEvents[K]) => void;
 
-/** Room events: each has a seq in its room's order. */
-type RoomEventFrame = ServerFrameOf<'message'> | ServerFrameOf<'message_edited'> | ServerFrameOf<'message_deleted'>;
+/** The frame types of room events (RoomEventFrame), which go through the room's delivery gate. */
 const ROOM_EVENTS = new Set<ServerFrameType>(['message', 'message_edited', 'message_deleted']);
 
 interface PendingSend {
@@ -122,18 +110,14 @@ export class ParleyClient {
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongDeadline: ReturnType<typeof setTimeout> | undefined;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
-  private latestToken: string | undefined;
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   /** The welcome's epoch (which Redis the seqs come from), told back on resume. */
   private epoch: string | undefined;
-  /**
-   * Each room's delivery to the application: its cursor is the last seq delivered, and its live
-   * events are held while it is caught up from history (the gate the gateway uses for its sockets).
-   */
-  private readonly rooms = new Map<number, DeliveryGate<RoomEventFrame>>();
-  /** Rooms being caught up from history, each by its latest catch-up. */
-  private readonly catchUps = new Map<number, { done: Promise<void> }>();
+  /** Each room's delivery to the application, in order and once, across reconnects and catch-ups. */
+  private readonly rooms: RoomFeeds;
   private readonly pending = new Map<string, PendingSend>();
+  /** REST calls, with the latest token (the socket asks it for tokens too). */
+  private readonly rest: RestApi;
   /** WebSocket attempts in a row that never opened. */
   private failedOpens = 0;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
@@ -157,7 +141,9 @@ export class ParleyClient {
       tokenRefreshMarginMs: 60_000,
       ...options,
     };
-    for (const [room, seq] of Object.entries(options.resume ?? {})) this.room(Number(room), seq);
+    this.rest = new RestApi(() => this.apiUrl(), options.token);
+    this.rooms = new RoomFeeds(this.rest, this.options.historyPageSize, (frame) => this.emit(frame.type, frame));
+    for (const [room, seq] of Object.entries(options.resume ?? {})) this.rooms.start(Number(room), seq);
   }
 
   on<K extends keyof ClientEvents>(event: K, listener: Listener<K>): () => void {
@@ -190,7 +176,7 @@ export class ParleyClient {
 
   /** The last seq the application has seen of each room: save it to resume from after a restart. */
   positions(): Record<number, number> {
-    return Object.fromEntries([...this.rooms].map(([chatId, gate]) => [chatId, gate.cursor]));
+    return this.rooms.positions();
   }
 
   /**
@@ -220,7 +206,7 @@ export class ParleyClient {
   async upload(chatId: number, files: Array<{ data: Blob; name: string }>): Promise<FileInfo[]> {
     const form = new FormData();
     for (const { data, name } of files) form.append('file', data, name);
-    return (await this.fetchJson<UploadResult>(`/api/chats/${chatId}/files`, { method: 'POST', headers: {}, body: form })).files;
+    return (await this.rest.fetchJson<UploadResult>(`/api/chats/${chatId}/files`, { method: 'POST', headers: {}, body: form })).files;
   }
 
   /**
@@ -236,13 +222,13 @@ export class ParleyClient {
 
   /** A file's bytes (members of its room only), from its `url` (an attachment's or an upload's). */
   async download(file: { url: string }): Promise<Blob> {
-    return (await this.fetchAuthorized(file.url, { headers: {} })).blob();
+    return (await this.rest.fetchAuthorized(file.url, { headers: {} })).blob();
   }
 
   /** Marks the room read up to seq (default: its newest event). Dropped while disconnected. */
   markRead(chatId: number, seq?: number): void {
     if (this.state === 'polling') {
-      this.request('PUT', `/api/chats/${chatId}/read`, seq ? { seq } : {}).catch(() => undefined);
+      this.rest.request('PUT', `/api/chats/${chatId}/read`, seq ? { seq } : {}).catch(() => undefined);
       return;
     }
     this.writeIfOpen({ type: 'mark_read', chat_id: chatId, ...(seq ? { seq } : {}) });
@@ -257,45 +243,13 @@ export class ParleyClient {
   }
 
   /** A REST call with the client's token; rejects with ParleyRequestError on an error status. */
-  async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-    return this.fetchJson<T>(path, {
-      method,
-      headers: body !== undefined ? { 'content-type': 'application/json' } : {},
-      body: body !== undefined ? JSON.stringify(body) : undefined,
-    });
-  }
-
-  /** A JSON call through `fetchAuthorized`; rejects with ParleyRequestError on an error status. */
-  private async fetchJson<T>(path: string, init: { method: string; headers: Record<string, string>; body?: string | FormData }): Promise<T> {
-    const res = await this.fetchAuthorized(path, init);
-    const text = await res.text();
-    return (text ? JSON.parse(text) : undefined) as T;
-  }
-
-  /**
-   * Fetches with the latest token; an answer of AUTH_TOKEN_EXPIRED asks the token function for a
-   * fresh one and tries once more. An error status rejects with its code.
-   */
-  private async fetchAuthorized(path: string, init: { method?: string; headers: Record<string, string>; body?: string | FormData }): Promise<Response> {
-    const attempt = async (token: string) => fetch(this.apiUrl() + path, { ...init, headers: { ...init.headers, authorization: `Bearer ${token}` } });
-    let res = await attempt(this.latestToken ?? (await this.freshToken()));
-    let err = res.ok ? undefined : ((await res.json().catch(() => undefined)) as { code?: ErrorCode; message?: string } | undefined);
-    if (res.status === 401 && err?.code === 'AUTH_TOKEN_EXPIRED' && typeof this.options.token === 'function') {
-      res = await attempt(await this.freshToken());
-      err = res.ok ? undefined : ((await res.json().catch(() => undefined)) as typeof err);
-    }
-    if (!res.ok) throw new ParleyRequestError(err?.code ?? 'HTTP_ERROR', err?.message ?? `HTTP ${res.status}`, res.status);
-    return res;
+  request<T>(method: string, path: string, body?: unknown): Promise<T> {
+    return this.rest.request<T>(method, path, body);
   }
 
   /** One page of a room's history (newest first): before a seq, or after one. */
   history(chatId: number, page: { before?: number; after?: number; limit?: number } = {}): Promise<HistoryPage> {
-    const query = new URLSearchParams(
-      Object.entries(page)
-        .filter(([, v]) => v !== undefined)
-        .map(([k, v]) => [k, String(v)]),
-    );
-    return this.request<HistoryPage>('GET', `/api/chats/${chatId}/messages${query.size ? `?${query}` : ''}`);
+    return this.rest.history(chatId, page);
   }
 
   // ---- connection ------------------------------------------------------------------------------
@@ -306,7 +260,7 @@ export class ParleyClient {
     let socket: SocketLike;
     try {
       const url = new URL(typeof this.options.url === 'function' ? this.options.url() : this.options.url);
-      url.searchParams.set('token', await this.freshToken());
+      url.searchParams.set('token', await this.rest.freshToken());
       // Closed while the token was on its way: no socket, or it would stay open with no one to close it.
       if (this.stopped) return;
       const Socket = this.options.WebSocket ?? (globalThis as unknown as { WebSocket: new (url: string) => SocketLike }).WebSocket;
@@ -319,7 +273,9 @@ export class ParleyClient {
     socket.onopen = () => {
       opened = true;
       this.failedOpens = 0;
-      const resume = [...this.rooms].slice(0, 2000).map(([chat_id, gate]) => ({ chat_id, last_seq: gate.cursor }));
+      const resume = Object.entries(this.rooms.positions())
+        .slice(0, 2000)
+        .map(([chat_id, last_seq]) => ({ chat_id: Number(chat_id), last_seq }));
       socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume, ...(this.epoch ? { epoch: this.epoch } : {}) } : {}) }));
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerFrame);
@@ -350,7 +306,7 @@ export class ParleyClient {
         clearTimeout(this.pollTimer);
         this.pollTimer = undefined;
         // Rooms not resumed go live from their head: that is where the application starts them.
-        for (const chat of frame.chats) this.room(chat.chat_id, chat.head_seq);
+        for (const chat of frame.chats) this.rooms.start(chat.chat_id, chat.head_seq);
         this.epoch = frame.epoch;
         this.setState('open');
         this.scheduleRefresh(frame.token_expires_at);
@@ -373,76 +329,22 @@ export class ParleyClient {
         return;
       }
       case 'chat_added':
-        this.room(frame.chat_id, frame.head_seq);
+        this.rooms.start(frame.chat_id, frame.head_seq);
         return this.emit('chat_added', frame);
       case 'chat_rewound':
-        return this.rewind(frame.chat_id, frame.head_seq);
+        if (this.rooms.rewind(frame.chat_id, frame.head_seq)) this.emit('chat_rewound', frame);
+        return;
       case 'resume_too_far':
-        void this.catchUp(frame.chat_id, frame.head_seq);
+        void this.rooms.catchUp(frame.chat_id, frame.head_seq);
         return;
       case 'token_refreshed':
         return this.scheduleRefresh(frame.expires_at);
       case 'pong':
         return;
       default:
-        if (ROOM_EVENTS.has(frame.type)) return this.roomEvent(frame as RoomEventFrame);
+        if (ROOM_EVENTS.has(frame.type)) return this.rooms.offer(frame as RoomEventFrame);
         this.emit(frame.type, frame);
     }
-  }
-
-  /** A room's gate, made on first sight with the seq the application starts it from. */
-  private room(chatId: number, startSeq = 0): DeliveryGate<RoomEventFrame> {
-    let gate = this.rooms.get(chatId);
-    if (!gate) {
-      gate = new DeliveryGate<RoomEventFrame>(startSeq, (_seq, frame) => this.emit(frame.type, frame));
-      this.rooms.set(chatId, gate);
-    }
-    return gate;
-  }
-
-  /** Delivers a room event once, in seq order; held while the room is caught up from history. */
-  private roomEvent(frame: RoomEventFrame): void {
-    this.room(frame.chat_id).offer(frame.seq, frame);
-  }
-
-  /** Events after `head` that were delivered are gone: go on from it, and tell the application. */
-  private rewind(chatId: number, head: number): void {
-    if (this.room(chatId).rewind(head)) this.emit('chat_rewound', { type: 'chat_rewound', chat_id: chatId, head_seq: head });
-  }
-
-  /**
-   * The gap since the last seq seen is longer than the server replays: page history from there up
-   * to `head`, deliver it in order, then the live events that came meanwhile. History lists messages
-   * in their current state (edits and deletions folded in), so those events are not replayed.
-   */
-  private catchUp(chatId: number, head: number): Promise<void> {
-    const gate = this.room(chatId);
-    gate.hold();
-    // One catch-up of a room at a time (a poll's may still run when the socket's resume_too_far
-    // comes), and the hold lasts until the last one ends: a release between them would let live
-    // events past the history the next one pages.
-    const previous = this.catchUps.get(chatId)?.done;
-    const turn = { done: Promise.resolve() };
-    this.catchUps.set(chatId, turn);
-    turn.done = (async () => {
-      await previous?.catch(() => undefined);
-      try {
-        let after = gate.cursor;
-        while (after < head) {
-          const page = await this.history(chatId, { after, limit: this.options.historyPageSize });
-          for (const m of [...page.messages].reverse()) if (m.seq <= head) gate.fill(m.seq, { type: 'message', ...m });
-          // The page's cursor, not its last message: a window of only edits lists none.
-          after = page.next_after ?? head;
-        }
-        gate.skipTo(head);
-      } finally {
-        if (this.catchUps.get(chatId) === turn) {
-          this.catchUps.delete(chatId);
-          gate.release();
-        }
-      }
-    })();
-    return turn.done;
   }
 
   // ---- polling fallback -----------------------------------------------------------------------
@@ -474,7 +376,7 @@ export class ParleyClient {
     for (const [clientId, p] of this.pending) {
       const { type: _type, chat_id, ...body } = p.frame;
       try {
-        const ack = await this.request<Ack>('POST', `/api/chats/${chat_id}/messages`, body);
+        const ack = await this.rest.request<Ack>('POST', `/api/chats/${chat_id}/messages`, body);
         this.pending.delete(clientId);
         p.resolve(ack);
       } catch (err) {
@@ -483,11 +385,10 @@ export class ParleyClient {
         p.reject(err);
       }
     }
-    const { chats } = await this.request<{ chats: Array<{ id: number; head_seq: number }> }>('GET', '/api/chats?limit=100');
+    const { chats } = await this.rest.request<{ chats: Array<{ id: number; head_seq: number }> }>('GET', '/api/chats?limit=100');
     for (const chat of chats) {
-      const known = this.rooms.get(chat.id);
-      if (!known) this.room(chat.id, chat.head_seq);
-      else if (chat.head_seq > known.cursor && !known.holding) await this.catchUp(chat.id, chat.head_seq);
+      if (this.rooms.behind(chat.id, chat.head_seq)) await this.rooms.catchUp(chat.id, chat.head_seq);
+      else this.rooms.start(chat.id, chat.head_seq);
     }
   }
 
@@ -523,7 +424,8 @@ export class ParleyClient {
     this.refreshTimer = setTimeout(
       () => {
         // A failed refresh is not fatal: at the exp the server closes the socket, and the reconnect asks again.
-        this.freshToken()
+        this.rest
+          .freshToken()
           .then((token) => this.socket === socket && this.write({ type: 'refresh_token', token }))
           .catch(() => undefined);
       },
@@ -548,12 +450,6 @@ export class ParleyClient {
 
   private emit<K extends keyof ClientEvents>(event: K, payload: ClientEvents[K]): void {
     for (const listener of this.listeners.get(event) ?? []) (listener as Listener<K>)(payload);
-  }
-
-  /** A token from the token option (the function is called), kept for REST calls until it is refused as expired. */
-  private async freshToken(): Promise<string> {
-    this.latestToken = typeof this.options.token === 'function' ? await this.options.token() : this.options.token;
-    return this.latestToken;
   }
 
   private apiUrl(): string {

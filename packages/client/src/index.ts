@@ -1,1 +1,2 @@
-export { ParleyClient, ParleyRequestError, type Ack, type ClientEvents, type ClientOptions, type ConnectionState, type SocketLike } from './client.js';
+export { ParleyClient, type Ack, type ClientEvents, type ClientOptions, type ConnectionState, type SocketLike } from './client.js';
+export { ParleyRequestError } from './rest.js';
