@@ -116,7 +116,8 @@ t.test('no TypeScript or Lua outside the codec reads an encoded event', async (t
     'services/gateway/src/ws/frame-router.ts': 'the frames clients send',
     'services/gateway/src/relay/user-hub.ts': "a user's control messages",
     'packages/redis/src/keys.ts': 'changes-hash values (MessageChange)',
-    'packages/client/src/client.ts': 'the SDK decodes every frame it receives and REST bodies, as the objects frames.ts and rest.ts define',
+    'packages/client/src/client.ts': 'the SDK decodes every frame it receives, as the objects frames.ts defines',
+    'packages/client/src/rest.ts': "the SDK's REST answers, as the objects rest.ts defines",
   };
   const files = [
     ...['services', 'packages'].flatMap((top) =>
