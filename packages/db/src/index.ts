@@ -7,3 +7,4 @@ export * from './message.repository.js';
 export * from './read.repository.js';
 export * from './file.repository.js';
 export type { Kysely } from 'kysely';
+export * from './search.repository.js';

@@ -104,34 +104,3 @@ export async function countMessages(db: Kysely<Database>, roomId?: number): Prom
   const row = await q.executeTakeFirstOrThrow();
   return Number(row.n);
 }
-
-export interface MessageSearch {
-  userId: string;
-  keyword: string;
-  roomId?: number;
-  limit: number;
-  skip: number;
-}
-
-/**
- * The caller's messages containing `keyword` (case-insensitive), in rooms the caller belongs to,
- * newest first. The GIN index `messages_search` narrows the rows to those holding every character
- * pair of the keyword (the character itself when it is one); `strpos` then keeps true substrings.
- */
-export function searchMessagesQuery(db: Kysely<Database>, s: MessageSearch) {
-  let q = db
-    .selectFrom('messages as m')
-    .innerJoin('room_members as me', (j) => j.onRef('me.room_id', '=', 'm.room_id').on('me.user_id', '=', s.userId))
-    .selectAll('m')
-    .where('m.kind', '=', 'message')
-    .where('m.deleted_at', 'is', null)
-    .where('m.type', '<>', 'system')
-    .where(sql<boolean>`message_search_terms(m.content) @> message_search_query(${s.keyword})`)
-    .where(sql<boolean>`strpos(lower(m.content), lower(${s.keyword})) > 0`);
-  if (s.roomId !== undefined) q = q.where('m.room_id', '=', s.roomId);
-  return q.orderBy('m.created_at', 'desc').orderBy('m.room_id').orderBy('m.seq', 'desc').limit(s.limit).offset(s.skip);
-}
-
-export async function searchMessages(db: Kysely<Database>, s: MessageSearch): Promise<MessageRow[]> {
-  return searchMessagesQuery(db, s).execute();
-}

@@ -4,6 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { readEnv, SharedEnv } from '@parley/config';
 import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 import type { WebhookConfig } from './offline-webhook.js';
+import type { SearchIndexerConfig } from './search-indexer.js';
 
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
 export const PersisterEnv = Type.Object({
@@ -23,6 +24,12 @@ export const PersisterEnv = Type.Object({
   PERSISTER_CLAIM_INTERVAL_MS: Type.Integer({ minimum: 100, default: 5000 }),
   /** How often the rooms' persisted watermarks advance (and their Redis logs are trimmed). */
   PERSISTER_WATERMARK_INTERVAL_MS: Type.Integer({ minimum: 10, default: 1000 }),
+  /** Whether this persister writes the search index (blocks of each room's messages, behind its watermark). Off, search reads every message. */
+  PERSISTER_SEARCH_INDEX: Type.Boolean({ default: true }),
+  /** Seqs of a room per search block: the index's unit, written once this many wait. */
+  PERSISTER_SEARCH_BLOCK: Type.Integer({ minimum: 1, maximum: 1024, default: 64 }),
+  /** Longest persisted messages of a quiet room wait for the index (search finds them meanwhile, more slowly). */
+  PERSISTER_SEARCH_LAG_MS: Type.Integer({ minimum: 0, maximum: 600_000, default: 5000 }),
   /** Where offline notifications are posted (the customer's push service); unset: none are sent. */
   WEBHOOK_URL: Type.Optional(Type.String({ pattern: '^https?://' })),
   /** Shared secret of the webhook's HMAC-SHA256 signature (x-parley-signature); required with WEBHOOK_URL. */
@@ -56,6 +63,7 @@ export interface PersisterConfig {
   claimIntervalMs: number;
   watermarkIntervalMs: number;
   roomLogWindow: number;
+  search: SearchIndexerConfig | undefined;
   metrics: { host: string; port: number } | undefined;
   webhook: WebhookConfig | undefined;
 }
@@ -90,6 +98,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
     claimIntervalMs: env.PERSISTER_CLAIM_INTERVAL_MS,
     watermarkIntervalMs: env.PERSISTER_WATERMARK_INTERVAL_MS,
     roomLogWindow: env.ROOM_LOG_WINDOW,
+    search: env.PERSISTER_SEARCH_INDEX ? Object.freeze({ blockSeqs: env.PERSISTER_SEARCH_BLOCK, lagMs: env.PERSISTER_SEARCH_LAG_MS }) : undefined,
     metrics: env.METRICS_PORT === undefined ? undefined : Object.freeze({ host: env.METRICS_HOST, port: env.METRICS_PORT }),
   });
 }

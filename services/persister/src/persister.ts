@@ -16,6 +16,7 @@ import { PERSISTER_GROUP, partitionNumbers, type Keys, type Scripts, type RedisC
 import type { PersisterConfig } from './config.js';
 import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
 import type { Notifier } from './offline-webhook.js';
+import { SearchIndexer } from './search-indexer.js';
 
 /** A stream entry and the partition whose event stream it was read from. */
 interface PartitionEntry {
@@ -52,6 +53,7 @@ export class Persister {
   /** Rooms persisted into since their watermark was last advanced. */
   private readonly dirtyRooms = new Set<number>();
   private lastAdvance = 0;
+  private readonly search: SearchIndexer | undefined;
 
   constructor(
     private readonly config: PersisterConfig,
@@ -66,6 +68,7 @@ export class Persister {
     private readonly notifier?: Notifier,
   ) {
     this.claimCursors = partitionNumbers(keys).map(() => '0-0');
+    this.search = config.search && new SearchIndexer(db, config.search);
   }
 
   async start(): Promise<void> {
@@ -86,11 +89,12 @@ export class Persister {
     );
   }
 
-  /** Finishes the batch in hand, acks it, advances the watermarks, and resolves. */
+  /** Finishes the batch in hand, acks it, advances the watermarks, indexes what it wrote, and resolves. */
   async stop(): Promise<void> {
     this.stopping = true;
     await this.loop;
     await this.advanceWatermarks();
+    await this.search?.run({ all: true });
   }
 
   private async run(): Promise<void> {
@@ -308,8 +312,9 @@ export class Persister {
 
   /**
    * Moves the persisted watermark of each room written to since the last call to the end of its
-   * contiguous run in Postgres, trimming its log. Done at most every PERSISTER_WATERMARK_INTERVAL_MS
-   * rather than per batch: it costs a query per room, and only bounds the room logs' length.
+   * contiguous run in Postgres, trimming its log, and indexes for search what is behind it. Done at
+   * most every PERSISTER_WATERMARK_INTERVAL_MS rather than per batch: it costs a query per room, and
+   * only bounds the room logs' length.
    */
   private async advanceWatermarks(): Promise<void> {
     this.lastAdvance = Date.now();
@@ -324,7 +329,9 @@ export class Persister {
       if (upTo > known) await this.scripts.roomPersisted(roomId, upTo, this.config.roomLogWindow);
       const passed = deadSeqs.filter((seq) => seq <= upTo);
       if (passed.length > 0) await this.redis.srem(this.keys.roomDeadSeqs(roomId), ...passed);
+      this.search?.persisted(roomId, upTo);
       this.dirtyRooms.delete(roomId);
     }
+    await this.search?.run();
   }
 }
