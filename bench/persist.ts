@@ -1,5 +1,6 @@
-// Persist throughput: the persister draining a pre-filled event stream into Postgres, against COPY
-// of the same rows into the same table, in interleaved rounds of one run.
+// Persist throughput: the persister draining a pre-filled event stream into Postgres with its search
+// index, the same without the index (PERSISTER_SEARCH_INDEX=false), and COPY of the same rows into
+// the same table, in interleaved rounds of one run.
 //   npm run persist -w @parley/bench            (ROUNDS=3, EVENTS=50000)
 import { execFileSync } from 'node:child_process';
 import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
@@ -8,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
-import { createDb, createGroupRoom, ensureUsers, migrateToLatest, roomMemberIds } from '@parley/db';
-import { createKeys, createScripts, persisterLag } from '@parley/redis';
+import { createDb, createGroupRoom, ensureUsers, migrateToLatest, roomMemberIds, searchIndexedSeqs } from '@parley/db';
+import { createKeys, createScripts, partitionNumbers, persisterLag } from '@parley/redis';
 import { encodeMessageEventBody } from '@parley/protocol';
 import { eventually, startPersister, startPostgres, startRedis, TEST_JWT_SECRET } from '@parley/testkit';
 import { now } from './lib/latency.js';
@@ -17,12 +18,21 @@ import { cpuSeconds } from './lib/proc-cpu.js';
 import { fmt, summarize } from './lib/stats.js';
 
 const ROOMS = 10;
+/** The persister's default PERSISTER_SEARCH_BLOCK: a room's last partial block waits for its lag. */
+const SEARCH_BLOCK = 64;
+
+/** One drain by the persister: rows/s, and CPU seconds of the persister process, Postgres and Redis. */
+export interface Drain {
+  rowsPerSecond: number;
+  cpu: { persister: number; postgres: number; redis: number };
+}
 
 export interface PersistRound {
-  persisterRowsPerSecond: number;
+  /** With the search index, until every room is indexed but for its last partial block. */
+  search: Drain;
+  /** Without it. */
+  plain: Drain;
   copyRowsPerSecond: number;
-  /** CPU seconds during the drain: the persister process, Postgres, Redis. */
-  cpu: { persister: number; postgres: number; redis: number };
 }
 
 export async function runPersist(events: number, rounds: number, log: (l: string) => void = () => {}): Promise<PersistRound[]> {
@@ -38,12 +48,20 @@ export async function runPersist(events: number, rounds: number, log: (l: string
     await ensureUsers(db, ['writer']);
     const rooms: number[] = [];
     for (let r = 0; r < ROOMS; r++) rooms.push((await createGroupRoom(db, 'writer', { name: `r${r}`, isPublic: false, memberIds: [] })).id);
-    for (const room of rooms) await scripts.roomMembersFill(room, '', 3600, await roomMemberIds(db, room));
+    // The caches a gateway fills before its first append: members, and heads (new rooms: 0). And a
+    // new Redis: no head to reconcile with Postgres; this server is recorded as the one the
+    // partitions were reconciled on, as a gateway does at its start, or room-append refuses.
+    for (const room of rooms) {
+      await scripts.roomMembersFill(room, '', 3600, await roomMemberIds(db, room));
+      await redis.hset(keys.roomMeta(room), 'seq', 0, 'floor', 0);
+    }
+    const runId = /run_id:(\w+)/.exec(await redis.info('server'))![1]!;
+    await Promise.all(partitionNumbers(keys).map((p) => redis.set(keys.partitionIncarnation(p), runId)));
 
     const results: PersistRound[] = [];
-    for (let round = 0; round < rounds; round++) {
-      // Fill the stream through the real append script, as gateways do.
-      await sql`truncate messages`.execute(db);
+    let filled = 0;
+    // Fill the stream through the real append script, as gateways do; returns the rows for COPY.
+    const fill = async (): Promise<string[]> => {
       const csv: string[] = [];
       const appends: Promise<unknown>[] = [];
       for (let i = 0; i < events; i++) {
@@ -51,7 +69,7 @@ export async function runPersist(events: number, rounds: number, log: (l: string
         const id = crypto.randomUUID();
         const createdAt = new Date().toISOString();
         const content = `message ${i} `.padEnd(100, '.');
-        const clientId = `r${round}-${i}`;
+        const clientId = `f${filled}-${i}`;
         const eventJson = encodeMessageEventBody({
           chat_id: room,
           id,
@@ -75,32 +93,53 @@ export async function runPersist(events: number, rounds: number, log: (l: string
           }),
         );
         if (appends.length >= 1000) await Promise.all(appends.splice(0));
-        csv.push(`${room},${round * (events / ROOMS) + Math.floor(i / ROOMS) + 1},${id},writer,${clientId},text,${content},${createdAt}`);
+        csv.push(`${room},${filled * (events / ROOMS) + Math.floor(i / ROOMS) + 1},${id},writer,${clientId},text,${content},${createdAt}`);
       }
       await Promise.all(appends);
-
-      const persister = await startPersister(env, 'bench-persister');
-      const cpuBefore = [cpuSeconds([persister.pid]), cpuSeconds([pg.child.pid]), cpuSeconds([redisServer.child.pid])];
+      filled++;
+      return csv;
+    };
+    const drain = async (search: boolean): Promise<Drain> => {
+      await sql`truncate messages, search_blocks`.execute(db);
+      // The seqs of earlier rounds, gone with the rows, count as indexed.
+      const earlier = filled * (events / ROOMS);
+      if (earlier > 0) await sql`insert into search_blocks select unnest(${rooms}::bigint[]), 1, ${earlier}, '{}'`.execute(db);
+      await fill();
+      const lastSeq = filled * (events / ROOMS);
+      const persister = await startPersister({ ...env, PERSISTER_SEARCH_INDEX: String(search) }, 'bench-persister');
+      const pids = [persister.pid, pg.child.pid, redisServer.child.pid];
+      const before = pids.map((pid) => cpuSeconds([pid]));
       const t0 = now();
       await eventually(async () => (await persisterLag(redis, keys)).streamLength === 0, 600_000, 'stream drained');
-      const persisterSeconds = (now() - t0) / 1000;
-      const cpuAfter = [cpuSeconds([persister.pid]), cpuSeconds([pg.child.pid]), cpuSeconds([redisServer.child.pid])];
-      const cpu = { persister: cpuAfter[0]! - cpuBefore[0]!, postgres: cpuAfter[1]! - cpuBefore[1]!, redis: cpuAfter[2]! - cpuBefore[2]! };
+      if (search) {
+        await eventually(async () => [...(await searchIndexedSeqs(db, rooms)).values()].every((seq) => seq > lastSeq - SEARCH_BLOCK), 600_000, 'rooms indexed');
+      }
+      const seconds = (now() - t0) / 1000;
+      const [persisterCpu, postgres, redisCpu] = pids.map((pid, i) => cpuSeconds([pid]) - before[i]!);
       await persister.kill('SIGTERM');
+      return { rowsPerSecond: events / seconds, cpu: { persister: persisterCpu!, postgres: postgres!, redis: redisCpu! } };
+    };
+    for (let round = 0; round < rounds; round++) {
+      const search = await drain(true);
+      const plain = await drain(false);
 
       // The same rows, by COPY, into the same (emptied) table.
-      await sql`truncate messages`.execute(db);
+      await sql`truncate messages, search_blocks`.execute(db);
+      const csv = await fill();
+      await redis.del(...partitionNumbers(keys).map((p) => keys.eventStream(p)));
       const file = join(dir, 'rows.csv');
       writeFileSync(file, csv.join('\n') + '\n');
       const t1 = now();
       execFileSync('psql', [pg.url, '-qc', `\\copy messages (room_id, seq, id, sender_id, client_id, type, content, created_at) from '${file}' csv`]);
-      const copySeconds = (now() - t1) / 1000;
+      const copyRowsPerSecond = events / ((now() - t1) / 1000);
 
-      const row = { persisterRowsPerSecond: events / persisterSeconds, copyRowsPerSecond: events / copySeconds, cpu };
+      const row = { search, plain, copyRowsPerSecond };
       results.push(row);
+      const us = (d: Drain, k: keyof Drain['cpu']) => fmt((d.cpu[k] / events) * 1e6, 1);
       log(
-        `round ${round + 1}: persister ${fmt(row.persisterRowsPerSecond, 0)} rows/s, COPY ${fmt(row.copyRowsPerSecond, 0)} rows/s, ratio ${fmt(row.persisterRowsPerSecond / row.copyRowsPerSecond)}; ` +
-          `drain CPU s: persister ${fmt(cpu.persister)}, Postgres ${fmt(cpu.postgres)}, Redis ${fmt(cpu.redis)} over ${fmt(persisterSeconds)} s`,
+        `round ${round + 1}: search on ${fmt(search.rowsPerSecond, 0)} rows/s, off ${fmt(plain.rowsPerSecond, 0)} rows/s (on/off ${fmt(search.rowsPerSecond / plain.rowsPerSecond)}), ` +
+          `COPY ${fmt(copyRowsPerSecond, 0)} rows/s; CPU µs per message on/off: persister ${us(search, 'persister')}/${us(plain, 'persister')}, ` +
+          `Postgres ${us(search, 'postgres')}/${us(plain, 'postgres')}, Redis ${us(search, 'redis')}/${us(plain, 'redis')}`,
       );
     }
     return results;
@@ -117,9 +156,10 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rounds = Number(process.env.ROUNDS ?? 3);
   console.log(`persist: ${events} events in ${ROOMS} rooms, ${rounds} rounds (persister drain, then COPY of the same rows)`);
   const results = await runPersist(events, rounds, (l) => console.log(l));
-  const ratio = summarize(results.map((r) => r.persisterRowsPerSecond / r.copyRowsPerSecond));
+  const median = (f: (r: PersistRound) => number) => fmt(summarize(results.map(f)).median, 2);
+  const ratio = summarize(results.map((r) => r.search.rowsPerSecond / r.plain.rowsPerSecond));
   console.log(
-    `persister / COPY: median ${fmt(ratio.median)} (${fmt(ratio.min)}–${fmt(ratio.max)}); ` +
-      `persister median ${fmt(summarize(results.map((r) => r.persisterRowsPerSecond)).median, 0)} rows/s, COPY median ${fmt(summarize(results.map((r) => r.copyRowsPerSecond)).median, 0)} rows/s`,
+    `search on / off: median ${fmt(ratio.median)} (${fmt(ratio.min)}–${fmt(ratio.max)}); on / COPY ${median((r) => r.search.rowsPerSecond / r.copyRowsPerSecond)}; ` +
+      `median CPU µs per message, search on: persister ${median((r) => (r.search.cpu.persister / events) * 1e6)}, Postgres ${median((r) => (r.search.cpu.postgres / events) * 1e6)}`,
   );
 }
