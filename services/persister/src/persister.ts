@@ -259,11 +259,15 @@ export class Persister {
       const n = await insertMessages(trx, rows);
       await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
-      // A member has read what they sent (the append script moved the position in Redis too).
-      const own = rows.flatMap((r) =>
-        r.sender_id && r.type !== 'system' ? [{ kind: 'read' as const, room_id: r.room_id, user_id: r.sender_id, seq: r.seq }] : [],
-      );
-      await applyPositionMarks(trx, [...marks, ...own]);
+      // A member has read what they sent (the append script moved the position in Redis too): each
+      // sender's newest message of each room.
+      const own = new Map<string, PositionMark>();
+      for (const r of rows) {
+        if (!r.sender_id || r.type === 'system') continue;
+        const key = `${r.room_id} ${r.sender_id}`;
+        if ((own.get(key)?.seq ?? 0) < r.seq) own.set(key, { kind: 'read', room_id: r.room_id, user_id: r.sender_id, seq: r.seq });
+      }
+      await applyPositionMarks(trx, [...marks, ...own.values()]);
       return n;
     });
     for (const entry of malformed) await this.deadLetter(entry, { code: 'MALFORMED', message: 'malformed stream entry' });

@@ -39,12 +39,17 @@ export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: 
   if (!event) return undefined;
   const e = decodeRoomEvent(event);
   if (!e) return undefined;
-  const common = { room_id: e.chat_id, seq: e.seq, id: e.id, sender_id: e.sender_id, client_id: e.client_id, created_at: e.created_at };
+  // Rows built whole, without spreading a common part: this runs for every message persisted.
   switch (e.type) {
     case 'message':
       return {
         row: {
-          ...common,
+          room_id: e.chat_id,
+          seq: e.seq,
+          id: e.id,
+          sender_id: e.sender_id,
+          client_id: e.client_id,
+          created_at: e.created_at,
           type: e.message_type,
           content: e.content,
           system: e.system ?? null,
@@ -53,9 +58,24 @@ export function entryOf([, fields]: StreamEntry): { row: NewMessage } | { mark: 
         },
       };
     case 'message_edited':
-      return { row: { ...common, kind: 'edit', target_seq: e.message_seq, type: 'edit', content: e.content } };
-    case 'message_deleted':
-      return { row: { ...common, kind: 'delete', target_seq: e.message_seq, type: 'delete', content: '', recalled: e.recalled } };
+    case 'message_deleted': {
+      const edit = e.type === 'message_edited';
+      return {
+        row: {
+          room_id: e.chat_id,
+          seq: e.seq,
+          id: e.id,
+          sender_id: e.sender_id,
+          client_id: e.client_id,
+          created_at: e.created_at,
+          kind: edit ? 'edit' : 'delete',
+          target_seq: e.message_seq,
+          type: edit ? 'edit' : 'delete',
+          content: edit ? e.content : '',
+          ...(edit ? {} : { recalled: e.recalled }),
+        },
+      };
+    }
     default:
       return undefined;
   }
