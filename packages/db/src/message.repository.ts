@@ -103,20 +103,32 @@ export async function latestMessageRows(db: Kysely<Database>, roomIds: number[])
     .execute();
 }
 
+/** A room whose events are all accounted for up to `known`; `deadLettered`: seqs the persisters set aside, which Postgres refused. */
+export interface AccountedRoom {
+  room_id: number;
+  known: number;
+  deadLettered: number[];
+}
+
 /**
- * The highest seq up to which the room's events are all accounted for, given that they all are up
- * to `known`: in Postgres, or among `deadLettered` (seqs the persisters set aside, which Postgres
- * refused). Seqs after `known` that equal known + their rank form the contiguous run.
+ * For each room, the highest seq up to which its events are all accounted for: in Postgres, or
+ * dead-lettered. Seqs after `known` that equal known + their rank form the contiguous run. One
+ * statement for every room (a statement per room cost more to plan than to run).
  */
-export async function contiguousPersistedSeq(db: Kysely<Database>, roomId: number, known: number, deadLettered: number[] = []): Promise<number> {
-  const row = await sql<{ upto: number | null }>`
-    select max(seq)::bigint as upto from (
+export async function contiguousPersistedSeqs(db: Kysely<Database>, rooms: AccountedRoom[]): Promise<Map<number, number>> {
+  if (rooms.length === 0) return new Map();
+  const dead = rooms.flatMap((r) => r.deadLettered.map((seq) => ({ room_id: r.room_id, seq })));
+  const { rows } = await sql<{ room_id: string; upto: string }>`
+    with r(room_id, known) as (select * from unnest(${rooms.map((r) => r.room_id)}::bigint[], ${rooms.map((r) => r.known)}::bigint[])),
+    dead(room_id, seq) as (select * from unnest(${dead.map((d) => d.room_id)}::bigint[], ${dead.map((d) => d.seq)}::bigint[]))
+    select r.room_id, coalesce(max(a.seq) filter (where a.run = r.known), r.known) as upto
+    from r left join lateral (
       select seq, seq - row_number() over (order by seq) as run from (
-        select seq from messages where room_id = ${roomId} and seq > ${known}
-        union select unnest(${deadLettered}::bigint[])
-      ) accounted where seq > ${known}
-    ) s where run = ${known}`.execute(db);
-  return Number(row.rows[0]?.upto ?? known);
+        select m.seq from messages m where m.room_id = r.room_id and m.seq > r.known
+        union select d.seq from dead d where d.room_id = r.room_id and d.seq > r.known) accounted
+    ) a on true
+    group by r.room_id, r.known`.execute(db);
+  return new Map(rows.map((row) => [Number(row.room_id), Number(row.upto)]));
 }
 
 export async function countMessages(db: Kysely<Database>, roomId?: number): Promise<number> {

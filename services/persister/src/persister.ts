@@ -4,7 +4,7 @@ import type { PersisterMetrics } from './metrics.js';
 import {
   applyMessageChanges,
   applyPositionMarks,
-  contiguousPersistedSeq,
+  contiguousPersistedSeqs,
   insertMessages,
   touchRooms,
   type Database,
@@ -317,24 +317,37 @@ export class Persister {
   /**
    * Moves the persisted watermark of each room written to since the last call to the end of its
    * contiguous run in Postgres, trimming its log, and indexes for search what is behind it. Done at
-   * most every PERSISTER_WATERMARK_INTERVAL_MS rather than per batch: it costs a query per room, and
-   * only bounds the room logs' length.
+   * most every PERSISTER_WATERMARK_INTERVAL_MS rather than per batch: it costs reads of every room's
+   * watermark and one query, and only bounds the room logs' length.
    */
   private async advanceWatermarks(): Promise<void> {
     this.lastAdvance = Date.now();
-    for (const roomId of this.dirtyRooms) {
-      const [persisted, dead] = await Promise.all([
-        this.redis.hget(this.keys.roomMeta(roomId), 'persisted'),
-        this.redis.smembers(this.keys.roomDeadSeqs(roomId)),
-      ]);
-      const known = Number(persisted ?? 0);
-      const deadSeqs = dead.map(Number);
-      const upTo = await contiguousPersistedSeq(this.db, roomId, known, deadSeqs);
-      if (upTo > known) await this.scripts.roomPersisted(roomId, upTo, this.config.roomLogWindow);
-      const passed = deadSeqs.filter((seq) => seq <= upTo);
-      if (passed.length > 0) await this.redis.srem(this.keys.roomDeadSeqs(roomId), ...passed);
-      this.search?.persisted(roomId, upTo);
-      this.dirtyRooms.delete(roomId);
+    const rooms = [...this.dirtyRooms];
+    this.dirtyRooms.clear();
+    try {
+      const known = await Promise.all(
+        rooms.map(async (roomId) => {
+          const [persisted, dead] = await Promise.all([
+            this.redis.hget(this.keys.roomMeta(roomId), 'persisted'),
+            this.redis.smembers(this.keys.roomDeadSeqs(roomId)),
+          ]);
+          return { room_id: roomId, known: Number(persisted ?? 0), deadLettered: dead.map(Number) };
+        }),
+      );
+      const upTo = await contiguousPersistedSeqs(this.db, known);
+      await Promise.all(
+        known.map(async ({ room_id: roomId, known: before, deadLettered }) => {
+          const after = upTo.get(roomId) ?? before;
+          if (after > before) await this.scripts.roomPersisted(roomId, after, this.config.roomLogWindow);
+          const passed = deadLettered.filter((seq) => seq <= after);
+          if (passed.length > 0) await this.redis.srem(this.keys.roomDeadSeqs(roomId), ...passed);
+          this.search?.persisted(roomId, after);
+        }),
+      );
+    } catch (err) {
+      // Tried again at the next interval, with whatever was written meanwhile.
+      for (const roomId of rooms) this.dirtyRooms.add(roomId);
+      throw err;
     }
     await this.search?.run();
   }
