@@ -2,6 +2,7 @@
 // (the floor), each with 3 nodes and its own Redis, in interleaved rounds of one run.
 //   npm run fanout -w @parley/bench                      the three workloads of bench/README.md
 //   ROUNDS=5 DURATION_MS=8000 npm run fanout -w @parley/bench
+//   WORKLOAD='rooms of 10' RATE=4000 npm run fanout -w @parley/bench   one workload, at 4,000 messages/s
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds } from './lib/proc-cpu.js';
 import { latencyHistogram, now, percentiles, type Percentiles } from './lib/latency.js';
@@ -36,6 +37,8 @@ export interface RoundResult {
   /** The front split: the nodes' share and Redis' share. */
   nodesCpuPer1k: number;
   redisCpuPer1k: number;
+  /** Parley only: for probes of messages sent during the round, ms from the send until search found it (undefined: not within SEARCH_WAIT_MS). */
+  searchLagMs?: Array<number | undefined>;
 }
 
 const BODY_BYTES = 100;
@@ -44,7 +47,7 @@ const DRAIN_MS = 10_000;
 
 export interface Loaded {
   system: SystemUnderTest;
-  clients: Array<{ client: BenchClient; room: string }>;
+  clients: Array<{ client: BenchClient; room: string; user: string }>;
   received: number;
   histogram: ReturnType<typeof latencyHistogram>;
   lastDelivery: number;
@@ -74,11 +77,8 @@ export async function load(system: SystemUnderTest, workload: Workload, placemen
     const batch = [];
     for (let j = i; j < Math.min(i + 50, workload.clients); j++) {
       const room = rooms[Math.floor(j / size)]!;
-      batch.push(
-        system
-          .connect(placement(j, Math.floor(j / size), system.nodes), members[Math.floor(j / size)]![j % size]!, [room], onMessage)
-          .then((client) => ({ client, room })),
-      );
+      const user = members[Math.floor(j / size)]![j % size]!;
+      batch.push(system.connect(placement(j, Math.floor(j / size), system.nodes), user, [room], onMessage).then((client) => ({ client, room, user })));
     }
     loaded.clients.push(...(await Promise.all(batch)));
   }
@@ -93,10 +93,17 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
   const redis0 = cpuSeconds(l.system.redisPids());
   const back0 = cpuSeconds(l.system.backPids());
   const start = now();
+  const probes: Array<Promise<number | undefined>> = [];
+  let nextProbe = start;
   const sent = await openLoop(workload.rate, durationMs, (i, dueAt) => {
     // Spread senders over rooms and nodes: consecutive messages come from different rooms.
     const sender = l.clients[(i * size + Math.floor(i / workload.rooms)) % l.clients.length]!;
-    sender.client.send(sender.room, dueAt.toFixed(3).padEnd(BODY_BYTES, '.'));
+    const stamp = dueAt.toFixed(3);
+    sender.client.send(sender.room, stamp.padEnd(BODY_BYTES, '.'));
+    if (l.system.stack && dueAt >= nextProbe) {
+      nextProbe = dueAt + SEARCH_PROBE_EVERY_MS;
+      probes.push(searchLag(l.system.stack, sender.user, sender.room, stamp, dueAt));
+    }
   });
   const expected = sent * size;
   const deadline = now() + DRAIN_MS;
@@ -117,7 +124,24 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
     backCpuPer1k: per1k(back1 - back0),
     nodesCpuPer1k: per1k(nodes1 - nodes0),
     redisCpuPer1k: per1k(redis1 - redis0),
+    ...(l.system.stack ? { searchLagMs: await Promise.all(probes) } : {}),
   };
+}
+
+/** How often a message sent is probed for by search, and how long search may take to find it. */
+const SEARCH_PROBE_EVERY_MS = 500;
+const SEARCH_WAIT_MS = 30_000;
+
+/** Asks search, every 100 ms, for the message stamped `stamp` in `room`; resolves with the ms since its send once found. */
+async function searchLag(stack: NonNullable<SystemUnderTest['stack']>, user: string, room: string, stamp: string, sentAt: number): Promise<number | undefined> {
+  const token = stack.token(user);
+  const gateway = stack.gateways[0]!;
+  while (now() - sentAt < SEARCH_WAIT_MS) {
+    const found = await stack.http<{ messages?: unknown[] }>(gateway, 'GET', `/api/messages/search?keyword=${stamp}&chat_id=${room}&limit=1`, token);
+    if ((found.body?.messages?.length ?? 0) > 0) return now() - sentAt;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return undefined;
 }
 
 export interface FanoutOptions {
@@ -187,6 +211,16 @@ export function report(results: Map<string, RoundResult[]>): string {
         `| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} (${med((r) => r.nodesCpuPer1k)}, ${med((r) => r.redisCpuPer1k)}) | ${med((r) => r.backCpuPer1k)} |`,
       );
     }
+    const lags = rows.flatMap((r) => r.searchLagMs ?? []);
+    if (lags.length > 0) {
+      const found = lags.filter((l): l is number => l !== undefined);
+      const lag = summarize(found.length > 0 ? found : [Number.NaN]);
+      lines.push('');
+      lines.push(
+        `Parley search: ${found.length} of ${lags.length} probed messages found (one every ${SEARCH_PROBE_EVERY_MS} ms of sending), ` +
+          `ms from send to found: median ${fmt(lag.median, 0)}, max ${fmt(lag.max, 0)}.`,
+      );
+    }
     const has = (s: string) => rows.some((r) => r.system === s);
     if (has('socketio')) {
       lines.push('');
@@ -212,7 +246,9 @@ export function report(results: Map<string, RoundResult[]>): string {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rounds = Number(process.env.ROUNDS ?? 3);
   const durationMs = Number(process.env.DURATION_MS ?? 5000);
-  const only = process.env.WORKLOAD ? workloads.filter((w) => w.name.includes(process.env.WORKLOAD!)) : workloads;
+  const chosen = process.env.WORKLOAD ? workloads.filter((w) => w.name.includes(process.env.WORKLOAD!)) : workloads;
+  // RATE: messages per second offered, in place of each workload's own.
+  const only = process.env.RATE ? chosen.map((w) => ({ ...w, rate: Number(process.env.RATE) })) : chosen;
   console.log(`fan-out: ${rounds} interleaved rounds of ${durationMs} ms per system and workload, ${BODY_BYTES}-byte bodies`);
   const results = await runFanout({ workloads: only, rounds, durationMs, warmupMs: 2000, log: (l) => console.log(l) });
   console.log(report(results));

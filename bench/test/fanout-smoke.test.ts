@@ -15,4 +15,6 @@ t.test('the fan-out benchmark delivers everything on all three systems', async (
     t.ok(row.sent > 0, `${row.system}: sent ${row.sent}`);
     t.equal(row.delivered, row.expected, `${row.system}: ${row.delivered}/${row.expected} delivered`);
   }
+  const lags = rows.find((r) => r.system === 'parley')?.searchLagMs ?? [];
+  t.ok(lags.length > 0 && lags.every((l) => l !== undefined), `parley: search found each of the ${lags.length} probed messages`);
 });
