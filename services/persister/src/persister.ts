@@ -349,6 +349,8 @@ export class Persister {
       for (const roomId of rooms) this.dirtyRooms.add(roomId);
       throw err;
     }
-    await this.search?.run();
+    // The index only speeds search up (search checks unindexed messages directly): its failure
+    // must not hold persisting back. The rooms are indexed from their last block when next written.
+    await this.search?.run().catch((err: Error) => this.log.warn({ err: err.message }, 'search indexing failed; the rooms are indexed when next written'));
   }
 }
