@@ -1,14 +1,16 @@
-// WebSocket fan-out: Parley against Socket.IO + @socket.io/redis-adapter and against a bare ws relay
-// (the floor), each with 3 nodes and its own Redis, in interleaved rounds of one run.
+// WebSocket fan-out: Parley against Socket.IO + @socket.io/redis-adapter, against the same guarantees
+// built on Socket.IO (Redis Streams adapter, connection state recovery, Postgres before the ack) and
+// against a bare ws relay (the floor), each with 3 nodes and its own Redis, in interleaved rounds.
 //   npm run fanout -w @parley/bench                      the three workloads of bench/README.md
 //   ROUNDS=5 DURATION_MS=8000 npm run fanout -w @parley/bench
-//   WORKLOAD='rooms of 10' RATE=4000 npm run fanout -w @parley/bench   one workload, at 4,000 messages/s
+//   WORKLOAD='100 rooms of 10' RATE=4000 npm run fanout -w @parley/bench   one workload, at 4,000 messages/s
+//   SYSTEMS=parley,socketio npm run fanout -w @parley/bench                 only these systems
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds } from './lib/proc-cpu.js';
 import { latencyHistogram, now, percentiles, type Percentiles } from './lib/latency.js';
 import { openLoop } from './lib/open-loop.js';
 import { fmt, summarize } from './lib/stats.js';
-import { startFloor, startParley, startSocketIo, type BenchClient, type SystemUnderTest } from './lib/systems.js';
+import { startFloor, startParley, startSocketIo, startSocketIoDurable, type BenchClient, type SystemUnderTest } from './lib/systems.js';
 
 export interface Workload {
   name: string;
@@ -144,21 +146,25 @@ async function searchLag(stack: NonNullable<SystemUnderTest['stack']>, user: str
   return undefined;
 }
 
+const starters = { parley: startParley, socketio: startSocketIo, 'socketio-durable': startSocketIoDurable, floor: startFloor };
+export type BenchSystem = keyof typeof starters;
+export const benchSystems = Object.keys(starters) as BenchSystem[];
+export const startSystem = (name: BenchSystem): Promise<SystemUnderTest> => starters[name]();
+
 export interface FanoutOptions {
   workloads: Workload[];
   rounds: number;
   durationMs: number;
   warmupMs: number;
-  systems?: Array<'parley' | 'socketio' | 'floor'>;
+  systems?: BenchSystem[];
   log?: (line: string) => void;
 }
 
 /** Runs every workload on every system, rounds interleaved (A B C, A B C, …); returns every round. */
 export async function runFanout(options: FanoutOptions): Promise<Map<string, RoundResult[]>> {
   const log = options.log ?? (() => {});
-  const starters = { parley: startParley, socketio: startSocketIo, floor: startFloor };
   const systems: SystemUnderTest[] = [];
-  for (const name of options.systems ?? (['parley', 'socketio', 'floor'] as const)) systems.push(await starters[name]());
+  for (const name of options.systems ?? benchSystems) systems.push(await startSystem(name));
   const results = new Map<string, RoundResult[]>();
   try {
     for (const workload of options.workloads) {
@@ -201,7 +207,7 @@ export function report(results: Map<string, RoundResult[]>): string {
       '| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries: gateways+Redis (gateways, Redis) | persister+Postgres |',
     );
     lines.push('|---|---|---|---|---|---|---|---|');
-    for (const system of ['parley', 'socketio', 'floor'] as const) {
+    for (const system of benchSystems) {
       const mine = rows.filter((r) => r.system === system);
       if (mine.length === 0) continue;
       const med = (f: (r: RoundResult) => number) => fmt(summarize(mine.map(f)).median, 3);
@@ -221,7 +227,7 @@ export function report(results: Map<string, RoundResult[]>): string {
           `ms from send to found: median ${fmt(lag.median, 0)}, max ${fmt(lag.max, 0)}.`,
       );
     }
-    const has = (s: string) => rows.some((r) => r.system === s);
+    const has = (s: string) => rows.some((r) => r.system === s) && rows.some((r) => r.system === 'parley');
     if (has('socketio')) {
       lines.push('');
       lines.push(
@@ -229,6 +235,14 @@ export function report(results: Map<string, RoundResult[]>): string {
           `CPU per delivery, gateways+Redis ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k))}; ` +
           `everything included ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k + r.backCpuPer1k))}; ` +
           `p50 ${show(ratio(rows, 'socketio', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio', (r) => r.latency.p99))}.`,
+      );
+    }
+    if (has('socketio-durable')) {
+      lines.push('');
+      lines.push(
+        `Parley / Socket.IO with the same guarantees: deliveries/s ${show(ratio(rows, 'socketio-durable', (r) => r.deliveriesPerSecond))}; ` +
+          `CPU per delivery, everything included ${show(ratio(rows, 'socketio-durable', (r) => r.frontCpuPer1k + r.backCpuPer1k))}; ` +
+          `p50 ${show(ratio(rows, 'socketio-durable', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio-durable', (r) => r.latency.p99))}.`,
       );
     }
     if (has('floor')) {
@@ -243,13 +257,22 @@ export function report(results: Map<string, RoundResult[]>): string {
   return lines.join('\n');
 }
 
+/** The systems `SYSTEMS` names (comma-separated), or undefined for all of them. */
+export function systemsFromEnv(): BenchSystem[] | undefined {
+  const systems = process.env.SYSTEMS?.split(',') as BenchSystem[] | undefined;
+  const unknown = systems?.filter((s) => !benchSystems.includes(s));
+  if (unknown?.length) throw new Error(`SYSTEMS: unknown ${unknown.join(', ')}; known: ${benchSystems.join(', ')}`);
+  return systems;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const rounds = Number(process.env.ROUNDS ?? 3);
   const durationMs = Number(process.env.DURATION_MS ?? 5000);
   const chosen = process.env.WORKLOAD ? workloads.filter((w) => w.name.includes(process.env.WORKLOAD!)) : workloads;
   // RATE: messages per second offered, in place of each workload's own.
   const only = process.env.RATE ? chosen.map((w) => ({ ...w, rate: Number(process.env.RATE) })) : chosen;
+  const systems = systemsFromEnv();
   console.log(`fan-out: ${rounds} interleaved rounds of ${durationMs} ms per system and workload, ${BODY_BYTES}-byte bodies`);
-  const results = await runFanout({ workloads: only, rounds, durationMs, warmupMs: 2000, log: (l) => console.log(l) });
+  const results = await runFanout({ workloads: only, rounds, durationMs, warmupMs: 2000, systems, log: (l) => console.log(l) });
   console.log(report(results));
 }

@@ -1,20 +1,26 @@
-// Sustainable rate: step the offered rate up, Parley and Socket.IO interleaved at each step, until p99
+// Sustainable rate: step the offered rate up, every system interleaved at each step, until its p99
 // passes 50 ms or anything goes undelivered; draws latency percentiles against offered rate as SVG.
-//   npm run rate -w @parley/bench          (STEP_MS=3000; writes bench/results/latency-vs-rate.svg)
+//   npm run rate -w @parley/bench          (STEP_MS=3000; writes bench/results/latency-vs-rate-10.svg)
+//   ROOM_SIZE=100 npm run rate -w @parley/bench          1,000 clients in 10 rooms of 100
+//   SYSTEMS=parley,socketio-durable npm run rate -w @parley/bench
 import { writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { load, round, type RoundResult, type Workload } from './fanout.js';
+import { benchSystems, load, round, startSystem, systemsFromEnv, type BenchSystem, type RoundResult, type Workload } from './fanout.js';
 import { lineChart } from './lib/svg-chart.js';
 import { fmt } from './lib/stats.js';
-import { startParley, startSocketIo, type SystemUnderTest } from './lib/systems.js';
+import type { SystemUnderTest } from './lib/systems.js';
 
 const P99_LIMIT_MS = 50;
-const workload: Workload = { name: '1,000 clients in 100 rooms of 10', clients: 1000, rooms: 100, rate: 0 };
-/** Offered deliveries per second at each step (messages per second are a tenth: rooms of 10). */
-const steps = [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 120_000];
+/** Offered deliveries per second at each step (messages per second: divided by the room size). */
+const steps = [5_000, 10_000, 20_000, 30_000, 40_000, 50_000, 60_000, 80_000, 100_000, 120_000, 150_000, 200_000];
 
-export async function runRate(stepMs: number, log: (l: string) => void = () => {}) {
-  const systems: SystemUnderTest[] = [await startParley(), await startSocketIo()];
+/** 1,000 clients in rooms of `size`. */
+const workloadOf = (size: number): Workload => ({ name: `1,000 clients in ${1000 / size} rooms of ${size}`, clients: 1000, rooms: 1000 / size, rate: 0 });
+
+export async function runRate(stepMs: number, workload: Workload, names: BenchSystem[] = benchSystems, log: (l: string) => void = () => {}) {
+  const size = workload.clients / workload.rooms;
+  const systems: SystemUnderTest[] = [];
+  for (const name of names) systems.push(await startSystem(name));
   const rows = new Map<string, Array<{ offered: number; result: RoundResult }>>();
   const best = new Map<string, number>();
   try {
@@ -25,7 +31,7 @@ export async function runRate(stepMs: number, log: (l: string) => void = () => {
       if (alive.size === 0) break;
       for (const l of loaded) {
         if (!alive.has(l.system.name)) continue;
-        const result = await round(l, { ...workload, rate: offered / 10 }, stepMs);
+        const result = await round(l, { ...workload, rate: offered / size }, stepMs);
         rows.set(l.system.name, [...(rows.get(l.system.name) ?? []), { offered, result }]);
         const ok = result.delivered === result.expected && result.latency.p99 <= P99_LIMIT_MS;
         log(
@@ -44,21 +50,21 @@ export async function runRate(stepMs: number, log: (l: string) => void = () => {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const stepMs = Number(process.env.STEP_MS ?? 3000);
+  const size = Number(process.env.ROOM_SIZE ?? 10);
+  const workload = workloadOf(size);
   console.log(`rate: ${workload.name}, steps of ${stepMs} ms, limit p99 ${P99_LIMIT_MS} ms and nothing lost`);
-  const { rows, best } = await runRate(stepMs, (l) => console.log(l));
-  const colors: Record<string, string> = { parley: '#1f77b4', socketio: '#d62728' };
+  const { rows, best } = await runRate(stepMs, workload, systemsFromEnv(), (l) => console.log(l));
+  const colors: Record<BenchSystem, string> = { parley: '#1f77b4', socketio: '#d62728', 'socketio-durable': '#9467bd', floor: '#7f7f7f' };
   const series = [...rows].flatMap(([name, points]) => [
-    { name: `${name} p50`, color: colors[name]!, dashed: true, points: points.map((p) => [p.offered, p.result.latency.p50] as [number, number]) },
-    { name: `${name} p99`, color: colors[name]!, points: points.map((p) => [p.offered, p.result.latency.p99] as [number, number]) },
-    { name: `${name} p99.9`, color: colors[name]!, dashed: true, points: points.map((p) => [p.offered, p.result.latency.p999] as [number, number]) },
+    { name: `${name} p50`, color: colors[name as BenchSystem], dashed: true, points: points.map((p) => [p.offered, p.result.latency.p50] as [number, number]) },
+    { name: `${name} p99`, color: colors[name as BenchSystem], points: points.map((p) => [p.offered, p.result.latency.p99] as [number, number]) },
   ]);
-  const file = fileURLToPath(new URL('results/latency-vs-rate.svg', import.meta.url));
+  const file = fileURLToPath(new URL(`results/latency-vs-rate-${size}.svg`, import.meta.url));
   writeFileSync(
     file,
-    lineChart('Fan-out latency against offered rate (100 rooms of 10, 3 nodes)', 'offered deliveries per second', 'latency (log scale)', series),
+    lineChart(`Fan-out latency against offered rate (${workload.name}, 3 nodes)`, 'offered deliveries per second', 'latency (log scale)', series),
   );
   console.log(`chart: ${file}`);
   const parley = best.get('parley') ?? 0;
-  const sio = best.get('socketio') ?? 0;
-  console.log(`sustainable rate: parley ${parley}, socket.io ${sio} deliveries/s; ratio ${fmt(parley / Math.max(1, sio))}`);
+  for (const [name, rate] of best) console.log(`sustainable rate: ${name} ${rate} deliveries/s; parley / ${name} ${fmt(parley / Math.max(1, rate))}`);
 }

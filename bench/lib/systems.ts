@@ -1,7 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createGroupRoom, ensureUsers } from '@parley/db';
-import { Child, Stack, startRedis, type RedisServer } from '@parley/testkit';
+import pg from 'pg';
+import { Child, Stack, startPostgres, startRedis, type PostgresServer } from '@parley/testkit';
 import { nextLocalAddress } from './source-address.js';
 
 /** A connected load-generator client: same cost for every system (plain `ws`, JSON text frames). */
@@ -12,12 +13,14 @@ export interface BenchClient {
 
 /** One system under test: its processes, its rooms, and a way to connect clients to a node. */
 export interface SystemUnderTest {
-  name: 'parley' | 'parley-cluster' | 'socketio' | 'floor';
+  name: 'parley' | 'parley-cluster' | 'socketio' | 'socketio-durable' | 'floor';
   nodes: number;
   /** Gateways (or nodes): with Redis, the real-time path. */
   nodePids(): number[];
   redisPids(): number[];
-  /** Persister and Postgres (Parley only): the durable path. */
+  /** The Redis servers' ports on 127.0.0.1 (a cluster's masters and replicas). */
+  redisPorts(): number[];
+  /** Persister and Postgres (Parley), Postgres (the durable Socket.IO peer): the durable path. */
   backPids(): number[];
   /** Parley only: the event stream's length and the persisters' pending entries. */
   backlog?(): Promise<{ stream: number; pending: number }>;
@@ -51,12 +54,10 @@ function open(
   });
 }
 
-async function startNodes(script: string, count: number, redis: RedisServer): Promise<Array<{ child: Child; port: number }>> {
+async function startNodes(script: string, count: number, env: Record<string, string>): Promise<Array<{ child: Child; port: number }>> {
   return Promise.all(
     Array.from({ length: count }, async (_, i) => {
-      const child = new Child(`${script}-${i + 1}`, process.execPath, ['--import', 'tsx', systemScript(script)], {
-        env: { ...process.env, REDIS_URL: redis.url },
-      });
+      const child = new Child(`${script}-${i + 1}`, process.execPath, ['--import', 'tsx', systemScript(script)], { env: { ...process.env, ...env } });
       const line = await child.waitFor(/"msg":"ready"/);
       return { child, port: (JSON.parse(line) as { port: number }).port };
     }),
@@ -76,6 +77,7 @@ export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = '
     stack,
     nodePids: () => stack.gateways.map((g) => g.child.pid),
     redisPids: () => (redis === 'cluster' ? stack.redisCluster.nodes.map((n) => n.child.pid) : [stack.redisServer.child.pid]),
+    redisPorts: () => (redis === 'cluster' ? stack.redisCluster.nodes.map((n) => n.port) : [stack.redisServer.port]),
     backPids: () => [...stack.persisters.map((p) => p.pid), stack.pgServer.child.pid],
     backlog: async () => ({ stream: await stack.streamLength(), pending: await stack.pendingCount() }),
     async setupRooms(members) {
@@ -113,41 +115,104 @@ export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = '
 
 type NodeConnect = (port: number, rooms: string[], onMessage: (body: string) => void) => Promise<BenchClient>;
 
-/** A cluster of relay nodes (`bench/systems/<script>.ts`) sharing one Redis; rooms are just names. */
-async function startRelayCluster(name: 'socketio' | 'floor', script: string, nodes: number, connect: NodeConnect): Promise<SystemUnderTest> {
+/** The durable peer's table: a serial id for order, the sender's id for idempotency, an index for a room's history. */
+const durableSchema = `
+  create table messages (id bigserial primary key, room text not null, client_id text not null unique, body text not null,
+                         created_at timestamptz not null default now());
+  create index messages_room on messages (room, id)`;
+
+/**
+ * A cluster of relay nodes (`bench/systems/<script>.ts`) sharing one Redis, and with `durable` one
+ * Postgres holding `durableSchema`; rooms are just names.
+ */
+async function startRelayCluster(
+  name: 'socketio' | 'socketio-durable' | 'floor',
+  script: string,
+  nodes: number,
+  connect: NodeConnect,
+  durable = false,
+): Promise<SystemUnderTest> {
   const redis = await startRedis();
-  const servers = await startNodes(script, nodes, redis);
+  let postgres: PostgresServer | undefined;
+  const env: Record<string, string> = { REDIS_URL: redis.url };
+  if (durable) {
+    postgres = await startPostgres();
+    const client = new pg.Client(postgres.url);
+    await client.connect();
+    await client.query(durableSchema);
+    await client.end();
+    env.DATABASE_URL = postgres.url;
+  }
+  const servers = await startNodes(script, nodes, env);
   return {
     name,
     nodes,
     nodePids: () => servers.map((s) => s.child.pid),
     redisPids: () => [redis.child.pid],
-    backPids: () => [],
+    redisPorts: () => [redis.port],
+    backPids: () => (postgres ? [postgres.child.pid] : []),
     setupRooms: async (members) => members.map((_, i) => `room-${i}`),
     connect: (node, _userId, rooms, onMessage) => connect(servers[node]!.port, rooms, onMessage),
     async stop() {
       await Promise.all(servers.map((s) => s.child.kill('SIGKILL')));
       await redis.stop();
+      await postgres?.stop();
     },
   };
 }
 
-/** Socket.IO with @socket.io/redis-adapter; the client speaks Engine.IO v4 / Socket.IO v5 over plain ws. */
+/**
+ * A Socket.IO v5 client over plain ws (Engine.IO v4): connects to namespace "/", joins `rooms`, hands
+ * every `msg` event's body to `onMessage` (with connection state recovery the server appends the
+ * packet's offset, which is ignored here).
+ */
+function socketIoClient(port: number, rooms: string[], onMessage: (body: string) => void): Promise<WebSocket> {
+  return open(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, {}, (ws, text, ready) => {
+    if (text.startsWith('42')) {
+      const [event, body] = JSON.parse(text.slice(2)) as [string, string];
+      if (event === 'msg') onMessage(body);
+      else if (event === 'joined') ready();
+    } else if (text === '2')
+      ws.send('3'); // Engine.IO ping
+    else if (text.startsWith('0'))
+      ws.send('40'); // Engine.IO open: connect to namespace "/"
+    else if (text.startsWith('40')) ws.send(`42${JSON.stringify(['join', rooms])}`);
+  });
+}
+
+/** Socket.IO with @socket.io/redis-adapter: broadcast only. */
 export function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
   return startRelayCluster('socketio', 'socketio-node', nodes, async (port, rooms, onMessage) => {
-    const ws = await open(`ws://127.0.0.1:${port}/socket.io/?EIO=4&transport=websocket`, {}, (ws, text, ready) => {
-      if (text.startsWith('42')) {
-        const [event, body] = JSON.parse(text.slice(2)) as [string, string];
-        if (event === 'msg') onMessage(body);
-        else if (event === 'joined') ready();
-      } else if (text === '2')
-        ws.send('3'); // Engine.IO ping
-      else if (text.startsWith('0'))
-        ws.send('40'); // Engine.IO open: connect to namespace "/"
-      else if (text.startsWith('40')) ws.send(`42${JSON.stringify(['join', rooms])}`);
-    });
+    const ws = await socketIoClient(port, rooms, onMessage);
     return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close() };
   });
+}
+
+/**
+ * The same guarantees on Socket.IO (`bench/systems/socketio-durable-node.ts`): the Redis Streams
+ * adapter, connection state recovery, each message in Postgres before it is emitted and acknowledged.
+ * Clients send with an acknowledgement and a client id, as Parley's do.
+ */
+export function startSocketIoDurable(nodes = 3): Promise<SystemUnderTest> {
+  let clients = 0;
+  return startRelayCluster(
+    'socketio-durable',
+    'socketio-durable-node',
+    nodes,
+    async (port, rooms, onMessage) => {
+      const ws = await socketIoClient(port, rooms, onMessage);
+      const me = clients++;
+      let n = 0;
+      return {
+        send: (room, body) => {
+          const ack = n++;
+          ws.send(`42${ack}${JSON.stringify(['msg', room, `${me}-${ack}`, body])}`);
+        },
+        close: () => ws.close(),
+      };
+    },
+    true,
+  );
 }
 
 /** The floor: a bare ws relay through Redis pub/sub per room. */

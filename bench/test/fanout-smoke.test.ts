@@ -1,8 +1,8 @@
 import t from 'tap';
-import { runFanout } from '../fanout.js';
+import { benchSystems, runFanout } from '../fanout.js';
 
 // A few seconds of the fan-out benchmark, so that it cannot rot. It checks delivery, never speed.
-t.test('the fan-out benchmark delivers everything on all three systems', async (t) => {
+t.test('the fan-out benchmark delivers everything on every system', async (t) => {
   const results = await runFanout({
     workloads: [{ name: 'smoke', clients: 24, rooms: 3, rate: 40 }],
     rounds: 1,
@@ -10,7 +10,7 @@ t.test('the fan-out benchmark delivers everything on all three systems', async (
     warmupMs: 0,
   });
   const rows = results.get('smoke') ?? [];
-  t.same(rows.map((r) => r.system).sort(), ['floor', 'parley', 'socketio']);
+  t.same(rows.map((r) => r.system).sort(), [...benchSystems].sort());
   for (const row of rows) {
     t.ok(row.sent > 0, `${row.system}: sent ${row.sent}`);
     t.equal(row.delivered, row.expected, `${row.system}: ${row.delivered}/${row.expected} delivered`);
