@@ -65,12 +65,13 @@ async function startNodes(script: string, count: number, env: Record<string, str
 }
 
 /**
- * Parley: gateways, a persister, Redis and Postgres, as the test harness runs them; on one Redis
+ * Parley: gateways, a persister, Redis and Postgres, as the test harness runs them (with the
+ * persister's own timings, not the harness' short ones); on one Redis
  * server, or on a Redis Cluster of 3 masters with a replica each (`parley-cluster`).
  */
 export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = 'standalone'): Promise<SystemUnderTest> {
   const cleanups: Array<() => unknown> = [];
-  const stack = await Stack.start({ teardown: (fn) => cleanups.push(fn) }, { gateways: nodes, persisters: 1, redis });
+  const stack = await Stack.start({ teardown: (fn) => cleanups.push(fn) }, { gateways: nodes, persisters: 1, redis, productionTimings: true });
   return {
     name: redis === 'cluster' ? 'parley-cluster' : 'parley',
     nodes,

@@ -26,7 +26,16 @@ export interface StackOptions {
    * (`cluster` runs a test file against a cluster; see the files under test/cluster/), else one server.
    */
   redis?: 'standalone' | 'cluster' | 'sentinel';
+  /**
+   * The persister's own claim and read timings (a benchmark). Unset, they are cut so that a test sees
+   * a crashed consumer's entries claimed within a second, at the cost of a claim sweep of every
+   * partition four times a second.
+   */
+  productionTimings?: boolean;
 }
+
+/** The test harness' persister timings (see StackOptions.productionTimings). */
+const testTimings = { PERSISTER_CLAIM_IDLE_MS: '1000', PERSISTER_CLAIM_INTERVAL_MS: '250', PERSISTER_BLOCK_MS: '200' };
 
 function stopRedis(b: StackRedis): Promise<void> {
   return b.mode === 'standalone' ? b.server.stop() : b.mode === 'cluster' ? b.cluster.stop() : b.sentinel.stop();
@@ -88,6 +97,7 @@ export class Stack {
     private readonly backend: StackRedis,
     readonly pgServer: PostgresServer,
     extraEnv: Record<string, string>,
+    timings: Record<string, string>,
   ) {
     const redis = targetOf(backend);
     this.env = {
@@ -97,9 +107,7 @@ export class Stack {
       JWT_SECRET: TEST_JWT_SECRET,
       SERVICE_TOKENS: TEST_SERVICE_TOKEN,
       LOG_LEVEL: 'info',
-      PERSISTER_CLAIM_IDLE_MS: '1000',
-      PERSISTER_CLAIM_INTERVAL_MS: '250',
-      PERSISTER_BLOCK_MS: '200',
+      ...timings,
       // Tests send as fast as they can as one user; services/gateway/test/rate-limits.test.ts sets its own.
       MESSAGE_RATE_PER_SECOND: '1000000',
       MESSAGE_RATE_BURST: '1000000',
@@ -128,7 +136,7 @@ export class Stack {
       throw redisStart.status === 'rejected' ? redisStart.reason : (pgStart as PromiseRejectedResult).reason;
     }
     const [backend, pgServer] = [redisStart.value, pgStart.value];
-    const stack = new Stack(backend, pgServer, options.env ?? {});
+    const stack = new Stack(backend, pgServer, options.env ?? {}, options.productionTimings ? {} : testTimings);
     t.teardown(() => stack.stop());
     await migrateToLatest(stack.db);
     await Promise.all([
