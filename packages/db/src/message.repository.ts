@@ -2,12 +2,19 @@ import { sql, type Kysely } from 'kysely';
 import type { Database, MessageRow, NewMessage } from './database.js';
 
 /**
- * Inserts a batch; rows already present (a replayed stream entry: the same room and seq) are
+ * Inserts a batch and brings every message it touches to the state its changes give it; returns
+ * how many rows were new. Rows already present (a replayed stream entry: the same room and seq) are
  * skipped, which makes persisting idempotent. The rows travel as one JSON array that
  * `json_to_recordset` turns back into rows: one parameter whatever the batch size, and
  * JSON.stringify is native, where arrays per column cost the driver an escape per value (half the
  * persister's CPU per message went there). Text is made well-formed first, as the driver's UTF-8
  * encoding did (a lone surrogate becomes U+FFFD); JSON columns keep theirs, which Postgres refuses.
+ *
+ * The messages to fold (applyMessageChanges) are the targets of the batch's edits and deletions,
+ * and the batch's new messages that change rows were written for before them (another persister
+ * may have written a change first). The insert finds the latter itself, with a probe of the change
+ * index per new message, so that a batch without changes (nearly every one) is one statement: a fold
+ * statement per batch cost Postgres about 4 ms of planning and probing at 1,000 messages a second.
  */
 export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): Promise<number> {
   if (rows.length === 0) return 0;
@@ -27,12 +34,26 @@ export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): 
     recalled: r.recalled ?? false,
     created_at: r.created_at,
   }));
-  const result = await sql`
-    insert into messages (room_id, seq, id, sender_id, client_id, kind, target_seq, type, content, system, attachment, forwarded_from, recalled, created_at)
-    select * from json_to_recordset(${JSON.stringify(records)}::json) as r(room_id bigint, seq bigint, id uuid, sender_id text, client_id text,
-      kind text, target_seq bigint, type text, content text, system jsonb, attachment jsonb, forwarded_from jsonb, recalled boolean, created_at timestamptz)
-    on conflict do nothing`.execute(db);
-  return Number(result.numAffectedRows ?? 0);
+  // The probe's snapshot predates the insert: a change in this very batch is among `targets` instead.
+  const result = await sql<{ inserted: number; rooms: string[]; seqs: string[] }>`
+    with ins as (
+      insert into messages (room_id, seq, id, sender_id, client_id, kind, target_seq, type, content, system, attachment, forwarded_from, recalled, created_at)
+      select * from json_to_recordset(${JSON.stringify(records)}::json) as r(room_id bigint, seq bigint, id uuid, sender_id text, client_id text,
+        kind text, target_seq bigint, type text, content text, system jsonb, attachment jsonb, forwarded_from jsonb, recalled boolean, created_at timestamptz)
+      on conflict do nothing
+      returning room_id, seq, kind),
+    probed as (
+      select i.room_id, i.seq,
+        i.kind = 'message' and exists (select 1 from messages c where c.room_id = i.room_id and c.target_seq = i.seq and c.kind <> 'message') as changed
+      from ins i)
+    select count(*)::int as inserted,
+      coalesce(array_agg(room_id) filter (where changed), '{}') as rooms, coalesce(array_agg(seq) filter (where changed), '{}') as seqs
+    from probed`.execute(db);
+  const { inserted, rooms, seqs } = result.rows[0]!;
+  const targets = rows.flatMap((r) => (r.target_seq === undefined || r.target_seq === null ? [] : [{ room_id: r.room_id, seq: r.target_seq }]));
+  for (let i = 0; i < rooms.length; i++) targets.push({ room_id: Number(rooms[i]), seq: Number(seqs[i]) });
+  await applyMessageChanges(db, targets);
+  return inserted;
 }
 
 /** The string with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, ES2024). */
@@ -47,8 +68,7 @@ function wellFormed(text: string): string {
  * the result is the same whichever persister wrote the message and its changes, in whatever order.
  * (The row's text may be an edit's by now; that is no matter: once a change applies, the text is
  * the last edit's, or empty.) Once deleted, the texts of its edits are emptied too, and its file
- * hidden. One statement; a listed message without change rows (nearly all of a batch) costs one
- * probe of the change index.
+ * hidden. One statement; a listed message without change rows costs one probe of the change index.
  */
 export async function applyMessageChanges(db: Kysely<Database>, targets: Array<{ room_id: number; seq: number }>): Promise<void> {
   if (targets.length === 0) return;

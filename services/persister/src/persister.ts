@@ -2,7 +2,6 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { PersisterMetrics } from './metrics.js';
 import {
-  applyMessageChanges,
   applyPositionMarks,
   contiguousPersistedSeqs,
   insertMessages,
@@ -252,12 +251,8 @@ export class Persister {
       const seen = latest.get(row.room_id);
       if (seen === undefined || seen < at) latest.set(row.room_id, at);
     }
-    // Messages whose state an edit or deletion may have changed: those changed by this batch, and
-    // those written by it (another persister may have written a change to them first).
-    const changed = rows.map((r) => ({ room_id: r.room_id, seq: r.target_seq ?? r.seq }));
     const inserted = await this.db.transaction().execute(async (trx) => {
       const n = await insertMessages(trx, rows);
-      await applyMessageChanges(trx, changed);
       await touchRooms(trx, latest);
       // A member has read what they sent (the append script moved the position in Redis too): each
       // sender's newest message of each room.
