@@ -42,7 +42,9 @@ if mode == 'member' then
     return {refusal}
   end
 end
-local prior = redis.call('GET', KEY.idempotency)
+-- One read for the client_id's record and the partition's incarnation (both are needed on the way).
+local found = redis.call('MGET', KEY.idempotency, KEY.incarnation)
+local prior, incarnation = found[1], found[2]
 if prior then
   local id, seq, created_at = string.match(prior, '^([^|]+)|([^|]+)|(.+)$')
   return {'DUPLICATE', id, tonumber(seq), created_at}
@@ -54,28 +56,32 @@ end
 if redis.call('XLEN', KEY.stream) >= tonumber(ARG.maxBacklog) then
   return {'BACKLOG_FULL'}
 end
-if redis.call('HEXISTS', KEY.meta, 'seq') == 0 then
+local head = redis.call('HGET', KEY.meta, 'seq')
+if not head then
   return {'HEAD_UNKNOWN'}
 end
 -- A command retried by the client across a failover can reach the new master before any gateway
--- has raised its heads: the seq it would hand out may be one Postgres already holds.
-if redis.call('GET', KEY.incarnation) ~= string.match(redis.call('INFO', 'server'), 'run_id:(%x+)') then
+-- has raised its heads: the seq it would hand out may be one Postgres already holds. The recorded
+-- run_id is looked for as a plain substring: a pattern match over INFO's text cost more than INFO.
+if not incarnation or not string.find(redis.call('INFO', 'server'), 'run_id:' .. incarnation .. '\r\n', 1, true) then
   return {'UNRECONCILED'}
 end
 if mode == 'bump' then
   redis.call('DEL', KEY.members)
   redis.call('INCR', KEY.membersGen)
 end
-local seq = redis.call('HINCRBY', KEY.meta, 'seq', 1)
+local seq = tonumber(head) + 1
+-- The new head, and what a member sends they have read: their read position counts as at least
+-- this (read-state.ts). Kept in the room's own hash, so that the script touches one slot; Postgres
+-- gets the position from the persister, which derives it from the message row.
+if mode == 'member' then
+  redis.call('HSET', KEY.meta, 'seq', seq, 'u:' .. ARG.sender, seq)
+else
+  redis.call('HSET', KEY.meta, 'seq', seq)
+end
 local event = ARG.eventHead .. seq .. ARG.eventTail
 redis.call('XADD', KEY.log, seq .. '-0', 'e', event)
 redis.call('XADD', KEY.stream, '*', 'r', ARG.room, 's', seq, 'e', event)
--- What a member sends they have read: their read position counts as at least this (read-state.ts).
--- Kept in the room's own hash, so that the script touches one slot; Postgres gets the position from
--- the persister, which derives it from the message row.
-if mode == 'member' then
-  redis.call('HSET', KEY.meta, 'u:' .. ARG.sender, seq)
-end
 if target ~= '' then
   redis.call('HSET', KEY.changes, ARG.changeKind .. ':' .. target, seq .. '|' .. ARG.change)
 end

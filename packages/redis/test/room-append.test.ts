@@ -1,0 +1,63 @@
+import t from 'tap';
+import { Redis } from 'ioredis';
+import { createKeys, createScripts, type AppendInput } from '@parley/redis';
+import { startRedis } from '@parley/testkit';
+
+// room-append.lua's own answers, on a real server: the head and the own read mark it writes, and
+// the fence that keeps a server the partition was not reconciled on from handing out seqs.
+const server = await startRedis();
+t.teardown(() => server.stop());
+const redis = new Redis(server.url);
+t.teardown(() => redis.disconnect());
+const keys = createKeys();
+const scripts = createScripts(redis, keys);
+const runId = /run_id:(\w+)/.exec(await redis.info('server'))![1]!;
+
+const room = 7;
+const incarnation = keys.partitionIncarnation(keys.partitionOf(room));
+let n = 0;
+const append = (senderId: string | null = 'alice', mode: AppendInput['mode'] = 'member') =>
+  scripts.roomAppend({
+    roomId: room,
+    senderId,
+    mode,
+    clientId: `c-${n++}`,
+    id: `id-${n}`,
+    createdAt: '2026-12-02T00:00:00.000Z',
+    eventJson: '{"chat_id":7,"content":"hi"}',
+    idempotencyTtlSeconds: 60,
+    maxBacklog: 1000,
+  });
+
+await redis.sadd(keys.roomMembers(room), '', 'alice', 'bob');
+
+t.test('without a head in Redis nothing is handed out', async (t) => {
+  await redis.set(incarnation, runId);
+  t.same(await append(), { status: 'HEAD_UNKNOWN' });
+});
+
+t.test('the head moves one seq a message, and the sender has read what they sent', async (t) => {
+  await redis.hset(keys.roomMeta(room), 'seq', 41);
+  t.match(await append('alice'), { status: 'OK', seq: 42 });
+  t.match(await append('bob'), { status: 'OK', seq: 43 });
+  t.match(await append(null, 'system'), { status: 'OK', seq: 44 });
+  t.same(await redis.hmget(keys.roomMeta(room), 'seq', 'u:alice', 'u:bob'), ['44', '42', '43']);
+  const log = await redis.xrange(keys.roomLog(room), '-', '+');
+  t.same(
+    log.map(([id]) => id),
+    ['42-0', '43-0', '44-0'],
+    'the room log holds each seq',
+  );
+});
+
+t.test('a server the partition was not reconciled on refuses, whatever run_id is recorded', async (t) => {
+  const head = await redis.hget(keys.roomMeta(room), 'seq');
+  for (const recorded of [null, runId.slice(0, 20), runId.replace(/.$/, (c) => (c === '0' ? '1' : '0')), `${runId}0`]) {
+    if (recorded === null) await redis.del(incarnation);
+    else await redis.set(incarnation, recorded);
+    t.same(await append(), { status: 'UNRECONCILED' }, `recorded ${recorded ?? 'nothing'}`);
+  }
+  t.equal(await redis.hget(keys.roomMeta(room), 'seq'), head, 'no seq was handed out');
+  await redis.set(incarnation, runId);
+  t.match(await append(), { status: 'OK' }, 'reconciled here, it appends');
+});
