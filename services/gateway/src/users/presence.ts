@@ -49,8 +49,11 @@ export class Presence {
       .exec();
   }
 
-  /** A socket of the user opened, went away, came back (`state`) or closed (undefined). */
-  async update(userId: string, socketId: string, state: LocalState | undefined): Promise<void> {
+  /**
+   * A socket of the user opened, went away, came back (`state`) or closed (undefined). `roomIds`:
+   * the rooms the socket receives, the user's rooms, where a change of the user's presence is told.
+   */
+  async update(userId: string, socketId: string, state: LocalState | undefined, roomIds: number[]): Promise<void> {
     const sockets = this.local.get(userId) ?? new Map<string, LocalState>();
     const before = aggregate(sockets);
     if (state) sockets.set(socketId, state);
@@ -62,8 +65,9 @@ export class Presence {
     const node = this.keys.presenceNode(this.nodeId);
     if (after) await this.redis.hset(node, userId, after);
     else await this.redis.multi().hdel(node, userId).hset(this.keys.presenceLastSeen(), userId, Date.now()).exec();
-    const [now] = await this.lookup([userId]);
-    await this.announce(now!);
+    // Online here is online: only away or gone here needs the other gateways' word.
+    const [now] = after === 'online' ? [{ user_id: userId, state: after, last_seen: null }] : await this.lookup([userId]);
+    await this.announce(now!, roomIds);
   }
 
   /** Each user's presence, aggregated over the live nodes. */
@@ -78,9 +82,8 @@ export class Presence {
     return [...new Set(lists.flat())];
   }
 
-  /** Tells each room of the user (a signal on the room's channel: only its members' sockets get it). */
-  private async announce(presence: UserPresence): Promise<void> {
-    const roomIds = await roomIdsOfUser(this.db, presence.user_id);
+  /** Tells each of these rooms of the user (a signal on the room's channel: only its members' sockets get it). */
+  private async announce(presence: UserPresence, roomIds: number[]): Promise<void> {
     if (roomIds.length === 0) return;
     // One command per room, not a pipeline: the rooms' channels lie in several slots of a cluster.
     await Promise.all(
@@ -124,7 +127,8 @@ export class Presence {
         if (stale.length > 0) await this.redis.hset(this.keys.presenceLastSeen(), ...stale.flatMap((u) => [u, lastBeat]));
       }
       this.log.info({ node, users: users.length }, 'reaped the presence of a dead gateway');
-      for (const presence of await this.lookup(users)) if (presence.state === 'offline') await this.announce(presence);
+      for (const presence of await this.lookup(users))
+        if (presence.state === 'offline') await this.announce(presence, await roomIdsOfUser(this.db, presence.user_id));
     }
   }
 }

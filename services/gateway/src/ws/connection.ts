@@ -180,7 +180,7 @@ export class Connection implements RoomListener, UserListener {
   async setPresence(state: 'online' | 'away'): Promise<void> {
     if (this.closed) return;
     this.present = true;
-    await this.core.presence.update(this.caller.id, this.id, state);
+    await this.core.presence.update(this.caller.id, this.id, state, [...this.rooms.keys()]);
   }
 
   /** Stops all relaying to this socket. */
@@ -188,7 +188,9 @@ export class Connection implements RoomListener, UserListener {
     if (this.closed) return;
     this.closed = true;
     if (this.present) {
-      this.core.presence.update(this.caller.id, this.id, undefined).catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
+      this.core.presence
+        .update(this.caller.id, this.id, undefined, [...this.rooms.keys()])
+        .catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
     }
     clearTimeout(this.helloTimer);
     clearTimeout(this.expiryTimer);
