@@ -25,7 +25,8 @@ export function parseCommandStats(info: string): CommandCost[] {
   return rows;
 }
 
-async function commandStats(ports: number[], reset: boolean): Promise<CommandCost[]> {
+/** INFO commandstats summed over these servers, largest time first; `reset` zeroes them instead. */
+export async function commandStats(ports: number[], reset: boolean): Promise<CommandCost[]> {
   const totals = new Map<string, CommandCost>();
   for (const port of ports) {
     const redis = new Redis({ port, host: '127.0.0.1', lazyConnect: true });

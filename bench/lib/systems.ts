@@ -9,6 +9,15 @@ import { nextLocalAddress } from './source-address.js';
 export interface BenchClient {
   send(room: string, body: string): void;
   close(): void;
+  /** Closes the socket; resolves once the server has answered the close handshake. */
+  disconnect(): Promise<void>;
+}
+
+function disconnect(ws: WebSocket): Promise<void> {
+  return new Promise((resolve) => {
+    ws.once('close', () => resolve());
+    ws.close();
+  });
 }
 
 /** One system under test: its processes, its rooms, and a way to connect clients to a node. */
@@ -106,6 +115,7 @@ export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = '
         send: (room, body) =>
           ws.send(JSON.stringify({ type: 'send_message', client_id: `${userId}-${n++}`, chat_id: Number(room), message_type: 'text', content: body })),
         close: () => ws.close(),
+        disconnect: () => disconnect(ws),
       };
     },
     async stop() {
@@ -185,7 +195,7 @@ function socketIoClient(port: number, rooms: string[], onMessage: (body: string)
 export function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
   return startRelayCluster('socketio', 'socketio-node', nodes, async (port, rooms, onMessage) => {
     const ws = await socketIoClient(port, rooms, onMessage);
-    return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close() };
+    return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close(), disconnect: () => disconnect(ws) };
   });
 }
 
@@ -210,6 +220,7 @@ export function startSocketIoDurable(nodes = 3): Promise<SystemUnderTest> {
           ws.send(`42${ack}${JSON.stringify(['msg', room, `${me}-${ack}`, body])}`);
         },
         close: () => ws.close(),
+        disconnect: () => disconnect(ws),
       };
     },
     true,
@@ -229,6 +240,6 @@ export function startFloor(nodes = 3): Promise<SystemUnderTest> {
       },
       JSON.stringify({ t: 'join', rooms }),
     );
-    return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close() };
+    return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close(), disconnect: () => disconnect(ws) };
   });
 }
