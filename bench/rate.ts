@@ -26,6 +26,8 @@ export async function runRate(stepMs: number, workload: Workload, names: BenchSy
   try {
     const loaded = [];
     for (const s of systems) loaded.push(await load(s, workload));
+    // A warm-up round each at the first step, not counted: the first sends fill caches and JIT.
+    for (const l of loaded) await round(l, { ...workload, rate: steps[0]! / size }, stepMs);
     const alive = new Set(systems.map((s) => s.name));
     for (const offered of steps) {
       if (alive.size === 0) break;
@@ -66,5 +68,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   );
   console.log(`chart: ${file}`);
   const parley = best.get('parley') ?? 0;
-  for (const [name, rate] of best) console.log(`sustainable rate: ${name} ${rate} deliveries/s; parley / ${name} ${fmt(parley / Math.max(1, rate))}`);
+  console.log(`sustainable rate: ${[...rows.keys()].map((name) => `${name} ${best.get(name) ?? 0}`).join(', ')} deliveries/s`);
+  for (const name of rows.keys())
+    if (name !== 'parley' && rows.has('parley')) console.log(`parley / ${name}: ${fmt(parley / Math.max(1, best.get(name) ?? 0))}`);
 }
