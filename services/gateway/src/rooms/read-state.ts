@@ -6,27 +6,22 @@ import { positionField, sentField, type PositionKind } from '@parley/redis';
 import { fillPositions, withFilledCaches } from './cache-fills.js';
 
 /**
- * The user's read position in each room, from Redis: the higher of the position they marked and
- * their own newest message there (what a member sends they have read; room-append.lua). Positions
- * missing there (first use, or Redis lost its data) are filled from Postgres, which the persisters
- * keep up to date.
+ * Each room's head and the user's read position in it, from Redis: the read position is the higher
+ * of the position they marked and their own newest message there (what a member sends they have
+ * read; room-append.lua), which the room's meta hash holds beside the head (one read per room).
+ * Positions missing from Redis (first use, or Redis lost its data) are filled from Postgres, which
+ * the persisters keep up to date.
  */
-export async function positions(core: GatewayCore, userId: string, roomIds: number[]): Promise<number[]> {
-  const [marked, sent] = await Promise.all([
+export async function headsAndReads(core: GatewayCore, userId: string, roomIds: number[]): Promise<{ heads: number[]; reads: number[] }> {
+  const [{ heads, fields: sent }, marked] = await Promise.all([
+    core.roomEvents.headsAnd(roomIds, sentField(userId)),
     positionFields(
       core,
       userId,
       roomIds.map((id) => positionField('read', id)),
     ),
-    sentSeqs(core, userId, roomIds),
   ]);
-  return marked.map((seq, i) => Math.max(seq, sent[i]!));
-}
-
-/** The seq of the user's newest message in each room, 0 if none in Redis. */
-async function sentSeqs(core: GatewayCore, userId: string, roomIds: number[]): Promise<number[]> {
-  const field = sentField(userId);
-  return Promise.all(roomIds.map(async (id) => Number((await core.redis.hget(core.keys.roomMeta(id), field)) ?? 0)));
+  return { heads, reads: marked.map((seq, i) => Math.max(seq, sent[i]!)) };
 }
 
 /** The values of these fields of the user's positions hash, in one read (filled first when cold). */
@@ -42,7 +37,7 @@ async function positionFields(core: GatewayCore, userId: string, fields: string[
 /** Unread counts of every room of the user: head − read position, and their sum. */
 export async function unreadCounts(core: GatewayCore, userId: string): Promise<Static<typeof UnreadCount>> {
   const roomIds = await roomIdsOfUser(core.db, userId);
-  const [heads, reads] = await Promise.all([core.roomEvents.heads(roomIds), positions(core, userId, roomIds)]);
+  const { heads, reads } = await headsAndReads(core, userId, roomIds);
   const chats = roomIds.map((chat_id, i) => {
     const head = heads[i]!;
     const read = Math.min(reads[i]!, head);
@@ -86,13 +81,14 @@ export async function markReceived(core: GatewayCore, userId: string, roomId: nu
  */
 export async function messageStatus(core: GatewayCore, userId: string, roomId: number, seq: number): Promise<Static<typeof MessageStatus>> {
   await requireDirectMember(core, roomId, userId);
-  if (seq > (await core.roomEvents.head(roomId))) throw new ParleyError('MESSAGE_NOT_FOUND');
   const peer = (await core.membership.members(roomId)).find((id) => id !== userId);
+  const {
+    heads: [head],
+    fields: [sent],
+  } = await core.roomEvents.headsAnd([roomId], peer === undefined ? undefined : sentField(peer));
+  if (seq > head!) throw new ParleyError('MESSAGE_NOT_FOUND');
   if (peer === undefined) return { chat_id: roomId, seq, status: 'sent' };
-  const [[marked, delivered], [sent]] = await Promise.all([
-    positionFields(core, peer, [positionField('read', roomId), positionField('delivered', roomId)]),
-    sentSeqs(core, peer, [roomId]),
-  ]);
+  const [marked, delivered] = await positionFields(core, peer, [positionField('read', roomId), positionField('delivered', roomId)]);
   const read = Math.max(marked!, sent!);
   const status = read >= seq ? 'read' : delivered! >= seq ? 'delivered' : 'sent';
   return { chat_id: roomId, seq, status };

@@ -50,11 +50,21 @@ export class RoomEvents {
    * every event there is and its newest seq is the head.
    */
   async heads(roomIds: number[]): Promise<number[]> {
-    if (roomIds.length === 0) return [];
+    return (await this.headsAnd(roomIds)).heads;
+  }
+
+  /**
+   * heads(), and with `field` also that field of each room's meta hash as a number (0 if absent),
+   * read in the same command.
+   */
+  async headsAnd(roomIds: number[], field?: string): Promise<{ heads: number[]; fields: number[] }> {
+    if (roomIds.length === 0) return { heads: [], fields: [] };
     await this.reconciled();
     // One command per room, not a pipeline: in a cluster the rooms lie in several slots. ioredis
     // writes them out together all the same.
-    const values = await Promise.all(roomIds.map((id) => this.redis.hget(this.keys.roomMeta(id), 'seq')));
+    const extra = field === undefined ? [] : [field];
+    const read = await Promise.all(roomIds.map((id) => this.redis.hmget(this.keys.roomMeta(id), 'seq', ...extra)));
+    const values = read.map((r) => r[0] ?? null);
     const missing = values.flatMap((v, i) => (v === null ? [i] : []));
     if (missing.length > 0) {
       const persisted = await persistedHeads(
@@ -71,7 +81,7 @@ export class RoomEvents {
         }),
       );
     }
-    return values.map(Number);
+    return { heads: values.map(Number), fields: read.map((r) => Number(r[1] ?? 0)) };
   }
 
   /**

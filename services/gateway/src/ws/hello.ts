@@ -1,7 +1,7 @@
 import { roomIdsOfUser } from '@parley/db';
 import type { ClientFrameOf } from '@parley/protocol';
 import type { Connection } from './connection.js';
-import { positions } from '../rooms/read-state.js';
+import { headsAndReads } from '../rooms/read-state.js';
 
 /**
  * hello: the connection starts receiving every room of its user. Rooms listed in `resume` replay
@@ -14,7 +14,7 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
   // Subscribe to membership changes before reading memberships, so that none falls between.
   await core.userHub.join(caller.id, conn);
   const roomIds = await roomIdsOfUser(core.db, caller.id);
-  const [heads, reads] = await Promise.all([core.roomEvents.heads(roomIds), positions(core, caller.id, roomIds)]);
+  const { heads, reads } = await headsAndReads(core, caller.id, roomIds);
   const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
   const epoch = core.redisRecovery.epoch();
   // Seqs received from an earlier Redis above a room's floor may name events that are gone.
