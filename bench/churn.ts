@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { benchSystems, startSystem, systemsFromEnv, type BenchSystem } from './fanout.js';
 import { cpuSeconds } from './lib/proc-cpu.js';
 import { commandStats, type CommandCost } from './redis-cost.js';
+import { layeredRooms } from './lib/layered-rooms.js';
 import { fmt, summarize } from './lib/stats.js';
 import type { BenchClient, SystemUnderTest } from './lib/systems.js';
 
@@ -25,21 +26,6 @@ export interface ChurnRound {
   commands: CommandCost[];
   /** Wall-clock ms to connect every client, 50 at a time. */
   connectMs: number;
-}
-
-/** Users `u0..u(n-1)`, each a member of 3 rooms of 10: layer l's rooms are consecutive slices of the users shifted by l * 3. */
-function roomsOf(n: number, tag: string): { members: string[][]; ofUser: number[][] } {
-  const members: string[][] = [];
-  const ofUser: number[][] = Array.from({ length: n }, () => []);
-  for (let layer = 0; layer < ROOMS_PER_CLIENT; layer++) {
-    for (let start = 0; start < n; start += ROOM_SIZE) {
-      const room = members.length;
-      const ids = Array.from({ length: Math.min(ROOM_SIZE, n - start) }, (_, k) => (start + k + layer * 3) % n);
-      members.push(ids.map((i) => `${tag}-${i}`));
-      for (const i of ids) ofUser[i]!.push(room);
-    }
-  }
-  return { members, ofUser };
 }
 
 /** Waits until the processes use less than 2% of a core over 250 ms (at most 15 s): their reaction to the closes is over. */
@@ -98,9 +84,10 @@ export async function runChurn(n: number, rounds: number, names: BenchSystem[], 
     for (const name of names) {
       const system = await startSystem(name);
       const tag = Math.random().toString(36).slice(2, 7);
-      const { members, ofUser } = roomsOf(n, tag);
+      const users = Array.from({ length: n }, (_, i) => `${tag}-${i}`);
+      const { members, ofUser } = layeredRooms(users, ROOMS_PER_CLIENT, ROOM_SIZE);
       const rooms = await system.setupRooms(members);
-      systems.push({ system, users: Array.from({ length: n }, (_, i) => `${tag}-${i}`), rooms, ofUser });
+      systems.push({ system, users, rooms, ofUser: users.map((u) => ofUser.get(u)!) });
     }
     // A warm-up round each, then interleaved rounds, the first system rotating.
     for (const s of systems) await churnRound(s.system, s.users, s.rooms, s.ofUser);

@@ -8,6 +8,7 @@ import WebSocket from 'ws';
 import { ParleyClient } from '@parley/client';
 import { createGroupRoom, ensureUsers } from '@parley/db';
 import { eventually, Stack } from '@parley/testkit';
+import { layeredRooms } from './lib/layered-rooms.js';
 import { nextLocalAddress } from './lib/source-address.js';
 import { fmt } from './lib/stats.js';
 
@@ -29,16 +30,11 @@ export async function runStorm(sockets: number, jitterMs: number, log: (l: strin
     const [gw1, gw2, gw3] = stack.gateways;
     const users = Array.from({ length: Math.ceil(sockets / SOCKETS_PER_USER) }, (_, i) => `storm${i}`);
     await ensureUsers(stack.db, [...users, 'talker']);
+    const layout = layeredRooms(users, ROOMS_PER_USER, ROOM_SIZE);
     const rooms: number[] = [];
-    const roomsOf = new Map<string, number[]>(users.map((u) => [u, []]));
-    for (let layer = 0; layer < ROOMS_PER_USER; layer++) {
-      for (let start = 0; start < users.length; start += ROOM_SIZE) {
-        const members = Array.from({ length: Math.min(ROOM_SIZE, users.length - start) }, (_, k) => users[(start + k + layer * 3) % users.length]!);
-        const room = (await createGroupRoom(stack.db, 'talker', { name: `storm ${rooms.length}`, isPublic: false, memberIds: members })).id;
-        rooms.push(room);
-        for (const m of members) roomsOf.get(m)!.push(room);
-      }
-    }
+    for (const members of layout.members)
+      rooms.push((await createGroupRoom(stack.db, 'talker', { name: `storm ${rooms.length}`, isPublic: false, memberIds: members })).id);
+    const roomsOf = new Map([...layout.ofUser].map(([user, indices]) => [user, indices.map((i) => rooms[i]!)]));
     let first = true;
     let turn = 0;
     const url = () => (first ? gw1! : [gw2!, gw3!][turn++ % 2]!).wsUrl;

@@ -13,11 +13,17 @@ export interface BenchClient {
   disconnect(): Promise<void>;
 }
 
-function disconnect(ws: WebSocket): Promise<void> {
-  return new Promise((resolve) => {
-    ws.once('close', () => resolve());
-    ws.close();
-  });
+/** A BenchClient over an open socket, sending with `send`. */
+function benchClient(ws: WebSocket, send: BenchClient['send']): BenchClient {
+  return {
+    send,
+    close: () => ws.close(),
+    disconnect: () =>
+      new Promise((resolve) => {
+        ws.once('close', () => resolve());
+        ws.close();
+      }),
+  };
 }
 
 /** One system under test: its processes, its rooms, and a way to connect clients to a node. */
@@ -111,12 +117,9 @@ export async function startParley(nodes = 3, redis: 'standalone' | 'cluster' = '
         '{"type":"hello"}',
       );
       let n = 0;
-      return {
-        send: (room, body) =>
-          ws.send(JSON.stringify({ type: 'send_message', client_id: `${userId}-${n++}`, chat_id: Number(room), message_type: 'text', content: body })),
-        close: () => ws.close(),
-        disconnect: () => disconnect(ws),
-      };
+      return benchClient(ws, (room, body) =>
+        ws.send(JSON.stringify({ type: 'send_message', client_id: `${userId}-${n++}`, chat_id: Number(room), message_type: 'text', content: body })),
+      );
     },
     async stop() {
       for (const fn of cleanups.reverse()) await fn();
@@ -195,7 +198,7 @@ function socketIoClient(port: number, rooms: string[], onMessage: (body: string)
 export function startSocketIo(nodes = 3): Promise<SystemUnderTest> {
   return startRelayCluster('socketio', 'socketio-node', nodes, async (port, rooms, onMessage) => {
     const ws = await socketIoClient(port, rooms, onMessage);
-    return { send: (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`), close: () => ws.close(), disconnect: () => disconnect(ws) };
+    return benchClient(ws, (room, body) => ws.send(`42${JSON.stringify(['msg', room, body])}`));
   });
 }
 
@@ -214,14 +217,10 @@ export function startSocketIoDurable(nodes = 3): Promise<SystemUnderTest> {
       const ws = await socketIoClient(port, rooms, onMessage);
       const me = clients++;
       let n = 0;
-      return {
-        send: (room, body) => {
-          const ack = n++;
-          ws.send(`42${ack}${JSON.stringify(['msg', room, `${me}-${ack}`, body])}`);
-        },
-        close: () => ws.close(),
-        disconnect: () => disconnect(ws),
-      };
+      return benchClient(ws, (room, body) => {
+        const ack = n++;
+        ws.send(`42${ack}${JSON.stringify(['msg', room, `${me}-${ack}`, body])}`);
+      });
     },
     true,
   );
@@ -240,6 +239,6 @@ export function startFloor(nodes = 3): Promise<SystemUnderTest> {
       },
       JSON.stringify({ t: 'join', rooms }),
     );
-    return { send: (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })), close: () => ws.close(), disconnect: () => disconnect(ws) };
+    return benchClient(ws, (room, body) => ws.send(JSON.stringify({ t: 'msg', room, body })));
   });
 }
