@@ -13,7 +13,8 @@ export interface UserListener {
 
 /** Relays per-user control messages (membership changes, read state) to this node's sockets of that user. */
 export class UserHub {
-  private readonly users = new Map<string, { listeners: Set<UserListener>; subscribed: Promise<void> }>();
+  /** Listeners per user: an array, lighter than a Set for the one or two sockets a user has here. */
+  private readonly users = new Map<string, { listeners: UserListener[]; subscribed: Promise<void> }>();
 
   constructor(
     private readonly subscriber: ChannelSubscriber,
@@ -24,24 +25,28 @@ export class UserHub {
 
   async join(userId: string, listener: UserListener): Promise<void> {
     let state = this.users.get(userId);
-    if (!state) {
-      const listeners = new Set<UserListener>();
+    if (state) {
+      if (!state.listeners.includes(listener)) state.listeners.push(listener);
+    } else {
+      const listeners = [listener];
       const subscribed = this.subscriber.subscribe(this.keys.userChannel(userId), (payload) => {
         const message = JSON.parse(payload) as UserControl;
-        for (const l of listeners) l.control(message);
+        // A copy: a listener may leave (or another join) while the message is handed out.
+        for (const l of listeners.slice()) l.control(message);
       });
       state = { listeners, subscribed };
       this.users.set(userId, state);
     }
-    state.listeners.add(listener);
     await state.subscribed;
   }
 
   leave(userId: string, listener: UserListener): void {
     const state = this.users.get(userId);
     if (!state) return;
-    state.listeners.delete(listener);
-    if (state.listeners.size === 0) {
+    const i = state.listeners.indexOf(listener);
+    if (i < 0) return;
+    state.listeners.splice(i, 1);
+    if (state.listeners.length === 0) {
       this.users.delete(userId);
       this.subscriber.unsubscribe(this.keys.userChannel(userId)).catch((err: Error) => this.log.warn({ err: err.message }, 'unsubscribe failed'));
     }

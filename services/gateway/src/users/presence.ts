@@ -5,6 +5,12 @@ import { liveNodes, readPresence, type Keys, type RedisClient } from '@parley/re
 
 type LocalState = 'online' | 'away';
 
+/** A user's sockets here, counted by state (no record per socket). */
+interface LocalCounts {
+  online: number;
+  away: number;
+}
+
 /**
  * Presence per user over all their sockets on all gateways. Each gateway owns a hash of the users
  * it holds sockets of (`online` or `away`) and rewrites it on a heartbeat every third of the TTL,
@@ -14,8 +20,8 @@ type LocalState = 'online' | 'away';
  * the first gateway to notice a dead node pushes `offline` for its users not online elsewhere.
  */
 export class Presence {
-  /** Users with sockets here: socket id → that socket's state. */
-  private readonly local = new Map<string, Map<string, LocalState>>();
+  /** Users with sockets here, in hello or later. */
+  private readonly local = new Map<string, LocalCounts>();
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -50,17 +56,18 @@ export class Presence {
   }
 
   /**
-   * A socket of the user opened, went away, came back (`state`) or closed (undefined). `roomIds`:
-   * the rooms the socket receives, the user's rooms, where a change of the user's presence is told.
+   * A socket of the user went from state `from` (undefined: it was not counted yet) to `to`
+   * (undefined: it closed). `roomIds`: the rooms the socket receives, the user's rooms, where a
+   * change of the user's presence is told.
    */
-  async update(userId: string, socketId: string, state: LocalState | undefined, roomIds: number[]): Promise<void> {
-    const sockets = this.local.get(userId) ?? new Map<string, LocalState>();
-    const before = aggregate(sockets);
-    if (state) sockets.set(socketId, state);
-    else sockets.delete(socketId);
-    if (sockets.size > 0) this.local.set(userId, sockets);
+  async update(userId: string, from: LocalState | undefined, to: LocalState | undefined, roomIds: number[]): Promise<void> {
+    const counts = this.local.get(userId) ?? { online: 0, away: 0 };
+    const before = aggregate(counts);
+    if (from) counts[from]--;
+    if (to) counts[to]++;
+    if (counts.online + counts.away > 0) this.local.set(userId, counts);
     else this.local.delete(userId);
-    const after = aggregate(sockets);
+    const after = aggregate(counts);
     if (before === after) return;
     const node = this.keys.presenceNode(this.nodeId);
     if (after) await this.redis.hset(node, userId, after);
@@ -95,14 +102,14 @@ export class Presence {
   private async heartbeat(): Promise<void> {
     const now = Date.now();
     const node = this.keys.presenceNode(this.nodeId);
-    const entries = [...this.local].map(([user, sockets]) => [user, aggregate(sockets)!] as const);
+    const entries = [...this.local].map(([user, counts]) => [user, aggregate(counts)!] as const);
     const tx = this.redis.multi().del(node);
     if (entries.length > 0) {
       tx.hset(node, ...entries.flat());
       tx.hset(this.keys.presenceLastSeen(), ...entries.flatMap(([user]) => [user, now]));
     }
     // The hash outlives the TTL so that whoever reaps this node can still read whom it held.
-    const sockets = [...this.local.values()].reduce((n, s) => n + s.size, 0);
+    const sockets = [...this.local.values()].reduce((n, c) => n + c.online + c.away, 0);
     await tx
       .pexpire(node, this.ttlMs * 2)
       .zadd(this.keys.presenceNodes(), now, this.nodeId)
@@ -133,7 +140,6 @@ export class Presence {
   }
 }
 
-function aggregate(sockets: Map<string, LocalState>): LocalState | undefined {
-  if (sockets.size === 0) return undefined;
-  return [...sockets.values()].includes('online') ? 'online' : 'away';
+function aggregate({ online, away }: LocalCounts): LocalState | undefined {
+  return online > 0 ? 'online' : away > 0 ? 'away' : undefined;
 }

@@ -11,11 +11,22 @@ import { textFrame, writeFrame, type Frame } from './frame-writer.js';
  * A room this socket receives: its cursor is the highest seq written to the socket (infinite once
  * the caller's membership ended); live events are held while the room is replayed on attach.
  */
-type RoomGate = DeliveryGate<{ frame: Frame; endsFor: string | undefined }>;
+type RoomGate = DeliveryGate<RoomItem>;
+
+/** An event of a room on its way to one socket: `endsFor` names whose membership it ends, if any. */
+interface RoomItem {
+  roomId: number;
+  frame: Frame;
+  endsFor: string | undefined;
+}
 
 /** Live events a socket may hold back while one room is backfilled, before it is dropped. */
 const BACKFILL_BUFFER_MAX = 10_000;
-const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The hello timeout's callback, one function for every socket (no closure kept per socket while it waits). */
+function helloTimedOut(conn: Connection): void {
+  conn.close('HELLO_TIMEOUT');
+}
 
 /**
  * One authenticated socket: the rooms it receives, each with the highest seq written to it, so
@@ -25,10 +36,9 @@ export class Connection implements RoomListener, UserListener {
   readonly rooms = new Map<number, RoomGate>();
   helloReceived = false;
   closed = false;
-  /** Whether this socket counts in its user's presence (from hello on). */
-  private present = false;
+  /** This socket's state in its user's presence (from hello on). */
+  private presence: 'online' | 'away' | undefined;
   private helloTimer: NodeJS.Timeout | undefined;
-  private expiryTimer: NodeJS.Timeout | undefined;
 
   constructor(
     readonly id: string,
@@ -50,7 +60,7 @@ export class Connection implements RoomListener, UserListener {
 
   /** Closes the socket with 4101 unless hello arrives within `ms`. */
   expectHello(ms: number): void {
-    this.helloTimer = setTimeout(() => this.close('HELLO_TIMEOUT'), ms);
+    this.helloTimer = setTimeout(helloTimedOut, ms, this);
   }
 
   /** Records hello (once per connection) and stops the hello timeout. */
@@ -61,19 +71,13 @@ export class Connection implements RoomListener, UserListener {
     this.helloTimer = undefined;
   }
 
-  /** Closes the socket with 4102 when the caller's token expires, unless a refresh re-arms it first. */
-  armExpiry(): void {
-    clearTimeout(this.expiryTimer);
-    const left = this.caller.expiresAt - Date.now();
-    // A timer holds at most 2^31-1 ms (about 24.8 days): a longer-lived token re-arms then.
-    this.expiryTimer = setTimeout(() => (left > MAX_TIMER_MS ? this.armExpiry() : this.close('TOKEN_EXPIRED')), Math.max(0, Math.min(left, MAX_TIMER_MS)));
-  }
-
-  /** The connection goes on under a refreshed token, which must name the same user. */
+  /**
+   * The connection goes on under a refreshed token, which must name the same user. The endpoint's
+   * expiry sweep closes the socket with 4102 once `caller.expiresAt` has passed.
+   */
   renew(caller: Caller): void {
     if (caller.id !== this.caller.id) throw new ParleyError('AUTH_SUBJECT_CHANGED');
     this.caller = caller;
-    this.armExpiry();
   }
 
   send(frame: ServerFrame): void {
@@ -104,20 +108,21 @@ export class Connection implements RoomListener, UserListener {
     const gate = this.rooms.get(roomId);
     if (!gate) return;
     if (gate.heldCount >= BACKFILL_BUFFER_MAX) return this.close('SLOW_CONSUMER');
-    gate.offer(seq, { frame, endsFor });
+    gate.offer(seq, { roomId, frame, endsFor });
   }
 
   /**
-   * The room's gate writes each event once, in order. After the event that ends the caller's
-   * membership, the room writes nothing more.
+   * What every room gate of this socket delivers through (one function per socket, not one per
+   * room): each event once, in order. After the event that ends the caller's membership, the room
+   * writes nothing more.
    */
-  private roomGate(roomId: number, lastSeq: number): RoomGate {
-    const gate: RoomGate = new DeliveryGate(lastSeq, (_seq, { frame, endsFor }) => {
-      this.write(frame);
-      if (endsFor === '*' || endsFor === this.caller.id) this.endRoom(roomId, gate);
-    });
-    return gate;
-  }
+  private readonly writeEvent = (_seq: number, { roomId, frame, endsFor }: RoomItem): void => {
+    this.write(frame);
+    if (endsFor === '*' || endsFor === this.caller.id) {
+      const gate = this.rooms.get(roomId);
+      if (gate) this.endRoom(roomId, gate);
+    }
+  };
 
   /** The caller is no longer a member: nothing more of the room is written, even what is in flight. */
   private endRoom(roomId: number, gate: RoomGate): void {
@@ -151,7 +156,7 @@ export class Connection implements RoomListener, UserListener {
    * A gap longer than the replay maximum is not replayed: the client is told to page history.
    */
   async attach(roomId: number, lastSeq: number): Promise<void> {
-    const gate = this.roomGate(roomId, lastSeq);
+    const gate: RoomGate = new DeliveryGate(lastSeq, this.writeEvent);
     gate.hold();
     this.rooms.set(roomId, gate);
     try {
@@ -170,7 +175,7 @@ export class Connection implements RoomListener, UserListener {
       gate.skipTo(head);
     } else {
       for (const { seq, event } of await this.core.roomEvents.range(roomId, lastSeq + 1, head)) {
-        gate.fill(seq, { frame: textFrame(event), endsFor: membershipEndOf(event) });
+        gate.fill(seq, { roomId, frame: textFrame(event), endsFor: membershipEndOf(event) });
       }
     }
     gate.release();
@@ -179,21 +184,21 @@ export class Connection implements RoomListener, UserListener {
   /** This socket's presence, from hello to close; the user's is aggregated over all their sockets. */
   async setPresence(state: 'online' | 'away'): Promise<void> {
     if (this.closed) return;
-    this.present = true;
-    await this.core.presence.update(this.caller.id, this.id, state, [...this.rooms.keys()]);
+    const from = this.presence;
+    this.presence = state;
+    await this.core.presence.update(this.caller.id, from, state, [...this.rooms.keys()]);
   }
 
   /** Stops all relaying to this socket. */
   detach(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.present) {
+    if (this.presence) {
       this.core.presence
-        .update(this.caller.id, this.id, undefined, [...this.rooms.keys()])
+        .update(this.caller.id, this.presence, undefined, [...this.rooms.keys()])
         .catch((err: Error) => this.log.warn({ err: err.message }, 'presence update failed'));
     }
     clearTimeout(this.helloTimer);
-    clearTimeout(this.expiryTimer);
     for (const roomId of this.rooms.keys()) this.core.roomHub.leave(roomId, this);
     this.rooms.clear();
     this.core.userHub.leave(this.caller.id, this);

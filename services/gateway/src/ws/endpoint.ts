@@ -51,15 +51,24 @@ declare module 'fastify' {
   }
 }
 
-/** An open socket, for the drain: one small object, and no promise kept per socket while idle. */
+/**
+ * An open socket: one small object, and no closure, timer or promise kept per socket while idle
+ * (the socket's listeners are the same functions for every socket; they find it in `sessions`).
+ */
 interface Session {
   conn: Connection;
-  socket: WebSocket;
-  /** Settles when the frames read so far are handled, in order. */
+  /** Frames read and not yet handled. */
+  inFlight: number;
+  /** Settles when the frames read so far are handled, in order (the shared `idle` when none are). */
   chain: Promise<void>;
 }
 
-function closedOf({ socket }: Session): Promise<void> {
+const idle = Promise.resolve();
+
+/** How often sockets whose token has expired are closed (4102): protocol.md says within a quarter second. */
+const EXPIRY_SWEEP_MS = 250;
+
+function closedOf(socket: WebSocket): Promise<void> {
   return new Promise((resolve) => (socket.readyState === socket.CLOSED ? resolve() : socket.once('close', () => resolve())));
 }
 
@@ -76,10 +85,27 @@ function until<T>(p: Promise<T>, deadline: number): Promise<T | void> {
  */
 export default fp<{ config: GatewayConfig }>(
   async (app, { config }) => {
-    // No per-message compression: relayed events are framed once per node (ws/frame-writer.ts).
-    await app.register(fastifyWebsocket, { options: { maxPayload: config.ws.maxFrameBytes, perMessageDeflate: false } });
-    const sessions = new Set<Session>();
+    const sessions = new Map<WebSocket, Session>();
     let draining = false;
+    await app.register(fastifyWebsocket, {
+      // No per-message compression: relayed events are framed once per node (ws/frame-writer.ts).
+      // No client tracking in ws (a Set entry and a close listener per socket): `sessions` is the
+      // endpoint's own, and at close its sockets are told to reconnect elsewhere (a drain has
+      // closed them already).
+      options: { maxPayload: config.ws.maxFrameBytes, perMessageDeflate: false, clientTracking: false },
+      preClose(done) {
+        for (const { conn } of sessions.values()) conn.close('SERVICE_RESTART');
+        done();
+      },
+    });
+
+    // A token's end closes its sockets: one sweep over them all, not a timer per socket.
+    const expirySweep = setInterval(() => {
+      const now = Date.now();
+      for (const { conn } of sessions.values()) if (conn.caller.expiresAt <= now) conn.close('TOKEN_EXPIRED');
+    }, EXPIRY_SWEEP_MS);
+    expirySweep.unref();
+    app.addHook('onClose', async () => clearInterval(expirySweep));
 
     /** A browser may open a socket from the gateway's own origin or an allowed one (cross-site WebSocket hijacking). */
     const checkOrigin = async (request: FastifyRequest) => {
@@ -101,7 +127,8 @@ export default fp<{ config: GatewayConfig }>(
       const open = socketsPerUser.get(user) ?? 0;
       if (open >= config.ws.maxSocketsPerUser) throw new ParleyError('WS_TOO_MANY_SOCKETS');
       socketsPerUser.set(user, open + 1);
-      request.raw.socket.once('close', () => {
+      // `on`, not `once`: the TCP socket closes once, and `once` would keep a wrapper per socket.
+      request.raw.socket.on('close', () => {
         const left = socketsPerUser.get(user)! - 1;
         if (left > 0) socketsPerUser.set(user, left);
         else {
@@ -113,22 +140,70 @@ export default fp<{ config: GatewayConfig }>(
 
     // A revoked token's sockets close on every gateway (their handshakes are refused from then on).
     await onRevoked(app.core.channels, app.keys, (jti) => {
-      for (const { conn } of sessions) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
+      for (const { conn } of sessions.values()) if (conn.caller.jti === jti) conn.close('TOKEN_REVOKED');
     });
 
     app.decorate('drainSockets', async (deadline: number) => {
       draining = true;
       const open = [...sessions];
-      for (const { socket } of open) socket.pause();
-      await until(Promise.allSettled(open.map((s) => s.chain)), deadline);
+      for (const [socket] of open) socket.pause();
+      await until(Promise.allSettled(open.map(([, s]) => s.chain)), deadline);
       // Read again, so that the clients' close frames are seen (frames before them are dropped).
-      for (const { conn, socket } of open) {
+      for (const [socket, { conn }] of open) {
         socket.resume();
         conn.close('SERVICE_RESTART');
       }
-      await until(Promise.all(open.map(closedOf)), deadline);
-      for (const { socket } of open) socket.terminate();
+      await until(Promise.all(open.map(([socket]) => closedOf(socket))), deadline);
+      for (const [socket] of open) socket.terminate();
     });
+
+    function onMessage(this: WebSocket, data: RawData, isBinary: boolean): void {
+      const session = sessions.get(this);
+      // While draining, a frame still buffered after pause is not handled: no ack is written for
+      // it, so its client sends it again (same client_id) after reconnecting elsewhere.
+      if (!session || session.conn.closed || draining) return;
+      const { conn } = session;
+      if (isBinary) {
+        app.metrics.framesIn.labels('invalid').inc();
+        conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
+        return;
+      }
+      let frame;
+      try {
+        // ws' default binaryType: a text frame arrives as one Buffer.
+        frame = decodeFrame((data as Buffer).toString());
+      } catch (err) {
+        app.metrics.framesIn.labels('invalid').inc();
+        conn.send(errorFrame(err, conn, err instanceof FrameRefused ? err.clientId : undefined));
+        return;
+      }
+      app.metrics.framesIn.labels(frame.type).inc();
+      const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
+      const wait = clientId === undefined ? 0 : messageRate.take(conn.caller.id);
+      if (++session.inFlight >= MAX_FRAMES_IN_FLIGHT) this.pause();
+      session.chain = session.chain
+        // A refusal goes through the chain too, so that answers keep the order of the frames.
+        .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
+        .catch((err) => conn.send(errorFrame(err, conn, clientId)))
+        .finally(() => {
+          // The last frame handled: the socket keeps no promise of its own while idle.
+          if (--session.inFlight === 0) session.chain = idle;
+          if (session.inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) this.resume();
+        });
+    }
+
+    function onError(this: WebSocket, err: Error): void {
+      sessions.get(this)?.conn.log.warn({ err: err.message }, 'socket error');
+    }
+
+    function onClose(this: WebSocket, code: number): void {
+      const session = sessions.get(this);
+      if (!session) return;
+      sessions.delete(this);
+      app.metrics.connections.dec();
+      session.conn.detach();
+      session.conn.log.info({ code }, 'socket closed');
+    }
 
     app.get('/ws', { websocket: true, preValidation: [checkOrigin, app.authenticate, reserveSocket] }, (socket: WebSocket, request) => {
       const id = randomBytes(6).toString('hex');
@@ -138,48 +213,10 @@ export default fp<{ config: GatewayConfig }>(
       releaseUpgradeObjects(socket);
 
       conn.expectHello(config.ws.helloTimeoutMs);
-      conn.armExpiry();
-
-      let inFlight = 0;
-      const session: Session = { conn, socket, chain: Promise.resolve() };
-      sessions.add(session);
-      socket.on('message', (data: RawData, isBinary: boolean) => {
-        // While draining, a frame still buffered after pause is not handled: no ack is written for
-        // it, so its client sends it again (same client_id) after reconnecting elsewhere.
-        if (conn.closed || draining) return;
-        if (isBinary) {
-          app.metrics.framesIn.labels('invalid').inc();
-          conn.send(errorFrame(new ParleyError('FRAME_BINARY'), conn));
-          return;
-        }
-        let frame;
-        try {
-          // ws' default binaryType: a text frame arrives as one Buffer.
-          frame = decodeFrame((data as Buffer).toString());
-        } catch (err) {
-          app.metrics.framesIn.labels('invalid').inc();
-          conn.send(errorFrame(err, conn, err instanceof FrameRefused ? err.clientId : undefined));
-          return;
-        }
-        app.metrics.framesIn.labels(frame.type).inc();
-        const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
-        const wait = clientId === undefined ? 0 : messageRate.take(conn.caller.id);
-        if (++inFlight >= MAX_FRAMES_IN_FLIGHT) socket.pause();
-        session.chain = session.chain
-          // A refusal goes through the chain too, so that answers keep the order of the frames.
-          .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
-          .catch((err) => conn.send(errorFrame(err, conn, clientId)))
-          .finally(() => {
-            if (--inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) socket.resume();
-          });
-      });
-      socket.on('error', (err) => conn.log.warn({ err: err.message }, 'socket error'));
-      socket.on('close', (code) => {
-        sessions.delete(session);
-        app.metrics.connections.dec();
-        conn.detach();
-        conn.log.info({ code }, 'socket closed');
-      });
+      sessions.set(socket, { conn, inFlight: 0, chain: idle });
+      socket.on('message', onMessage);
+      socket.on('error', onError);
+      socket.on('close', onClose);
       // Upgraded after the drain began (on a connection kept alive from before): sent on at once.
       if (draining) conn.close('SERVICE_RESTART');
     });
