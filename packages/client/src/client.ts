@@ -278,7 +278,11 @@ export class ParleyClient {
         .map(([chat_id, last_seq]) => ({ chat_id: Number(chat_id), last_seq }));
       socket.send(JSON.stringify({ type: 'hello', ...(resume.length ? { resume, ...(this.epoch ? { epoch: this.epoch } : {}) } : {}) }));
     };
-    socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerFrame);
+    // Frames still arriving on a socket this client closed or replaced are not its own any more
+    // (they would re-arm the heartbeat of a closed client, and keep its process alive).
+    socket.onmessage = (event) => {
+      if (this.socket === socket) this.receive(JSON.parse(String(event.data)) as ServerFrame);
+    };
     socket.onerror = () => undefined; // onclose follows
     socket.onclose = () => {
       if (this.socket !== socket) return;

@@ -2,7 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
-import { ParleyClient } from '@parley/client';
+import { ParleyClient, type SocketLike } from '@parley/client';
 import { eventually, Stack } from '@parley/testkit';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
@@ -264,4 +264,36 @@ t.test('a client closed while its token is on its way opens no socket', async (t
   // The open that awaited the token resumes in a microtask: by the next macrotask it has made its socket, or not.
   await new Promise((resolve) => setImmediate(resolve));
   t.equal(sockets, 0, 'no socket was made for a closed client');
+});
+
+t.test('a closed client hears nothing more from its old socket, and keeps no timer', async (t) => {
+  const made: Scripted[] = [];
+  class Scripted implements SocketLike {
+    readyState = 1;
+    onopen: SocketLike['onopen'] = null;
+    onmessage: SocketLike['onmessage'] = null;
+    onclose: SocketLike['onclose'] = null;
+    onerror: SocketLike['onerror'] = null;
+    constructor() {
+      made.push(this);
+    }
+    send(): void {}
+    close(): void {}
+  }
+  const timers = () => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+  const before = timers();
+  const client = new ParleyClient({ url: 'ws://127.0.0.1:9/ws', token: 'a token', WebSocket: Scripted, pingIntervalMs: 60_000 });
+  const heard: string[] = [];
+  client.on('presence', (f) => heard.push(f.users.map((u) => u.user_id).join()));
+  client.connect();
+  const socket = await eventually(() => made[0], 5_000, 'the socket made');
+  const frame = (f: object) => socket.onmessage!({ data: JSON.stringify(f) });
+  socket.onopen!({});
+  frame({ type: 'welcome', user_id: 'alice', node_id: 'gw-1', chats: [], token_expires_at: new Date(Date.now() + 3_600_000).toISOString(), epoch: 'e' });
+  frame({ type: 'presence', chat_id: 1, users: [{ user_id: 'bob', state: 'online', last_seen: null }] });
+  client.close();
+  // The server's frames sent before it saw the close still arrive (a presence batch, say).
+  frame({ type: 'presence', chat_id: 1, users: [{ user_id: 'carol', state: 'online', last_seen: null }] });
+  t.same(heard, ['bob'], 'the frame after close() is not handed to the application');
+  t.equal(timers(), before, 'no heartbeat or refresh timer is left running');
 });
