@@ -227,8 +227,11 @@ export const UserPresence = Type.Object({
 });
 export type UserPresence = Static<typeof UserPresence>;
 
-/** A member of the room changed presence (sent to each room the user is in). */
-export const PresenceEvent = Type.Composite([Type.Object({ type: Type.Literal('presence'), chat_id: ChatId }), UserPresence]);
+/**
+ * Members of the room changed presence (sent to each room the user is in): the changes a gateway saw
+ * within a quarter second, each member once with their newest state.
+ */
+export const PresenceEvent = Type.Object({ type: Type.Literal('presence'), chat_id: ChatId, users: Type.Array(UserPresence, { minItems: 1 }) });
 
 /** A member is typing in the room, or stopped. A `start` holds for `expires_in_ms` unless repeated. */
 export const TypingEvent = Type.Object({

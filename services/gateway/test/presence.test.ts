@@ -1,8 +1,12 @@
 import t from 'tap';
+import type { ServerFrameOf } from '@parley/protocol';
 import { eventually, Stack, TestClient } from '@parley/testkit';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
 const TTL_SECONDS = 3;
+
+/** The user's entry in a presence frame, if the frame tells of them in this state. */
+const said = (f: ServerFrameOf<'presence'>, user: string, state: string) => f.users.find((u) => u.user_id === user && u.state === state);
 
 t.test('presence over every socket on every gateway, pushed to the rooms; typing relayed and throttled', async (t) => {
   const stack = await Stack.start(t, { gateways: 3, persisters: 1, env: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS) } });
@@ -15,7 +19,8 @@ t.test('presence over every socket on every gateway, pushed to the rooms; typing
   const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice!);
   const { client: dave } = await TestClient.open(gwA.wsUrl, token.dave!);
   t.teardown(() => Promise.all([alice.close(), dave.close()]));
-  const presenceOf = (user: string, state: string) => alice.next('presence', (f) => f.chat_id === room && f.user_id === user && f.state === state);
+  const presenceOf = async (user: string, state: string) =>
+    said(await alice.next('presence', (f) => f.chat_id === room && said(f, user, state) !== undefined), user, state)!;
 
   const { client: bob } = await TestClient.open(gwB.wsUrl, token.bob!);
   t.match(await presenceOf('bob', 'online'), { last_seen: null }, 'bob comes online: his rooms are told');
@@ -36,7 +41,9 @@ t.test('presence over every socket on every gateway, pushed to the rooms; typing
   const { client: bob2 } = await TestClient.open(gwC.wsUrl, token.bob!);
   await alice.next(
     'presence',
-    (f) => f.user_id === 'bob' && f.state === 'online' && alice.frames.indexOf(f) > alice.frames.findIndex((g) => g.type === 'presence' && g.state === 'away'),
+    (f) =>
+      said(f, 'bob', 'online') !== undefined &&
+      alice.frames.indexOf(f) > alice.frames.findIndex((g) => g.type === 'presence' && said(g, 'bob', 'away') !== undefined),
   );
   t.match(
     await stack.http(gwA, 'GET', '/api/users', token.alice),
@@ -106,11 +113,12 @@ t.test('a gateway killed with SIGKILL: its users go offline within the TTL, unle
   t.teardown(() => Promise.all([alice.close(), bobElsewhere.close()]));
   await TestClient.open(gwC.wsUrl, token.bob!);
   await TestClient.open(gwC.wsUrl, token.carol!);
-  await alice.next('presence', (f) => f.user_id === 'carol' && f.state === 'online');
+  await alice.next('presence', (f) => said(f, 'carol', 'online') !== undefined);
 
   const killedAt = Date.now();
   await gwC.child.kill('SIGKILL');
-  const offline = await alice.next('presence', (f) => f.chat_id === room && f.user_id === 'carol' && f.state === 'offline', 4 * TTL_SECONDS * 1000);
+  const frame = await alice.next('presence', (f) => f.chat_id === room && said(f, 'carol', 'offline') !== undefined, 4 * TTL_SECONDS * 1000);
+  const offline = said(frame, 'carol', 'offline')!;
   const elapsed = Date.now() - killedAt;
   t.ok(
     elapsed <= TTL_SECONDS * 1000 + (TTL_SECONDS * 1000) / 3 + 2000,
@@ -121,7 +129,28 @@ t.test('a gateway killed with SIGKILL: its users go offline within the TTL, unle
   t.same(now.body.users.map((u: { user_id: string }) => u.user_id).sort(), ['alice', 'bob'], 'bob, with a socket on a live gateway, stays online');
   await alice.barrier();
   t.notOk(
-    alice.frames.some((f) => f.type === 'presence' && f.user_id === 'bob' && f.state === 'offline'),
+    alice.frames.some((f) => f.type === 'presence' && said(f, 'bob', 'offline') !== undefined),
     'bob was never announced offline',
   );
+});
+
+t.test('many members coming online at once reach a room in a few frames, each member once', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
+  const [gw] = stack.gateways as [Gateway];
+  const others = Array.from({ length: 8 }, (_, i) => `m${i}`);
+  const room = await stack.createGroup('alice', others);
+  const { client: alice } = await TestClient.open(gw.wsUrl, stack.token('alice'));
+  t.teardown(() => alice.close());
+  const opened = await Promise.all(others.map((u) => TestClient.open(gw.wsUrl, stack.token(u))));
+  t.teardown(() => Promise.all(opened.map(({ client }) => client.close())));
+  const told = (f: ServerFrameOf<'presence'>) => new Set(f.users.map((u) => u.user_id));
+  const frames: ServerFrameOf<'presence'>[] = [];
+  const heard = new Set<string>();
+  while (heard.size < others.length) {
+    const f = await alice.next('presence', (g) => g.chat_id === room && !frames.includes(g) && g.users.some((u) => others.includes(u.user_id)));
+    frames.push(f);
+    t.equal(told(f).size, f.users.length, 'a frame names each member once');
+    for (const u of f.users) if (u.state === 'online') heard.add(u.user_id);
+  }
+  t.ok(frames.length < others.length, `${others.length} members came online, told in ${frames.length} frames`);
 });

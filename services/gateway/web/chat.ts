@@ -102,7 +102,7 @@ function start(user: string, name: string, token: () => Promise<string>) {
     renderReceipts();
   });
   client.on('presence', (p) => {
-    presence.set(p.user_id, p.state);
+    for (const u of p.users) presence.set(u.user_id, u.state);
     renderRooms();
   });
   client.on('typing', (t) => {

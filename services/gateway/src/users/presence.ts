@@ -11,18 +11,27 @@ interface LocalCounts {
   away: number;
 }
 
+/** How long a gateway gathers presence changes before telling each room of them in one frame. */
+const ANNOUNCE_BATCH_MS = 250;
+
 /**
  * Presence per user over all their sockets on all gateways. Each gateway owns a hash of the users
  * it holds sockets of (`online` or `away`) and rewrites it on a heartbeat every third of the TTL,
  * stamping itself in a sorted set of nodes; a node silent for the TTL is dead, and readers ignore
  * it. A user is online if any live node has them online, away if only away, offline otherwise,
- * with the time they were last seen. Changes are pushed to the user's rooms as `presence` signals;
- * the first gateway to notice a dead node pushes `offline` for its users not online elsewhere.
+ * with the time they were last seen. Changes are pushed to the user's rooms as `presence` signals,
+ * gathered for ANNOUNCE_BATCH_MS so that a room hears of many members coming and going (a deploy,
+ * a reconnect storm, the start of a working day) in one frame, each member once with their newest
+ * state; the first gateway to notice a dead node pushes `offline` for its users not online elsewhere.
  */
 export class Presence {
   /** Users with sockets here, in hello or later. */
   private readonly local = new Map<string, LocalCounts>();
   private timer: NodeJS.Timeout | undefined;
+  /** Changes not yet told: room → user → newest presence. */
+  private pending = new Map<number, Map<string, UserPresence>>();
+  private flushTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
 
   constructor(
     private readonly redis: RedisClient,
@@ -44,9 +53,11 @@ export class Presence {
     this.timer.unref();
   }
 
-  /** Leaves the node set; the sockets' own closes have announced their users. */
+  /** Tells what is pending, then leaves the node set; the sockets' own closes have announced their users. */
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    this.stopped = true;
+    await this.flush();
     await this.redis
       .multi()
       .zrem(this.keys.presenceNodes(), this.nodeId)
@@ -89,13 +100,33 @@ export class Presence {
     return [...new Set(lists.flat())];
   }
 
-  /** Tells each of these rooms of the user (a signal on the room's channel: only its members' sockets get it). */
+  /**
+   * Tells each of these rooms of the user (a signal on the room's channel: only its members' sockets
+   * get it), with the other changes of the next ANNOUNCE_BATCH_MS (at once when stopping).
+   */
   private async announce(presence: UserPresence, roomIds: number[]): Promise<void> {
-    if (roomIds.length === 0) return;
+    for (const roomId of roomIds) {
+      let users = this.pending.get(roomId);
+      if (!users) this.pending.set(roomId, (users = new Map<string, UserPresence>()));
+      users.set(presence.user_id, presence);
+    }
+    if (this.stopped) await this.flush();
+    else if (roomIds.length > 0) this.flushTimer ??= setTimeout(() => void this.flush(), ANNOUNCE_BATCH_MS);
+  }
+
+  private async flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
+    const rooms = this.pending;
+    this.pending = new Map();
     // One command per room, not a pipeline: the rooms' channels lie in several slots of a cluster.
-    await Promise.all(
-      roomIds.map((chat_id) => this.redis.spublish(this.keys.roomChannel(chat_id), encodeRoomSignal({ type: 'presence', chat_id, ...presence }))),
+    const told = await Promise.allSettled(
+      [...rooms].map(([chat_id, users]) =>
+        this.redis.spublish(this.keys.roomChannel(chat_id), encodeRoomSignal({ type: 'presence', chat_id, users: [...users.values()] })),
+      ),
     );
+    const refused = told.filter((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (refused.length > 0) this.log.warn({ rooms: refused.length, err: (refused[0]!.reason as Error).message }, 'presence announcement failed');
   }
 
   /** Rewrites this node's users, stamps the node alive, and reaps nodes that stopped stamping. */
