@@ -69,7 +69,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         console.log(`| ${s.command} | ${fmt(s.calls / result.sent)} | ${fmt(s.usec / s.calls)} | ${fmt(perMessage(s.usec))} |`);
       console.log(
         `\nRedis CPU per message: ${fmt((cpu * 1e6) / result.sent)} µs (/proc); per delivery ${fmt((cpu * 1e6) / Math.max(1, result.delivered))} µs.` +
-          ` A script's time (evalsha) includes the commands it calls, which are also counted on their own rows.`,
+          ` A script's time (fcall) includes the commands it calls, which are also counted on their own rows.`,
       );
       for (const l of loaded.clients) l.client.close();
     } finally {

@@ -3,4 +3,4 @@
 -- master that really holds the slot, whatever the caller's slot map says.
 -- KEY.incarnation the partition's incarnation key (the run_id recorded at its last reconciliation)
 -- Returns {this server's run_id, the recorded run_id or ''}.
-return { string.match(redis.call('INFO', 'server'), 'run_id:(%x+)'), redis.call('GET', KEY.incarnation) or '' }
+return { run_id(), redis.call('GET', KEY.incarnation) or '' }

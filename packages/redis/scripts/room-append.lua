@@ -61,9 +61,8 @@ if not head then
   return {'HEAD_UNKNOWN'}
 end
 -- A command retried by the client across a failover can reach the new master before any gateway
--- has raised its heads: the seq it would hand out may be one Postgres already holds. The recorded
--- run_id is looked for as a plain substring: a pattern match over INFO's text cost more than INFO.
-if not incarnation or not string.find(redis.call('INFO', 'server'), 'run_id:' .. incarnation .. '\r\n', 1, true) then
+-- has raised its heads: the seq it would hand out may be one Postgres already holds.
+if incarnation ~= run_id() then
   return {'UNRECONCILED'}
 end
 if mode == 'bump' then

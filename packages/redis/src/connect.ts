@@ -3,6 +3,11 @@ import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis'
 /** A connection to Parley's Redis, whichever mode it runs in. */
 export type RedisClient = Redis | Cluster;
 
+/** The masters of a client: the one server (standalone, or the master Sentinel named), or each master of the cluster. */
+export function mastersOf(redis: RedisClient): Redis[] {
+  return redis.isCluster ? (redis as Cluster).nodes('master') : [redis as Redis];
+}
+
 export interface HostPort {
   host: string;
   port: number;

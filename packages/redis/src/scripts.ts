@@ -1,16 +1,18 @@
-import type { RedisClient } from './connect.js';
+import { mastersOf, type RedisClient } from './connect.js';
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { eventAroundSeq } from '@parley/protocol';
 import { positionField, type Keys } from './keys.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
-/** Lua has no imports in Redis scripts: the shared functions are prepended to each script. */
-const library = readFileSync(new URL('lib/membership.lua', scriptDir), 'utf8');
+/** What the scripts share: defined once at the top of the library. */
+const shared = ['membership', 'server'].map((f) => readFileSync(new URL(`lib/${f}.lua`, scriptDir), 'utf8')).join('\n');
 
 /**
  * Each script's keys and arguments by name, in the order Redis receives them: the one place where
- * names meet positions. The script reads them as `KEY.name` and `ARG.name` (tables prepended to its
- * text below); arguments past the named ones (`rest`) start at `ARGV[ARG_REST]`.
+ * names meet positions. The script reads them as `KEY.name` and `ARG.name`, which become `KEYS[i]`
+ * and `ARGV[i]` in its text (no table built per call); arguments past the named ones (`rest`) start
+ * at `ARGV[ARG_REST]`.
  */
 const definitions = {
   roomAppend: {
@@ -48,17 +50,50 @@ const definitions = {
 type Definitions = typeof definitions;
 type ScriptName = keyof Definitions;
 type Named<N extends readonly string[], V> = { [K in N[number]]: V };
-type ScriptCall = (...args: (string | number)[]) => Promise<unknown>;
 
-function luaTable(names: readonly string[], array: string): string {
-  return `{${names.map((name, i) => `${name} = ${array}[${i + 1}]`).join(', ')}}`;
+/** The script's body with its names bound to positions; an unknown name is a mistake in the script. */
+function boundBody(name: ScriptName): string {
+  const def: { file: string; keys: readonly string[]; args: readonly string[] } = definitions[name];
+  const position = (names: readonly string[], array: string) => (_: string, n: string) => {
+    const i = names.indexOf(n);
+    if (i < 0) throw new Error(`${def.file}.lua names ${array === 'KEYS' ? 'KEY' : 'ARG'}.${n}, which ${name} does not declare`);
+    return `${array}[${i + 1}]`;
+  };
+  return readFileSync(new URL(`${def.file}.lua`, scriptDir), 'utf8')
+    .replace(/\bKEY\.([A-Za-z]\w*)/g, position(def.keys, 'KEYS'))
+    .replace(/\bARG\.([A-Za-z]\w*)/g, position(def.args, 'ARGV'))
+    .replace(/\bARG_REST\b/g, String(def.args.length + 1));
 }
 
-/** The script's text as Redis runs it: the name tables, the shared library, the script. */
-export function scriptSource(name: ScriptName): string {
-  const def = definitions[name];
-  const header = `local KEY = ${luaTable(def.keys, 'KEYS')}\nlocal ARG = ${luaTable(def.args, 'ARGV')}\nlocal ARG_REST = ${def.args.length + 1}\n`;
-  return header + library + readFileSync(new URL(`${def.file}.lua`, scriptDir), 'utf8');
+/**
+ * Parley's scripts as one Redis Functions library (Redis 7): loaded once per server, it keeps what
+ * it reads of the server itself (its run_id) for the life of the process, which a script run by
+ * EVALSHA cannot. The library's and each function's name carry a hash of its text, so that two
+ * releases of Parley run side by side on one Redis during a rolling upgrade, each calling its own.
+ */
+function buildLibrary() {
+  const names = Object.keys(definitions) as ScriptName[];
+  const bodies = names.map((name) => `local function ${name}(KEYS, ARGV)\n${boundBody(name)}\nend\n`).join('\n');
+  const hash = createHash('sha1').update(shared).update(bodies).digest('hex').slice(0, 12);
+  const functionNames = Object.fromEntries(names.map((name) => [name, `parley_${name}_${hash}`])) as Record<ScriptName, string>;
+  const registrations = names.map((name) => `redis.register_function('${functionNames[name]}', ${name})`).join('\n');
+  return { name: `parley_${hash}`, text: `#!lua name=parley_${hash}\n${shared}\n${bodies}\n${registrations}\n`, functionNames };
+}
+
+let built: ReturnType<typeof buildLibrary> | undefined;
+/** The library: its name, its text as FUNCTION LOAD takes it, and each script's function name. */
+export function scriptLibrary(): ReturnType<typeof buildLibrary> {
+  return (built ??= buildLibrary());
+}
+
+/** Loads the library on every master (replicas get it from their master; REPLACE: a racing loader's copy is the same text). */
+export async function loadScriptLibrary(redis: RedisClient): Promise<void> {
+  const { text } = scriptLibrary();
+  await Promise.all(mastersOf(redis).map((node) => node.call('FUNCTION', 'LOAD', 'REPLACE', text)));
+}
+
+function isFunctionMissing(err: unknown): boolean {
+  return err instanceof Error && err.message.includes('Function not found');
 }
 
 /** The keys a call of `name` declares, in order: what Redis Cluster routes it by. */
@@ -92,21 +127,31 @@ export function scriptCallKeys(keys: Keys) {
   } satisfies { [N in ScriptName]: (...args: never[]) => Named<Definitions[N]['keys'], string> };
 }
 
-/** Typed calls of Parley's Lua scripts (packages/redis/scripts), registered on one connection. */
+/**
+ * Typed calls of Parley's Lua scripts (packages/redis/scripts), as functions of one library. A
+ * server that lacks it (one that started empty, a new master, `FUNCTION FLUSH`) has it loaded on
+ * every master by the first call that finds it missing, which then runs again.
+ */
 export function createScripts(redis: RedisClient, keys: Keys) {
-  for (const [name, def] of Object.entries(definitions)) {
-    if (!(name in redis)) redis.defineCommand(name, { numberOfKeys: def.keys.length, lua: scriptSource(name as ScriptName) });
-  }
+  const { functionNames } = scriptLibrary();
   const callKeys = scriptCallKeys(keys);
+  let loading: Promise<void> | undefined;
   /** Calls a script with its keys and arguments by name; `rest` follows the named arguments. */
-  function run<N extends ScriptName>(
+  async function run<N extends ScriptName>(
     name: N,
     k: Named<Definitions[N]['keys'], string>,
     a: Named<Definitions[N]['args'], string | number>,
     rest: (string | number)[] = [],
   ): Promise<unknown> {
-    const args = definitions[name].args.map((n) => (a as Record<string, string | number>)[n]!);
-    return (redis as unknown as Record<ScriptName, ScriptCall>)[name].call(redis, ...scriptKeys(name, k), ...args, ...rest);
+    const keyList = scriptKeys(name, k);
+    const args = [functionNames[name], keyList.length, ...keyList, ...definitions[name].args.map((n) => (a as Record<string, string | number>)[n]!), ...rest];
+    try {
+      return await redis.fcall(...(args as [string, number, ...(string | number)[]]));
+    } catch (err) {
+      if (!isFunctionMissing(err)) throw err;
+      await (loading ??= loadScriptLibrary(redis).finally(() => (loading = undefined)));
+      return await redis.fcall(...(args as [string, number, ...(string | number)[]]));
+    }
   }
 
   return {

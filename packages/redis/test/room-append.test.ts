@@ -1,6 +1,6 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { createKeys, createScripts, type AppendInput } from '@parley/redis';
+import { createKeys, createScripts, scriptLibrary, type AppendInput } from '@parley/redis';
 import { startRedis } from '@parley/testkit';
 
 // room-append.lua's own answers, on a real server: the head and the own read mark it writes, and
@@ -11,7 +11,8 @@ const redis = new Redis(server.url);
 t.teardown(() => redis.disconnect());
 const keys = createKeys();
 const scripts = createScripts(redis, keys);
-const runId = /run_id:(\w+)/.exec(await redis.info('server'))![1]!;
+const runIdOf = async () => /run_id:(\w+)/.exec(await redis.info('server'))![1]!;
+const runId = await runIdOf();
 
 const room = 7;
 const incarnation = keys.partitionIncarnation(keys.partitionOf(room));
@@ -60,4 +61,25 @@ t.test('a server the partition was not reconciled on refuses, whatever run_id is
   t.equal(await redis.hget(keys.roomMeta(room), 'seq'), head, 'no seq was handed out');
   await redis.set(incarnation, runId);
   t.match(await append(), { status: 'OK' }, 'reconciled here, it appends');
+});
+
+t.test('a server without the library (FUNCTION FLUSH) has it loaded by the first call', async (t) => {
+  await redis.call('FUNCTION', 'FLUSH');
+  t.same(await redis.call('FUNCTION', 'LIST', 'LIBRARYNAME', scriptLibrary().name), [], 'the library is gone');
+  await redis.set(incarnation, runId);
+  t.match(await append(), { status: 'OK' }, 'the append that found it missing loaded it and ran');
+  t.equal(((await redis.call('FUNCTION', 'LIST', 'LIBRARYNAME', scriptLibrary().name)) as unknown[]).length, 1, 'loaded once');
+});
+
+t.test('a restarted server refuses the run_id recorded before its restart', async (t) => {
+  await redis.set(incarnation, runId);
+  t.match(await append(), { status: 'OK' }, 'the library has read this process’ run_id');
+  await server.restart();
+  await redis.ping();
+  const restarted = await runIdOf();
+  t.not(restarted, runId, 'a new process, a new run_id');
+  t.equal(await redis.get(incarnation), runId, 'the AOF kept the old record');
+  t.same(await append(), { status: 'UNRECONCILED' }, 'no seq from a server the partition was not reconciled on');
+  await redis.set(incarnation, restarted);
+  t.match(await append(), { status: 'OK' }, 'reconciled on it, it appends');
 });

@@ -2,8 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, migrateToLatest, type Database, type Kysely } from '@parley/db';
-import type { Cluster, Redis } from 'ioredis';
-import { closeRedis, connectRedis, createKeys, persisterLag, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
+import { closeRedis, connectRedis, createKeys, mastersOf, persisterLag, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
 import type { Child } from './child.js';
 import { noteSentText } from './log-scan.js';
 import { startPostgres, type PostgresServer } from './postgres-server.js';
@@ -197,20 +196,15 @@ export class Stack {
     return this.backend.sentinel;
   }
 
-  /** The masters: the one server, or each master of the cluster. */
-  private masters(): Redis[] {
-    return this.redis.isCluster ? (this.redis as Cluster).nodes('master') : [this.redis as Redis];
-  }
-
   /** Empties Redis, every master of it: as a Redis that lost its data comes back. */
   async flushAll(): Promise<void> {
-    await Promise.all(this.masters().map((node) => node.flushall()));
+    await Promise.all(mastersOf(this.redis).map((node) => node.flushall()));
   }
 
   /** How many times each command ran (INFO commandstats), summed over the masters. */
   async commandCalls(): Promise<Map<string, number>> {
     const calls = new Map<string, number>();
-    for (const node of this.masters()) {
+    for (const node of mastersOf(this.redis)) {
       for (const m of (await node.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls.set(m[1]!, (calls.get(m[1]!) ?? 0) + Number(m[2]));
     }
     return calls;
@@ -218,7 +212,7 @@ export class Stack {
 
   /** Subscribers of a sharded channel (PUBSUB SHARDNUMSUB), over the masters. */
   async shardSubscribers(channel: string): Promise<number> {
-    const counts = await Promise.all(this.masters().map(async (node) => Number(((await node.pubsub('SHARDNUMSUB', channel)) as [string, number])[1])));
+    const counts = await Promise.all(mastersOf(this.redis).map(async (node) => Number(((await node.pubsub('SHARDNUMSUB', channel)) as [string, number])[1])));
     return counts.reduce((sum, n) => sum + n, 0);
   }
 

@@ -1,4 +1,4 @@
--- Prepended to every script (scripts.ts). Why a member may not act in a room, or nil if they may:
+-- Shared by the library's functions (scripts.ts). Why a member may not act in a room, or nil if they may:
 -- MEMBERS_UNCACHED when the room's member set is not cached (fill it and call again), NOT_MEMBER
 -- when the user is not in it. One call answers both: the sentinel "" is in the set exactly when
 -- the set is cached.
