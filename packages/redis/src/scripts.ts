@@ -43,7 +43,7 @@ const definitions = {
   },
   positionRaise: { file: 'position-raise', keys: ['positions'], args: ['field', 'seq'] },
   userPositionsFill: { file: 'user-positions-fill', keys: ['positions'], args: [], rest: true },
-  roomReconcile: { file: 'room-reconcile', keys: ['meta', 'log'], args: ['persisted'] },
+  roomReconcile: { file: 'room-reconcile', keys: ['meta', 'log', 'incarnation'], args: ['persisted'] },
   partitionMaster: { file: 'partition-master', keys: ['incarnation'], args: [] },
 } as const satisfies Record<string, { file: string; keys: readonly string[]; args: readonly string[]; rest?: boolean }>;
 
@@ -122,7 +122,11 @@ export function scriptCallKeys(keys: Keys) {
     positionMark: (roomId: number) => ({ meta: keys.roomMeta(roomId), members: keys.roomMembers(roomId), stream: keys.eventStream(keys.partitionOf(roomId)) }),
     positionRaise: (userId: string) => ({ positions: keys.userPositions(userId) }),
     userPositionsFill: (userId: string) => ({ positions: keys.userPositions(userId) }),
-    roomReconcile: (roomId: number) => ({ meta: keys.roomMeta(roomId), log: keys.roomLog(roomId) }),
+    roomReconcile: (roomId: number) => ({
+      meta: keys.roomMeta(roomId),
+      log: keys.roomLog(roomId),
+      incarnation: keys.partitionIncarnation(keys.partitionOf(roomId)),
+    }),
     partitionMaster: (partition: number) => ({ incarnation: keys.partitionIncarnation(partition) }),
   } satisfies { [N in ScriptName]: (...args: never[]) => Named<Definitions[N]['keys'], string> };
 }
@@ -223,7 +227,8 @@ export function createScripts(redis: RedisClient, keys: Keys) {
 
     /**
      * Raises the room's head to `persistedHead` (Postgres' highest seq) if it is below, dropping
-     * the room's log; returns the head before (-1: none in Redis). See room-reconcile.lua.
+     * the room's log, and sets its floor; returns the head before (-1: none in Redis). A partition
+     * already recorded as reconciled on this server is left as it is. See room-reconcile.lua.
      */
     async roomReconcile(roomId: number, persistedHead: number): Promise<number> {
       return Number(await run('roomReconcile', callKeys.roomReconcile(roomId), { persisted: persistedHead }));

@@ -4,7 +4,8 @@ import { createKeys, createScripts, scriptLibrary, type AppendInput } from '@par
 import { startRedis } from '@parley/testkit';
 
 // room-append.lua's own answers, on a real server: the head and the own read mark it writes, and
-// the fence that keeps a server the partition was not reconciled on from handing out seqs.
+// the fence that keeps a server the partition was not reconciled on from handing out seqs; and
+// room-reconcile.lua's floor, which that fence relies on.
 const server = await startRedis();
 t.teardown(() => server.stop());
 const redis = new Redis(server.url);
@@ -82,4 +83,18 @@ t.test('a restarted server refuses the run_id recorded before its restart', asyn
   t.same(await append(), { status: 'UNRECONCILED' }, 'no seq from a server the partition was not reconciled on');
   await redis.set(incarnation, restarted);
   t.match(await append(), { status: 'OK' }, 'reconciled on it, it appends');
+});
+
+t.test('a second reconciliation on the same server leaves the floor where the first set it', async (t) => {
+  const meta = keys.roomMeta(room);
+  await redis.del(incarnation);
+  await redis.hset(meta, 'seq', 50);
+  t.equal(await scripts.roomReconcile(room, 40), 50, 'the head before');
+  t.equal(await redis.hget(meta, 'floor'), '50', 'the floor: the head when this server began to serve the room');
+  // The first gateway to finish records the partition; appends go through from then on.
+  await redis.set(incarnation, await runIdOf());
+  for (const seq of [51, 52, 53]) t.match(await append(), { status: 'OK', seq });
+  // A gateway that began reconciling before the record was written comes to the room now.
+  t.equal(await scripts.roomReconcile(room, 40), 53, 'the head now');
+  t.equal(await redis.hget(meta, 'floor'), '50', 'the floor stays below the seqs this server handed out');
 });
