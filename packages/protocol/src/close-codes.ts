@@ -13,6 +13,7 @@ export const closeCodes = {
   MESSAGE_TOO_BIG: { code: 1009, reconnect: true, reason: 'frame over the size limit' },
   INTERNAL: { code: 1011, reconnect: true, reason: 'internal error' },
   SERVICE_RESTART: { code: 1012, reconnect: true, reason: 'the gateway is restarting: reconnect (to another) and resume' },
+  TRY_AGAIN_LATER: { code: 1013, reconnect: true, reason: 'hello failed for want of Redis or Postgres: reconnect later' },
   SLOW_CONSUMER: { code: 4100, reconnect: true, reason: 'send buffer over its cap' },
   HELLO_TIMEOUT: { code: 4101, reconnect: true, reason: 'no hello frame in time' },
   TOKEN_EXPIRED: { code: 4102, reconnect: true, reason: 'the token expired: reconnect with a fresh one' },

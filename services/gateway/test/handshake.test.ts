@@ -79,3 +79,29 @@ t.test('a token over 8 KB is refused before it is decoded, on the handshake and 
   t.ok(fits.length <= 8192);
   t.equal((await stack.http(gw!, 'GET', '/api/chats', fits)).status, 200, 'a long token within the limit is accepted');
 });
+
+t.test('a hello that fails (Postgres down) is answered with its error, and the socket closed for the client to reconnect', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
+  const [gw] = stack.gateways as [GatewayProcess];
+  const { ws } = await handshake(gw, stack.token('alice'));
+  const frames: Array<{ type: string; code?: string }> = [];
+  ws!.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString()) as { type: string; code?: string }));
+  const closed = new Promise<number>((resolve) => ws!.once('close', resolve));
+  await stack.pgServer.restart(async () => {
+    ws!.send('{"type":"hello"}');
+    const code = await closed;
+    t.ok([1011, 1013].includes(code), `closed with ${code}: reconnect (1013 TRY_AGAIN_LATER when the failure is reported as unavailable)`);
+  });
+  t.match(frames, [{ type: 'error' }], 'the failure was answered before the close');
+  t.notOk(
+    frames.some((f) => f.type === 'welcome'),
+    'no welcome',
+  );
+  const { ws: again } = await handshake(gw, stack.token('alice'));
+  t.teardown(() => again!.terminate());
+  again!.send('{"type":"hello"}');
+  const welcome = await new Promise<{ type: string }>((resolve) =>
+    again!.once('message', (d) => resolve(JSON.parse((d as Buffer).toString()) as { type: string })),
+  );
+  t.equal(welcome.type, 'welcome', 'with Postgres back, a new socket is welcomed');
+});

@@ -184,7 +184,14 @@ export default fp<{ config: GatewayConfig }>(
       session.chain = session.chain
         // A refusal goes through the chain too, so that answers keep the order of the frames.
         .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
-        .catch((err) => conn.send(errorFrame(err, conn, clientId)))
+        .catch((err) => {
+          const answer = errorFrame(err, conn, clientId);
+          conn.send(answer);
+          // hello is answered once: a socket whose hello failed would never receive anything, so
+          // it is closed and its client reconnects (later, when Redis or Postgres was missing).
+          if (frame.type === 'hello' && answer.code !== 'FRAME_HELLO_REPEATED')
+            conn.close(answer.code === 'SERVICE_UNAVAILABLE' ? 'TRY_AGAIN_LATER' : 'INTERNAL');
+        })
         .finally(() => {
           // The last frame handled: the socket keeps no promise of its own while idle.
           if (--session.inFlight === 0) session.chain = idle;
