@@ -89,6 +89,8 @@ const ROOM_EVENTS = new Set<ServerFrameType>(['message', 'message_edited', 'mess
 
 interface PendingSend {
   frame: ClientFrame & { type: 'send_message' };
+  /** Written on the current socket and not yet answered. */
+  sent: boolean;
   resolve: (ack: Ack) => void;
   reject: (err: ParleyRequestError) => void;
 }
@@ -121,6 +123,13 @@ export class ParleyClient {
   /** WebSocket attempts in a row that never opened. */
   private failedOpens = 0;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
+  /**
+   * Set once the server refused a send for the rate limit: the waiting sends then go one at a time,
+   * in order, the next after the previous one's ack, and a refused one again after the wait the
+   * server names; until none waits.
+   */
+  private paced = false;
+  private paceTimer: ReturnType<typeof setTimeout> | undefined;
   private polling: Promise<void> | undefined;
   private readonly options: Required<
     Pick<
@@ -164,6 +173,7 @@ export class ParleyClient {
     this.stopped = true;
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.pollTimer);
+    clearTimeout(this.paceTimer);
     this.stopSocketTimers();
     this.socket?.close(1000, 'client closed');
     this.socket = undefined;
@@ -182,7 +192,8 @@ export class ParleyClient {
   /**
    * Sends a message; resolves with its ack once durable, or rejects with the server's error. While
    * disconnected it waits, and it is re-sent with the same client_id after every reconnect until
-   * acked. `fileId` attaches a file uploaded to the room (see `upload`); `content` is then a caption.
+   * acked; one refused for the rate limit is sent again after the wait the server names (and the
+   * sends after it wait their turn, so they keep their order). `fileId` attaches a file uploaded to the room (see `upload`); `content` is then a caption.
    */
   send(chatId: number, content: string, options: { messageType?: SendableType; clientId?: string; fileId?: string } = {}): Promise<Ack> {
     if (this.pending.size >= this.options.maxPendingSends) return Promise.reject(new ParleyRequestError('QUEUE_FULL', 'too many sends await their ack'));
@@ -196,8 +207,9 @@ export class ParleyClient {
       ...(options.fileId ? { file_id: options.fileId } : {}),
     };
     return new Promise<Ack>((resolve, reject) => {
-      this.pending.set(clientId, { frame, resolve, reject });
-      if (this.state === 'open') this.write(frame);
+      const p = { frame, sent: false, resolve, reject };
+      this.pending.set(clientId, p);
+      if (this.state === 'open' && !this.paced) this.transmit(p);
       else if (this.state === 'polling') void this.poll();
     });
   }
@@ -223,6 +235,14 @@ export class ParleyClient {
   /** A file's bytes (members of its room only), from its `url` (an attachment's or an upload's). */
   async download(file: { url: string }): Promise<Blob> {
     return (await this.rest.fetchAuthorized(file.url, { headers: {} })).blob();
+  }
+
+  /**
+   * Tells the sender of a direct room that this client has received it up to seq (they see their
+   * messages delivered). Dropped while disconnected; the server ignores a position that goes back.
+   */
+  markReceived(chatId: number, seq: number): void {
+    this.writeIfOpen({ type: 'received', chat_id: chatId, seq });
   }
 
   /** Marks the room read up to seq (default: its newest event). Dropped while disconnected. */
@@ -288,6 +308,8 @@ export class ParleyClient {
       if (this.socket !== socket) return;
       this.socket = undefined;
       this.stopSocketTimers();
+      // Unanswered sends go again on the next socket.
+      for (const p of this.pending.values()) p.sent = false;
       if (!opened && ++this.failedOpens >= this.options.fallbackAfterFailures && this.state !== 'polling') this.startPolling();
       this.scheduleReconnect();
     };
@@ -315,7 +337,8 @@ export class ParleyClient {
         this.setState('open');
         this.scheduleRefresh(frame.token_expires_at);
         this.emit('welcome', frame);
-        for (const p of this.pending.values()) this.write(p.frame);
+        if (this.paced) this.sendNextPaced();
+        else for (const p of this.pending.values()) this.transmit(p);
         return;
       case 'ack': {
         const p = this.pending.get(frame.client_id);
@@ -323,13 +346,25 @@ export class ParleyClient {
         this.pending.delete(frame.client_id);
         const { type: _type, ...ack } = frame;
         p.resolve(ack);
+        if (this.paced && !this.paceTimer) this.sendNextPaced();
         return;
       }
       case 'error': {
         const p = frame.client_id ? this.pending.get(frame.client_id) : undefined;
         if (!p) return this.emit('error', frame);
+        if (frame.code === 'RATE_LIMITED' && frame.retry_after_ms !== undefined) {
+          p.sent = false;
+          this.paced = true;
+          clearTimeout(this.paceTimer);
+          this.paceTimer = setTimeout(() => {
+            this.paceTimer = undefined;
+            this.sendNextPaced();
+          }, frame.retry_after_ms);
+          return;
+        }
         this.pending.delete(frame.client_id!);
         p.reject(new ParleyRequestError(frame.code, frame.message));
+        if (this.paced && !this.paceTimer) this.sendNextPaced();
         return;
       }
       case 'chat_added':
@@ -384,7 +419,8 @@ export class ParleyClient {
         this.pending.delete(clientId);
         p.resolve(ack);
       } catch (err) {
-        if (!(err instanceof ParleyRequestError) || err.code === 'HTTP_ERROR' || (err.status ?? 500) >= 500) throw err;
+        // Not the message's fault: it stays, and goes again on the next poll.
+        if (!(err instanceof ParleyRequestError) || err.code === 'HTTP_ERROR' || err.code === 'RATE_LIMITED' || (err.status ?? 500) >= 500) throw err;
         this.pending.delete(clientId);
         p.reject(err);
       }
@@ -397,6 +433,20 @@ export class ParleyClient {
   }
 
   // ---- plumbing --------------------------------------------------------------------------------
+
+  private transmit(p: PendingSend): void {
+    p.sent = this.socket?.readyState === OPEN;
+    this.write(p.frame);
+  }
+
+  /** Paced sending: the oldest waiting send goes, unless one is still unanswered; none left ends it. */
+  private sendNextPaced(): void {
+    if (this.state !== 'open') return;
+    const waiting = [...this.pending.values()];
+    if (waiting.some((p) => p.sent)) return;
+    if (waiting.length === 0) this.paced = false;
+    else this.transmit(waiting[0]!);
+  }
 
   private write(frame: ClientFrame): void {
     if (this.socket?.readyState === OPEN) this.socket.send(JSON.stringify(frame));

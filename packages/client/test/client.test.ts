@@ -135,6 +135,29 @@ t.test('a send in flight when the connection drops is acked once after the recon
   await t.rejects(client.send(999_999, 'nowhere'), { code: 'ROOM_NOT_MEMBER' });
 });
 
+t.test('sends past the rate limit are sent again after the wait the server names, all of them, in order', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { MESSAGE_RATE_BURST: '3', MESSAGE_RATE_PER_SECOND: '40' } });
+  const [gw] = stack.gateways as [Gateway];
+  const room = await stack.createGroup('alice', ['bob']);
+  const { client } = clientOf(stack, 'alice', () => [gw]);
+  t.teardown(() => client.close());
+  const opened = new Promise<void>((resolve) => client.on('welcome', () => resolve()));
+  client.connect();
+  await opened;
+  const acks = await Promise.all(Array.from({ length: 12 }, (_, i) => client.send(room, `burst ${i}`, { clientId: `burst-${i}` })));
+  t.same(
+    acks.map((a) => a.seq),
+    Array.from({ length: 12 }, (_, i) => i + 1),
+    'every send acked, in the order sent',
+  );
+  const page = await client.history(room, { limit: 50 });
+  t.same(
+    page.messages.map((m) => m.content).reverse(),
+    Array.from({ length: 12 }, (_, i) => `burst ${i}`),
+    'and stored once each',
+  );
+});
+
 t.test('when no WebSocket can be opened, the client polls history and sends over REST, and says so', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
   const [gw] = stack.gateways as [Gateway];

@@ -60,10 +60,13 @@ export const errorCodes = Object.keys(errors) as ErrorCode[];
 export class ParleyError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  constructor(code: ErrorCode, message?: string) {
+  /** How long the caller should wait before trying again (a rate limit's refusal). */
+  readonly retryAfterMs: number | undefined;
+  constructor(code: ErrorCode, message?: string, retryAfterMs?: number) {
     super(message ?? errors[code].message);
     this.name = 'ParleyError';
     this.code = code;
     this.statusCode = errors[code].status;
+    this.retryAfterMs = retryAfterMs;
   }
 }

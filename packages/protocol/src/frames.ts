@@ -139,6 +139,8 @@ export const ErrorFrame = Type.Object({
   message: Type.String(),
   /** Present when the error answers a send_message frame. */
   client_id: Type.Optional(Type.String()),
+  /** With `RATE_LIMITED`: how long to wait before sending the refused message again. */
+  retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 /**

@@ -39,8 +39,9 @@ t.test('WebSocket: MESSAGE_RATE_PER_SECOND with a burst; past it each send gets 
   );
   const order = alice.frames.filter((f) => f.type === 'ack' || f.type === 'error').map((f) => (f as { client_id: string }).client_id);
   t.same(order, ['m0', 'm1', 'm2', 'm3', 'm4', 'm5', 'm6', 'm7'], 'answered in the order sent');
-  const refusal = answers[5] as { code: string; message: string };
-  t.match(refusal, { code: 'RATE_LIMITED', message: /retry in \d+ ms/ });
+  const refusal = answers[5] as { code: string; message: string; retry_after_ms: number };
+  t.match(refusal, { code: 'RATE_LIMITED', message: /retry in \d+ ms/, retry_after_ms: Number });
+  t.equal(refusal.message, `Too many messages; retry in ${refusal.retry_after_ms} ms`, 'the wait, for people and for programs');
   t.match(await alice.sendMessage(room, 'probe', 'probe'), { type: 'error', code: 'RATE_LIMITED' }, 'still limited right after');
 
   await delay(Number(/retry in (\d+) ms/.exec(refusal.message)![1]) + 300);

@@ -24,7 +24,13 @@ function errorFrame(err: unknown, conn: Connection, clientId?: string): ServerFr
     conn.log.error({ err }, 'frame handler failed');
     error = new ParleyError('INTERNAL');
   }
-  return { type: 'error', code: error.code, message: error.message, ...(clientId ? { client_id: clientId } : {}) };
+  return {
+    type: 'error',
+    code: error.code,
+    message: error.message,
+    ...(clientId ? { client_id: clientId } : {}),
+    ...(error.retryAfterMs !== undefined ? { retry_after_ms: error.retryAfterMs } : {}),
+  };
 }
 
 /**
@@ -183,7 +189,7 @@ export default fp<{ config: GatewayConfig }>(
       if (++session.inFlight >= MAX_FRAMES_IN_FLIGHT) this.pause();
       session.chain = session.chain
         // A refusal goes through the chain too, so that answers keep the order of the frames.
-        .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`)) : routeFrame(conn, frame)))
+        .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`, wait)) : routeFrame(conn, frame)))
         .catch((err) => {
           const answer = errorFrame(err, conn, clientId);
           conn.send(answer);
