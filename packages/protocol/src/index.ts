@@ -9,3 +9,4 @@ export * from './formats.js';
 export * from './well-formed.js';
 export * from './message-state.js';
 export * from './delivery-gate.js';
+export * from './sizes.js';

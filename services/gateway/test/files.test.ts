@@ -4,6 +4,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join, relative } from 'node:path';
 import { eventually, multipart, Stack, TestClient, upload } from '@parley/testkit';
+import { formatBytes } from '@parley/protocol';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
 // A 1x1 PNG, and bytes of each kind the tests need.
@@ -102,7 +103,11 @@ t.test('files: upload and download across gateways, limits, names, types, member
     const pid = gwA.child.proc.pid!;
     const before = peakRss(pid);
     const over = await upload(gwA, room, alice, [{ filename: 'big.mp4', data: Buffer.concat([MP4, Buffer.alloc(LIMIT + 1 - MP4.length)]) }]);
-    t.match(over, { status: 413, body: { code: 'FILE_TOO_LARGE' } });
+    t.match(
+      over,
+      { status: 413, body: { code: 'FILE_TOO_LARGE', message: `A file is at most ${LIMIT} bytes (${formatBytes(LIMIT)})` } },
+      'the error says the limit',
+    );
     const exact = await upload(gwA, room, alice, [{ filename: 'exact.mp4', data: Buffer.concat([MP4, Buffer.alloc(LIMIT - MP4.length)]) }]);
     t.match(exact, { status: 201, body: { files: [{ size: LIMIT, mime_type: 'video/mp4' }] } });
     const grew = peakRss(pid) - before;
@@ -248,7 +253,7 @@ t.test('files: upload and download across gateways, limits, names, types, member
       alice,
       Array.from({ length: 4 }, (_, i) => ({ filename: `${i}.png`, data: PNG })),
     );
-    t.match(four, { status: 413, body: { code: 'FILE_TOO_MANY' } }, 'over UPLOAD_MAX_FILES (3): 413');
+    t.match(four, { status: 413, body: { code: 'FILE_TOO_MANY', message: 'At most 3 files in one upload' } }, 'over UPLOAD_MAX_FILES (3): 413, saying so');
     const mixed = await upload(gwA, room, alice, [
       { filename: 'ok.png', data: PNG },
       { filename: 'evil.html', data: Buffer.from('<html><script>1</script></html>') },

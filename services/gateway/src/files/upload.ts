@@ -4,7 +4,7 @@ import type { FastifyRequest } from 'fastify';
 import type { GatewayCore } from '../core.js';
 import type { MultipartFile } from '@fastify/multipart';
 import { insertFile, type FileRow } from '@parley/db';
-import { isWellFormedText, MALFORMED_TEXT, ParleyError, type ErrorCode } from '@parley/protocol';
+import { formatBytes, isWellFormedText, MALFORMED_TEXT, ParleyError, type ErrorCode } from '@parley/protocol';
 import { sanitiseFileName } from './file-name.js';
 import { isAllowed, sniffType, SNIFF_BYTES } from './sniff.js';
 import type { FileStorage } from './storage.js';
@@ -22,6 +22,13 @@ const MULTIPART_ERRORS: Record<string, ErrorCode> = {
 /** @fastify/busboy's errors for a body that is not multipart/form-data (no boundary, an empty or over-long one, a cut-off body); they carry no code. */
 const BUSBOY_MALFORMED =
   /^(Multipart: Boundary not found|Boundary required|Unexpected end of multipart data|(Part|Preamble) terminated early|The needle cannot)/;
+
+/** A refusal for one of the upload limits says the limit, so that a client can tell its user. */
+function limitError(code: ErrorCode, uploads: { maxBytes: number; maxFiles: number }, original?: ParleyError): ParleyError {
+  if (code === 'FILE_TOO_LARGE') return new ParleyError(code, `A file is at most ${uploads.maxBytes} bytes (${formatBytes(uploads.maxBytes)})`);
+  if (code === 'FILE_TOO_MANY') return new ParleyError(code, `At most ${uploads.maxFiles} files in one upload`);
+  return original ?? new ParleyError(code);
+}
 
 /**
  * Receives every file of a multipart request into the room, streamed: each is sniffed from its
@@ -51,7 +58,7 @@ export async function receiveUploads(core: GatewayCore, storage: FileStorage, re
         )
         .execute();
     const code = MULTIPART_ERRORS[(err as { code?: string }).code ?? ''] ?? (BUSBOY_MALFORMED.test((err as Error).message) ? 'UPLOAD_INVALID' : undefined);
-    throw code ? new ParleyError(code) : err;
+    throw code ? limitError(code, core.config.uploads) : err instanceof ParleyError ? limitError(err.code, core.config.uploads, err) : err;
   }
   if (stored.length === 0) throw new ParleyError('UPLOAD_INVALID');
   return stored;
@@ -98,7 +105,7 @@ async function storeFile(core: GatewayCore, storage: FileStorage, part: Multipar
   await storage.put(key, Readable.from(body()));
   try {
     // Past the limit busboy ends the part early and marks it truncated.
-    if (part.file.truncated) throw new ParleyError('FILE_TOO_LARGE');
+    if (part.file.truncated) throw limitError('FILE_TOO_LARGE', core.config.uploads);
     return await insertFile(core.db, {
       id: randomUUID(),
       room_id: roomId,
