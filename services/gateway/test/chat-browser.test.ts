@@ -1,30 +1,8 @@
 import t from 'tap';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateSync } from 'node:zlib';
 import { Stack } from '@parley/testkit';
-import { launchChromium, signIn } from '@parley/testkit/browser';
-
-/** A PNG of a soft gradient, made by hand: signature, IHDR, one zlib-compressed IDAT, IEND. */
-function gradientPng(width: number, height: number): Buffer {
-  const chunk = (type: string, data: Buffer) => {
-    const body = Buffer.concat([Buffer.from(type), data]);
-    const out = Buffer.alloc(12 + data.length);
-    out.writeUInt32BE(data.length, 0);
-    body.copy(out, 4);
-    out.writeUInt32BE(crc32(body), 8 + data.length);
-    return out;
-  };
-  const ihdr = Buffer.alloc(13);
-  ihdr.writeUInt32BE(width, 0);
-  ihdr.writeUInt32BE(height, 4);
-  ihdr.set([8, 2, 0, 0, 0], 8); // 8-bit RGB
-  const rows = Buffer.alloc(height * (1 + width * 3));
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) rows.set([90 + (x * 120) / width, 140 + (y * 80) / height, 220], y * (1 + width * 3) + 1 + x * 3);
-  }
-  return Buffer.concat([Buffer.from('89504e470d0a1a0a', 'hex'), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(rows)), chunk('IEND', Buffer.alloc(0))]);
-}
+import { gradientPng, launchChromium, signIn } from '@parley/testkit/browser';
 
 /** Where the screenshots go (docs/chat.png is one of them, copied by hand). */
 const shots = join(process.cwd(), '.tap', 'screenshots');
