@@ -1,4 +1,5 @@
 import t from 'tap';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Stack } from '@parley/testkit';
 
 t.test('the gateway serves the /chat page, its script and its styles, locked to its own origin', async (t) => {
@@ -18,6 +19,12 @@ t.test('the gateway serves the /chat page, its script and its styles, locked to 
   t.match(script.headers.get('content-type'), /^text\/javascript/);
   const js = await script.text();
   t.ok(js.length > 1000 && js.includes('/dev/tokens'), 'the bundled page script, SDK included');
-  t.notOk(/innerHTML/.test(js), 'the page writes server strings as text, never as HTML');
+  // Preact writes strings as text nodes; the page's own code never asks it for HTML.
+  const web = new URL('../web/', import.meta.url);
+  for (const name of readdirSync(web).filter((f) => /\.tsx?$/.test(f)))
+    t.notOk(
+      /innerHTML|dangerouslySetInnerHTML|insertAdjacentHTML|outerHTML/.test(readFileSync(new URL(name, web), 'utf8')),
+      `${name} writes server strings as text, never as HTML`,
+    );
   t.match((await fetch(`${gw!.url}/chat/chat.css`)).headers.get('content-type'), /^text\/css/);
 });

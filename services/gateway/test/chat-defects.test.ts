@@ -1,0 +1,285 @@
+// The /chat page's defects of issue 23, each as a user meets it, in Chromium against two gateways.
+import t, { type Test } from 'tap';
+import type { Browser, Page } from 'playwright-core';
+import { Stack, upload } from '@parley/testkit';
+import { gradientPng, launchChromium, signIn } from '@parley/testkit/browser';
+
+type Gateway = NonNullable<Stack['gateways'][0]>;
+
+const UPLOAD_LIMIT = 64 * 1024;
+const stack = await Stack.start(t, {
+  gateways: 2,
+  persisters: 1,
+  env: { DEV_TOKENS: 'true', UPLOAD_MAX_BYTES: String(UPLOAD_LIMIT), MESSAGE_RATE_BURST: '6', MESSAGE_RATE_PER_SECOND: '20' },
+});
+const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+const browser: Browser = await launchChromium(t);
+let serial = 0;
+/** Fresh user ids for each test, so that tests share the stack and nothing else. */
+const users = (...names: string[]) => names.map((n) => `${n}${++serial}`);
+
+type PageOf = (gw: Gateway, user: string, name?: string, viewport?: { width: number; height: number }) => Promise<Page>;
+
+/**
+ * A test with signed-in pages (`pageOf`): what they throw uncaught, the errors they log (other
+ * than the browser's own line for an answered 4xx) and any 404 they ask for fail it.
+ */
+function browserTest(name: string, body: (t: Test, pageOf: PageOf) => Promise<void>) {
+  t.test(name, async (t) => {
+    const problems: string[] = [];
+    await body(t, (gw, user, name = user, viewport = { width: 1000, height: 640 }) => pageOf(t, problems, gw, user, name, viewport));
+    t.same(problems, [], 'no uncaught error, no console error, no 404');
+  });
+}
+
+async function pageOf(t: Test, problems: string[], gw: Gateway, user: string, name: string, viewport: { width: number; height: number }): Promise<Page> {
+  const context = await browser.newContext({ viewport });
+  t.teardown(() => context.close());
+  const page = await context.newPage();
+  page.on('pageerror', (err) => problems.push(`uncaught: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of 4\d\d/.test(msg.text()))
+      problems.push(`console: ${msg.text()}`);
+  });
+  page.on('response', (res) => res.status() === 404 && problems.push(`404: ${res.url()}`));
+  await signIn(page, gw.url, user, name);
+  return page;
+}
+
+const api = <T = any>(gw: Gateway, user: string, method: string, path: string, body?: unknown) => stack.http<T>(gw, method, path, stack.token(user), body);
+async function direct(a: string, b: string): Promise<number> {
+  const res = await api(gwA, a, 'POST', '/api/chats', { type: 'direct', user_id: b });
+  return res.body.id as number;
+}
+async function post(gw: Gateway, user: string, room: number, content: string): Promise<number> {
+  const res = await api(gw, user, 'POST', `/api/chats/${room}/messages`, { client_id: `t-${++serial}`, message_type: 'text', content });
+  if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body.seq as number;
+}
+/** Two frames: what the page does in answer to an event has been rendered. */
+const settled = (page: Page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
+const room = (page: Page, title: string) => page.locator('#rooms li', { hasText: title });
+const bodies = (page: Page) => page.locator('#messages li .body').allInnerTexts();
+
+browserTest('1. switching rooms quickly shows the room opened last, and sends go where they are shown', async (t, pageOf) => {
+  const [me, bob, carol] = users('switcher', 'bob', 'carol');
+  const toBob = await direct(me!, bob!);
+  const toCarol = await direct(me!, carol!);
+  await post(gwA, bob!, toBob, 'only in the room with bob');
+  await post(gwA, carol!, toCarol, 'only in the room with carol');
+  const page = await pageOf(gwA, me!);
+  await room(page, bob!).waitFor();
+  await room(page, carol!).waitFor();
+  // A slow network for bob's room: its history answers 300 ms late.
+  await page.route(`**/api/chats/${toBob}/messages**`, async (route) => {
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    await route.continue();
+  });
+  const bobsAnswer = page.waitForResponse((res) => res.url().includes(`/api/chats/${toBob}/messages`));
+  await room(page, bob!).click();
+  await room(page, carol!).click();
+  await bobsAnswer;
+  await settled(page);
+  t.equal(await page.textContent('#room-title'), carol, "carol's header");
+  t.same(await bodies(page), ['only in the room with carol'], "over carol's messages, bob's late answer dropped");
+  await page.fill('#text', 'for carol');
+  await page.press('#text', 'Enter');
+  await page.locator('#messages li .body', { hasText: 'for carol' }).waitFor();
+  const history = await api(gwA, carol!, 'GET', `/api/chats/${toCarol}/messages`);
+  t.same(
+    history.body.messages.map((m: { content: string }) => m.content),
+    ['for carol', 'only in the room with carol'],
+    'sent to the room shown',
+  );
+});
+
+browserTest('2. a room I left, or was removed from, leaves the list and the view, with a word why', async (t, pageOf) => {
+  const [me, owner] = users('member', 'owner');
+  const removed = await stack.createGroup(owner!, [me!]);
+  const left = await stack.createGroup(owner!, [me!]);
+  const page = await pageOf(gwA, me!);
+  await page.locator(`#rooms li[data-room="${removed}"]`).click();
+  await page.waitForSelector('#composer');
+  t.equal((await api(gwB, owner!, 'DELETE', `/api/chats/${removed}/participants/${me}`)).status, 204, 'the owner removes me');
+  await page.locator(`#rooms li[data-room="${removed}"]`).waitFor({ state: 'detached' });
+  t.equal(await page.textContent('#room-title'), 'Pick a conversation', 'the conversation closed');
+  t.equal(await page.locator('#composer').count(), 0, 'no composer to type into');
+  await page.locator('.banner.notice', { hasText: 'you were removed' }).waitFor();
+
+  await page.locator(`#rooms li[data-room="${left}"]`).click();
+  await page.waitForSelector('#composer');
+  await page.click('.room-header .leave');
+  await page.locator(`#rooms li[data-room="${left}"]`).waitFor({ state: 'detached' });
+  await page.locator('.banner.notice', { hasText: 'you left' }).waitFor();
+  t.equal(await page.locator('#composer').count(), 0, 'left: no composer');
+});
+
+browserTest('3. a room with pictures opens at its newest message, on desktop and on a phone', async (t, pageOf) => {
+  for (const viewport of [
+    { width: 1000, height: 640 },
+    { width: 390, height: 844 },
+  ]) {
+    const [me, bob] = users('viewer', 'bob');
+    const chat = await direct(bob!, me!);
+    for (let i = 0; i < 4; i++) {
+      const up = await upload(gwB, chat, stack.token(bob!), [{ filename: `p${i}.png`, type: 'image/png', data: gradientPng(300, 400) }]);
+      const res = await api(gwB, bob!, 'POST', `/api/chats/${chat}/messages`, {
+        client_id: `img-${serial}-${i}`,
+        message_type: 'image',
+        content: '',
+        file_id: up.body.files[0].id,
+      });
+      t.equal(res.status, 201);
+    }
+    await post(gwB, bob!, chat, 'the newest message');
+    const page = await pageOf(gwA, me!, me, viewport);
+    await room(page, bob!).click();
+    await page.waitForFunction(() => {
+      const pictures = [...document.querySelectorAll<HTMLImageElement>('#messages img.picture')];
+      return pictures.length === 4 && pictures.every((p) => p.complete && p.naturalWidth === 300);
+    });
+    await settled(page);
+    const gap = await page.$eval('#messages', (el) => el.scrollHeight - el.scrollTop - el.clientHeight);
+    t.ok(gap < 2, `${viewport.width}×${viewport.height}: at the bottom once the pictures loaded (${gap}px above it)`);
+  }
+});
+
+browserTest('4. "Seen by" stays when I switch away and back; 5. "Delivered" once the other page has it', async (t, pageOf) => {
+  const [alice, bob, other] = users('alice', 'bob', 'other');
+  const chat = await direct(alice!, bob!);
+  await direct(alice!, other!);
+  const a = await pageOf(gwA, alice!, 'Alice');
+  const b = await pageOf(gwB, bob!, 'Bob');
+  await room(a, bob!).click();
+  await a.fill('#text', 'are you there?');
+  await a.press('#text', 'Enter');
+  // Bob's page has the message, though he has not opened the room: delivered, not read.
+  await a.locator('#messages li.mine .status', { hasText: 'Delivered' }).waitFor();
+  const seq = Number(await a.locator('#messages li.mine').last().getAttribute('data-seq'));
+  t.match((await api(gwA, alice!, 'GET', `/api/chats/${chat}/messages/${seq}/status`)).body, { status: 'delivered' }, 'the status API agrees');
+
+  await b.locator(`#rooms li[data-room="${chat}"]`).click();
+  await a.locator('#messages li.mine .seen', { hasText: 'Seen by' }).waitFor();
+  await room(a, other!).click();
+  await a.waitForSelector(`#room-title:text("${other}")`);
+  await room(a, bob!).click();
+  await a.locator('#messages li.mine .seen', { hasText: 'Seen by' }).waitFor();
+  t.match((await api(gwA, alice!, 'GET', `/api/chats/${chat}/messages/${seq}/status`)).body, { status: 'read' });
+});
+
+browserTest("6. another member's edit and delete change the message in place: no reload, older pages kept", async (t, pageOf) => {
+  const [reader, writer] = users('reader', 'writer');
+  const chat = await stack.createGroup(writer!, [reader!]);
+  const seqs: number[] = [];
+  for (let i = 1; i <= 70; i++) seqs.push(await post(gwB, writer!, chat, `message ${i}`));
+  const page = await pageOf(gwA, reader!);
+  await page.locator(`#rooms li[data-room="${chat}"]`).click();
+  await page.locator('#messages li .body', { hasText: 'message 70' }).waitFor();
+  // Scrolling to the top pages back.
+  await page.$eval('#messages', (el) => (el.scrollTop = 0));
+  await page.locator('#messages li .body', { hasText: /^message 1$/ }).waitFor();
+  await page.$eval('#messages', (el) => (el.scrollTop = 200));
+  await page.$eval('#messages li[data-seq]', (el) => el.setAttribute('data-marked', 'yes'));
+  const before = await page.$eval('#messages', (el) => ({ top: el.scrollTop, count: el.children.length }));
+  t.ok(before.count >= 70, 'both pages shown');
+
+  t.equal(
+    (await api(gwB, writer!, 'PATCH', `/api/chats/${chat}/messages/${seqs[64]}`, { client_id: `edit-${serial}`, content: 'message 65, edited' })).status,
+    201,
+  );
+  await page.locator('#messages li .body', { hasText: 'message 65, edited' }).waitFor();
+  t.equal((await api(gwB, writer!, 'DELETE', `/api/chats/${chat}/messages/${seqs[65]}`)).status, 201);
+  await page.locator(`#messages li[data-seq="${seqs[65]}"] .body`, { hasText: 'Message deleted' }).waitFor();
+  await settled(page);
+  const after = await page.$eval('#messages', (el) => ({ top: el.scrollTop, count: el.children.length, marked: el.querySelector('[data-marked]') !== null }));
+  t.same(after, { ...before, marked: true }, 'the same elements, the same place, nothing dropped');
+});
+
+browserTest('8. line breaks: Shift+Enter starts a new line, and the other side sees the lines', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  await direct(alice!, bob!);
+  const a = await pageOf(gwA, alice!);
+  const b = await pageOf(gwB, bob!);
+  await room(a, bob!).click();
+  await room(b, alice!).click();
+  await a.type('#text', 'line one');
+  await a.press('#text', 'Shift+Enter');
+  await a.type('#text', 'line two');
+  await a.press('#text', 'Enter');
+  await b.locator('#messages li .body', { hasText: 'line two' }).waitFor();
+  t.same(await bodies(b), ['line one\nline two'], 'two lines');
+});
+
+browserTest('9. an upload over the limit says the limit; banners can be dismissed and clear on success', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  await direct(alice!, bob!);
+  const a = await pageOf(gwA, alice!);
+  await room(a, bob!).click();
+  await a.setInputFiles('#file', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(UPLOAD_LIMIT + 1, 7) });
+  const error = a.locator('.banner.error');
+  await error.waitFor();
+  t.match(await error.textContent(), `big.bin not sent: A file is at most ${UPLOAD_LIMIT} bytes (64 KB)`);
+  await a.click('.banner.error .dismiss');
+  await error.waitFor({ state: 'detached' });
+  await a.setInputFiles('#file', { name: 'big.bin', mimeType: 'application/octet-stream', buffer: Buffer.alloc(UPLOAD_LIMIT + 1, 7) });
+  await error.waitFor();
+  await a.setInputFiles('#file', { name: 'note.txt', mimeType: 'text/plain', buffer: Buffer.from('twenty-eight bytes of text!\n') });
+  await error.waitFor({ state: 'detached' });
+  t.pass('a later success clears the error');
+  // 13. the size as people read it.
+  await a.locator('#messages a.file', { hasText: 'note.txt · 28 B' }).waitFor();
+});
+
+browserTest('10. messages past the rate limit are sent after the wait, all of them, in order', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  await direct(alice!, bob!);
+  const a = await pageOf(gwA, alice!);
+  const b = await pageOf(gwB, bob!);
+  await room(a, bob!).click();
+  await room(b, alice!).click();
+  const sent = Array.from({ length: 16 }, (_, i) => `quick ${i + 1}`);
+  for (const text of sent) {
+    await a.fill('#text', text);
+    await a.press('#text', 'Enter');
+  }
+  await b.locator('#messages li .body', { hasText: /^quick 16$/ }).waitFor();
+  t.same(await bodies(b), sent, 'every message once, in the order typed');
+  await a.locator('#messages li.outgoing').first().waitFor({ state: 'detached' });
+  t.equal(await a.locator('.banner.error').count(), 0, 'no error shown');
+});
+
+browserTest('11. the public rooms stay current: one created later, one I left', async (t, pageOf) => {
+  const [me, carol] = users('browser', 'carol');
+  const page = await pageOf(gwA, me!);
+  const club = `Book club ${serial}`;
+  const created = await api(gwB, carol!, 'POST', '/api/chats', { type: 'group', name: club, is_public: true });
+  t.equal(created.status, 201);
+  await page.click('.discover summary');
+  const listed = page.locator('#public-rooms li', { hasText: club });
+  await listed.waitFor();
+  t.match(await listed.textContent(), /1 member · join/, '"1 member", not "1 members"');
+  await listed.locator('button').click();
+  await page.waitForSelector(`#room-title:text("${club}")`);
+  await listed.waitFor({ state: 'detached' });
+  t.match(await page.textContent('#room-sub'), /2 members/);
+  await page.click('.room-header .leave');
+  await listed.waitFor();
+  t.pass('the room I left is listed again');
+});
+
+browserTest('12. a direct chat with myself says why it cannot be; 13. others see my display name', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  const chat = await stack.createGroup(alice!, [bob!]);
+  const b = await pageOf(gwB, bob!, 'Bob Builder');
+  const a = await pageOf(gwA, alice!, 'Alice');
+  await a.fill('#new-direct input', alice!);
+  await a.click('#new-direct button');
+  await a.locator('.banner.error', { hasText: 'A direct room needs another user' }).waitFor();
+  await b.locator(`#rooms li[data-room="${chat}"]`).click();
+  await b.fill('#text', 'hello from Bob');
+  await b.press('#text', 'Enter');
+  await a.locator(`#rooms li[data-room="${chat}"]`).click();
+  const mine = a.locator('#messages li', { hasText: 'hello from Bob' });
+  await mine.waitFor();
+  t.equal(await mine.locator('.who').textContent(), 'Bob Builder', 'the sender by name, not by id');
+});

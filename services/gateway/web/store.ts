@@ -1,0 +1,418 @@
+// The /chat page's state and actions: signals the components read, changed only here, from the
+// SDK's events and the user's actions. The SDK is the only way the page talks to the server.
+import { batch, computed, signal } from '@preact/signals';
+import { ParleyClient, ParleyRequestError, type ConnectionState } from '@parley/client';
+import type { Chat, ChatDetail, Message, UnreadCount, UserPresence } from '@parley/protocol';
+
+export interface Room {
+  id: number;
+  type: 'direct' | 'group';
+  name: string | null;
+  peer: string | undefined;
+  head: number;
+  read: number;
+  memberCount: number;
+  isAdmin: boolean;
+  /** When the room last had a message (or was created): the list's order. */
+  activity: string;
+}
+
+/** The open conversation: its room, its messages oldest first, and where paging back goes on. */
+export interface Thread {
+  roomId: number;
+  loading: boolean;
+  messages: Message[];
+  /** `before` for the next older page; 0 when there is none. */
+  olderCursor: number;
+  /** Each other member's read position, and (direct rooms) delivery position. */
+  readBy: ReadonlyMap<string, number>;
+  delivered: number;
+}
+
+/** A message of mine on its way: shown until the room's event for it arrives. */
+export interface OutgoingMessage {
+  clientId: string;
+  roomId: number;
+  content: string;
+  state: 'sending' | 'failed';
+  error?: string;
+}
+
+export interface Banner {
+  id: number;
+  text: string;
+  kind: 'error' | 'notice';
+}
+
+export const me = signal<{ id: string; name: string } | undefined>(undefined);
+export const connection = signal<ConnectionState>('closed');
+/** The gateway this page's socket is on (the welcome's node id). */
+export const gateway = signal('');
+export const rooms = signal<ReadonlyMap<number, Room>>(new Map());
+export const activeId = signal<number | undefined>(undefined);
+export const thread = signal<Thread | undefined>(undefined);
+export const outgoing = signal<ReadonlyMap<string, OutgoingMessage>>(new Map());
+export const banners = signal<readonly Banner[]>([]);
+export const presence = signal<ReadonlyMap<string, UserPresence['state']>>(new Map());
+/** Display names of the users this page has seen. */
+export const names = signal<ReadonlyMap<string, string>>(new Map());
+export const typing = signal<ReadonlyMap<string, number>>(new Map());
+export const directory = signal<readonly Chat[]>([]);
+
+export const activeRoom = computed(() => (activeId.value === undefined ? undefined : rooms.value.get(activeId.value)));
+export const roomList = computed(() => [...rooms.value.values()].sort((a, b) => b.activity.localeCompare(a.activity)));
+
+export const displayName = (userId: string | null | undefined): string => (userId ? (names.value.get(userId) ?? userId) : 'Parley');
+export const roomTitle = (room: Room): string => room.name ?? (room.peer ? displayName(room.peer) : `Room ${room.id}`);
+
+let client: ParleyClient;
+let nextBanner = 1;
+
+const withRoom = (id: number, change: (room: Room) => Room) => {
+  const room = rooms.value.get(id);
+  if (room) rooms.value = new Map(rooms.value).set(id, change(room));
+};
+const withThread = (roomId: number, change: (t: Thread) => Thread) => {
+  const t = thread.value;
+  if (t && t.roomId === roomId) thread.value = change(t);
+};
+
+export function say(text: string, kind: Banner['kind'] = 'error'): void {
+  banners.value = [...banners.value.filter((b) => b.text !== text), { id: nextBanner++, text, kind }];
+}
+export function dismiss(id: number): void {
+  banners.value = banners.value.filter((b) => b.id !== id);
+}
+/** A later success clears the errors an earlier attempt left. */
+const clearErrors = () => {
+  if (banners.value.some((b) => b.kind === 'error')) banners.value = banners.value.filter((b) => b.kind !== 'error');
+};
+const reason = (err: unknown) => (err instanceof Error ? err.message : 'Something went wrong');
+
+/** Runs an action; what it throws is shown in a banner, never left unhandled. */
+export function attempt(action: () => Promise<unknown>, prefix = ''): void {
+  action().catch((err: unknown) => say(`${prefix}${reason(err)}`));
+}
+
+/** A development token for the demo user (a real deployment's page asks its own backend). */
+export async function devToken(user: string, name: string): Promise<string> {
+  const res = await fetch('/dev/tokens', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ sub: user, ...(name ? { name } : {}) }),
+  });
+  const body = (await res.json()) as { token?: string; message?: string };
+  if (!res.ok || !body.token) throw new Error(body.message ?? `Sign-in failed (${res.status})`);
+  return body.token;
+}
+
+export function start(user: string, name: string, token: () => Promise<string>): void {
+  me.value = { id: user, name };
+  names.value = new Map(names.value).set(user, name);
+  // The SDK asks for a fresh token before each connect and before the connection's token expires.
+  client = new ParleyClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, token });
+  client.on('state', (state) => (connection.value = state));
+  client.on('welcome', (w) => {
+    gateway.value = w.node_id;
+    attempt(loadRooms);
+  });
+  client.on('chat_added', () => attempt(loadRooms));
+  client.on('message', onMessage);
+  client.on('message_edited', (e) => {
+    bumpHead(e.chat_id, e.seq);
+    patchMessage(e.chat_id, e.message_seq, (m) => ({ ...m, content: e.content, edited_at: e.created_at }));
+  });
+  client.on('message_deleted', (e) => {
+    bumpHead(e.chat_id, e.seq);
+    patchMessage(e.chat_id, e.message_seq, (m) => {
+      const { attachment: _gone, ...rest } = m;
+      return { ...rest, content: '', deleted_at: e.created_at, deleted_by: e.sender_id, recalled: e.recalled };
+    });
+  });
+  client.on('read_state', (r) => withRoom(r.chat_id, (room) => ({ ...room, read: Math.max(room.read, r.last_read_seq) })));
+  client.on('read_receipt', (r) => {
+    if (r.user_id === me.value?.id) return;
+    withThread(r.chat_id, (t) => ({ ...t, readBy: new Map(t.readBy).set(r.user_id, Math.max(t.readBy.get(r.user_id) ?? 0, r.seq)) }));
+  });
+  client.on('delivery_receipt', (r) => {
+    if (r.user_id === me.value?.id) return;
+    withThread(r.chat_id, (t) => ({ ...t, delivered: Math.max(t.delivered, r.seq) }));
+  });
+  client.on('presence', (p) => {
+    const next = new Map(presence.value);
+    for (const u of p.users) next.set(u.user_id, u.state);
+    presence.value = next;
+  });
+  client.on('typing', (t) => {
+    if (t.chat_id !== activeId.value || t.user_id === me.value?.id) return;
+    const next = new Map(typing.value);
+    if (t.state === 'start') next.set(t.user_id, Date.now() + t.expires_in_ms);
+    else next.delete(t.user_id);
+    typing.value = next;
+  });
+  client.on('error', (e) => say(e.message));
+  client.connect();
+  document.addEventListener('visibilitychange', () => {
+    client.setPresence(document.hidden ? 'away' : 'online');
+    markRead();
+  });
+}
+
+async function loadRooms(): Promise<void> {
+  const [{ chats }, unread, people] = await Promise.all([
+    client.request<{ chats: Chat[] }>('GET', '/api/chats?limit=100'),
+    client.request<UnreadCount>('GET', '/api/unread-count'),
+    client.request<{ users: Array<UserPresence & { name: string | null }> }>('GET', '/api/users'),
+  ]);
+  const reads = new Map(unread.chats.map((c) => [c.chat_id, c.last_read_seq]));
+  const next = new Map<number, Room>();
+  for (const chat of chats) {
+    const known = rooms.value.get(chat.id);
+    let peer = known?.peer;
+    if (chat.type === 'direct' && !peer) {
+      const detail = await client.request<ChatDetail>('GET', `/api/chats/${chat.id}`);
+      peer = detail.members.find((m) => m.user_id !== me.value?.id)?.user_id;
+    }
+    const activity = [known?.activity, chat.last_message?.created_at, chat.created_at]
+      .filter((a): a is string => a !== undefined)
+      .sort()
+      .at(-1)!;
+    next.set(chat.id, {
+      id: chat.id,
+      type: chat.type,
+      name: chat.name,
+      peer,
+      head: Math.max(chat.head_seq, known?.head ?? 0),
+      read: Math.max(reads.get(chat.id) ?? 0, known?.read ?? 0),
+      memberCount: chat.member_count,
+      isAdmin: chat.is_admin,
+      activity,
+    });
+  }
+  batch(() => {
+    rooms.value = next;
+    const seen = new Map(names.value);
+    const states = new Map(presence.value);
+    for (const u of people.users) {
+      if (u.name) seen.set(u.user_id, u.name);
+      states.set(u.user_id, u.state);
+    }
+    names.value = seen;
+    presence.value = states;
+  });
+  // The page has every direct room up to its head now (in the list, or a badge): its sender sees it delivered.
+  for (const room of next.values()) if (room.type === 'direct' && room.head > room.read) client.markReceived(room.id, room.head);
+  // The open room may be gone (left on another device, or removed while away).
+  if (activeId.value !== undefined && !next.has(activeId.value)) closeRoom();
+  await loadDirectory();
+}
+
+/** Public rooms I am not in: asked again whenever it is shown and when my rooms change. */
+export async function loadDirectory(): Promise<void> {
+  const { chats } = await client.request<{ chats: Chat[] }>('GET', '/api/chats?scope=visible&limit=100');
+  directory.value = chats.filter((c) => !c.is_member);
+}
+
+let opening = 0;
+
+/**
+ * Opens a room: its header at once, its messages when they come. A room opened after it wins: the
+ * answers for a room no longer open are dropped, so a header never sits over another room's messages.
+ */
+export async function openRoom(id: number): Promise<void> {
+  const ticket = ++opening;
+  batch(() => {
+    activeId.value = id;
+    typing.value = new Map();
+    thread.value = { roomId: id, loading: true, messages: [], olderCursor: 0, readBy: new Map(), delivered: 0 };
+  });
+  let page, detail;
+  try {
+    [page, detail] = await Promise.all([client.history(id, { limit: 50 }), client.request<ChatDetail>('GET', `/api/chats/${id}`)]);
+  } catch (err) {
+    if (ticket !== opening) return;
+    if (err instanceof ParleyRequestError && (err.code === 'ROOM_NOT_MEMBER' || err.code === 'ROOM_NOT_FOUND'))
+      return forget(id, 'You are no longer in this room.');
+    throw err;
+  }
+  if (ticket !== opening) return;
+  const room = rooms.value.get(id);
+  const readBy = new Map(detail.members.filter((m) => m.user_id !== me.value?.id).map((m) => [m.user_id, m.last_read_seq]));
+  let delivered = 0;
+  const mine = page.messages.find((m) => m.sender_id === me.value?.id);
+  if (room?.type === 'direct' && mine) {
+    const status = await client.request<{ status: string }>('GET', `/api/chats/${id}/messages/${mine.seq}/status`);
+    if (ticket !== opening) return;
+    if (status.status !== 'sent') delivered = mine.seq;
+  }
+  // Live messages that came while the page loaded are kept: history may or may not hold them.
+  const live = thread.value?.roomId === id ? thread.value.messages : [];
+  const loaded = [...page.messages].reverse();
+  const newest = loaded.at(-1)?.seq ?? 0;
+  thread.value = {
+    roomId: id,
+    loading: false,
+    messages: [...loaded, ...live.filter((m) => m.seq > newest)],
+    olderCursor: page.next_before ?? 0,
+    readBy,
+    delivered,
+  };
+  if (room?.type === 'direct' && page.head_seq > 0) client.markReceived(id, page.head_seq);
+  markRead();
+}
+
+export async function loadOlder(): Promise<boolean> {
+  const t = thread.value;
+  if (!t || t.loading || t.olderCursor === 0) return false;
+  const roomId = t.roomId;
+  const page = await client.history(roomId, { before: t.olderCursor, limit: 50 });
+  withThread(roomId, (now) => ({
+    ...now,
+    messages: [...[...page.messages].reverse().filter((m) => !now.messages.some((n) => n.seq === m.seq)), ...now.messages],
+    // A window of only edits lists no message, and the next one may: page on with the cursor.
+    olderCursor: page.next_before ?? 0,
+  }));
+  return page.messages.length > 0;
+}
+
+function closeRoom(): void {
+  batch(() => {
+    opening++;
+    activeId.value = undefined;
+    thread.value = undefined;
+  });
+}
+
+/** The room is no longer mine: out of the list (and the view), with a word why. */
+function forget(id: number, why: string): void {
+  const room = rooms.value.get(id);
+  batch(() => {
+    const next = new Map(rooms.value);
+    next.delete(id);
+    rooms.value = next;
+    if (activeId.value === id) closeRoom();
+    const left = [...outgoing.value.values()].filter((o) => o.roomId === id);
+    if (left.length > 0) outgoing.value = new Map([...outgoing.value].filter(([, o]) => o.roomId !== id));
+    say(room ? `${roomTitle(room)}: ${why}` : why, 'notice');
+  });
+  attempt(loadDirectory);
+}
+
+function bumpHead(roomId: number, seq: number): void {
+  withRoom(roomId, (room) => ({ ...room, head: Math.max(room.head, seq) }));
+}
+
+function patchMessage(roomId: number, seq: number, change: (m: Message) => Message): void {
+  withThread(roomId, (t) => ({ ...t, messages: t.messages.map((m) => (m.seq === seq ? change(m) : m)) }));
+}
+
+function onMessage(m: Message & { type: 'message' }): void {
+  const { type: _type, ...message } = m;
+  const mine = m.sender_id === me.value?.id;
+  const room = rooms.value.get(m.chat_id);
+  if (!room) return attempt(loadRooms);
+  const about = m.system?.user_id === me.value?.id;
+  if (about && (m.system?.event === 'member_left' || m.system?.event === 'member_removed' || m.system?.event === 'room_deleted'))
+    return forget(m.chat_id, m.system.event === 'member_left' ? 'you left.' : 'you were removed.');
+  if (m.system?.event === 'room_deleted') return forget(m.chat_id, 'the room was deleted.');
+  batch(() => {
+    withRoom(m.chat_id, (r) => ({
+      ...r,
+      head: Math.max(r.head, m.seq),
+      read: mine ? Math.max(r.read, m.seq) : r.read,
+      activity: m.created_at > r.activity ? m.created_at : r.activity,
+      memberCount: r.memberCount + (m.system?.event === 'member_joined' || m.system?.event === 'member_added' ? 1 : 0),
+    }));
+    withThread(m.chat_id, (t) => (t.messages.some((x) => x.seq === m.seq) ? t : { ...t, messages: [...t.messages, message] }));
+    if (mine && outgoing.value.has(m.client_id)) {
+      const next = new Map(outgoing.value);
+      next.delete(m.client_id);
+      outgoing.value = next;
+    }
+    if (m.chat_id === activeId.value && m.sender_id && typing.value.has(m.sender_id)) {
+      const next = new Map(typing.value);
+      next.delete(m.sender_id);
+      typing.value = next;
+    }
+  });
+  if (!mine && room.type === 'direct') client.markReceived(m.chat_id, m.seq);
+  if (m.chat_id === activeId.value) markRead();
+}
+
+export function markRead(): void {
+  const room = activeRoom.value;
+  if (!room || document.hidden || thread.value?.loading) return;
+  if (room.head > room.read) client.markRead(room.id);
+}
+
+/** Sends my text to the room, shown as sending until its event comes; a refusal stays, with Retry. */
+export function send(roomId: number, content: string, clientId = `web-${crypto.randomUUID()}`): void {
+  outgoing.value = new Map(outgoing.value).set(clientId, { clientId, roomId, content, state: 'sending' });
+  client.typing(roomId, 'stop');
+  client.send(roomId, content, { clientId }).then(clearErrors, (err: unknown) => {
+    const o = outgoing.value.get(clientId);
+    if (o) outgoing.value = new Map(outgoing.value).set(clientId, { ...o, state: 'failed', error: reason(err) });
+    say(`Not sent: ${reason(err)}`);
+  });
+}
+
+export function retry(o: OutgoingMessage): void {
+  send(o.roomId, o.content, o.clientId);
+}
+
+export function discard(o: OutgoingMessage): void {
+  const next = new Map(outgoing.value);
+  next.delete(o.clientId);
+  outgoing.value = next;
+}
+
+export function startTyping(roomId: number): void {
+  client.typing(roomId, 'start');
+}
+
+export async function sendFiles(roomId: number, files: File[]): Promise<void> {
+  for (const file of files) {
+    try {
+      await client.sendFile(roomId, file, file.name);
+      clearErrors();
+    } catch (err) {
+      say(`${file.name} not sent: ${reason(err)}`);
+    }
+  }
+}
+
+export function download(file: { url: string }): Promise<Blob> {
+  return client.download(file);
+}
+
+export async function editMessage(roomId: number, seq: number, content: string): Promise<void> {
+  await client.request('PATCH', `/api/chats/${roomId}/messages/${seq}`, { client_id: `web-${crypto.randomUUID()}`, content });
+}
+
+export async function deleteMessage(roomId: number, seq: number): Promise<void> {
+  await client.request('DELETE', `/api/chats/${roomId}/messages/${seq}`);
+}
+
+export async function createDirect(user: string): Promise<void> {
+  const chat = await client.request<Chat>('POST', '/api/chats', { type: 'direct', user_id: user });
+  await loadRooms();
+  await openRoom(chat.id);
+}
+
+export async function createGroup(name: string): Promise<void> {
+  const chat = await client.request<Chat>('POST', '/api/chats', { type: 'group', name });
+  await loadRooms();
+  await openRoom(chat.id);
+}
+
+export async function join(chatId: number): Promise<void> {
+  await client.request('POST', `/api/chats/${chatId}/join`);
+  await loadRooms();
+  await openRoom(chatId);
+}
+
+export async function leave(chatId: number): Promise<void> {
+  await client.request('POST', `/api/chats/${chatId}/leave`);
+  // The room's `member_left` event takes it out of the list; a room whose event is late goes now.
+  if (rooms.value.has(chatId)) forget(chatId, 'you left.');
+}
