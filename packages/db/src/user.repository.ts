@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { Database } from './database.js';
 
 export interface UserProfile {
@@ -8,13 +8,58 @@ export interface UserProfile {
   role?: string | null;
 }
 
-/** Creates the user, or refreshes the profile claims of a known one. */
+/**
+ * Creates the user, or refreshes the profile of a known one from a token's claims: a claim the
+ * token carries replaces the stored value, one it does not carry leaves it (a name the service set).
+ */
 export async function upsertUser(db: Kysely<Database>, user: UserProfile): Promise<void> {
   const profile = { name: user.name ?? null, avatar: user.avatar ?? null, role: user.role ?? null };
   await db
     .insertInto('users')
     .values({ id: user.id, ...profile })
+    .onConflict((oc) =>
+      oc.column('id').doUpdateSet((eb) => ({
+        name: eb.fn.coalesce('excluded.name', 'users.name'),
+        avatar: eb.fn.coalesce('excluded.avatar', 'users.avatar'),
+        role: eb.ref('excluded.role'),
+        updated_at: new Date(),
+      })),
+    )
+    .execute();
+}
+
+/** The service sets a profile: fields given replace (null clears), fields left out stay. */
+export async function setProfile(db: Kysely<Database>, id: string, profile: { name?: string | null; avatar?: string | null }): Promise<void> {
+  await db
+    .insertInto('users')
+    .values({ id, ...profile })
     .onConflict((oc) => oc.column('id').doUpdateSet({ ...profile, updated_at: new Date() }))
+    .execute();
+}
+
+/**
+ * Profiles `callerId` may see among `ids`: their own, users who share a room with them, and anyone
+ * who wrote in one of their rooms (members who left included).
+ */
+export async function visibleProfiles(db: Kysely<Database>, callerId: string, ids: string[]) {
+  return db
+    .selectFrom('users as u')
+    .select(['u.id', 'u.name', 'u.avatar'])
+    .where('u.id', 'in', ids)
+    .where(({ eb, or, exists, selectFrom }) =>
+      or([
+        eb('u.id', '=', callerId),
+        exists(sharedRoom(selectFrom, callerId)),
+        exists(
+          selectFrom('room_members as me')
+            .innerJoin('messages as m', 'm.room_id', 'me.room_id')
+            .select('m.room_id')
+            .where('me.user_id', '=', callerId)
+            .whereRef('m.sender_id', '=', 'u.id'),
+        ),
+      ]),
+    )
+    .orderBy('u.id')
     .execute();
 }
 
@@ -28,21 +73,21 @@ export async function ensureUsers(db: Kysely<Database>, ids: string[]): Promise<
     .execute();
 }
 
+/** A room that `userId` and the outer query's user `u` are both members of. */
+const sharedRoom = (selectFrom: ExpressionBuilder<Database & { u: Database['users'] }, 'u'>['selectFrom'], userId: string) =>
+  selectFrom('room_members as me')
+    .innerJoin('room_members as other', 'other.room_id', 'me.room_id')
+    .select('me.room_id')
+    .where('me.user_id', '=', userId)
+    .whereRef('other.user_id', '=', 'u.id');
+
 /** The users who share at least one room with `userId`, by id, with their profiles. */
 export async function contactsOf(db: Kysely<Database>, userId: string, limit: number, skip: number) {
   return db
     .selectFrom('users as u')
     .select(['u.id', 'u.name', 'u.avatar'])
     .where('u.id', '<>', userId)
-    .where(({ exists, selectFrom }) =>
-      exists(
-        selectFrom('room_members as me')
-          .innerJoin('room_members as other', 'other.room_id', 'me.room_id')
-          .select('me.room_id')
-          .where('me.user_id', '=', userId)
-          .whereRef('other.user_id', '=', 'u.id'),
-      ),
-    )
+    .where(({ exists, selectFrom }) => exists(sharedRoom(selectFrom, userId)))
     .orderBy('u.id')
     .limit(limit)
     .offset(skip)

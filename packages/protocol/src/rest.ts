@@ -197,6 +197,19 @@ export const SearchQuery = Type.Object(
   },
   { additionalProperties: false },
 );
+/** A user's display name and avatar URL: from their token's claims, or set by the service API. */
+export const Profile = Type.Object({ user_id: UserId, name: Type.Union([Type.String(), Type.Null()]), avatar: Type.Union([Type.String(), Type.Null()]) });
+/**
+ * Profiles by id, in one call: the caller's own, those of users who share a room with the caller,
+ * and those of anyone who wrote in one of the caller's rooms (a member who left, say). Ids the
+ * caller may not see, or that name nobody, are left out of the answer.
+ */
+export const ProfileLookupBody = Type.Object(
+  { user_ids: Type.Array(UserId, { minItems: 1, maxItems: 100, uniqueItems: true }) },
+  { additionalProperties: false },
+);
+export const ProfileList = Type.Object({ users: Type.Array(Profile) });
+
 export const SearchResult = Type.Object({ messages: Type.Array(Message) });
 
 // ---- server API (/api/service/…, bearer: one of SERVICE_TOKENS) ----------------------------------
@@ -212,6 +225,19 @@ export const ServiceRevokeTokenBody = Type.Object(
   { jti: Type.String({ minLength: 1, maxLength: limits.jtiMaxLength }), expires_at: Type.Optional(Type.String({ format: 'date-time' })) },
   { additionalProperties: false },
 );
+/**
+ * The service sets a user's profile (creating the user if new); a field left out stays, null clears
+ * it. A token that carries `name` or `avatar` claims sets them in turn, when they differ from the
+ * claims the user's earlier tokens carried.
+ */
+export const ServiceProfileBody = Type.Object(
+  {
+    name: Type.Optional(Type.Union([UserText({ minLength: 1, maxLength: 100 }), Type.Null()])),
+    avatar: Type.Optional(Type.Union([UserText({ minLength: 1, maxLength: 2048 }), Type.Null()])),
+  },
+  { additionalProperties: false, minProperties: 1 },
+);
+export const ServiceUserParams = Type.Object({ user_id: UserId });
 export const ServiceNoticeBody = Type.Pick(SendMessageFrame, ['client_id', 'content'], { additionalProperties: false });
 
 export const DevTokenBody = Type.Object(

@@ -11,10 +11,12 @@ import {
   SendMessageResult,
   ServiceCreateChatBody,
   ServiceNoticeBody,
+  ServiceProfileBody,
   ServiceRevokeTokenBody,
+  ServiceUserParams,
   UpdateParticipantBody,
 } from '@parley/protocol';
-import { createDirectRoom, createGroupRoom, findRoom, findRoomMember } from '@parley/db';
+import { createDirectRoom, createGroupRoom, findRoom, findRoomMember, setProfile } from '@parley/db';
 import { appendMessage } from '../messages/append-message.js';
 import { addMember, changeRole, removeMember, removeRoom, tellAdded } from '../rooms/membership-changes.js';
 import { chatOf } from './chats.js';
@@ -110,6 +112,16 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
         'system',
       );
       return reply.status(ack.duplicate ? 200 : 201).send(ack);
+    },
+  );
+
+  /** Sets a user's display name and avatar, as every client then resolves them (POST /api/users/profiles). */
+  app.put(
+    '/api/service/users/:user_id',
+    { schema: { params: ServiceUserParams, body: ServiceProfileBody, response: { 204: Type.Null(), ...errorResponses } } },
+    async (request, reply) => {
+      await setProfile(app.db, request.params.user_id, request.body);
+      return reply.status(204).send(null);
     },
   );
 

@@ -1,6 +1,17 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
-import { ChatParams, ContactList, ContactListQuery, ErrorBody, OnlineUsers, ParleyError, RoomOnline, UserStats } from '@parley/protocol';
-import { contactsOf, listRoomMembers, messageCountsOf } from '@parley/db';
+import {
+  ChatParams,
+  ContactList,
+  ContactListQuery,
+  ErrorBody,
+  OnlineUsers,
+  ParleyError,
+  ProfileList,
+  ProfileLookupBody,
+  RoomOnline,
+  UserStats,
+} from '@parley/protocol';
+import { contactsOf, listRoomMembers, messageCountsOf, visibleProfiles } from '@parley/db';
 import { unreadCounts } from '../rooms/read-state.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
@@ -18,6 +29,11 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
     const rows = await contactsOf(app.db, request.caller.id, request.query.limit, request.query.skip);
     const presence = await app.core.presence.lookup(rows.map((r) => r.id));
     return { users: rows.map((r, i) => ({ ...presence[i]!, name: r.name, avatar: r.avatar })) };
+  });
+
+  app.post('/api/users/profiles', { schema: { body: ProfileLookupBody, response: { 200: ProfileList, ...errorResponses } } }, async (request) => {
+    const rows = await visibleProfiles(app.db, request.caller.id, request.body.user_ids);
+    return { users: rows.map((r) => ({ user_id: r.id, name: r.name, avatar: r.avatar })) };
   });
 
   app.get('/api/users/online', { schema: { response: { 200: OnlineUsers, ...errorResponses } } }, async (request) => {

@@ -1,0 +1,69 @@
+import t from 'tap';
+import { Stack, TEST_SERVICE_TOKEN } from '@parley/testkit';
+
+type Gateway = NonNullable<Stack['gateways'][0]>;
+
+t.test('profiles: one call resolves the names a client shows, members who left included; the service sets them', async (t) => {
+  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
+  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const named = (user: string, name: string) => stack.token(user, { claims: { name, avatar: `https://img.example/${user}.png` } });
+  const lookup = (gw: Gateway, token: string, ids: unknown) => stack.http(gw, 'POST', '/api/users/profiles', token, { user_ids: ids });
+
+  // Alice and Bob share a room; Carol wrote in it and left; Dave shares nothing with Bob.
+  const room = await stack.createGroup('alice', ['bob', 'carol']);
+  for (const [user, name] of [
+    ['alice', 'Alice'],
+    ['carol', 'Carol'],
+    ['dave', 'Dave'],
+  ] as const) {
+    t.equal((await stack.http(gwA, 'GET', '/api/chats', named(user, name))).status, 200, `${user} used a token with a name`);
+  }
+  const wrote = await stack.http(gwA, 'POST', `/api/chats/${room}/messages`, named('carol', 'Carol'), {
+    client_id: 'c1',
+    message_type: 'text',
+    content: 'bye all',
+  });
+  t.equal(wrote.status, 201);
+  t.equal((await stack.http(gwA, 'POST', `/api/chats/${room}/leave`, named('carol', 'Carol'))).status, 204);
+  const bob = stack.token('bob');
+  t.match(await lookup(gwB, bob, ['alice', 'bob', 'carol', 'dave', 'nobody']), {
+    status: 200,
+    body: {
+      users: [
+        { user_id: 'alice', name: 'Alice', avatar: 'https://img.example/alice.png' },
+        { user_id: 'bob', name: null, avatar: null },
+        { user_id: 'carol', name: 'Carol', avatar: 'https://img.example/carol.png' },
+      ],
+    },
+  });
+  t.equal((await lookup(gwB, bob, ['dave'])).body.users.length, 0, 'someone who shares nothing with the caller is left out');
+
+  // The service names a user before they ever used a token; a token without name claims keeps it.
+  const svc = TEST_SERVICE_TOKEN;
+  t.equal((await stack.http(gwA, 'PUT', '/api/service/users/erin', svc, { name: '药师 Erin', avatar: 'https://img.example/erin.png' })).status, 204);
+  t.equal((await stack.http(gwA, 'POST', `/api/chats/${room}/participants`, stack.token('alice'), { user_id: 'erin' })).status, 201);
+  t.match((await lookup(gwB, bob, ['erin'])).body.users, [{ user_id: 'erin', name: '药师 Erin' }]);
+  t.equal((await stack.http(gwB, 'GET', '/api/chats', stack.token('erin'))).status, 200, 'Erin uses a token with no name');
+  t.match((await lookup(gwA, bob, ['erin'])).body.users, [{ user_id: 'erin', name: '药师 Erin', avatar: 'https://img.example/erin.png' }], 'the name stays');
+  t.equal((await stack.http(gwA, 'PUT', '/api/service/users/erin', svc, { avatar: null })).status, 204);
+  t.match((await lookup(gwA, bob, ['erin'])).body.users, [{ name: '药师 Erin', avatar: null }], 'null clears a field, one left out stays');
+
+  // Limits and refusals.
+  t.match(await lookup(gwA, bob, []), { status: 400, body: { code: 'REQUEST_INVALID' } });
+  t.match(
+    await lookup(
+      gwA,
+      bob,
+      Array.from({ length: 101 }, (_, i) => `u${i}`),
+    ),
+    { status: 400, body: { code: 'REQUEST_INVALID' } },
+  );
+  t.match(await lookup(gwA, bob, ['a', 'a']), { status: 400, body: { code: 'REQUEST_INVALID' } });
+  t.match(await stack.http(gwA, 'PUT', '/api/service/users/erin', svc, {}), { status: 400, body: { code: 'REQUEST_INVALID' } }, 'nothing to set');
+  t.match(await stack.http(gwA, 'PUT', '/api/service/users/erin', svc, { name: '' }), { status: 400, body: { code: 'REQUEST_INVALID' } });
+  t.match(
+    await stack.http(gwA, 'PUT', '/api/service/users/erin', bob, { name: 'Mallory' }),
+    { status: 401, body: { code: 'AUTH_TOKEN_INVALID' } },
+    'a user token sets no profile',
+  );
+});
