@@ -56,6 +56,16 @@ async function post(gw: Gateway, user: string, room: number, content: string): P
   if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body.seq as number;
 }
+/** Alice and Bob on two gateways, each with their direct room open. */
+async function conversation(pageOf: PageOf): Promise<{ a: Page; b: Page }> {
+  const [alice, bob] = users('alice', 'bob');
+  await direct(alice!, bob!);
+  const a = await pageOf(gwA, alice!);
+  const b = await pageOf(gwB, bob!);
+  await room(a, bob!).click();
+  await room(b, alice!).click();
+  return { a, b };
+}
 /** Two frames: what the page does in answer to an event has been rendered. */
 const settled = (page: Page) => page.evaluate(() => new Promise((resolve) => requestAnimationFrame(() => requestAnimationFrame(resolve))));
 const room = (page: Page, title: string) => page.locator('#rooms li', { hasText: title });
@@ -196,12 +206,7 @@ browserTest("6. another member's edit and delete change the message in place: no
 });
 
 browserTest('8. line breaks: Shift+Enter starts a new line, and the other side sees the lines', async (t, pageOf) => {
-  const [alice, bob] = users('alice', 'bob');
-  await direct(alice!, bob!);
-  const a = await pageOf(gwA, alice!);
-  const b = await pageOf(gwB, bob!);
-  await room(a, bob!).click();
-  await room(b, alice!).click();
+  const { a, b } = await conversation(pageOf);
   await a.type('#text', 'line one');
   await a.press('#text', 'Shift+Enter');
   await a.type('#text', 'line two');
@@ -231,12 +236,7 @@ browserTest('9. an upload over the limit says the limit; banners can be dismisse
 });
 
 browserTest('10. messages past the rate limit are sent after the wait, all of them, in order', async (t, pageOf) => {
-  const [alice, bob] = users('alice', 'bob');
-  await direct(alice!, bob!);
-  const a = await pageOf(gwA, alice!);
-  const b = await pageOf(gwB, bob!);
-  await room(a, bob!).click();
-  await room(b, alice!).click();
+  const { a, b } = await conversation(pageOf);
   const sent = Array.from({ length: 16 }, (_, i) => `quick ${i + 1}`);
   for (const text of sent) {
     await a.fill('#text', text);
@@ -270,8 +270,9 @@ browserTest('11. the public rooms stay current: one created later, one I left', 
 browserTest('12. a direct chat with myself says why it cannot be; 13. others see my display name', async (t, pageOf) => {
   const [alice, bob] = users('alice', 'bob');
   const chat = await stack.createGroup(alice!, [bob!]);
-  const b = await pageOf(gwB, bob!, 'Bob Builder');
+  // Alice signs in first: Bob's name is not known anywhere yet when her page lists her rooms.
   const a = await pageOf(gwA, alice!, 'Alice');
+  const b = await pageOf(gwB, bob!, 'Bob Builder');
   await a.fill('#new-direct input', alice!);
   await a.click('#new-direct button');
   await a.locator('.banner.error', { hasText: 'A direct room needs another user' }).waitFor();

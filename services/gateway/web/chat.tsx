@@ -2,9 +2,10 @@
 // store.ts. Every string from the server is rendered as text (JSX children), never as HTML.
 import { render } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { useSignal } from '@preact/signals';
+import { useSignal, useSignalEffect } from '@preact/signals';
 import type { Attachment, Message } from '@parley/protocol';
 import { formatBytes } from '@parley/protocol/sizes';
+import { LinkifyIt } from 'linkify-it';
 import * as store from './store.js';
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -15,6 +16,29 @@ const field = (form: HTMLFormElement, name: string) => {
 };
 const timeOf = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
+const linkify = new LinkifyIt();
+/** What a link in a message may open: the web and mail, never `javascript:` or `data:`. */
+const SAFE_LINK = /^(https?:|mailto:)/i;
+
+/** A message's text, its web addresses as links (found by linkify-it) that open in a new tab without a referrer. */
+function Linked({ text }: { text: string }) {
+  const links = (linkify.match(text) ?? []).filter((m) => SAFE_LINK.test(m.url));
+  if (links.length === 0) return <>{text}</>;
+  const parts = [];
+  let at = 0;
+  for (const link of links) {
+    parts.push(text.slice(at, link.index));
+    parts.push(
+      <a href={link.url} target="_blank" rel="noopener noreferrer nofollow">
+        {link.text}
+      </a>,
+    );
+    at = link.lastIndex;
+  }
+  parts.push(text.slice(at));
+  return <>{parts}</>;
+}
+
 function SignIn() {
   const error = useSignal('');
   const busy = useSignal(false);
@@ -24,13 +48,10 @@ function SignIn() {
     const user = field(form, 'user');
     const name = field(form, 'name');
     busy.value = true;
-    store.devToken(user, name).then(
-      () => store.start(user, name || user, () => store.devToken(user, name)),
-      (err: Error) => {
-        error.value = err.message;
-        busy.value = false;
-      },
-    );
+    store.signIn(user, name).catch((err: Error) => {
+      error.value = err.message;
+      busy.value = false;
+    });
   };
   return (
     <main id="signin" class="signin">
@@ -122,6 +143,9 @@ function Sidebar() {
     <aside class="sidebar">
       <header class="me">
         <span id="me-name">{who.name}</span>
+        <button id="sign-out" class="quiet" onClick={store.signOut}>
+          Sign out
+        </button>
         <span id="conn" class="conn" data-state={store.connection.value} title={store.gateway.value ? `via ${store.gateway.value}` : undefined}>
           {store.connection.value}
         </span>
@@ -223,7 +247,7 @@ function MessageItem({ m, status }: { m: Message; status: string | undefined }) 
           </button>
         </form>
       ) : (
-        (deleted || m.content) && <span class="body">{deleted ? (m.recalled ? 'Message recalled' : 'Message deleted') : m.content}</span>
+        (deleted || m.content) && <span class="body">{deleted ? m.recalled ? 'Message recalled' : 'Message deleted' : <Linked text={m.content} />}</span>
       )}
       <span class="meta">
         {timeOf(m.created_at)}
@@ -403,6 +427,11 @@ function Conversation() {
       }}
     >
       <header class="room-header">
+        {room && (
+          <button class="back quiet" aria-label="Back to the conversations" onClick={store.closeRoom}>
+            ←
+          </button>
+        )}
         <h2 id="room-title">{room ? store.roomTitle(room) : 'Pick a conversation'}</h2>
         <span id="room-sub" class="muted">
           {room ? (room.type === 'direct' ? 'direct chat' : `group · ${plural(room.memberCount, 'member')}`) : ''}
@@ -422,13 +451,18 @@ function Conversation() {
 }
 
 function App() {
+  useSignalEffect(() => {
+    const total = store.totalUnread.value;
+    document.title = total > 0 ? `(${total}) Parley` : 'Parley';
+  });
   if (!store.me.value) return <SignIn />;
   return (
-    <div id="app" class="app">
+    <div id="app" class="app" data-view={store.activeId.value === undefined ? 'rooms' : 'conversation'}>
       <Sidebar />
       <Conversation />
     </div>
   );
 }
 
+store.resume();
 render(<App />, document.getElementById('root')!);

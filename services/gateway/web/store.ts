@@ -59,6 +59,8 @@ export const names = signal<ReadonlyMap<string, string>>(new Map());
 export const typing = signal<ReadonlyMap<string, number>>(new Map());
 export const directory = signal<readonly Chat[]>([]);
 
+/** Unread messages over all my rooms (the tab's title shows it). */
+export const totalUnread = computed(() => [...rooms.value.values()].reduce((sum, r) => sum + Math.max(0, r.head - r.read), 0));
 export const activeRoom = computed(() => (activeId.value === undefined ? undefined : rooms.value.get(activeId.value)));
 export const roomList = computed(() => [...rooms.value.values()].sort((a, b) => b.activity.localeCompare(a.activity)));
 
@@ -94,22 +96,75 @@ export function attempt(action: () => Promise<unknown>, prefix = ''): void {
   action().catch((err: unknown) => say(`${prefix}${reason(err)}`));
 }
 
+/** The signed-in session, kept across reloads until its token expires (or sign-out). */
+interface Session {
+  user: string;
+  name: string;
+  token: string;
+  expiresAt: string;
+}
+const SESSION_KEY = 'parley.session';
+const roomKey = (user: string) => `parley.room.${user}`;
+
 /** A development token for the demo user (a real deployment's page asks its own backend). */
-export async function devToken(user: string, name: string): Promise<string> {
+export async function devToken(user: string, name: string): Promise<{ token: string; expires_at: string }> {
   const res = await fetch('/dev/tokens', {
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ sub: user, ...(name ? { name } : {}) }),
   });
-  const body = (await res.json()) as { token?: string; message?: string };
-  if (!res.ok || !body.token) throw new Error(body.message ?? `Sign-in failed (${res.status})`);
-  return body.token;
+  const body = (await res.json()) as { token?: string; expires_at?: string; message?: string };
+  if (!res.ok || !body.token || !body.expires_at) throw new Error(body.message ?? `Sign-in failed (${res.status})`);
+  return { token: body.token, expires_at: body.expires_at };
 }
 
-export function start(user: string, name: string, token: () => Promise<string>): void {
+export async function signIn(user: string, name: string): Promise<void> {
+  const first = await devToken(user, name);
+  start({ user, name: name || user, token: first.token, expiresAt: first.expires_at });
+}
+
+/** The session this browser kept, if its token has a minute left. */
+export function resume(): void {
+  let saved: Session | undefined;
+  try {
+    saved = JSON.parse(localStorage.getItem(SESSION_KEY) ?? 'null') as Session | undefined;
+  } catch {
+    saved = undefined;
+  }
+  if (saved && Date.parse(saved.expiresAt) - Date.now() > 60_000) start(saved);
+  else localStorage.removeItem(SESSION_KEY);
+}
+
+export function signOut(): void {
+  localStorage.removeItem(SESSION_KEY);
+  client.close();
+  batch(() => {
+    me.value = undefined;
+    rooms.value = new Map();
+    activeId.value = undefined;
+    thread.value = undefined;
+    outgoing.value = new Map();
+    banners.value = [];
+    directory.value = [];
+    gateway.value = '';
+  });
+}
+
+function start(session: Session): void {
+  const { user, name } = session;
+  localStorage.setItem(SESSION_KEY, JSON.stringify(session));
   me.value = { id: user, name };
   names.value = new Map(names.value).set(user, name);
-  // The SDK asks for a fresh token before each connect and before the connection's token expires.
+  let current: Session = session;
+  // The SDK asks for a fresh token before each connect and before the connection's token expires:
+  // the kept one while it has a minute left, else a new one (kept in turn).
+  const token = async () => {
+    if (Date.parse(current.expiresAt) - Date.now() > 60_000) return current.token;
+    const fresh = await devToken(user, name);
+    current = { user, name, token: fresh.token, expiresAt: fresh.expires_at };
+    if (me.value?.id === user) localStorage.setItem(SESSION_KEY, JSON.stringify(current));
+    return current.token;
+  };
   client = new ParleyClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, token });
   client.on('state', (state) => (connection.value = state));
   client.on('welcome', (w) => {
@@ -152,11 +207,13 @@ export function start(user: string, name: string, token: () => Promise<string>):
   });
   client.on('error', (e) => say(e.message));
   client.connect();
-  document.addEventListener('visibilitychange', () => {
-    client.setPresence(document.hidden ? 'away' : 'online');
-    markRead();
-  });
 }
+
+document.addEventListener('visibilitychange', () => {
+  if (!me.value) return;
+  client.setPresence(document.hidden ? 'away' : 'online');
+  markRead();
+});
 
 async function loadRooms(): Promise<void> {
   const [{ chats }, unread, people] = await Promise.all([
@@ -189,7 +246,19 @@ async function loadRooms(): Promise<void> {
       activity,
     });
   }
+  await resolveNames([...next.values()].map((r) => r.peer ?? null));
   batch(() => {
+    // Events that came while this list was on its way moved heads and reads past what it says.
+    for (const [id, room] of next) {
+      const now = rooms.value.get(id);
+      if (now)
+        next.set(id, {
+          ...room,
+          head: Math.max(room.head, now.head),
+          read: Math.max(room.read, now.read),
+          activity: now.activity > room.activity ? now.activity : room.activity,
+        });
+    }
     rooms.value = next;
     const seen = new Map(names.value);
     const states = new Map(presence.value);
@@ -202,8 +271,10 @@ async function loadRooms(): Promise<void> {
   });
   // The page has every direct room up to its head now (in the list, or a badge): its sender sees it delivered.
   for (const room of next.values()) if (room.type === 'direct' && room.head > room.read) client.markReceived(room.id, room.head);
-  // The open room may be gone (left on another device, or removed while away).
+  // The open room may be gone (left on another device, or removed while away); after a reload, the room open before it.
   if (activeId.value !== undefined && !next.has(activeId.value)) closeRoom();
+  const kept = Number(localStorage.getItem(roomKey(me.value!.id)));
+  if (activeId.value === undefined && next.has(kept)) void openRoom(kept).catch((err: unknown) => say(reason(err)));
   await loadDirectory();
 }
 
@@ -211,6 +282,22 @@ async function loadRooms(): Promise<void> {
 export async function loadDirectory(): Promise<void> {
   const { chats } = await client.request<{ chats: Chat[] }>('GET', '/api/chats?scope=visible&limit=100');
   directory.value = chats.filter((c) => !c.is_member);
+}
+
+/** Ids whose profile was asked for (or is known), so that each is asked once. */
+const asked = new Set<string>();
+
+/** Display names for the users the page shows: one call for every id not yet known. */
+async function resolveNames(ids: Iterable<string | null>): Promise<void> {
+  const wanted = [...new Set(ids)].filter((id): id is string => id !== null && !asked.has(id) && !names.value.has(id));
+  for (let i = 0; i < wanted.length; i += 100) {
+    const batchIds = wanted.slice(i, i + 100);
+    for (const id of batchIds) asked.add(id);
+    const { users } = await client.request<{ users: Array<{ user_id: string; name: string | null }> }>('POST', '/api/users/profiles', { user_ids: batchIds });
+    const next = new Map(names.value);
+    for (const u of users) if (u.name) next.set(u.user_id, u.name);
+    names.value = next;
+  }
 }
 
 let opening = 0;
@@ -221,6 +308,7 @@ let opening = 0;
  */
 export async function openRoom(id: number): Promise<void> {
   const ticket = ++opening;
+  localStorage.setItem(roomKey(me.value!.id), String(id));
   batch(() => {
     activeId.value = id;
     typing.value = new Map();
@@ -258,7 +346,9 @@ export async function openRoom(id: number): Promise<void> {
     delivered,
   };
   if (room?.type === 'direct' && page.head_seq > 0) client.markReceived(id, page.head_seq);
-  markRead();
+  // Up to the newest event, whatever this page believed the head to be.
+  if (!document.hidden) client.markRead(id);
+  await resolveNames([...page.messages.map((m) => m.sender_id), ...detail.members.map((m) => m.user_id)]);
 }
 
 export async function loadOlder(): Promise<boolean> {
@@ -266,6 +356,7 @@ export async function loadOlder(): Promise<boolean> {
   if (!t || t.loading || t.olderCursor === 0) return false;
   const roomId = t.roomId;
   const page = await client.history(roomId, { before: t.olderCursor, limit: 50 });
+  void resolveNames(page.messages.map((m) => m.sender_id)).catch(() => undefined);
   withThread(roomId, (now) => ({
     ...now,
     messages: [...[...page.messages].reverse().filter((m) => !now.messages.some((n) => n.seq === m.seq)), ...now.messages],
@@ -275,7 +366,9 @@ export async function loadOlder(): Promise<boolean> {
   return page.messages.length > 0;
 }
 
-function closeRoom(): void {
+/** Back to the room list (on a phone, the list's screen). */
+export function closeRoom(): void {
+  if (me.value) localStorage.removeItem(roomKey(me.value.id));
   batch(() => {
     opening++;
     activeId.value = undefined;
@@ -336,6 +429,7 @@ function onMessage(m: Message & { type: 'message' }): void {
     }
   });
   if (!mine && room.type === 'direct') client.markReceived(m.chat_id, m.seq);
+  if (m.sender_id && !names.value.has(m.sender_id)) attempt(() => resolveNames([m.sender_id]));
   if (m.chat_id === activeId.value) markRead();
 }
 
