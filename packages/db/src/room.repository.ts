@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database, RoomRow } from './database.js';
 import { ensureUsers } from './user.repository.js';
 
@@ -70,9 +70,19 @@ export async function createGroupRoom(db: Kysely<Database>, creatorId: string, g
   });
 }
 
+/**
+ * Locks the room's row for a membership change, before any member row. The persister's batch
+ * takes its locks in the same order (rooms in touchRooms, then members in applyPositionMarks): a
+ * member row locked first would deadlock with a batch marking that member's read position.
+ */
+async function lockRoom(trx: Transaction<Database>, roomId: number): Promise<void> {
+  await trx.selectFrom('rooms').select('id').where('id', '=', roomId).forNoKeyUpdate().execute();
+}
+
 /** Adds a member; `added` is false when the user already was one. */
 export async function addRoomMember(db: Kysely<Database>, roomId: number, userId: string, role: MemberRole) {
   return db.transaction().execute(async (trx) => {
+    await lockRoom(trx, roomId);
     await ensureUsers(trx, [userId]);
     const row = await trx
       .insertInto('room_members')
@@ -94,6 +104,7 @@ export async function addRoomMember(db: Kysely<Database>, roomId: number, userId
 /** Removes a member; false when the user was not one. */
 export async function removeRoomMember(db: Kysely<Database>, roomId: number, userId: string): Promise<boolean> {
   return db.transaction().execute(async (trx) => {
+    await lockRoom(trx, roomId);
     const row = await trx.deleteFrom('room_members').where('room_id', '=', roomId).where('user_id', '=', userId).returning('user_id').executeTakeFirst();
     if (row)
       await trx
