@@ -79,6 +79,7 @@ export const Participant = Type.Object({
   /** The seq up to which the member has read. */
   last_read_seq: Seq,
 });
+export type Participant = Static<typeof Participant>;
 export const ParticipantListQuery = Type.Object(
   {
     skip: Type.Integer({ minimum: 0, maximum: 1_000_000, default: 0 }),

@@ -1,5 +1,6 @@
 import { chromium, type Browser, type Page } from 'playwright-core';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { crc32, deflateSync } from 'node:zlib';
 import type { Teardown } from './stack.js';
@@ -22,6 +23,13 @@ export async function launchChromium(t: Teardown): Promise<Browser> {
  */
 export async function acceptFunctions(page: Page): Promise<void> {
   await page.evaluate('globalThis.__name ??= (f) => f');
+}
+
+/** Where the browser tests' screenshots go, `.tap/screenshots/` (docs/*.png are some of them, copied by hand). */
+export async function screenshot(page: Page, name: string): Promise<void> {
+  const dir = join(process.cwd(), '.tap', 'screenshots');
+  mkdirSync(dir, { recursive: true });
+  await page.screenshot({ path: join(dir, name) });
 }
 
 /** Signs in on the /chat page at `url` (with a development token) and waits for its socket. */

@@ -1,14 +1,8 @@
 import t from 'tap';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { Stack } from '@parley/testkit';
-import { gradientPng, launchChromium, signIn } from '@parley/testkit/browser';
-
-/** Where the screenshots go (docs/chat.png is one of them, copied by hand). */
-const shots = join(process.cwd(), '.tap', 'screenshots');
+import { gradientPng, launchChromium, screenshot, signIn } from '@parley/testkit/browser';
 
 t.test('two people on two gateways chat in the browser page; a gateway restart is caught up', async (t) => {
-  mkdirSync(shots, { recursive: true });
   // The demo page signs in with development tokens, which infra/cluster.sh turns on.
   const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { DEV_TOKENS: 'true' } });
   const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
@@ -43,12 +37,12 @@ t.test('two people on two gateways chat in the browser page; a gateway restart i
   await picture.waitFor();
   await alice.waitForFunction(() => [...document.querySelectorAll<HTMLImageElement>('img.picture')].some((i) => i.complete && i.naturalWidth === 240));
   t.pass('a picture sent from one page is shown on the other');
-  await alice.screenshot({ path: join(shots, 'chat.png') });
+  await screenshot(alice, 'chat.png');
 
   // Bob's gateway restarts on the same address: his page shows it, then catches up.
   await gwB.child.kill('SIGKILL');
   await bob.waitForSelector('#conn:not([data-state=open])');
-  await bob.screenshot({ path: join(shots, 'reconnecting.png') });
+  await screenshot(bob, 'reconnecting.png');
   await alice.fill('#text', 'Sent while your connection was down');
   await alice.press('#text', 'Enter');
   await stack.addGateway('gateway-b-again', { PORT: String(gwB.port) });
@@ -56,5 +50,5 @@ t.test('two people on two gateways chat in the browser page; a gateway restart i
   await bob.waitForSelector('#messages li:has-text("Sent while your connection was down")');
   const bodies = await bob.locator('#messages li .body').allTextContents();
   t.same(bodies.filter((b) => b === 'Sent while your connection was down').length, 1, 'caught up, once');
-  await bob.screenshot({ path: join(shots, 'caught-up.png') });
+  await screenshot(bob, 'caught-up.png');
 });

@@ -2,7 +2,7 @@
 import t, { type Test } from 'tap';
 import type { Page } from 'playwright-core';
 import { Stack } from '@parley/testkit';
-import { axeViolations, launchChromium, signIn } from '@parley/testkit/browser';
+import { axeViolations, launchChromium, screenshot, signIn } from '@parley/testkit/browser';
 
 type Gateway = NonNullable<Stack['gateways'][0]>;
 
@@ -53,13 +53,18 @@ t.test('sign-in, the open room and the unread total survive a reload; sign-out e
 t.test('a phone shows the room list and the conversation as two screens, with a way back', async (t) => {
   const [alice, bob] = users('alice', 'bob');
   const chat = await stack.createGroup(bob!, [alice!]);
+  for (const text of ['Is the 3 pm slot still free?', 'Yes, see you then.'])
+    await api(gwB, bob!, 'POST', `/api/chats/${chat}/messages`, { client_id: `ph-${++serial}`, message_type: 'text', content: text });
   const page = await pageOf(t, gwA, alice!, alice, { width: 390, height: 844 });
   await inRoom(page, chat).waitFor();
   t.ok(await page.isVisible('#rooms'), 'the list first');
+  await screenshot(page, 'chat-phone-rooms.png');
   t.notOk(await page.isVisible('.conversation'), 'without the conversation beside it');
   await inRoom(page, chat).click();
   await page.waitForSelector('#composer');
   t.notOk(await page.isVisible('#rooms'), 'the conversation alone');
+  await page.locator('#messages li', { hasText: 'see you then' }).waitFor();
+  await screenshot(page, 'chat-phone-conversation.png');
   await page.click('.room-header .back');
   await page.waitForSelector('#rooms', { state: 'visible' });
   t.notOk(await page.isVisible('.conversation'), 'back to the list');
@@ -86,6 +91,63 @@ t.test('my own messages: edit and delete from the page, seen so on the other gat
   await edited.locator('button', { hasText: 'Delete' }).click();
   await b.locator('#messages li.deleted .body', { hasText: 'Message deleted' }).waitFor();
   t.pass('and the deletion');
+});
+
+t.test('members: an admin adds, promotes and removes people from the page; the others see it', async (t) => {
+  const [alice, bob, carol] = users('alice', 'bob', 'carol');
+  const chat = await stack.createGroup(alice!, [bob!]);
+  const a = await pageOf(t, gwA, alice!, 'Alice');
+  const b = await pageOf(t, gwB, bob!, 'Bob');
+  await inRoom(a, chat).click();
+  await a.click('.members-toggle');
+  const members = a.locator('#members li');
+  await members.filter({ hasText: 'Bob' }).waitFor();
+  t.same(await members.locator('.role').allTextContents(), ['admin', 'member'], 'the owner and Bob, by name, with roles');
+  await a.fill('#add-member input', carol!);
+  await a.click('#add-member button');
+  await members.filter({ hasText: carol }).waitFor();
+  await a.locator(`#members li[data-user="${bob}"] button`, { hasText: 'Make admin' }).click();
+  await a.locator(`#members li[data-user="${bob}"] .role`, { hasText: 'admin' }).waitFor();
+  await a.locator(`#members li[data-user="${carol}"] button`, { hasText: 'Remove' }).click();
+  await a.locator(`#members li[data-user="${carol}"]`).waitFor({ state: 'detached' });
+  await inRoom(b, chat).click();
+  await b.locator('#messages li.system', { hasText: `removed ${carol}` }).waitFor();
+  await screenshot(a, 'chat-members.png');
+  t.match(await b.locator('#messages li.system').allTextContents(), [/added/, /admin/, /removed/], 'Bob sees each change as it happened');
+  t.match(await b.textContent('#room-sub'), /2 members/);
+  const roles = await stack.http(gwB, 'GET', `/api/chats/${chat}/participants`, stack.token(bob!));
+  t.same(
+    roles.body.participants.map((p: { user_id: string; role: string }) => [p.user_id, p.role]),
+    [
+      [alice, 'admin'],
+      [bob, 'admin'],
+    ],
+  );
+});
+
+t.test('the room list previews the newest message; a new-messages divider and a day divider; presence in the header', async (t) => {
+  const [alice, bob] = users('alice', 'bob');
+  const res = await api(gwA, alice!, 'POST', '/api/chats', { type: 'direct', user_id: bob! });
+  const chat = res.body.id as number;
+  for (const [who, text] of [
+    [alice, 'read already'],
+    [bob, 'first new one'],
+    [bob, 'second new one'],
+  ] as const)
+    t.equal((await api(gwB, who!, 'POST', `/api/chats/${chat}/messages`, { client_id: `p-${++serial}`, message_type: 'text', content: text })).status, 201);
+  const b = await pageOf(t, gwB, bob!, 'Bob');
+  const a = await pageOf(t, gwA, alice!, 'Alice');
+  t.match(await inRoom(a, chat).locator('.preview').textContent(), 'second new one', 'the newest message under the name');
+  await inRoom(a, chat).click();
+  await a.locator('#messages li', { hasText: 'second new one' }).waitFor();
+  const items = await a
+    .locator('#messages > li')
+    .evaluateAll((lis) => lis.map((li) => (li.classList.contains('divider') ? `-- ${li.textContent} --` : li.querySelector('.body')?.textContent)));
+  t.same(items, ['-- Today --', 'read already', '-- New messages --', 'first new one', 'second new one']);
+  await a.locator('#room-sub', { hasText: 'online' }).waitFor();
+  await b.click('#sign-out');
+  await a.locator('#room-sub', { hasText: 'last seen' }).waitFor();
+  t.pass('the peer online, then last seen once signed out');
 });
 
 t.test('web addresses in messages are links that open safely; anything else stays text', async (t) => {

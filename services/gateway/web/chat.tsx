@@ -1,8 +1,8 @@
 // The /chat page: a chat client on @parley/client, in Preact components over the signals of
 // store.ts. Every string from the server is rendered as text (JSX children), never as HTML.
-import { render } from 'preact';
+import { Fragment, render } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
-import { useSignal, useSignalEffect } from '@preact/signals';
+import { signal, useSignal, useSignalEffect } from '@preact/signals';
 import type { Attachment, Message } from '@parley/protocol';
 import { formatBytes } from '@parley/protocol/sizes';
 import { LinkifyIt } from 'linkify-it';
@@ -14,6 +14,59 @@ const field = (form: HTMLFormElement, name: string) => {
   const value = new FormData(form).get(name);
   return typeof value === 'string' ? value.trim() : '';
 };
+const dayOf = (iso: string) => new Date(iso).toDateString();
+/** Today's messages by time, older ones by date. */
+const shortWhen = (iso: string) =>
+  dayOf(iso) === new Date().toDateString() ? timeOf(iso) : new Date(iso).toLocaleDateString([], { month: 'short', day: 'numeric' });
+const dayLabel = (iso: string) => {
+  const day = dayOf(iso);
+  if (day === new Date().toDateString()) return 'Today';
+  if (day === new Date(Date.now() - 86_400_000).toDateString()) return 'Yesterday';
+  return new Date(iso).toLocaleDateString([], { weekday: 'long', year: 'numeric', month: 'long', day: 'numeric' });
+};
+/** The room list's line under a room's name: who said what last. */
+function preview(room: store.Room): string {
+  const last = room.last!;
+  const what = last.deleted_at
+    ? 'Message deleted'
+    : last.message_type === 'text' || last.message_type === 'system'
+      ? last.content
+      : last.content || `[${last.message_type}]`;
+  const who =
+    last.message_type === 'system' || room.type === 'direct' ? '' : last.sender_id === store.me.value?.id ? 'You: ' : `${store.displayName(last.sender_id)}: `;
+  return `${who}${what}`.replace(/\s+/g, ' ').slice(0, 80);
+}
+/** A system message with people by name (the server's `content` names them by id). */
+function systemLine(m: Message): string {
+  const s = m.system;
+  if (!s || s.event === 'notice') return m.content;
+  const who = store.displayName(s.user_id);
+  const by = s.actor_id ? store.displayName(s.actor_id) : 'The service';
+  switch (s.event) {
+    case 'member_joined':
+      return `${who} joined`;
+    case 'member_added':
+      return `${by} added ${who}`;
+    case 'member_left':
+      return `${who} left`;
+    case 'member_removed':
+      return `${by} removed ${who}`;
+    case 'member_promoted':
+      return `${by} made ${who} an admin`;
+    case 'member_demoted':
+      return `${by} made ${who} a member`;
+    case 'room_deleted':
+      return `${by} deleted the room`;
+  }
+}
+
+/** A user's presence as a header says it. */
+function presenceText(userId: string): string {
+  const p = store.presence.value.get(userId);
+  if (p?.state === 'online') return 'online';
+  if (p?.state === 'away') return 'away';
+  return p?.last_seen ? `last seen ${shortWhen(p.last_seen)}${dayOf(p.last_seen) === new Date().toDateString() ? '' : ` ${timeOf(p.last_seen)}`}` : 'offline';
+}
 const timeOf = (iso: string) => new Date(iso).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
 const linkify = new LinkifyIt();
@@ -102,13 +155,25 @@ function RoomList() {
     <ul id="rooms" class="rooms" aria-label="Conversations">
       {store.roomList.value.map((room) => {
         const unread = room.head - room.read;
-        const state = room.peer ? (store.presence.value.get(room.peer) ?? 'offline') : undefined;
+        const state = room.peer ? (store.presence.value.get(room.peer)?.state ?? 'offline') : undefined;
         return (
           <li key={room.id} data-room={room.id} class={room.id === store.activeId.value ? 'active' : ''}>
             <button class="room" onClick={() => store.attempt(() => store.openRoom(room.id))} aria-current={room.id === store.activeId.value}>
               <span class="dot" data-state={state ?? 'group'} aria-label={state} />
-              <span class="name">{store.roomTitle(room)}</span>
-              {unread > 0 && room.id !== store.activeId.value && <span class="badge">{unread}</span>}
+              <span class="summary">
+                <span class="name">{store.roomTitle(room)}</span>
+                {room.last && <span class="preview">{preview(room)}</span>}
+              </span>
+              {room.last && (
+                <time class="when" dateTime={room.last.created_at}>
+                  {shortWhen(room.last.created_at)}
+                </time>
+              )}
+              {unread > 0 && room.id !== store.activeId.value && (
+                <span class="badge" aria-label={plural(unread, 'unread message')}>
+                  {unread}
+                </span>
+              )}
             </button>
           </li>
         );
@@ -222,7 +287,7 @@ function AttachmentView({ file }: { file: Attachment }) {
 function MessageItem({ m, status }: { m: Message; status: string | undefined }) {
   const me = store.me.value!.id;
   const [editing, setEditing] = useState(false);
-  if (m.message_type === 'system') return <li class="system">{m.content}</li>;
+  if (m.message_type === 'system') return <li class="system">{systemLine(m)}</li>;
   const mine = m.sender_id === me;
   const deleted = m.deleted_at !== undefined;
   const save = (event: Event) => {
@@ -323,9 +388,18 @@ function Messages({ t }: { t: store.Thread }) {
   const waiting = [...store.outgoing.value.values()].filter((o) => o.roomId === t.roomId);
   return (
     <ol id="messages" class="messages" data-room={t.roomId} aria-live="polite" aria-busy={t.loading} ref={list} onScroll={onScroll}>
-      {t.messages.map((m) => (
-        <MessageItem key={m.seq} m={m} status={marks.get(m.seq)} />
-      ))}
+      {t.messages.map((m, i) => {
+        const before = t.messages[i - 1];
+        const newDay = !before || dayOf(before.created_at) !== dayOf(m.created_at);
+        const firstNew = m.seq === t.firstUnread;
+        return (
+          <Fragment key={m.seq}>
+            {newDay && <li class="divider day">{dayLabel(m.created_at)}</li>}
+            {firstNew && <li class="divider unread">New messages</li>}
+            <MessageItem m={m} status={marks.get(m.seq)} />
+          </Fragment>
+        );
+      })}
       {waiting.map((o) => (
         <li key={o.clientId} class={`mine outgoing ${o.state}`} data-client-id={o.clientId}>
           <span class="body">{o.content}</span>
@@ -411,6 +485,48 @@ function Composer({ roomId }: { roomId: number }) {
   );
 }
 
+/** A group's members with their roles; admins add, remove, promote and demote. */
+function Members({ room, t }: { room: store.Room; t: store.Thread }) {
+  const me = store.me.value!.id;
+  useEffect(() => {
+    if (!t.members) store.attempt(() => store.loadMembers(room.id));
+  }, [room.id, t.members]);
+  return (
+    <section id="members" class="members" aria-label="Members">
+      {room.isAdmin && (
+        <InlineForm
+          id="add-member"
+          placeholder="Add a member by user id…"
+          title="Add the member"
+          maxLength={128}
+          action={(user) => store.addMember(room.id, user)}
+        />
+      )}
+      <ul>
+        {(t.members ?? []).map((p) => (
+          <li key={p.user_id} data-user={p.user_id}>
+            <span class="dot" data-state={store.presence.value.get(p.user_id)?.state ?? 'offline'} />
+            <span class="name">{store.displayName(p.user_id)}</span>
+            <span class="role muted">{p.role}</span>
+            {room.isAdmin && p.user_id !== me && (
+              <span class="member-actions">
+                <button class="quiet" onClick={() => store.attempt(() => store.setRole(room.id, p.user_id, p.role === 'admin' ? 'member' : 'admin'))}>
+                  {p.role === 'admin' ? 'Make member' : 'Make admin'}
+                </button>
+                <button class="quiet" onClick={() => store.attempt(() => store.removeMember(room.id, p.user_id))}>
+                  Remove
+                </button>
+              </span>
+            )}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
+const membersOpen = signal(false);
+
 function Conversation() {
   const room = store.activeRoom.value;
   const t = store.thread.value;
@@ -434,14 +550,20 @@ function Conversation() {
         )}
         <h2 id="room-title">{room ? store.roomTitle(room) : 'Pick a conversation'}</h2>
         <span id="room-sub" class="muted">
-          {room ? (room.type === 'direct' ? 'direct chat' : `group · ${plural(room.memberCount, 'member')}`) : ''}
+          {room ? (room.type === 'direct' ? (room.peer ? presenceText(room.peer) : 'direct chat') : `group · ${plural(room.memberCount, 'member')}`) : ''}
         </span>
         {room?.type === 'group' && (
-          <button class="leave" onClick={() => store.attempt(() => store.leave(room.id), 'Could not leave: ')}>
-            Leave
-          </button>
+          <>
+            <button class="members-toggle quiet" aria-expanded={membersOpen.value} onClick={() => (membersOpen.value = !membersOpen.value)}>
+              Members
+            </button>
+            <button class="leave" onClick={() => store.attempt(() => store.leave(room.id), 'Could not leave: ')}>
+              Leave
+            </button>
+          </>
         )}
       </header>
+      {room?.type === 'group' && membersOpen.value && shown && <Members room={room} t={shown} />}
       <Banners />
       {shown ? <Messages t={shown} /> : <ol id="messages" class="messages" />}
       <Typing />

@@ -2,7 +2,7 @@
 // SDK's events and the user's actions. The SDK is the only way the page talks to the server.
 import { batch, computed, signal } from '@preact/signals';
 import { ParleyClient, ParleyRequestError, type ConnectionState } from '@parley/client';
-import type { Chat, ChatDetail, Message, UnreadCount, UserPresence } from '@parley/protocol';
+import type { Chat, ChatDetail, Message, Participant, UnreadCount, UserPresence } from '@parley/protocol';
 
 export interface Room {
   id: number;
@@ -15,6 +15,8 @@ export interface Room {
   isAdmin: boolean;
   /** When the room last had a message (or was created): the list's order. */
   activity: string;
+  /** The newest message, for the list's preview. */
+  last: Pick<Message, 'sender_id' | 'content' | 'message_type' | 'created_at' | 'deleted_at'> | undefined;
 }
 
 /** The open conversation: its room, its messages oldest first, and where paging back goes on. */
@@ -27,6 +29,10 @@ export interface Thread {
   /** Each other member's read position, and (direct rooms) delivery position. */
   readBy: ReadonlyMap<string, number>;
   delivered: number;
+  /** The first message I had not read when I opened the room (0: none): the "new messages" divider goes before it. */
+  firstUnread: number;
+  /** The room's members with their roles (groups), asked for when the member list is shown. */
+  members: readonly Participant[] | undefined;
 }
 
 /** A message of mine on its way: shown until the room's event for it arrives. */
@@ -53,7 +59,7 @@ export const activeId = signal<number | undefined>(undefined);
 export const thread = signal<Thread | undefined>(undefined);
 export const outgoing = signal<ReadonlyMap<string, OutgoingMessage>>(new Map());
 export const banners = signal<readonly Banner[]>([]);
-export const presence = signal<ReadonlyMap<string, UserPresence['state']>>(new Map());
+export const presence = signal<ReadonlyMap<string, Pick<UserPresence, 'state' | 'last_seen'>>>(new Map());
 /** Display names of the users this page has seen. */
 export const names = signal<ReadonlyMap<string, string>>(new Map());
 export const typing = signal<ReadonlyMap<string, number>>(new Map());
@@ -195,7 +201,7 @@ function start(session: Session): void {
   });
   client.on('presence', (p) => {
     const next = new Map(presence.value);
-    for (const u of p.users) next.set(u.user_id, u.state);
+    for (const u of p.users) next.set(u.user_id, { state: u.state, last_seen: u.last_seen });
     presence.value = next;
   });
   client.on('typing', (t) => {
@@ -244,6 +250,7 @@ async function loadRooms(): Promise<void> {
       memberCount: chat.member_count,
       isAdmin: chat.is_admin,
       activity,
+      last: known?.last && chat.last_message && known.last.created_at > chat.last_message.created_at ? known.last : (chat.last_message ?? known?.last),
     });
   }
   await resolveNames([...next.values()].map((r) => r.peer ?? null));
@@ -264,7 +271,7 @@ async function loadRooms(): Promise<void> {
     const states = new Map(presence.value);
     for (const u of people.users) {
       if (u.name) seen.set(u.user_id, u.name);
-      states.set(u.user_id, u.state);
+      states.set(u.user_id, { state: u.state, last_seen: u.last_seen });
     }
     names.value = seen;
     presence.value = states;
@@ -312,7 +319,16 @@ export async function openRoom(id: number): Promise<void> {
   batch(() => {
     activeId.value = id;
     typing.value = new Map();
-    thread.value = { roomId: id, loading: true, messages: [], olderCursor: 0, readBy: new Map(), delivered: 0 };
+    thread.value = {
+      roomId: id,
+      loading: true,
+      messages: [],
+      olderCursor: 0,
+      readBy: new Map(),
+      delivered: 0,
+      firstUnread: 0,
+      members: undefined,
+    };
   });
   let page, detail;
   try {
@@ -337,6 +353,8 @@ export async function openRoom(id: number): Promise<void> {
   const live = thread.value?.roomId === id ? thread.value.messages : [];
   const loaded = [...page.messages].reverse();
   const newest = loaded.at(-1)?.seq ?? 0;
+  const readAtOpen = room?.read ?? 0;
+  const firstUnread = loaded.find((m) => m.seq > readAtOpen && m.sender_id !== me.value?.id && m.message_type !== 'system')?.seq ?? 0;
   thread.value = {
     roomId: id,
     loading: false,
@@ -344,11 +362,16 @@ export async function openRoom(id: number): Promise<void> {
     olderCursor: page.next_before ?? 0,
     readBy,
     delivered,
+    firstUnread,
+    members: undefined,
   };
   if (room?.type === 'direct' && page.head_seq > 0) client.markReceived(id, page.head_seq);
   // Up to the newest event, whatever this page believed the head to be.
   if (!document.hidden) client.markRead(id);
-  await resolveNames([...page.messages.map((m) => m.sender_id), ...detail.members.map((m) => m.user_id)]);
+  await resolveNames([
+    ...page.messages.flatMap((m) => [m.sender_id, m.system?.user_id ?? null, m.system?.actor_id ?? null]),
+    ...detail.members.map((m) => m.user_id),
+  ]);
 }
 
 export async function loadOlder(): Promise<boolean> {
@@ -399,6 +422,10 @@ function patchMessage(roomId: number, seq: number, change: (m: Message) => Messa
   withThread(roomId, (t) => ({ ...t, messages: t.messages.map((m) => (m.seq === seq ? change(m) : m)) }));
 }
 
+/** How a system message changes a room's member count. */
+const membersChange = (event: string | undefined) =>
+  event === 'member_joined' || event === 'member_added' ? 1 : event === 'member_left' || event === 'member_removed' ? -1 : 0;
+
 function onMessage(m: Message & { type: 'message' }): void {
   const { type: _type, ...message } = m;
   const mine = m.sender_id === me.value?.id;
@@ -414,9 +441,12 @@ function onMessage(m: Message & { type: 'message' }): void {
       head: Math.max(r.head, m.seq),
       read: mine ? Math.max(r.read, m.seq) : r.read,
       activity: m.created_at > r.activity ? m.created_at : r.activity,
-      memberCount: r.memberCount + (m.system?.event === 'member_joined' || m.system?.event === 'member_added' ? 1 : 0),
+      last: message,
+      memberCount: r.memberCount + membersChange(m.system?.event),
     }));
     withThread(m.chat_id, (t) => (t.messages.some((x) => x.seq === m.seq) ? t : { ...t, messages: [...t.messages, message] }));
+    // A membership change: the member list, when shown, is asked for again.
+    if (m.system && m.system.event !== 'notice') withThread(m.chat_id, (t) => ({ ...t, members: undefined }));
     if (mine && outgoing.value.has(m.client_id)) {
       const next = new Map(outgoing.value);
       next.delete(m.client_id);
@@ -509,4 +539,26 @@ export async function leave(chatId: number): Promise<void> {
   await client.request('POST', `/api/chats/${chatId}/leave`);
   // The room's `member_left` event takes it out of the list; a room whose event is late goes now.
   if (rooms.value.has(chatId)) forget(chatId, 'you left.');
+}
+
+/** The open group's members with their roles (up to 500). */
+export async function loadMembers(roomId: number): Promise<void> {
+  const { participants } = await client.request<{ participants: Participant[] }>('GET', `/api/chats/${roomId}/participants?limit=500`);
+  await resolveNames(participants.map((p) => p.user_id));
+  withThread(roomId, (t) => ({ ...t, members: participants }));
+}
+
+export async function addMember(roomId: number, userId: string): Promise<void> {
+  await client.request('POST', `/api/chats/${roomId}/participants`, { user_id: userId });
+  await loadMembers(roomId);
+}
+
+export async function removeMember(roomId: number, userId: string): Promise<void> {
+  await client.request('DELETE', `/api/chats/${roomId}/participants/${encodeURIComponent(userId)}`);
+  await loadMembers(roomId);
+}
+
+export async function setRole(roomId: number, userId: string, role: 'admin' | 'member'): Promise<void> {
+  await client.request('PATCH', `/api/chats/${roomId}/participants/${encodeURIComponent(userId)}`, { role });
+  await loadMembers(roomId);
 }
