@@ -153,7 +153,12 @@ export function signOut(): void {
     banners.value = [];
     directory.value = [];
     gateway.value = '';
+    // What this user's page learned of other people goes with them.
+    names.value = new Map();
+    presence.value = new Map();
+    typing.value = new Map();
   });
+  asked.clear();
 }
 
 function start(session: Session): void {
