@@ -102,6 +102,11 @@ export const GatewayEnv = Type.Object({
   /** Comma-separated values of the JWT `role` claim that make a caller a global admin. */
   ADMIN_ROLES: Type.String({ pattern: '^[^,]+(,[^,]+)*$', default: 'admin' }),
   /**
+   * Avatars (token claims, the service API) are https: URLs; true admits http: too, for a network
+   * without TLS. Any other scheme (javascript:, data:) is refused, never stored or served.
+   */
+  AVATAR_ALLOW_HTTP: Type.Boolean({ default: false }),
+  /**
    * Comma-separated bearer tokens of the server API (/api/service/…), for the customer's backend;
    * at least 32 characters each, several to allow rotation. Unset: the server API is not served.
    */
@@ -161,6 +166,7 @@ export interface GatewayConfig {
   streamMaxBacklog: number;
   membersCacheTtlSeconds: number;
   adminRoles: readonly string[];
+  avatarAllowHttp: boolean;
   recallWindowSeconds: number;
   serviceTokens: readonly string[];
   presenceTtlMs: number;
@@ -214,6 +220,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     membersCacheTtlSeconds: env.MEMBERS_CACHE_TTL_SECONDS,
     recallWindowSeconds: env.RECALL_WINDOW_SECONDS,
     adminRoles: Object.freeze(env.ADMIN_ROLES.split(',').map((r) => r.trim())),
+    avatarAllowHttp: env.AVATAR_ALLOW_HTTP,
     serviceTokens: Object.freeze(env.SERVICE_TOKENS?.split(',') ?? []),
     presenceTtlMs: env.PRESENCE_TTL_SECONDS * 1000,
     relayProbeIntervalMs: env.RELAY_PROBE_INTERVAL_MS,

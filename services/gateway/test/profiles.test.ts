@@ -67,3 +67,25 @@ t.test('profiles: one call resolves the names a client shows, members who left i
     'a user token sets no profile',
   );
 });
+
+t.test('an avatar a browser would run is never stored or served: refused by the service, dropped from claims', async (t) => {
+  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
+  const gw = stack.gateways[0]!;
+  const svc = TEST_SERVICE_TOKEN;
+  const profile = async (user: string) => (await stack.http(gw, 'POST', '/api/users/profiles', stack.token(user), { user_ids: [user] })).body.users[0];
+  for (const avatar of ['javascript:alert(1)', 'data:image/svg+xml,<svg onload=alert(1)>', 'http://img.example/a.png', '/a.png']) {
+    t.match(
+      await stack.http(gw, 'PUT', '/api/service/users/frank', svc, { avatar }),
+      { status: 400, body: { code: 'REQUEST_INVALID', message: /https: URL/ } },
+      `the service API refuses ${avatar}`,
+    );
+  }
+  t.equal((await stack.http(gw, 'PUT', '/api/service/users/frank', svc, { avatar: 'https://img.example/f.png' })).status, 204);
+  t.match(await profile('frank'), { avatar: 'https://img.example/f.png' });
+  const evil = stack.token('frank', { claims: { name: 'Frank', avatar: 'javascript:alert(1)' } });
+  t.equal((await stack.http(gw, 'GET', '/api/chats', evil)).status, 200, 'the token itself is good');
+  t.match(await profile('frank'), { name: 'Frank', avatar: 'https://img.example/f.png' }, 'its avatar claim was dropped, the stored one stays');
+  const grace = stack.token('grace', { claims: { avatar: 'javascript:alert(1)' } });
+  t.equal((await stack.http(gw, 'GET', '/api/chats', grace)).status, 200);
+  t.match(await profile('grace'), { user_id: 'grace', avatar: null }, 'a new user with a bad avatar claim has none');
+});

@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { isWellFormedText, limits, MALFORMED_TEXT, ParleyError } from '@parley/protocol';
 import { upsertUser } from '@parley/db';
 import { isRevoked } from '../users/revocations.js';
+import { avatarUrlOf } from '../users/avatar-url.js';
 import type { GatewayConfig } from '../config.js';
 
 /** The caller, from the verified token. */
@@ -66,7 +67,7 @@ function idOf(v: unknown): string | undefined {
  * exactly: text that is not well-formed Unicode, a `sub` or `jti` that is neither a string nor a
  * whole number, an `exp` past the range of dates. REST, `hello` and `refresh_token` all come here.
  */
-function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]): Caller {
+function callerOf(claims: Record<string, unknown>, config: Pick<GatewayConfig, 'adminRoles' | 'avatarAllowHttp'>): Caller {
   const invalid = (why: string) => new ParleyError('AUTH_TOKEN_INVALID', why);
   if (!isWellFormedText(claims)) throw invalid(`The token's claims: ${MALFORMED_TEXT}`);
   // Laravel's tymon/jwt-auth puts numeric ids in `sub`; a user id is an opaque string here.
@@ -82,12 +83,13 @@ function callerOf(claims: Record<string, unknown>, adminRoles: readonly string[]
   // Profile claims are informational: NUL (which Postgres cannot store) is dropped, length capped.
   const str = (v: unknown, max: number) => (typeof v === 'string' ? v.replaceAll('\u0000', '').slice(0, max) : null);
   const role = str(claims.role, 32);
+  const avatar = str(claims.avatar, 2048);
   return {
     id: sub,
     name: str(claims.name, 100),
-    avatar: str(claims.avatar, 2048),
+    avatar: avatar === null ? null : avatarUrlOf(avatar, config.avatarAllowHttp),
     role,
-    isAdmin: role !== null && adminRoles.includes(role),
+    isAdmin: role !== null && config.adminRoles.includes(role),
     expiresAt: exp * 1000,
     jti,
   };
@@ -133,7 +135,7 @@ export default fp<{ config: GatewayConfig }>(
         const code = (err as { code?: string }).code;
         throw new ParleyError(code === 'FAST_JWT_EXPIRED' ? 'AUTH_TOKEN_EXPIRED' : 'AUTH_TOKEN_INVALID');
       }
-      const caller = callerOf(claims, config.adminRoles);
+      const caller = callerOf(claims, config);
       if (caller.jti !== undefined && (await isRevoked(app.redis, app.keys, caller.jti))) throw new ParleyError('AUTH_TOKEN_REVOKED');
       await remember(caller);
       return caller;

@@ -21,6 +21,7 @@ import { appendMessage } from '../messages/append-message.js';
 import { addMember, changeRole, removeMember, removeRoom, tellAdded } from '../rooms/membership-changes.js';
 import { chatOf } from './chats.js';
 import { revokeToken } from '../users/revocations.js';
+import { avatarRule, avatarUrlOf } from '../users/avatar-url.js';
 import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
@@ -120,7 +121,10 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     '/api/service/users/:user_id',
     { schema: { params: ServiceUserParams, body: ServiceProfileBody, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
-      await setProfile(app.db, request.params.user_id, request.body);
+      const { avatar } = request.body;
+      const checked = avatar ? avatarUrlOf(avatar, app.config.avatarAllowHttp) : avatar;
+      if (checked === null && avatar) throw new ParleyError('REQUEST_INVALID', avatarRule(app.config.avatarAllowHttp));
+      await setProfile(app.db, request.params.user_id, { ...request.body, ...(avatar !== undefined ? { avatar: checked } : {}) });
       return reply.status(204).send(null);
     },
   );
