@@ -10,8 +10,10 @@ try {
   process.exit(2);
 }
 
-const app = await buildApp(config);
-await app.listen({ host: config.host, port: config.port });
+// What stops the start (Redis or Postgres unreachable, REDIS_URL naming a cluster node, the port
+// taken) is said in one line, not as a stack trace.
+const app = await buildApp(config).catch(cannotStart);
+await app.listen({ host: config.host, port: config.port }).catch(cannotStart);
 const address = app.server.address();
 app.log.info({ port: typeof address === 'object' && address ? address.port : config.port }, 'gateway listening');
 
@@ -33,4 +35,9 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       },
     );
   });
+}
+
+function cannotStart(err: Error): never {
+  console.error(`gateway: cannot start: ${err.message}`);
+  process.exit(1);
 }

@@ -1,7 +1,7 @@
 import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
-import { Child } from '@parley/testkit';
+import { Child, startRedis } from '@parley/testkit';
 import { GatewayEnv } from '../src/config.js';
 import { PersisterEnv } from '../../persister/src/config.js';
 
@@ -34,6 +34,19 @@ for (const [service, name, override, expected] of cases) {
     t.match(child.lines.join('\n'), expected);
   });
 }
+
+t.test('REDIS_URL naming a Redis Cluster node: the services say so at start, naming REDIS_CLUSTER_NODES', async (t) => {
+  const node = await startRedis(['--cluster-enabled', 'yes']);
+  t.teardown(() => node.stop());
+  for (const service of ['gateway', 'persister']) {
+    const child = new Child(`${service}-cluster-url`, process.execPath, [main(service)], { env: { PATH: process.env.PATH, ...good, REDIS_URL: node.url } });
+    const { code } = await child.exited;
+    t.equal(code, 1, `the ${service} exits 1`);
+    const said = child.lines.join('\n');
+    t.match(said, new RegExp(`${service}: cannot start: REDIS_URL names a node of a Redis Cluster: .*REDIS_CLUSTER_NODES`));
+    t.notMatch(said, /MOVED|CLUSTERDOWN|\n\s+at /, 'no stack trace, no raw Redis reply');
+  }
+});
 
 t.test('.env.example lists exactly the settings the services read, each with its default', async (t) => {
   const schemas = [GatewayEnv, PersisterEnv];

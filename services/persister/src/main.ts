@@ -46,8 +46,13 @@ const persister = new Persister(config, reader, redis, db, keys, createScripts(r
 
 const metricsServer = config.metrics ? await metrics.listen(config.metrics.host, config.metrics.port) : undefined;
 if (metricsServer) log.info({ port: metricsServer.port }, 'metrics listening');
-await claimPartitions(redis, keys);
-await persister.start();
+// What stops the start (Redis unreachable, REDIS_URL naming a cluster node) is said in one line.
+await claimPartitions(redis, keys)
+  .then(() => persister.start())
+  .catch((err: Error) => {
+    console.error(`persister: cannot start: ${err.message}`);
+    process.exit(1);
+  });
 log.info('persister ready');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
