@@ -62,3 +62,12 @@ t.test('.env.example lists exactly the settings the services read, each with its
   }
   for (const name of listed.keys()) t.ok(settings.has(name) || cliOnly.includes(name), `${name} is a setting some service reads`);
 });
+
+t.test('the idempotency window is stated with its setting and default wherever the resend rule is', async (t) => {
+  const ttl = (GatewayEnv.properties.IDEMPOTENCY_TTL_SECONDS as { default: number }).default;
+  for (const doc of ['../../../docs/protocol.md', '../../../packages/client/README.md']) {
+    const text = readFileSync(new URL(doc, import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    t.ok(text.includes(`\`IDEMPOTENCY_TTL_SECONDS\` (default ${ttl}: ${ttl / 3600} hours)`), `${doc} states the window and its default`);
+    t.ok(text.includes('After that a resend is a new message'), `${doc} says what a later resend is`);
+  }
+});
