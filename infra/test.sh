@@ -9,13 +9,7 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
 fi
 npm run build --silent
 npx tsc -p tsconfig.json
-# The fast in-process tests first, then lint the whole tree (type-aware, zero warnings), unless the
-# run names test files; tap then runs every test file, those included, each in a process of its own.
-if [ $# -eq 0 ]; then
-  unit=$(mktemp)
-  node --import tsx infra/test/unit.ts >"$unit" || { cat "$unit"; echo "[test] the unit tests failed"; exit 1; }
-  echo "[test] unit tests: $(grep -E '^# \{ total' "$unit")"
-  rm -f "$unit"
-  npm run lint --silent
-fi
+# Lint the whole tree (type-aware, zero warnings) unless the run names test files; tap then runs
+# every test file (the unit files together, in infra/test/unit.test.ts), each in a process of its own.
+if [ $# -eq 0 ]; then npm run lint --silent; fi
 npx tap "$@"

@@ -1,8 +1,9 @@
 /**
- * `npm run test:unit`: every `*.unit.test.ts` of the packages and services (in-process tests of pure
- * logic, no servers), imported into this one process, so that the set runs in seconds. Under tap's
- * runner each file would be a process of its own costing about two seconds to start; the full suite
- * (`npm test`) still runs each of them that way. The output is TAP; the exit code is 1 if one failed.
+ * Every `*.unit.test.ts` of the packages and services (in-process tests of pure logic, no servers),
+ * imported into this one process, so that the set runs in a second or two: under tap's runner each
+ * file would be a process of its own, costing a second or more to start. tap runs this file and
+ * leaves the unit files out of its own list (.taprc); `npm run test:unit` runs it alone, and
+ * `npm test -- <file>.unit.test.ts` runs one unit file by itself.
  */
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
