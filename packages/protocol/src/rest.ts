@@ -10,6 +10,8 @@ export const ErrorBody = Type.Object({
   code: Type.Union(errorCodes.map((c) => Type.Literal(c))),
   error: Type.String(),
   message: Type.String(),
+  /** A refusal that will pass later (SERVICE_UNAVAILABLE, say): how long to wait before trying again, also as `Retry-After`. */
+  retry_after_ms: Type.Optional(Type.Integer({ minimum: 0 })),
 });
 
 export const ChatType = Type.Union([Type.Literal('direct'), Type.Literal('group')]);

@@ -3,9 +3,15 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { errors, ParleyError, type ErrorCode } from '@parley/protocol';
 import { STATUS_CODES } from 'node:http';
 
-function body(code: ErrorCode, message?: string) {
+function body(code: ErrorCode, message?: string, retryAfterMs?: number) {
   const statusCode = errors[code].status;
-  return { statusCode, code, error: STATUS_CODES[statusCode] ?? 'Error', message: message ?? errors[code].message };
+  return {
+    statusCode,
+    code,
+    error: STATUS_CODES[statusCode] ?? 'Error',
+    message: message ?? errors[code].message,
+    ...(retryAfterMs !== undefined ? { retry_after_ms: retryAfterMs } : {}),
+  };
 }
 
 /**
@@ -23,7 +29,11 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
 
 /** Answers any error with `{statusCode, code, error, message}` and a catalogue code; logs what is not the client's fault. */
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply) {
-  if (err instanceof ParleyError) return reply.status(err.statusCode).send(body(err.code, err.message));
+  if (err instanceof ParleyError) {
+    // A refusal that says when to come back says it as HTTP does too (whole seconds, rounded up).
+    if (err.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(err.retryAfterMs / 1000));
+    return reply.status(err.statusCode).send(body(err.code, err.message, err.retryAfterMs));
+  }
   const e = err as { validation?: unknown; statusCode?: number; code?: string; message: string };
   if (e.validation) return reply.status(400).send(body('REQUEST_INVALID', e.message));
   const known = FASTIFY_ERRORS[e.code ?? ''];

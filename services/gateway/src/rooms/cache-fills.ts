@@ -1,7 +1,7 @@
 import type { GatewayCore } from '../core.js';
 import { positionsOf } from '@parley/db';
-import { ParleyError } from '@parley/protocol';
 import { appendStatusError, positionField } from '@parley/redis';
+import { readThrough } from './read-through.js';
 
 /**
  * What a script answers when a cache it reads is cold, or its server not yet reconciled with
@@ -10,13 +10,11 @@ import { appendStatusError, positionField } from '@parley/redis';
 type CacheMiss = 'MEMBERS_UNCACHED' | 'HEAD_UNKNOWN' | 'READS_UNCACHED' | 'UNRECONCILED';
 const CACHE_MISSES: readonly string[] = ['MEMBERS_UNCACHED', 'HEAD_UNKNOWN', 'READS_UNCACHED', 'UNRECONCILED'] satisfies CacheMiss[];
 
-/** A cold member cache, an unknown head and cold positions cost one try each; a membership change racing the fill one more. */
-const ATTEMPTS = 5;
-
 /**
- * The one retry rule of Parley's scripts: `call` runs (once the heads are known to be no lower than
- * Postgres', see redis-recovery.ts); on a cache miss the cache is filled and it runs again. Answers
- * in `accepted` resolve; any other refusal becomes its protocol error (appendStatusError).
+ * The read-through rule (read-through.ts) over Parley's scripts: `call` runs (once the heads are
+ * known to be no lower than Postgres', see redis-recovery.ts); on a cache miss that cache is filled
+ * and it runs again. Answers in `accepted` resolve; any other refusal becomes its protocol error
+ * (appendStatusError).
  */
 export async function withFilledCaches<R extends { status: string }, A extends R['status']>(
   core: GatewayCore,
@@ -24,14 +22,19 @@ export async function withFilledCaches<R extends { status: string }, A extends R
   accepted: readonly A[],
   call: () => Promise<R>,
 ): Promise<Extract<R, { status: A }>> {
-  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    await core.redisRecovery.ready();
-    const result = await call();
-    if ((accepted as readonly string[]).includes(result.status)) return result as Extract<R, { status: A }>;
-    if (!CACHE_MISSES.includes(result.status)) throw appendStatusError(result.status as Parameters<typeof appendStatusError>[0]);
-    await fill(core, result.status as CacheMiss, scope);
-  }
-  throw new ParleyError('SERVICE_UNAVAILABLE', 'the room kept changing while it was read; retry');
+  let miss: CacheMiss | undefined;
+  return readThrough(
+    'the room',
+    async () => {
+      await core.redisRecovery.ready();
+      const result = await call();
+      if ((accepted as readonly string[]).includes(result.status)) return result as Extract<R, { status: A }>;
+      if (!CACHE_MISSES.includes(result.status)) throw appendStatusError(result.status as Parameters<typeof appendStatusError>[0]);
+      miss = result.status as CacheMiss;
+      return undefined;
+    },
+    () => fill(core, miss!, scope),
+  );
 }
 
 function fill(core: GatewayCore, miss: CacheMiss, { roomId, userId }: { roomId: number; userId?: string }): Promise<unknown> {

@@ -1,8 +1,7 @@
 import { findRoom, roomMemberIds, type Database, type Kysely } from '@parley/db';
 import type { Keys, Scripts, RedisClient } from '@parley/redis';
+import { readThrough } from './read-through.js';
 
-/** Tries before a fill that keeps losing to concurrent membership changes gives up. */
-const FILL_ATTEMPTS = 5;
 /** Room types remembered per gateway (a room's type never changes). */
 const ROOM_TYPES_MAX = 10_000;
 
@@ -24,23 +23,27 @@ export class Membership {
   ) {}
 
   async isMember(roomId: number, userId: string): Promise<boolean> {
-    for (let attempt = 0; attempt < FILL_ATTEMPTS; attempt++) {
-      // The sentinel "" is in the set whenever the set is cached.
-      const [cached, member] = (await this.redis.smismember(this.keys.roomMembers(roomId), '', userId)) as [number, number];
-      if (cached) return member === 1;
-      await this.fill(roomId);
-    }
-    throw new Error(`membership of room ${roomId} kept changing while being cached`);
+    return readThrough(
+      "the room's membership",
+      async () => {
+        // The sentinel "" is in the set whenever the set is cached.
+        const [cached, member] = (await this.redis.smismember(this.keys.roomMembers(roomId), '', userId)) as [number, number];
+        return cached ? member === 1 : undefined;
+      },
+      () => this.fill(roomId),
+    );
   }
 
   /** The room's members, from the cache (filled when cold). */
   async members(roomId: number): Promise<string[]> {
-    for (let attempt = 0; attempt < FILL_ATTEMPTS; attempt++) {
-      const ids = await this.redis.smembers(this.keys.roomMembers(roomId));
-      if (ids.includes('')) return ids.filter((id) => id !== '');
-      await this.fill(roomId);
-    }
-    throw new Error(`membership of room ${roomId} kept changing while being cached`);
+    return readThrough(
+      "the room's membership",
+      async () => {
+        const ids = await this.redis.smembers(this.keys.roomMembers(roomId));
+        return ids.includes('') ? ids.filter((id) => id !== '') : undefined;
+      },
+      () => this.fill(roomId),
+    );
   }
 
   /** Whether the room is a direct one, remembered after the first read; undefined for no such room. */

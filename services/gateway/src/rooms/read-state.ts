@@ -4,6 +4,7 @@ import { roomIdsOfUser } from '@parley/db';
 import { ParleyError, receiptAroundSeq, type MessageStatus, type ReadState, type UnreadCount } from '@parley/protocol';
 import { positionField, sentField, type PositionKind } from '@parley/redis';
 import { fillPositions, withFilledCaches } from './cache-fills.js';
+import { readThrough } from './read-through.js';
 
 /**
  * Each room's head and the user's read position in it, from Redis: the read position is the higher
@@ -26,12 +27,14 @@ export async function headsAndReads(core: GatewayCore, userId: string, roomIds: 
 
 /** The values of these fields of the user's positions hash, in one read (filled first when cold). */
 async function positionFields(core: GatewayCore, userId: string, fields: string[]): Promise<number[]> {
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const [filled, ...values] = await core.redis.hmget(core.keys.userPositions(userId), '', ...fields);
-    if (filled !== null) return values.map((v) => Number(v ?? 0));
-    await fillPositions(core, userId);
-  }
-  throw new ParleyError('SERVICE_UNAVAILABLE', 'read positions could not be cached; retry');
+  return readThrough(
+    'the read positions',
+    async () => {
+      const [filled, ...values] = await core.redis.hmget(core.keys.userPositions(userId), '', ...fields);
+      return filled === null ? undefined : values.map((v) => Number(v ?? 0));
+    },
+    () => fillPositions(core, userId),
+  );
 }
 
 /** Unread counts of every room of the user: head − read position, and their sum. */
