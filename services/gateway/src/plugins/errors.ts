@@ -27,8 +27,30 @@ const FASTIFY_ERRORS: Record<string, ErrorCode> = {
   FST_ERR_BAD_URL: 'REQUEST_INVALID',
 };
 
+/**
+ * A body refused before it was read whole (past HTTP_BODY_LIMIT_BYTES, say) is still on its way.
+ * Fastify answers such a refusal with `Connection: close`, and a socket closed with bytes unread is
+ * reset by the kernel: the client, or the load balancer between, may lose the 413 it was sent. So
+ * the rest is read and thrown away (Node keeps the connection for the next request) up to this
+ * many bytes; a body declared longer, or one that goes on past it, is cut off with its connection.
+ */
+const DISCARD_MAX_BYTES = 8 * 1024 * 1024;
+
+function discardUnreadBody(request: FastifyRequest, reply: FastifyReply) {
+  const raw = request.raw;
+  if (raw.complete || Number(raw.headers['content-length']) > DISCARD_MAX_BYTES) return;
+  reply.removeHeader('connection');
+  let left = DISCARD_MAX_BYTES;
+  raw.on('data', (chunk: Buffer) => {
+    left -= chunk.length;
+    if (left < 0) raw.socket.destroy();
+  });
+  raw.resume();
+}
+
 /** Answers any error with `{statusCode, code, error, message}` and a catalogue code; logs what is not the client's fault. */
 export function sendError(err: unknown, request: FastifyRequest, reply: FastifyReply) {
+  discardUnreadBody(request, reply);
   if (err instanceof ParleyError) {
     // A refusal that says when to come back says it as HTTP does too (whole seconds, rounded up).
     if (err.retryAfterMs !== undefined) reply.header('retry-after', Math.ceil(err.retryAfterMs / 1000));
