@@ -2,8 +2,8 @@ import t from 'tap';
 import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import { Child, startRedis } from '@parley/testkit';
-import { GatewayEnv } from '../src/config.js';
-import { PersisterEnv } from '../../persister/src/config.js';
+import { GatewayEnv, loadConfig as loadGatewayConfig } from '../src/config.js';
+import { PersisterEnv, loadConfig as loadPersisterConfig } from '../../persister/src/config.js';
 
 const main = (service: string) => fileURLToPath(new URL(`../../${service}/dist/main.js`, import.meta.url));
 const good = { DATABASE_URL: 'postgres://parley@127.0.0.1:1/parley', JWT_SECRET: 'a-secret-of-32-characters-000000', REDIS_URL: 'redis://127.0.0.1:1' };
@@ -25,12 +25,22 @@ const cases: Array<[string, string, Record<string, string | undefined>, RegExp]>
   ['persister', 'DATABASE_URL missing', { DATABASE_URL: undefined }, /required property 'DATABASE_URL'/],
 ];
 
+// Each case through the services' own loadConfig, in this process: what main.ts does with its
+// refusal (print it, exit 2) is shown once per service, by a real process.
+const loaders = { gateway: loadGatewayConfig, persister: loadPersisterConfig };
 for (const [service, name, override, expected] of cases) {
-  t.test(`${service}: ${name} stops the process and names the variable`, async (t) => {
-    const env: Record<string, string | undefined> = { PATH: process.env.PATH, ...good, ...override };
-    const child = new Child(`${service}-config`, process.execPath, [main(service)], { env: env });
-    const { code } = await child.exited;
-    t.equal(code, 2, 'exit code 2');
+  t.test(`${service}: ${name} is refused, naming the variable`, async (t) => {
+    t.throws(() => loaders[service as keyof typeof loaders]({ PATH: process.env.PATH, ...good, ...override }), { message: expected });
+  });
+}
+
+for (const [service, override, expected] of [
+  ['gateway', { PORT: 'eighty' }, /gateway: bad configuration: .*PORT/],
+  ['persister', { DATABASE_URL: undefined }, /persister: bad configuration: .*DATABASE_URL/],
+] as const) {
+  t.test(`${service}: a bad setting stops the process with exit code 2, naming it`, async (t) => {
+    const child = new Child(`${service}-config`, process.execPath, [main(service)], { env: { PATH: process.env.PATH, ...good, ...override } });
+    t.equal((await child.exited).code, 2, 'exit code 2');
     t.match(child.lines.join('\n'), expected);
   });
 }
