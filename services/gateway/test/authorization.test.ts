@@ -1,4 +1,5 @@
 import t from 'tap';
+import { mastersOf } from '@parley/redis';
 import { HandshakeRefused, Stack, TestClient, TEST_SERVICE_TOKEN } from '@parley/testkit';
 
 /**
@@ -127,27 +128,19 @@ t.test('authorization matrix: every route and frame of rooms and messages, by ev
       stack.db.selectFrom('messages').selectAll().orderBy(['room_id', 'seq']).execute(),
       stack.db.selectFrom('users').selectAll().orderBy('id').execute(),
     ]);
-    const keys = (await stack.redis.keys('*'))
-      .filter((k) => !k.endsWith(':members') && !k.startsWith('{parley}:presence:') && !k.startsWith('parley:rate:'))
-      .sort();
-    const types = await Promise.all(keys.map((k) => stack.redis.type(k)));
-    const values = await Promise.all(
-      keys.map(async (k, i) => {
-        switch (types[i]) {
-          case 'string':
-            return stack.redis.get(k);
-          case 'hash':
-            return stack.redis.hgetall(k);
-          case 'stream':
-            return [await stack.redis.xlen(k), await stack.redis.xrevrange(k, '+', '-', 'COUNT', 1)];
-          case 'set':
-            return (await stack.redis.smembers(k)).sort();
-          default:
-            throw new Error(`snapshot: unexpected ${types[i]} at ${k}`);
-        }
-      }),
-    );
-    return { rooms, members, messages, users, redis: Object.fromEntries(keys.map((k, i) => [k, values[i]])) };
+    // Each master in one round trip for its key names and one for their values (DUMP: every type,
+    // stream entries included), so a snapshot stays cheap as the rooms pile up.
+    const redis: Record<string, string | null> = {};
+    for (const node of mastersOf(stack.redis)) {
+      const keys = (await node.keys('*')).filter((k) => !k.endsWith(':members') && !k.startsWith('{parley}:presence:') && !k.startsWith('parley:rate:'));
+      const dumps = await keys.reduce((pipeline, k) => pipeline.dumpBuffer(k), node.pipeline()).exec();
+      keys.forEach((k, i) => {
+        const [err, value] = dumps![i]!;
+        if (err) throw err;
+        redis[k] = (value as Buffer | null)?.toString('base64') ?? null;
+      });
+    }
+    return { rooms, members, messages, users, redis: Object.fromEntries(Object.entries(redis).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) };
   }
 
   const m = (fx: Fixture, rest = '') => `/api/chats/${fx.room}${rest}`;
