@@ -2,7 +2,8 @@
 # The whole Parley topology on one machine, without Docker:
 # Redis (AOF), Postgres, migrations, persisters, gateways and HAProxy in front of them.
 #
-#   infra/cluster.sh start      build, start everything, stay in the foreground (Ctrl-C stops all)
+#   infra/cluster.sh start      build (if a source changed), start everything, stay in the foreground
+#                               (Ctrl-C stops all)
 #   infra/cluster.sh stop       stop a cluster started from another terminal
 #   infra/cluster.sh status     what is running
 #   infra/cluster.sh topology   the topology as JSON (compared with docker-compose.yml by a test)
@@ -231,13 +232,28 @@ stop_group() {
   for pid in "${stoppers[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 
+# Builds (tsc -b, the chat page) unless nothing has changed since this script last built: a
+# restart then starts at once. A source, config or lock file newer than the stamp, or a service's
+# dist missing, means a build.
+build() {
+  local stamp=$ROOT/node_modules/.parley-built
+  if [ -f "$stamp" ] && [ -f "$ROOT/services/gateway/dist/main.js" ] && [ -f "$ROOT/services/persister/dist/main.js" ] &&
+    [ -f "$ROOT/packages/cli/dist/main.js" ] && [ -z "$(find "$ROOT/packages" "$ROOT/services" "$ROOT"/tsconfig*.json "$ROOT/package-lock.json" \
+      \( -name node_modules -o -name dist \) -prune -o -type f -newer "$stamp" -print -quit)" ]; then
+    say "build     up to date"
+    return
+  fi
+  (cd "$ROOT" && npm run build --silent)
+  touch "$stamp"
+}
+
 start() {
   alive cluster && die "a cluster is already running from $PARLEY_DATA (pid $(cat "$RUN/cluster.pid")); run: infra/cluster.sh stop"
   bash "$ROOT/infra/install-deps.sh"
   if [ ! -f "$ROOT/node_modules/.package-lock.json" ] || [ "$ROOT/package-lock.json" -nt "$ROOT/node_modules/.package-lock.json" ]; then
     (cd "$ROOT" && npm ci --no-audit --no-fund)
   fi
-  (cd "$ROOT" && npm run build --silent)
+  build
   mkdir -p "$RUN" "$LOGS"
   # The postgres user must reach its data directory inside PARLEY_DATA.
   [ "$(id -u)" -eq 0 ] && chmod a+x "$PARLEY_DATA"
