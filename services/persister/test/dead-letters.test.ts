@@ -1,6 +1,6 @@
 import t from 'tap';
 import { pairsOf } from '@parley/redis';
-import { appendUnpublished, eventually, rawMessageEvent, runParley, scrape, Stack } from '@parley/testkit';
+import { appendUnpublished, callParley, eventually, rawMessageEvent, scrape, Stack } from '@parley/testkit';
 
 t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is written and the watermark moves past it', async (t) => {
   const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { PERSISTER_WATERMARK_INTERVAL_MS: '50', ROOM_LOG_WINDOW: '0' } });
@@ -51,15 +51,15 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
 
   // parley lists them, and retries them once the cause is mended.
   const env = { REDIS_URL: stack.env.REDIS_URL! };
-  const listed = await runParley(env, 'dead-letters');
+  const listed = await callParley(env, 'dead-letters');
   t.equal(listed.code, 0);
   t.match(listed.lines[0], 'dead letters: 3');
   t.match(listed.lines.join('\n'), new RegExp(`room ${room}  seq ${unknownSender}  23503`));
-  const json = (await runParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
+  const json = (await callParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
   t.match(json[1], { room, seq: unknownSender, code: '23503', fields: { r: String(room), s: String(unknownSender) } });
 
   await stack.db.insertInto('users').values({ id: 'zed' }).execute();
-  const retried = await runParley(env, 'dead-letters', 'retry', '--all');
+  const retried = await callParley(env, 'dead-letters', 'retry', '--all');
   t.match(retried.lines, ['moved back to the event stream: 3']);
   await eventually(
     async () =>
@@ -68,12 +68,12 @@ t.test('an entry Postgres refuses is dead-lettered; the rest of its batch is wri
     'the mended entry persisted',
   );
   await eventually(async () => (await stack.redis.xlen(stack.keys.deadLetters(partition))) === 2, 10_000, 'the two still refused come back');
-  const again = (await runParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
+  const again = (await callParley(env, 'dead-letters', '--json')).lines.map((l) => JSON.parse(l));
   t.match(again, [{ seq: surrogate }, { code: 'MALFORMED' }], 'still refused: dead-lettered again, under new ids');
   t.not(again[0].id, json[0].id);
 
-  const unknown = await runParley(env, 'dead-letters', 'retry', '1-1');
+  const unknown = await callParley(env, 'dead-letters', 'retry', '1-1');
   t.equal(unknown.code, 1);
   t.match(unknown.lines.join('\n'), /no such dead letter: 1-1/);
-  t.equal((await runParley(env, 'dead-letters', 'retry')).code, 2, 'retry needs ids or --all');
+  t.equal((await callParley(env, 'dead-letters', 'retry')).code, 2, 'retry needs ids or --all');
 });
