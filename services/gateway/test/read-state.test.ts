@@ -236,15 +236,22 @@ t.test('sending costs the same Redis commands in a room of 5,000 members as in a
     stack.http(gw, 'POST', `/api/chats/${r}/messages`, alice, { client_id: id, message_type: 'text', content: 'hello everyone' });
   // What runs whatever the traffic (a cluster client's slot refreshes, replicas' acks, this test's INFO) is not a send's.
   const background = /^(info|hello|ping|replconf|cluster\||client\|)/;
+  // The gateway's own timers (presence heartbeats, the relay's probes) also run commands now and
+  // then; they only ever add. So a send is measured three times and each command counted by its
+  // fewest calls: what every send ran, whatever ran beside it.
   async function cost(r: number, id: string): Promise<Record<string, number>> {
-    const before = await stack.commandCalls();
-    t.equal((await send(r, id)).status, 201);
-    const after = await stack.commandCalls();
+    const samples: Array<Map<string, number>> = [];
+    for (let i = 0; i < 3; i++) {
+      const before = await stack.commandCalls();
+      t.equal((await send(r, `${id}-${i}`)).status, 201);
+      const after = await stack.commandCalls();
+      samples.push(new Map([...after].filter(([cmd]) => !background.test(cmd)).map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0)])));
+    }
     return Object.fromEntries(
-      [...after]
-        .filter(([cmd]) => !background.test(cmd))
-        .map(([cmd, n]) => [cmd, n - (before.get(cmd) ?? 0)] as const)
-        .filter(([, n]) => n > 0),
+      [...samples[0]!.keys()]
+        .map((cmd) => [cmd, Math.min(...samples.map((sample) => sample.get(cmd) ?? 0))] as const)
+        .filter(([, n]) => n > 0)
+        .sort(([a], [b]) => (a < b ? -1 : 1)),
     );
   }
   // Warm both rooms (member caches, heads), then measure one message each.
