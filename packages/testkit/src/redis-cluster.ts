@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
 import { Child } from './child.js';
 import { eventually } from './eventually.js';
 import { freePort } from './free-port.js';
@@ -44,8 +45,8 @@ export interface RedisClusterOptions {
 
 /**
  * A Redis Cluster on free loopback ports, as in production but small: Parley's infra/redis.conf
- * (AOF on), `cluster-node-timeout` 2 s, masters with replicas (3 + 3 by default) formed by
- * `redis-cli --cluster create`. Each server is a child of its own (its pid is the server's), so a
+ * (AOF on), `cluster-node-timeout` 2 s, masters with replicas (3 + 3 by default) formed as
+ * `redis-cli --cluster create` forms them (slots, epochs, MEET, REPLICATE). Each server is a child of its own (its pid is the server's), so a
  * test can SIGKILL or SIGSTOP one. Resolves once every node reports `cluster_state:ok` and every
  * replica as a replica.
  */
@@ -134,15 +135,37 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       nodes.push({ port, busPort, dir, child: spawn(port, busPort, dir) });
     }
     await Promise.all(nodes.map((n) => n.child.started(/Ready to accept connections/)));
-    const addresses = nodes.map((n) => `127.0.0.1:${n.port}`);
-    await run('redis-cli', ['--cluster', 'create', ...addresses, '--cluster-replicas', String(replicasPerMaster), '--cluster-yes']);
-    // Formed: every node says cluster_state:ok and sees every replica as one (the replicas' roles
-    // spread by gossip after `create` returns).
-    const formed = async (port: number) => {
-      const [info, table] = await Promise.all([cli(port, 'CLUSTER', 'INFO'), cli(port, 'CLUSTER', 'NODES')]);
-      return info.includes('cluster_state:ok') && (table.match(/[ ,]slave /g) ?? []).length === masters * replicasPerMaster;
-    };
-    await eventually(async () => (await Promise.all(nodes.map((n) => formed(n.port)))).every(Boolean), 30_000, 'the cluster formed on every node');
+    // Formed by hand, as `redis-cli --cluster create` does but without its one-second waits: the
+    // first nodes are masters with an even share of the slots and an epoch each, the others meet them
+    // and replicate them in turn. Polled over a connection per node (a redis-cli per node and poll
+    // would start hundreds of processes while the gossip spreads).
+    const probes = nodes.map((n) => new Redis({ host: '127.0.0.1', port: n.port, maxRetriesPerRequest: 1 }));
+    try {
+      const ids = (await Promise.all(probes.map((p) => p.call('CLUSTER', 'MYID')))) as string[];
+      await Promise.all(
+        probes.slice(0, masters).map(async (probe, i) => {
+          const [from, to] = [Math.floor((16384 * i) / masters), Math.floor((16384 * (i + 1)) / masters) - 1];
+          await probe.call('CLUSTER', 'ADDSLOTSRANGE', from, to);
+          await probe.call('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
+        }),
+      );
+      await Promise.all(nodes.slice(1).map((n) => probes[0]!.call('CLUSTER', 'MEET', '127.0.0.1', n.port, n.busPort)));
+      const knows = async (probe: Redis, id: string) => ((await probe.call('CLUSTER', 'NODES')) as string).includes(id);
+      await Promise.all(
+        probes.slice(masters).map(async (probe, j) => {
+          const master = ids[j % masters]!;
+          await eventually(() => knows(probe, master), 30_000, `a replica knows its master ${master}`);
+          await probe.call('CLUSTER', 'REPLICATE', master);
+        }),
+      );
+      const formed = async (probe: Redis) => {
+        const [info, table] = (await Promise.all([probe.call('CLUSTER', 'INFO'), probe.call('CLUSTER', 'NODES')])) as [string, string];
+        return info.includes('cluster_state:ok') && (table.match(/[ ,]slave /g) ?? []).length === masters * replicasPerMaster;
+      };
+      await eventually(async () => (await Promise.all(probes.map(formed))).every(Boolean), 30_000, 'the cluster formed on every node');
+    } finally {
+      probes.forEach((probe) => probe.disconnect());
+    }
     cluster.seeds.push(...nodes.map((n) => `redis://127.0.0.1:${n.port}`));
     return cluster;
   } catch (err) {
