@@ -20,11 +20,17 @@ const portFree = (port: number) =>
     const srv = createServer().once('error', () => resolve(false));
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
-/** A base port with the five after it free too: the six Redis nodes take consecutive ports. */
+/**
+ * A base port with the five after it free, and their cluster bus ports (port + 10000): the six Redis
+ * nodes take consecutive ports. Chosen below the range the kernel hands out to other sockets
+ * (ip_local_port_range, 32768 and up), so that no connection of a test running beside this one
+ * takes one while the script builds and starts.
+ */
 async function sixFreePorts(): Promise<number> {
   for (;;) {
-    const base = await freePort();
-    if (base + 5 < 65536 && (await Promise.all([1, 2, 3, 4, 5].map((i) => portFree(base + i)))).every(Boolean)) return base;
+    const base = 20_000 + Math.floor(Math.random() * 2_700);
+    const ports = [0, 1, 2, 3, 4, 5].flatMap((i) => [base + i, base + i + 10_000]);
+    if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
 }
 
