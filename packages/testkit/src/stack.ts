@@ -162,7 +162,7 @@ export class Stack {
   }
 
   /** A JSON request to a gateway with a bearer token. */
-  async http<T = any>(gw: GatewayProcess, method: string, path: string, token?: string, body?: unknown): Promise<HttpResult<T>> {
+  async http<T = any>(gw: Pick<GatewayProcess, 'url'>, method: string, path: string, token?: string, body?: unknown): Promise<HttpResult<T>> {
     noteSentText((body as { content?: unknown } | undefined)?.content);
     const res = await fetch(gw.url + path, {
       method,
@@ -174,7 +174,7 @@ export class Stack {
   }
 
   /** Creates a group room through the API, as `owner`, with these members. */
-  async createGroup(owner: string, members: string[], gw = this.gateways[0]!): Promise<number> {
+  async createGroup(owner: string, members: string[], gw: Pick<GatewayProcess, 'url'> = this.gateways[0]!): Promise<number> {
     const res = await this.http(gw, 'POST', '/api/chats', this.token(owner), { type: 'group', name: 'room', member_ids: members });
     if (res.status !== 201) throw new Error(`create group: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.id as number;

@@ -40,10 +40,14 @@ function pathOf(url: string): string {
   return query < 0 ? url : url.slice(0, query);
 }
 
-/** Builds the gateway without listening: main.ts listens, tests inject or listen on port 0. */
-export async function buildApp(config: GatewayConfig): Promise<FastifyInstance> {
+/**
+ * Builds the gateway without listening: main.ts listens, tests inject or listen on port 0. Its log
+ * (pino, JSON lines) goes to stdout unless `logStream` is given (a test's in-process gateway).
+ */
+export async function buildApp(config: GatewayConfig, { logStream }: { logStream?: { write(line: string): void } } = {}): Promise<FastifyInstance> {
   const app = Fastify({
     logger: {
+      ...(logStream ? { stream: logStream } : {}),
       level: config.logLevel,
       base: { node: config.nodeId },
       redact: ['req.headers.authorization'],

@@ -1,9 +1,14 @@
 import t from 'tap';
 import WebSocket from 'ws';
-import { eventually, Stack, type GatewayProcess } from '@parley/testkit';
+import { eventually, Stack } from '@parley/testkit';
+import { inProcessGateway, type InProcessGateway } from './in-process.js';
+
+// Handshakes are the gateway's logic: one Redis and Postgres for the file, in-process gateways with
+// each test's settings.
+const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
 
 /** A handshake with these headers: `open`, or the HTTP refusal's status and code. */
-function handshake(gw: GatewayProcess, token: string, origin?: string): Promise<{ ws?: WebSocket; status?: number; code?: string }> {
+function handshake(gw: Pick<InProcessGateway, 'wsUrl'>, token: string, origin?: string): Promise<{ ws?: WebSocket; status?: number; code?: string }> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(gw.wsUrl, { headers: { authorization: `Bearer ${token}`, ...(origin ? { origin } : {}) } });
     ws.once('open', () => resolve({ ws }));
@@ -17,24 +22,23 @@ function handshake(gw: GatewayProcess, token: string, origin?: string): Promise<
 }
 
 t.test('Origin: the gateway’s own and the allowed ones open a socket; any other is refused with 403', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways;
-  const allowing = await stack.addGateway('allowing', { ALLOWED_ORIGINS: 'https://app.example,http://localhost:5173' });
-  const anyOrigin = await stack.addGateway('any', { ALLOWED_ORIGINS: '*' });
+  const gw = await inProcessGateway(t, stack);
+  const allowing = await inProcessGateway(t, stack, 'allowing', { ALLOWED_ORIGINS: 'https://app.example,http://localhost:5173' });
+  const anyOrigin = await inProcessGateway(t, stack, 'any', { ALLOWED_ORIGINS: '*' });
   const token = stack.token('alice');
   const opened: WebSocket[] = [];
   t.teardown(() => opened.forEach((ws) => ws.terminate()));
-  const expectOpen = async (g: GatewayProcess, origin: string | undefined, what: string) => {
+  const expectOpen = async (g: InProcessGateway, origin: string | undefined, what: string) => {
     const r = await handshake(g, token, origin);
     t.ok(r.ws, what, r.ws ? {} : { got: r });
     if (r.ws) opened.push(r.ws);
   };
 
-  await expectOpen(gw!, undefined, 'no Origin (not a browser): open');
-  await expectOpen(gw!, `http://127.0.0.1:${gw!.port}`, 'its own origin (the /chat page): open');
-  t.match(await handshake(gw!, token, 'https://evil.example'), { status: 403, code: 'WS_ORIGIN_NOT_ALLOWED' }, 'another site: 403');
-  t.match(await handshake(gw!, token, `http://127.0.0.1:${gw!.port + 1}`), { status: 403 }, 'another port is another origin');
-  t.match(await handshake(gw!, token, 'null'), { status: 403 }, 'an opaque origin (sandboxed page, file:) is refused');
+  await expectOpen(gw, undefined, 'no Origin (not a browser): open');
+  await expectOpen(gw, `http://127.0.0.1:${gw.port}`, 'its own origin (the /chat page): open');
+  t.match(await handshake(gw, token, 'https://evil.example'), { status: 403, code: 'WS_ORIGIN_NOT_ALLOWED' }, 'another site: 403');
+  t.match(await handshake(gw, token, `http://127.0.0.1:${gw.port + 1}`), { status: 403 }, 'another port is another origin');
+  t.match(await handshake(gw, token, 'null'), { status: 403 }, 'an opaque origin (sandboxed page, file:) is refused');
   await expectOpen(allowing, 'https://app.example', 'an allowed origin: open');
   await expectOpen(allowing, 'http://localhost:5173', 'the second allowed origin: open');
   t.match(await handshake(allowing, token, 'https://app.example.evil.example'), { status: 403 }, 'an origin is matched whole');
@@ -42,8 +46,7 @@ t.test('Origin: the gateway’s own and the allowed ones open a socket; any othe
 });
 
 t.test('a user holds at most WS_MAX_SOCKETS_PER_USER sockets on a gateway; concurrent handshakes cannot pass it', async (t) => {
-  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
-  const gw = await stack.addGateway('gateway1', { WS_MAX_SOCKETS_PER_USER: '3' });
+  const gw = await inProcessGateway(t, stack, 'gateway1', { WS_MAX_SOCKETS_PER_USER: '3' });
   const token = stack.token('alice');
   const results = await Promise.all(Array.from({ length: 10 }, () => handshake(gw, token)));
   const open = results.flatMap((r) => (r.ws ? [r.ws] : []));
@@ -68,21 +71,19 @@ t.test('a user holds at most WS_MAX_SOCKETS_PER_USER sockets on a gateway; concu
 });
 
 t.test('a token over 8 KB is refused before it is decoded, on the handshake and on REST', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways;
+  const gw = await inProcessGateway(t, stack);
   // Validly signed, so only its length refuses it.
   const big = stack.token('alice', { claims: { padding: 'x'.repeat(9000) } });
   t.ok(big.length > 8192);
-  t.match(await handshake(gw!, big), { status: 401, code: 'AUTH_TOKEN_INVALID' }, 'handshake: 401');
-  t.match(await stack.http(gw!, 'GET', '/api/chats', big), { status: 401, body: { code: 'AUTH_TOKEN_INVALID', message: /at most 8192/ } }, 'REST: 401');
+  t.match(await handshake(gw, big), { status: 401, code: 'AUTH_TOKEN_INVALID' }, 'handshake: 401');
+  t.match(await stack.http(gw, 'GET', '/api/chats', big), { status: 401, body: { code: 'AUTH_TOKEN_INVALID', message: /at most 8192/ } }, 'REST: 401');
   const fits = stack.token('alice', { claims: { padding: 'x'.repeat(5000) } });
   t.ok(fits.length <= 8192);
-  t.equal((await stack.http(gw!, 'GET', '/api/chats', fits)).status, 200, 'a long token within the limit is accepted');
+  t.equal((await stack.http(gw, 'GET', '/api/chats', fits)).status, 200, 'a long token within the limit is accepted');
 });
 
 t.test('a hello that fails (Postgres down) is answered with its error, and the socket closed for the client to reconnect', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways as [GatewayProcess];
+  const gw = await inProcessGateway(t, stack);
   const { ws } = await handshake(gw, stack.token('alice'));
   const frames: Array<{ type: string; code?: string }> = [];
   ws!.on('message', (data) => frames.push(JSON.parse((data as Buffer).toString()) as { type: string; code?: string }));

@@ -1,21 +1,23 @@
 import t from 'tap';
 import type { ServerFrameOf } from '@parley/protocol';
 import { eventually, Stack, TestClient } from '@parley/testkit';
+import { inProcessGateway, inProcessGateways, type InProcessGateway } from './in-process.js';
 
-type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
+type Gateway = NonNullable<Stack['gateways'][0]>;
 const TTL_SECONDS = 3;
 
 /** The user's entry in a presence frame, if the frame tells of them in this state. */
 const said = (f: ServerFrameOf<'presence'>, user: string, state: string) => f.users.find((u) => u.user_id === user && u.state === state);
 
 t.test('presence over every socket on every gateway, pushed to the rooms; typing relayed and throttled', async (t) => {
-  const stack = await Stack.start(t, { gateways: 3, persisters: 1, env: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS) } });
-  const [gwA, gwB, gwC] = stack.gateways as [Gateway, Gateway, Gateway];
+  // Presence as the gateways keep it: in-process gateways (the next test kills one, in a process).
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1, env: { PRESENCE_TTL_SECONDS: String(TTL_SECONDS) } });
+  const [gwA, gwB, gwC] = (await inProcessGateways(t, stack, 3)) as [InProcessGateway, InProcessGateway, InProcessGateway];
   const token = Object.fromEntries(['alice', 'bob', 'carol', 'dave'].map((u) => [u, stack.token(u, { claims: { name: u.toUpperCase() } })])) as Record<
     string,
     string
   >;
-  const room = await stack.createGroup('alice', ['bob', 'carol']);
+  const room = await stack.createGroup('alice', ['bob', 'carol'], gwA);
   const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice!);
   const { client: dave } = await TestClient.open(gwA.wsUrl, token.dave!);
   t.teardown(() => Promise.all([alice.close(), dave.close()]));
@@ -135,10 +137,10 @@ t.test('a gateway killed with SIGKILL: its users go offline within the TTL, unle
 });
 
 t.test('many members coming online at once reach a room in a few frames, each member once', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways as [Gateway];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gw = await inProcessGateway(t, stack);
   const others = Array.from({ length: 8 }, (_, i) => `m${i}`);
-  const room = await stack.createGroup('alice', others);
+  const room = await stack.createGroup('alice', others, gw);
   const { client: alice } = await TestClient.open(gw.wsUrl, stack.token('alice'));
   t.teardown(() => alice.close());
   const opened = await Promise.all(others.map((u) => TestClient.open(gw.wsUrl, stack.token(u))));

@@ -1,8 +1,8 @@
 import t from 'tap';
 import { eventually, Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways, type InProcessGateway as Gateway } from './in-process.js';
 
-type Stack_ = Awaited<ReturnType<typeof Stack.start>>;
-type Gateway = NonNullable<Stack_['gateways'][0]>;
+// Read state is logic over Redis and Postgres: its gateways run in this process (no process dies here).
 
 interface Unread {
   total_unread: number;
@@ -10,11 +10,12 @@ interface Unread {
 }
 
 t.test('unread counts are head − read position on every gateway, pushed on every change, with receipts to the room', async (t) => {
-  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
-  const [gwA, gwB, gwC] = stack.gateways as [Gateway, Gateway, Gateway];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 3);
+  const [gwA, gwB, gwC] = gateways as [Gateway, Gateway, Gateway];
   const users = ['alice', 'bob', 'carol'] as const;
   const token = Object.fromEntries([...users, 'dave'].map((u) => [u, stack.token(u)])) as Record<string, string>;
-  const room = await stack.createGroup('alice', ['bob', 'carol']);
+  const room = await stack.createGroup('alice', ['bob', 'carol'], gwA);
   const direct = (await stack.http(gwA, 'POST', '/api/chats', token.alice, { type: 'direct', user_id: 'bob' })).body.id as number;
   const gwOf = { alice: gwA, bob: gwB, carol: gwC } as const;
   const sockets = Object.fromEntries(await Promise.all(users.map(async (u) => [u, (await TestClient.open(gwOf[u].wsUrl, token[u]!)).client]))) as Record<
@@ -45,7 +46,7 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
   const membersOf = (r: number) => (r === room ? users : (['alice', 'bob'] as const));
   async function expectCounts(label: string) {
     for (const [i, user] of users.entries()) {
-      const got = await unread(user, stack.gateways[i]);
+      const got = await unread(user, gateways[i]);
       const rooms = [room, direct].filter((r) => (membersOf(r) as readonly string[]).includes(user));
       const want = rooms.map((r) => ({
         chat_id: r,
@@ -69,7 +70,7 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
         .flatMap((r) =>
           Array.from({ length: 3 }, (_, k) =>
             stack
-              .http(stack.gateways[(i + k) % 3]!, 'POST', `/api/chats/${r}/messages`, token[u], {
+              .http(gateways[(i + k) % 3]!, 'POST', `/api/chats/${r}/messages`, token[u], {
                 client_id: `s${step}-${u}-${r}-${k}`,
                 message_type: 'text',
                 content: `step ${step}`,
@@ -81,7 +82,7 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
     const before = head.get(room)!;
     const marks = users.map((u, i) => {
       const seq = Math.max(1, before - i);
-      return stack.http(stack.gateways[(i + 1) % 3]!, 'PUT', `/api/chats/${room}/read`, token[u], { seq }).then((res) => ({ u, seq, res }));
+      return stack.http(gateways[(i + 1) % 3]!, 'PUT', `/api/chats/${room}/read`, token[u], { seq }).then((res) => ({ u, seq, res }));
     });
     for (const { u, res: ack } of await Promise.all(sends)) {
       head.set(ack.body.chat_id, Math.max(head.get(ack.body.chat_id)!, ack.body.seq));
@@ -169,10 +170,10 @@ t.test('unread counts are head − read position on every gateway, pushed on eve
 });
 
 t.test('after Redis loses everything, heads and read positions are rebuilt from Postgres', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
-  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const [gwA, gwB] = (await inProcessGateways(t, stack, 2)) as [Gateway, Gateway];
   const token = { alice: stack.token('alice'), bob: stack.token('bob') };
-  const room = await stack.createGroup('alice', ['bob']);
+  const room = await stack.createGroup('alice', ['bob'], gwA);
   for (let i = 1; i <= 5; i++)
     await stack.http(gwA, 'POST', `/api/chats/${room}/messages`, token.alice, { client_id: `m-${i}`, message_type: 'text', content: `m${i}` });
   await stack.http(gwB, 'PUT', `/api/chats/${room}/read`, token.bob, { seq: 3 });
@@ -216,10 +217,10 @@ t.test('after Redis loses everything, heads and read positions are rebuilt from 
 });
 
 t.test('sending costs the same Redis commands in a room of 5,000 members as in a room of 2', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways as [Gateway];
-  const small = await stack.createGroup('alice', ['bob']);
-  const large = await stack.createGroup('alice', []);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const [gw] = (await inProcessGateways(t, stack, 1)) as [Gateway];
+  const small = await stack.createGroup('alice', ['bob'], gw);
+  const large = await stack.createGroup('alice', [], gw);
   // 5,000 members, written straight to Postgres: adding them one by one through the API is not what is measured.
   const ids = Array.from({ length: 4999 }, (_, i) => `member-${i}`);
   await stack.db
@@ -265,11 +266,11 @@ t.test('sending costs the same Redis commands in a room of 5,000 members as in a
 });
 
 t.test('in a direct room the sender sees sent, then delivered, then read, across gateways', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
-  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const [gwA, gwB] = (await inProcessGateways(t, stack, 2)) as [Gateway, Gateway];
   const token = { alice: stack.token('alice'), bob: stack.token('bob'), carol: stack.token('carol') };
   const room = (await stack.http(gwA, 'POST', '/api/chats', token.alice, { type: 'direct', user_id: 'bob' })).body.id as number;
-  const group = await stack.createGroup('alice', ['bob']);
+  const group = await stack.createGroup('alice', ['bob'], gwA);
   const { client: alice } = await TestClient.open(gwA.wsUrl, token.alice);
   const { client: bob } = await TestClient.open(gwB.wsUrl, token.bob);
   t.teardown(() => Promise.all([alice.close(), bob.close()]));
