@@ -1,11 +1,13 @@
 import t from 'tap';
 import { limits } from '@parley/protocol';
 import { Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('bad frames get an error frame or 1009, and the gateway serves everyone else', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_MAX_FRAME_BYTES: '32768' } });
-  const [gw] = stack.gateways;
-  const room = await stack.createGroup('alice', ['bob']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { WS_MAX_FRAME_BYTES: '32768' } });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
+  const room = await stack.createGroup('alice', ['bob'], gateways[0]);
   const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'));
   t.teardown(() => bob.close());
 
@@ -103,7 +105,8 @@ t.test('bad frames get an error frame or 1009, and the gateway serves everyone e
 });
 
 t.test('a socket that never sends hello is closed with 4101', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { WS_HELLO_TIMEOUT_MS: '300' } });
-  const silent = await TestClient.connect(stack.gateways[0]!.wsUrl, stack.token('quiet'));
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { WS_HELLO_TIMEOUT_MS: '300' } });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const silent = await TestClient.connect(gateways[0]!.wsUrl, stack.token('quiet'));
   t.equal((await silent.closed).code, 4101);
 });

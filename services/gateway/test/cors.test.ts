@@ -2,6 +2,7 @@ import t from 'tap';
 import { createServer } from 'node:http';
 import type { Page } from 'playwright-core';
 import { freePort, Stack, type Teardown } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 import { acceptFunctions, launchChromium } from '@parley/testkit/browser';
 
 /** A page of the customer's own app, on an origin of its own (another port is another origin). */
@@ -49,8 +50,9 @@ async function callFrom(page: Page, api: string, token: string): Promise<Array<S
 
 t.test('REST from another origin: a listed one reads every answer in a real browser, another none', async (t) => {
   const [listed, other] = [await appOrigin(t), await appOrigin(t)];
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { ALLOWED_ORIGINS: listed, REST_RATE_LIMIT: '4' } });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { ALLOWED_ORIGINS: listed, REST_RATE_LIMIT: '4' } });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const browser = await launchChromium(t);
   const open = async (origin: string) => {
     const page = await (await browser.newContext()).newPage();

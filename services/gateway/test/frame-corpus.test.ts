@@ -2,6 +2,7 @@ import t from 'tap';
 import { connect, type Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { Stack, TestClient, type GatewayProcess } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 /** A client frame, masked as RFC 6455 requires, with any opcode, FIN bit and payload. */
 function frame(opcode: number, payload: Buffer, fin = true): Buffer {
@@ -15,7 +16,7 @@ function frame(opcode: number, payload: Buffer, fin = true): Buffer {
 }
 
 /** A raw, upgraded TCP connection to /ws, and the server frames read from it (opcode, payload). */
-async function rawSocket(gw: GatewayProcess, token: string) {
+async function rawSocket(gw: Pick<GatewayProcess, 'port'>, token: string) {
   const socket: Socket = connect(gw.port, '127.0.0.1');
   const frames: Array<{ opcode: number; payload: Buffer }> = [];
   let buffer = Buffer.alloc(0);
@@ -58,9 +59,10 @@ async function rawSocket(gw: GatewayProcess, token: string) {
 }
 
 t.test('frame corpus: protocol abuse closes the socket with the right code; the gateway serves everyone else', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways;
-  const room = await stack.createGroup('bob', ['alice']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
+  const room = await stack.createGroup('bob', ['alice'], gateways[0]);
   const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'));
   t.teardown(() => bob.close());
   const token = stack.token('mallory');

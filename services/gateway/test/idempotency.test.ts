@@ -1,10 +1,12 @@
 import t from 'tap';
 import { Stack, TestClient, eventually } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('a resent client_id returns the original id and seq, and Postgres holds one row', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
-  const [gw1, gw2] = stack.gateways;
-  const room = await stack.createGroup('alice', ['bob']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 2);
+  const [gw1, gw2] = gateways;
+  const room = await stack.createGroup('alice', ['bob'], gateways[0]);
 
   const { client: first } = await TestClient.open(gw1!.wsUrl, stack.token('alice'));
   const original = await first.sendMessage(room, 'once', 'same-key');
@@ -58,9 +60,10 @@ t.test('a resent client_id returns the original id and seq, and Postgres holds o
 });
 
 t.test('a client_id resent after its record expired is a new message, and Postgres stores both', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { PERSISTER_WATERMARK_INTERVAL_MS: '50', ROOM_LOG_WINDOW: '0' } });
-  const [gw] = stack.gateways;
-  const room = await stack.createGroup('alice', []);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1, env: { PERSISTER_WATERMARK_INTERVAL_MS: '50', ROOM_LOG_WINDOW: '0' } });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
+  const room = await stack.createGroup('alice', [], gateways[0]);
   const alice = stack.token('alice');
   const send = () => stack.http(gw!, 'POST', `/api/chats/${room}/messages`, alice, { client_id: 'late-resend', message_type: 'text', content: 'again?' });
   const first = await send();

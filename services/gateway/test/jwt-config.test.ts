@@ -2,6 +2,7 @@ import t from 'tap';
 import { generateKeyPairSync } from 'node:crypto';
 import { createSigner } from 'fast-jwt';
 import { HandshakeRefused, Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 const status = (p: Promise<TestClient>) =>
   p.then(
@@ -13,8 +14,9 @@ t.test('RS256 with a public key; an HS256 token signed with that public key is r
   const { publicKey, privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const pub = publicKey.export({ type: 'spki', format: 'pem' }).toString();
   const priv = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEY: pub, JWT_SECRET: '' } });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { JWT_ALGORITHMS: 'RS256', JWT_PUBLIC_KEY: pub, JWT_SECRET: '' } });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const exp = Math.floor(Date.now() / 1000) + 600;
 
   const rs = createSigner({ key: priv, algorithm: 'RS256' })({ sub: 'alice', exp });
@@ -27,8 +29,9 @@ t.test('RS256 with a public key; an HS256 token signed with that public key is r
 });
 
 t.test('iss and aud are checked when configured', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { JWT_ISSUER: 'https://backend.example', JWT_AUDIENCE: 'parley' } });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { JWT_ISSUER: 'https://backend.example', JWT_AUDIENCE: 'parley' } });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const claims = (c: Record<string, unknown>) => stack.token('alice', { claims: c });
   t.equal(await status(TestClient.connect(gw!.wsUrl, claims({ iss: 'https://backend.example', aud: 'parley' }))), 101, 'matching iss and aud');
   t.equal(await status(TestClient.connect(gw!.wsUrl, claims({ iss: 'https://evil.example', aud: 'parley' }))), 401, 'wrong iss');

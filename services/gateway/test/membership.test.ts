@@ -1,13 +1,11 @@
 import t from 'tap';
 import { eventually, Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('joining, adding, promoting, removing and leaving, each a system message in the room order', async (t) => {
-  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
-  const [gwA, gwB, gwC] = stack.gateways as [
-    NonNullable<(typeof stack.gateways)[0]>,
-    NonNullable<(typeof stack.gateways)[0]>,
-    NonNullable<(typeof stack.gateways)[0]>,
-  ];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 3);
+  const [gwA, gwB, gwC] = gateways as [NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>];
   const tokens = Object.fromEntries(['alice', 'bob', 'carol', 'dave', 'erin'].map((u) => [u, stack.token(u)])) as Record<string, string>;
 
   const lobby = await stack.http(gwA, 'POST', '/api/chats', tokens.alice, { type: 'group', name: 'lobby', is_public: true });
@@ -122,8 +120,9 @@ t.test('joining, adding, promoting, removing and leaving, each a system message 
 });
 
 t.test('official rooms and deleting a room', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 0 });
-  const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 2);
+  const [gwA, gwB] = gateways as [NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>];
   const admin = stack.token('root', { claims: { role: 'admin' } });
   const alice = stack.token('alice');
   const bob = stack.token('bob');
@@ -134,7 +133,7 @@ t.test('official rooms and deleting a room', async (t) => {
   });
   t.match(await stack.http(gwA, 'POST', '/api/chats', admin, { type: 'group', name: 'news', is_official: true }), { status: 201, body: { is_official: true } });
 
-  const roomId = await stack.createGroup('alice', ['bob']);
+  const roomId = await stack.createGroup('alice', ['bob'], gateways[0]);
   const { client: bobSocket } = await TestClient.open(gwB.wsUrl, bob);
   t.teardown(() => bobSocket.close());
   t.match(await stack.http(gwA, 'DELETE', `/api/chats/${roomId}`, bob), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } });
@@ -150,7 +149,7 @@ t.test('official rooms and deleting a room', async (t) => {
   t.same((await stack.http(gwB, 'GET', '/api/chats', bob)).body.chats, [], 'the room is no longer listed');
 
   // A global admin may delete any room.
-  const other = await stack.createGroup('bob', []);
+  const other = await stack.createGroup('bob', [], gateways[0]);
   t.equal((await stack.http(gwB, 'DELETE', `/api/chats/${other}`, admin)).status, 204);
   t.match(await stack.http(gwB, 'DELETE', `/api/chats/${other}`, admin), { status: 404, body: { code: 'ROOM_NOT_FOUND' } });
 });

@@ -1,16 +1,18 @@
 import t from 'tap';
 import { Stack, TEST_SERVICE_TOKEN } from '@parley/testkit';
+import { inProcessGateways, type InProcessGateway } from './in-process.js';
 
-type Gateway = NonNullable<Stack['gateways'][0]>;
+type Gateway = InProcessGateway;
 
 t.test('profiles: one call resolves the names a client shows, members who left included; the service sets them', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
-  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 2);
+  const [gwA, gwB] = gateways as [Gateway, Gateway];
   const named = (user: string, name: string) => stack.token(user, { claims: { name, avatar: `https://img.example/${user}.png` } });
   const lookup = (gw: Gateway, token: string, ids: unknown) => stack.http(gw, 'POST', '/api/users/profiles', token, { user_ids: ids });
 
   // Alice and Bob share a room; Carol wrote in it and left; Dave shares nothing with Bob.
-  const room = await stack.createGroup('alice', ['bob', 'carol']);
+  const room = await stack.createGroup('alice', ['bob', 'carol'], gateways[0]);
   for (const [user, name] of [
     ['alice', 'Alice'],
     ['carol', 'Carol'],
@@ -69,8 +71,9 @@ t.test('profiles: one call resolves the names a client shows, members who left i
 });
 
 t.test('an avatar a browser would run is never stored or served: refused by the service, dropped from claims', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const gw = stack.gateways[0]!;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const gw = gateways[0]!;
   const svc = TEST_SERVICE_TOKEN;
   const profile = async (user: string) => (await stack.http(gw, 'POST', '/api/users/profiles', stack.token(user), { user_ids: [user] })).body.users[0];
   for (const avatar of ['javascript:alert(1)', 'data:image/svg+xml,<svg onload=alert(1)>', 'http://img.example/a.png', '/a.png']) {

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { Stack } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 /** One raw request: what a client that does not use JSON.stringify (or any client at all) can send. */
 async function raw(url: string, method: string, token: string, headers: Record<string, string>, body?: string | Uint8Array) {
@@ -11,10 +12,11 @@ async function raw(url: string, method: string, token: string, headers: Record<s
 const json = { 'content-type': 'application/json' };
 
 t.test('REST input: one contract for bad input, every refusal a catalogue code, nothing stored', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const alice = stack.token('alice');
-  const room = await stack.createGroup('alice', ['bob']);
+  const room = await stack.createGroup('alice', ['bob'], gateways[0]);
   const call = (method: string, path: string, headers: Record<string, string>, body?: string | Uint8Array) => raw(gw!.url + path, method, alice, headers, body);
   const refused = (status: number, code: string, message?: RegExp) => ({ status, body: { statusCode: status, code, ...(message ? { message } : {}) } });
 

@@ -1,9 +1,11 @@
 import t from 'tap';
 import { HandshakeRefused, Stack, TEST_SERVICE_TOKEN, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('a revoked jti: its sockets close with 4103 on every gateway, and it is refused from then on', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 0 });
-  const [gw1, gw2] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 2);
+  const [gw1, gw2] = gateways;
   const revoked = stack.token('alice', { claims: { jti: 'tok-1' } });
   const other = stack.token('alice', { claims: { jti: 'tok-2' } });
   const { client: onGw2 } = await TestClient.open(gw2!.wsUrl, revoked);
@@ -39,8 +41,9 @@ t.test('a revoked jti: its sockets close with 4103 on every gateway, and it is r
 });
 
 t.test('a numeric jti is revoked by its decimal form, on REST and on its socket', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const numeric = stack.token('alice', { claims: { jti: 77 } });
   const { client } = await TestClient.open(gw!.wsUrl, numeric);
   t.equal((await stack.http(gw!, 'POST', '/api/service/tokens/revoke', TEST_SERVICE_TOKEN, { jti: '77' })).status, 204);

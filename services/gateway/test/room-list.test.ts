@@ -1,13 +1,11 @@
 import t from 'tap';
 import { eventually, Stack } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('conversation list by last activity, room discovery, room detail and participants', async (t) => {
-  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
-  const [gwA, gwB, gwC] = stack.gateways as [
-    NonNullable<(typeof stack.gateways)[0]>,
-    NonNullable<(typeof stack.gateways)[0]>,
-    NonNullable<(typeof stack.gateways)[0]>,
-  ];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 3);
+  const [gwA, gwB, gwC] = gateways as [NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>];
   const alice = stack.token('alice');
   const bob = stack.token('bob');
   const carol = stack.token('carol');

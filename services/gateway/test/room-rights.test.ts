@@ -1,18 +1,20 @@
 import t from 'tap';
 import { Stack, TEST_SERVICE_TOKEN, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('rights follow membership and role at the moment of the request', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const as = (user: string, method: string, path: string, body?: unknown) => stack.http(gw!, method, path, stack.token(user), body);
   const root = stack.token('root', { claims: { role: 'admin' } });
 
   await t.test('a creator removed from the room, or demoted, by a global admin can no longer delete it', async (t) => {
-    const room = await stack.createGroup('alice', ['bob']);
+    const room = await stack.createGroup('alice', ['bob'], gateways[0]);
     t.equal((await stack.http(gw!, 'DELETE', `/api/chats/${room}/participants/alice`, root)).status, 204, 'a global admin removes the creator');
     t.match(await as('alice', 'DELETE', `/api/chats/${room}`), { status: 403, body: { code: 'ROOM_NOT_CREATOR' } }, 'the former creator is refused');
     t.equal((await as('bob', 'GET', `/api/chats/${room}`)).status, 200, 'the room still exists');
-    const other = await stack.createGroup('alice', ['bob']);
+    const other = await stack.createGroup('alice', ['bob'], gateways[0]);
     t.equal(
       (await stack.http(gw!, 'PATCH', `/api/chats/${other}/participants/alice`, root, { role: 'member' })).status,
       200,
@@ -22,7 +24,7 @@ t.test('rights follow membership and role at the moment of the request', async (
   });
 
   await t.test('an owner who leaves hands the room on: to the longest-standing admin, else member', async (t) => {
-    const room = await stack.createGroup('alice', ['bob', 'carol']);
+    const room = await stack.createGroup('alice', ['bob', 'carol'], gateways[0]);
     const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'), [{ chat_id: room, last_seq: 0 }]);
     t.teardown(() => bob.close());
     t.equal((await as('alice', 'POST', `/api/chats/${room}/leave`)).status, 204, 'the creator leaves');
@@ -63,7 +65,7 @@ t.test('rights follow membership and role at the moment of the request', async (
   await t.test('every valid user id works in every route, 128 characters included', async (t) => {
     const long = 'u'.repeat(101) + '药'.repeat(27);
     t.equal(long.length, 128);
-    const room = await stack.createGroup('alice', [long]);
+    const room = await stack.createGroup('alice', [long], gateways[0]);
     const path = `/api/chats/${room}/participants/${encodeURIComponent(long)}`;
     t.match(await as('alice', 'PATCH', path, { role: 'admin' }), { status: 200, body: { user_id: long, role: 'admin' } }, 'promoted');
     t.match(await as('alice', 'PATCH', path, { role: 'member' }), { status: 200, body: { role: 'member' } }, 'demoted');

@@ -1,9 +1,11 @@
 import t from 'tap';
 import { Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('direct and group rooms, members, and my room list', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 0 });
-  const [gw1, gw2] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 2);
+  const [gw1, gw2] = gateways;
   const alice = stack.token('alice', { claims: { name: 'Alice', role: 'pharmacist' } });
   const bob = stack.token('bob');
 

@@ -1,14 +1,16 @@
 import t from 'tap';
 import { searchIndexedSeqs } from '@parley/db';
 import { eventually, Stack } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('search finds substrings of Chinese and other text in my rooms, through an index', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1, env: { PERSISTER_SEARCH_LAG_MS: '0' } });
-  const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1, env: { PERSISTER_SEARCH_LAG_MS: '0' } });
+  const gateways = await inProcessGateways(t, stack, 2);
+  const [gwA, gwB] = gateways as [NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>];
   const alice = stack.token('alice');
   const bob = stack.token('bob');
-  const pharmacy = await stack.createGroup('alice', ['bob']);
-  const other = await stack.createGroup('carol', []);
+  const pharmacy = await stack.createGroup('alice', ['bob'], gateways[0]);
+  const other = await stack.createGroup('carol', [], gateways[0]);
   const send = (token: string, room: number, content: string, id: string) =>
     stack.http(gwA, 'POST', `/api/chats/${room}/messages`, token, { client_id: id, message_type: 'text', content });
   await send(bob, pharmacy, '请问药师在吗', 'm-1');

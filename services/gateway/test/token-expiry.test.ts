@@ -1,12 +1,14 @@
 import t from 'tap';
 import { Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 /** exp of a token (ms since the epoch), read the way a client would: the payload is not secret. */
 const expOf = (token: string) => (JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as { exp: number }).exp * 1000;
 
 t.test('a socket lives as long as its token, and longer with a refreshed one', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0 });
-  const [gw] = stack.gateways;
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
   const open = async (token: string) => {
     const { client, welcome } = await TestClient.open(gw!.wsUrl, token);
     t.teardown(() => client.close());
