@@ -232,9 +232,9 @@ stop_group() {
   for pid in "${stoppers[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
 
-# Builds (tsc -b, the chat page) unless nothing has changed since this script last built: a
-# restart then starts at once. A source, config or lock file newer than the stamp, or a service's
-# dist missing, means a build.
+# Builds (npm run build: tsc -b, the chat page) unless nothing has changed since the last build: a
+# restart, or a start after the test suite built, then starts at once. A source, config or lock
+# file newer than the stamp that build leaves, or a service's dist missing, means a build.
 build() {
   local stamp=$ROOT/node_modules/.parley-built
   if [ -f "$stamp" ] && [ -f "$ROOT/services/gateway/dist/main.js" ] && [ -f "$ROOT/services/persister/dist/main.js" ] &&
@@ -244,7 +244,6 @@ build() {
     return
   fi
   (cd "$ROOT" && npm run build --silent)
-  touch "$stamp"
 }
 
 start() {
