@@ -1,16 +1,13 @@
 import t from 'tap';
 import { eventually, Stack, TestClient } from '@parley/testkit';
+import { inProcessGateway, inProcessGateways, type InProcessGateway as Gateway } from './in-process.js';
 
 t.test('edit, delete and recall: events in the room order, current state in history, replayed by resume', async (t) => {
-  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
-  const [gwA, gwB, gwC] = stack.gateways as [
-    NonNullable<(typeof stack.gateways)[0]>,
-    NonNullable<(typeof stack.gateways)[0]>,
-    NonNullable<(typeof stack.gateways)[0]>,
-  ];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const [gwA, gwB, gwC] = (await inProcessGateways(t, stack, 3)) as [Gateway, Gateway, Gateway];
   const alice = stack.token('alice');
   const bob = stack.token('bob');
-  const roomId = await stack.createGroup('alice', ['bob']);
+  const roomId = await stack.createGroup('alice', ['bob'], gwA);
   const { client: bobSocket } = await TestClient.open(gwC.wsUrl, bob);
   t.teardown(() => bobSocket.close());
   const send = (token: string, content: string, id: string) =>
@@ -49,7 +46,7 @@ t.test('edit, delete and recall: events in the room order, current state in hist
   t.match(await bobSocket.next('message_deleted'), { seq: 4, message_seq: 2, sender_id: 'alice', recalled: true });
   t.match(await stack.http(gwB, 'PATCH', path(2), alice, { client_id: 'e-7', content: 'undo' }), { status: 409, body: { code: 'MESSAGE_DELETED' } });
   t.match(await stack.http(gwB, 'DELETE', path(2), alice), { status: 409, body: { code: 'MESSAGE_DELETED' } });
-  const late = await stack.addGateway('no-recall', { RECALL_WINDOW_SECONDS: '0' });
+  const late = await inProcessGateway(t, stack, 'no-recall', { RECALL_WINDOW_SECONDS: '0' });
   t.match(await stack.http(late, 'POST', `${path(1)}/recall`, alice), { status: 403, body: { code: 'MESSAGE_RECALL_EXPIRED' } });
   t.match(await stack.http(gwB, 'POST', `${path(1)}/recall`, bob), { status: 403, body: { code: 'MESSAGE_NOT_SENDER' } });
 
@@ -112,12 +109,12 @@ t.test('edit, delete and recall: events in the room order, current state in hist
 });
 
 t.test('forward a message to another room of mine: a copy that points at the original', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
-  const [gwA, gwB] = stack.gateways as [NonNullable<(typeof stack.gateways)[0]>, NonNullable<(typeof stack.gateways)[0]>];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const [gwA, gwB] = (await inProcessGateways(t, stack, 2)) as [Gateway, Gateway];
   const alice = stack.token('alice');
-  const from = await stack.createGroup('alice', ['bob']);
-  const to = await stack.createGroup('alice', ['carol']);
-  const elsewhere = await stack.createGroup('dave', []);
+  const from = await stack.createGroup('alice', ['bob'], gwA);
+  const to = await stack.createGroup('alice', ['carol'], gwA);
+  const elsewhere = await stack.createGroup('dave', [], gwA);
   const { client: carol } = await TestClient.open(gwB.wsUrl, stack.token('carol'));
   t.teardown(() => carol.close());
   await stack.http(gwA, 'POST', `/api/chats/${from}/messages`, stack.token('bob'), {
@@ -145,7 +142,7 @@ t.test('forward a message to another room of mine: a copy that points at the ori
   t.match((await stack.http(gwB, 'GET', `/api/chats/${to}/messages`, stack.token('carol'))).body.messages, [copy], 'history shows the reference');
 
   // A forward of the forward still names the first original.
-  const third = await stack.createGroup('carol', []);
+  const third = await stack.createGroup('carol', [], gwA);
   t.match(await stack.http(gwB, 'POST', `/api/chats/${to}/messages/1/forward`, stack.token('carol'), { client_id: 'f-2', chat_id: third }), { status: 201 });
   t.match((await stack.http(gwB, 'GET', `/api/chats/${third}/messages`, stack.token('carol'))).body.messages, [{ forwarded_from: { chat_id: from, seq: 1 } }]);
 
