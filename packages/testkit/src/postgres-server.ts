@@ -27,7 +27,7 @@ function ownForPostgres(dir: string) {
   if (asRoot) chownSync(dir, postgresUser.uid!, postgresUser.gid!);
 }
 
-const templateDir = join(tmpdir(), 'parley-pg-template-v1');
+const templateDir = join(tmpdir(), 'parley-pg-template-v2');
 
 /**
  * An initdb'd cluster made once per machine and copied for each server: initdb takes seconds, a
@@ -38,7 +38,9 @@ export function ensurePostgresTemplate(): string {
   if (existsSync(templateDir)) return templateDir;
   const building = mkdtempSync(join(tmpdir(), 'parley-pg-building-'));
   ownForPostgres(building);
-  execFileSync('initdb', ['-D', building, '-U', 'parley', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync'], {
+  // 1 MB WAL segments instead of 16: every stack copies the template, and an empty 16 MB segment
+  // was 40% of it.
+  execFileSync('initdb', ['-D', building, '-U', 'parley', '--auth=trust', '--encoding=UTF8', '--locale=C.UTF-8', '--no-sync', '--wal-segsize=1'], {
     stdio: 'ignore',
     cwd: tmpdir(),
     ...postgresUser,
