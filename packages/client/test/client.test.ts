@@ -4,12 +4,14 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import { ParleyClient, type SocketLike } from '@parley/client';
+// The SDK's tests of logic talk to in-process gateways; those that kill or freeze one, to processes.
+import { inProcessGateway } from '../../../services/gateway/test/in-process.js';
 import { eventually, Stack } from '@parley/testkit';
 
 type Gateway = NonNullable<Awaited<ReturnType<typeof Stack.start>>['gateways'][0]>;
 
 /** A client of `user` that connects to the first gateway still alive, as a load balancer would. */
-function clientOf(stack: Awaited<ReturnType<typeof Stack.start>>, user: string, alive: () => Gateway[]) {
+function clientOf(stack: Awaited<ReturnType<typeof Stack.start>>, user: string, alive: () => Array<Pick<Gateway, 'wsUrl'>>) {
   const client = new ParleyClient({
     url: () => alive()[0]!.wsUrl,
     token: () => stack.token(user),
@@ -67,9 +69,9 @@ t.test('SIGKILL of the client’s gateway while three others send: every message
 });
 
 t.test('resuming past the replay maximum: the SDK pages history and ends with every message', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1, env: { RESUME_MAX_EVENTS: '20' } });
-  const [gw] = stack.gateways as [Gateway];
-  const room = await stack.createGroup('writer', ['reader']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1, env: { RESUME_MAX_EVENTS: '20' } });
+  const gw = await inProcessGateway(t, stack);
+  const room = await stack.createGroup('writer', ['reader'], gw);
   const send = (k: number) =>
     stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('writer'), { client_id: `w-${k}`, message_type: 'text', content: `m ${k}` });
   for (let k = 1; k <= 5; k++) await send(k);
@@ -137,9 +139,9 @@ t.test('a send in flight when the connection drops is acked once after the recon
 });
 
 t.test('sends past the rate limit are sent again after the wait the server names, all of them, in order', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 0, env: { MESSAGE_RATE_BURST: '3', MESSAGE_RATE_PER_SECOND: '40' } });
-  const [gw] = stack.gateways as [Gateway];
-  const room = await stack.createGroup('alice', ['bob']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { MESSAGE_RATE_BURST: '3', MESSAGE_RATE_PER_SECOND: '40' } });
+  const gw = await inProcessGateway(t, stack);
+  const room = await stack.createGroup('alice', ['bob'], gw);
   const { client } = clientOf(stack, 'alice', () => [gw]);
   t.teardown(() => client.close());
   const opened = new Promise<void>((resolve) => client.on('welcome', () => resolve()));
@@ -160,14 +162,14 @@ t.test('sends past the rate limit are sent again after the wait the server names
 });
 
 t.test('when no WebSocket can be opened, the client polls history and sends over REST, and says so', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
-  const [gw] = stack.gateways as [Gateway];
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gw = await inProcessGateway(t, stack);
   // A proxy that refuses every upgrade.
   const blocker = createServer((_req, res) => res.writeHead(404).end());
   blocker.on('upgrade', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\nconnection: close\r\n\r\n'));
   await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
   t.teardown(() => new Promise<void>((resolve) => blocker.close(() => resolve())));
-  const room = await stack.createGroup('alice', ['bob']);
+  const room = await stack.createGroup('alice', ['bob'], gw);
   await stack.http(gw, 'POST', `/api/chats/${room}/messages`, stack.token('bob'), { client_id: 'before', message_type: 'text', content: 'before' });
 
   const client = new ParleyClient({
@@ -197,9 +199,9 @@ t.test('when no WebSocket can be opened, the client polls history and sends over
 });
 
 t.test('a token function keeps a connection up past its tokens’ expiry, without a reconnect', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
-  const [gw] = stack.gateways as [Gateway];
-  const room = await stack.createGroup('writer', ['reader']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gw = await inProcessGateway(t, stack);
+  const room = await stack.createGroup('writer', ['reader'], gw);
   const issued: number[] = [];
   const client = new ParleyClient({
     url: gw.wsUrl,
@@ -236,9 +238,9 @@ t.test('a token function keeps a connection up past its tokens’ expiry, withou
 });
 
 t.test('sendFile uploads, sends the message with its attachment, and download fetches the bytes', async (t) => {
-  const stack = await Stack.start(t, { gateways: 2, persisters: 1 });
-  const [gwA, gwB] = stack.gateways as [Gateway, Gateway];
-  const room = await stack.createGroup('alice', ['bob']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const [gwA, gwB] = await Promise.all([inProcessGateway(t, stack, 'gatewayA'), inProcessGateway(t, stack, 'gatewayB')]);
+  const room = await stack.createGroup('alice', ['bob'], gwA);
   const alice = new ParleyClient({ url: gwA.wsUrl, token: () => stack.token('alice'), WebSocket });
   const bob = new ParleyClient({ url: gwB.wsUrl, token: () => stack.token('bob'), WebSocket });
   t.teardown(() => (alice.close(), bob.close()));

@@ -1,12 +1,14 @@
 import t from 'tap';
 import { Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('three gateways: concurrent senders, every client gets every message once, in seq order', async (t) => {
-  const stack = await Stack.start(t, { gateways: 3, persisters: 1 });
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 3);
   const users = ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'];
-  const room = await stack.createGroup('u1', users.slice(1));
+  const room = await stack.createGroup('u1', users.slice(1), gateways[0]);
   // Two clients on each gateway.
-  const clients = await Promise.all(users.map((u, i) => TestClient.open(stack.gateways[i % 3]!.wsUrl, stack.token(u)).then((o) => o.client)));
+  const clients = await Promise.all(users.map((u, i) => TestClient.open(gateways[i % 3]!.wsUrl, stack.token(u)).then((o) => o.client)));
   t.teardown(() => Promise.all(clients.map((c) => c.close())));
 
   const perSender = 40;

@@ -1,10 +1,12 @@
 import t from 'tap';
 import { Stack } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('history pages by cursor: a window of only edits lists nothing, and paging on never skips', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
-  const [gw] = stack.gateways;
-  const room = await stack.createGroup('alice', []);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
+  const room = await stack.createGroup('alice', [], gateways[0]);
   const alice = stack.token('alice');
   const call = (method: string, path: string, body?: unknown) => stack.http(gw!, method, `/api/chats/${room}${path}`, alice, body);
   for (const n of [1, 2, 3]) t.equal((await call('POST', '/messages', { client_id: `m${n}`, message_type: 'text', content: `message ${n}` })).status, 201);

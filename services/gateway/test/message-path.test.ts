@@ -3,11 +3,13 @@ import { Value } from '@sinclair/typebox/value';
 import { countMessages } from '@parley/db';
 import { HistoryPage, registerFormats } from '@parley/protocol';
 import { Stack, TestClient, eventually } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('a message sent on one socket is acked, delivered, listed in history and persisted', async (t) => {
-  const stack = await Stack.start(t, { gateways: 1, persisters: 1 });
-  const [gw] = stack.gateways;
-  const room = await stack.createGroup('alice', ['bob']);
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const gateways = await inProcessGateways(t, stack, 1);
+  const [gw] = gateways;
+  const room = await stack.createGroup('alice', ['bob'], gateways[0]);
   const { client: alice, welcome } = await TestClient.open(gw!.wsUrl, stack.token('alice'));
   const { client: bob } = await TestClient.open(gw!.wsUrl, stack.token('bob'));
   t.same(welcome.chats, [{ chat_id: room, head_seq: 0, last_read_seq: 0 }]);
