@@ -29,6 +29,14 @@ export class DeliveryGate<T> {
     return this.held !== null;
   }
 
+  /**
+   * The first seq held, if any (they arrive in order): past the next seq, it was published before
+   * the live stream was in place, and the gap before it must be filled before `release`.
+   */
+  get firstHeld(): number | undefined {
+    return this.held?.[0]?.seq;
+  }
+
   /** How many events the hold keeps (a consumer may bound it). */
   get heldCount(): number {
     return this.held?.length ?? 0;

@@ -76,3 +76,19 @@ t.test('the cursor can be ended: nothing more is delivered', async (t) => {
   offer(2, 3);
   t.same(delivered, []);
 });
+
+t.test('firstHeld: a hold that starts past the cursor shows the gap to fill before release', async (t) => {
+  const delivered: number[] = [];
+  const gate = new DeliveryGate<string>(5, (seq) => delivered.push(seq));
+  gate.hold();
+  t.equal(gate.firstHeld, undefined, 'nothing held yet');
+  gate.offer(8, 'e8');
+  gate.offer(9, 'e9');
+  t.equal(gate.firstHeld, 8);
+  t.ok(gate.skipsAhead(gate.firstHeld!), '6 and 7 came neither from the fill nor live');
+  gate.fill(6, 'e6');
+  gate.fill(7, 'e7');
+  t.notOk(gate.skipsAhead(gate.firstHeld!), 'filled up to the first held');
+  gate.release();
+  t.same(delivered, [6, 7, 8, 9], 'then every seq once, in order');
+});

@@ -228,6 +228,11 @@ export class RoomHub {
       const missed = await this.events.range(roomId, from, upTo);
       this.log.info({ roomId, from, upTo, found: missed.length }, 'backfilled a relay gap');
       for (const { seq, event } of missed) state.gate.fill(seq, event);
+      // The head was read before the (re)subscription took effect: what was published in between
+      // came neither from the log read nor from the channel. Fill up to the first event held (while
+      // each read finds something: a read that finds nothing releases, as before).
+      const next = state.gate.firstHeld;
+      if (next !== undefined && state.gate.skipsAhead(next) && missed.length > 0) return void this.backfill(roomId, state, next - 1);
     } catch (err) {
       // The held events stay held: delivering them now would skip the gap.
       this.log.warn({ err: (err as Error).message, roomId }, 'relay backfill failed; retrying');
