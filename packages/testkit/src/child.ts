@@ -1,12 +1,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { logLeak } from './log-scan.js';
+import { LogFile } from './log-file.js';
 import { treeCpuTicks } from './proc.js';
-
-/** Where the harness writes every child's output, one file per process. */
-export const logDir = process.env.PARLEY_TEST_LOG_DIR ?? join(process.cwd(), '.tap', 'parley-logs');
 
 /** Every child still running: killed when the test process exits, whatever ended it. */
 const running = new Set<ChildProcess>();
@@ -25,7 +20,7 @@ export class Child {
   private waiters: Array<{ test: (line: string) => boolean; resolve: (line: string) => void }> = [];
   exitInfo: { code: number | null; signal: NodeJS.Signals | null } | undefined;
   /** Lines that leaked a token or a message's text (see log-scan.ts), when spawned with `scanLogs`. */
-  readonly leaks: string[] = [];
+  readonly leaks: string[];
 
   private readonly detached: boolean;
 
@@ -36,21 +31,19 @@ export class Child {
     options: SpawnOptions & { scanLogs?: boolean } = {},
   ) {
     this.detached = options.detached === true;
-    mkdirSync(logDir, { recursive: true });
-    const file = createWriteStream(join(logDir, `${name}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.log`));
+    const log = new LogFile(name, options.scanLogs === true);
+    this.leaks = log.leaks;
     const { scanLogs: _scan, ...spawnOptions } = options;
     this.proc = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...spawnOptions });
     for (const stream of [this.proc.stdout!, this.proc.stderr!]) {
       createInterface({ input: stream }).on('line', (line) => {
-        if (!file.writableEnded) file.write(line + '\n');
-        const leak = options.scanLogs ? logLeak(line) : undefined;
-        if (leak && this.leaks.length < 10) this.leaks.push(leak);
+        log.line(line);
         if (this.lines.length < 20_000) this.lines.push(line);
         this.waiters = this.waiters.filter((w) => (w.test(line) ? (w.resolve(line), false) : true));
       });
     }
     // 'exit' may come before the last output is read; the file ends once stdout and stderr have.
-    this.proc.once('close', () => file.end());
+    this.proc.once('close', () => log.end());
     running.add(this.proc);
     this.exited = new Promise((resolve) => {
       this.proc.once('exit', (code, signal) => {

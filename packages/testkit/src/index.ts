@@ -1,4 +1,5 @@
 export * from './child.js';
+export * from './log-file.js';
 export * from './eventually.js';
 export * from './free-port.js';
 export * from './postgres-server.js';

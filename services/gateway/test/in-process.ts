@@ -1,8 +1,6 @@
-import { createWriteStream, mkdirSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { logDir, logLeak, type Stack, type Teardown } from '@parley/testkit';
+import { LogFile, type Stack, type Teardown } from '@parley/testkit';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 
@@ -23,22 +21,14 @@ export interface InProcessGateway {
  */
 export async function inProcessGateway(t: Teardown, stack: Stack, name = 'gateway', env: Record<string, string> = {}): Promise<InProcessGateway> {
   const nodeId = `${name}-${Math.random().toString(36).slice(2, 8)}`;
-  mkdirSync(logDir, { recursive: true });
-  const file = createWriteStream(join(logDir, `${nodeId}-in-process.log`));
-  const leaks: string[] = [];
-  const logStream = {
-    write(line: string) {
-      // A check still in flight when the app closes may log one line more: scanned, not written.
-      if (!file.writableEnded) file.write(line);
-      const leak = logLeak(line.trimEnd());
-      if (leak && leaks.length < 10) leaks.push(leak);
-    },
-  };
+  const log = new LogFile(`${nodeId}-in-process`, true);
+  // pino writes whole lines, each with its newline.
+  const logStream = { write: (line: string) => log.line(line.trimEnd()) };
   const app = await buildApp(loadConfig({ ...stack.env, HOST: '127.0.0.1', PORT: '0', NODE_ID: nodeId, ...env }), { logStream });
   t.teardown(async () => {
     await app.close();
-    file.end();
-    if (leaks.length > 0) throw new Error(`${nodeId}'s log leaked secrets:\n${leaks.join('\n')}`);
+    log.end();
+    if (log.leaks.length > 0) throw new Error(`${nodeId}'s log leaked secrets:\n${log.leaks.join('\n')}`);
   });
   await app.listen({ host: '127.0.0.1', port: 0 });
   const port = (app.server.address() as AddressInfo).port;
