@@ -81,8 +81,20 @@ export interface ClientEvents {
   typing: ServerFrameOf<'typing'>;
   /** An error frame that answers no send (a refused mark_read, say). */
   error: ServerFrameOf<'error'>;
+  /**
+   * A send was refused for now (the rate limit, or a backend that cannot take it yet: a failover):
+   * it goes again, with its client_id, after `retry_after_ms`; its promise is still pending.
+   */
+  send_retrying: { client_id: string; chat_id: number; code: string; retry_after_ms: number };
 }
 type Listener<K extends keyof ClientEvents> = (payload: ClientEvents[K]) => void;
+
+/**
+ * Refusals of a send that pass by themselves: the send goes again after the server's
+ * `retry_after_ms` (a send refused with SERVICE_UNAVAILABLE may have been stored after all; its
+ * resend is then answered with the original ack).
+ */
+const RETRYABLE = new Set<string>(['RATE_LIMITED', 'SERVICE_UNAVAILABLE', 'MESSAGE_BACKLOG_FULL']);
 
 /** The frame types of room events (RoomEventFrame), which go through the room's delivery gate. */
 const ROOM_EVENTS = new Set<ServerFrameType>(['message', 'message_edited', 'message_deleted']);
@@ -124,7 +136,7 @@ export class ParleyClient {
   private failedOpens = 0;
   private pollTimer: ReturnType<typeof setTimeout> | undefined;
   /**
-   * Set once the server refused a send for the rate limit: the waiting sends then go one at a time,
+   * Set once the server refused a send for now (RETRYABLE): the waiting sends then go one at a time,
    * in order, the next after the previous one's ack, and a refused one again after the wait the
    * server names; until none waits.
    */
@@ -192,8 +204,8 @@ export class ParleyClient {
   /**
    * Sends a message; resolves with its ack once durable, or rejects with the server's error. While
    * disconnected it waits, and it is re-sent with the same client_id after every reconnect until
-   * acked; one refused for the rate limit is sent again after the wait the server names (and the
-   * sends after it wait their turn, so they keep their order). `fileId` attaches a file uploaded to the room (see `upload`); `content` is then a caption.
+   * acked; one refused for now (the rate limit, a failover: `send_retrying`) is sent again after the
+   * wait the server names (and the sends after it wait their turn, so they keep their order). `fileId` attaches a file uploaded to the room (see `upload`); `content` is then a caption.
    */
   send(chatId: number, content: string, options: { messageType?: SendableType; clientId?: string; fileId?: string } = {}): Promise<Ack> {
     if (this.pending.size >= this.options.maxPendingSends) return Promise.reject(new ParleyRequestError('QUEUE_FULL', 'too many sends await their ack'));
@@ -352,8 +364,9 @@ export class ParleyClient {
       case 'error': {
         const p = frame.client_id ? this.pending.get(frame.client_id) : undefined;
         if (!p) return this.emit('error', frame);
-        if (frame.code === 'RATE_LIMITED' && frame.retry_after_ms !== undefined) {
+        if (RETRYABLE.has(frame.code) && frame.retry_after_ms !== undefined) {
           p.sent = false;
+          this.emit('send_retrying', { client_id: p.frame.client_id, chat_id: p.frame.chat_id, code: frame.code, retry_after_ms: frame.retry_after_ms });
           this.paced = true;
           clearTimeout(this.paceTimer);
           this.paceTimer = setTimeout(() => {

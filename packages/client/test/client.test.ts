@@ -161,6 +161,50 @@ t.test('sends past the rate limit are sent again after the wait the server names
   );
 });
 
+t.test('sends refused while Redis does not answer are sent again after the wait, and stored once each, in order', async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  // Only the send deadline answers while Redis is paused: its commands wait far longer.
+  const gw = await inProcessGateway(t, stack, 'gateway', { SEND_TIMEOUT_MS: '500', REDIS_COMMAND_TIMEOUT_MS: '60000' });
+  const room = await stack.createGroup('alice', ['bob'], gw);
+  const { client } = clientOf(stack, 'alice', () => [gw]);
+  t.teardown(() => client.close());
+  const retrying: string[] = [];
+  client.on('send_retrying', (r) => retrying.push(`${r.client_id} ${r.code} ${r.retry_after_ms}`));
+  const opened = new Promise<void>((resolve) => client.on('welcome', () => resolve()));
+  client.connect();
+  await opened;
+
+  const redisPid = stack.redisServer.child.pid;
+  process.kill(redisPid, 'SIGSTOP');
+  t.teardown(() => process.kill(redisPid, 'SIGCONT'));
+  const ids = ['held-0', 'held-1', 'held-2'];
+  const sends = ids.map((id) => client.send(room, id, { clientId: id }));
+  await eventually(() => retrying.length >= 3, 10_000, 'the three sends refused for now');
+  t.same(
+    retrying.slice(0, 3).sort(),
+    ids.map((id) => `${id} SERVICE_UNAVAILABLE 1000`),
+    'send_retrying for each, with the server’s wait',
+  );
+  process.kill(redisPid, 'SIGCONT');
+
+  const acks = await Promise.all(sends);
+  t.same(
+    acks.map((a) => a.client_id),
+    ids,
+    'every send acked',
+  );
+  t.ok(acks[0]!.seq < acks[1]!.seq && acks[1]!.seq < acks[2]!.seq, `in the order sent (seqs ${acks.map((a) => a.seq).join(', ')})`);
+  const page = await client.history(room, { limit: 50 });
+  t.same(
+    page.messages
+      .map((m) => m.content)
+      .filter((c) => ids.includes(c))
+      .reverse(),
+    ids,
+    'and stored once each',
+  );
+});
+
 t.test('when no WebSocket can be opened, the client polls history and sends over REST, and says so', async (t) => {
   const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
   const gw = await inProcessGateway(t, stack);

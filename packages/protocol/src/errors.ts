@@ -1,6 +1,7 @@
 /**
  * The catalogue of error codes: one entry per code, with the HTTP status a REST call answers with
- * and the default message. WebSocket error frames carry the same codes. `docs/errors.md` lists every
+ * and the default message; a refusal to come back from says when by default (`retry_after_ms`, and
+ * REST's `Retry-After`), which a refusal may override. WebSocket error frames carry the same codes. `docs/errors.md` lists every
  * code; a test fails when it does not.
  */
 export const errors = {
@@ -47,10 +48,10 @@ export const errors = {
   MESSAGE_DELETED: { status: 409, message: 'The message was deleted' },
   MESSAGE_RECALL_EXPIRED: { status: 403, message: 'The recall window of this message has passed' },
   MESSAGE_NOT_FORWARDABLE: { status: 400, message: 'System messages cannot be forwarded' },
-  MESSAGE_BACKLOG_FULL: { status: 503, message: 'Too many messages are waiting to be persisted; retry later' },
-  SERVICE_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable; retry later' },
+  MESSAGE_BACKLOG_FULL: { status: 503, message: 'Too many messages are waiting to be persisted; retry later', retryAfterMs: 1000 },
+  SERVICE_UNAVAILABLE: { status: 503, message: 'A backing service is unavailable; retry later', retryAfterMs: 1000 },
   INTERNAL: { status: 500, message: 'Internal error' },
-} as const satisfies Record<string, { status: number; message: string }>;
+} as const satisfies Record<string, { status: number; message: string; retryAfterMs?: number }>;
 
 export type ErrorCode = keyof typeof errors;
 
@@ -60,13 +61,14 @@ export const errorCodes = Object.keys(errors) as ErrorCode[];
 export class ParleyError extends Error {
   readonly code: ErrorCode;
   readonly statusCode: number;
-  /** How long the caller should wait before trying again (a rate limit's refusal). */
+  /** How long the caller should wait before trying again (a rate limit's, an unavailable backend's refusal). */
   readonly retryAfterMs: number | undefined;
   constructor(code: ErrorCode, message?: string, retryAfterMs?: number) {
     super(message ?? errors[code].message);
     this.name = 'ParleyError';
     this.code = code;
     this.statusCode = errors[code].status;
-    this.retryAfterMs = retryAfterMs;
+    const entry = errors[code];
+    this.retryAfterMs = retryAfterMs ?? ('retryAfterMs' in entry ? entry.retryAfterMs : undefined);
   }
 }

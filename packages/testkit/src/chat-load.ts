@@ -89,6 +89,8 @@ export class ChatLoad {
   readonly acked: Ack[] = [];
   /** Refused sends, as `user: CODE`. */
   readonly errors: string[] = [];
+  /** Sends refused for now and sent again by the SDK (`send_retrying`), as `user: CODE`. */
+  readonly retries: string[] = [];
   private attempted = 0;
   private readonly sent = new Map<string, string>();
   private running = true;
@@ -109,6 +111,7 @@ export class ChatLoad {
         fallbackAfterFailures: 1_000_000,
       });
       const sender: Sender = { user, client, received: new Map(), welcomes: 0, rewound: [], given: new Map() };
+      client.on('send_retrying', (r) => this.retries.push(`${user}: ${r.code}`));
       client.on('message', (m) => {
         const seen = sender.received.get(m.chat_id) ?? [];
         seen.push({ seq: m.seq, id: m.id });

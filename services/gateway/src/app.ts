@@ -2,6 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import type { GatewayConfig } from './config.js';
 import errors, { sendError } from './plugins/errors.js';
+import sendDeadline from './plugins/send-deadline.js';
 import { validatorsByPart } from './schema-validation.js';
 import wellFormedText from './plugins/well-formed-text.js';
 import cors from './plugins/cors.js';
@@ -68,6 +69,7 @@ export async function buildApp(config: GatewayConfig, { logStream }: { logStream
     reply.header('x-parley-node', config.nodeId);
   });
   await app.register(errors);
+  await app.register(sendDeadline, { config });
   await app.register(wellFormedText);
   await app.register(cors, { config });
   await app.register(openapi);

@@ -46,6 +46,12 @@ export const GatewayEnv = Type.Object({
    */
   REDIS_COMMAND_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
   /**
+   * How long a send (a frame from its arrival, or a REST call) may go unanswered, whatever holds it
+   * (a partition that takes no writes, a failover, frames queued behind it): it is then refused with
+   * SERVICE_UNAVAILABLE and `retry_after_ms`, and a resend with the same client_id is stored once.
+   */
+  SEND_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
+  /**
    * Replicas an event must reach before it is acked (WAIT after the append): 0 acks once the master
    * has it, and a failover may lose what its replica had not yet received. Fewer in
    * REDIS_WAIT_TIMEOUT_MS: SERVICE_UNAVAILABLE, and the resend with the same client_id is DUPLICATE
@@ -173,6 +179,7 @@ export interface GatewayConfig {
   relayProbeIntervalMs: number;
   shutdownTimeoutMs: number;
   redisCommandTimeoutMs: number;
+  sendTimeoutMs: number;
   redisWait: { replicas: number; timeoutMs: number };
   uploads: { dir: string; maxBytes: number; maxFiles: number; maxFields: number; maxFieldBytes: number; allowedTypes: readonly string[] };
 }
@@ -226,6 +233,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): GatewayConf
     relayProbeIntervalMs: env.RELAY_PROBE_INTERVAL_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    sendTimeoutMs: env.SEND_TIMEOUT_MS,
     redisWait: Object.freeze({ replicas: env.REDIS_WAIT_REPLICAS, timeoutMs: env.REDIS_WAIT_TIMEOUT_MS }),
     uploads: Object.freeze({
       dir: env.UPLOAD_DIR,

@@ -191,3 +191,30 @@ t.test('axe-core finds no serious or critical violation on /chat: sign-in, rooms
   await phone.locator('#messages li', { hasText: 'hello' }).waitFor();
   t.same(await axeViolations(phone), [], 'a conversation on a phone');
 });
+
+/**
+ * A send the server refuses for now (here Redis paused past SEND_TIMEOUT_MS, as in a failover) is
+ * shown as retrying, not as failed: the SDK sends it again by itself, and it is sent once Redis
+ * answers. Last in the file: the pause reaches every gateway.
+ */
+t.test('a message refused for now shows as retrying, and is sent once when Redis answers again', async (t) => {
+  const [alice, bob] = users('alice', 'bob');
+  const chat = await stack.createGroup(alice!, [bob!]);
+  const a = await pageOf(t, gwA, alice!);
+  await inRoom(a, chat).click();
+  const redisPid = stack.redisServer.child.pid;
+  process.kill(redisPid, 'SIGSTOP');
+  t.teardown(() => process.kill(redisPid, 'SIGCONT'));
+  await a.fill('#text', 'sent through a failover');
+  await a.press('#text', 'Enter');
+  await a
+    .locator('#messages li.outgoing.retrying', { hasText: 'sent through a failover' })
+    .locator('.status', { hasText: 'Retrying…' })
+    .waitFor({ timeout: 20_000 });
+  t.pass('shown as retrying');
+  process.kill(redisPid, 'SIGCONT');
+  await a.locator('#messages li.mine[data-seq]', { hasText: 'sent through a failover' }).waitFor({ timeout: 30_000 });
+  t.equal(await a.locator('#messages li', { hasText: 'sent through a failover' }).count(), 1, 'then shown once, as sent');
+  const history = await api<{ messages: Array<{ content: string }> }>(gwA, alice!, 'GET', `/api/chats/${chat}/messages?limit=50`);
+  t.equal(history.body.messages.filter((m) => m.content === 'sent through a failover').length, 1, 'and stored once');
+});

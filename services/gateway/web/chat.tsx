@@ -405,6 +405,8 @@ function Messages({ t }: { t: store.Thread }) {
           <span class="body">{o.content}</span>
           {o.state === 'sending' ? (
             <span class="meta status">Sending…</span>
+          ) : o.state === 'retrying' ? (
+            <span class="meta status">Retrying…</span>
           ) : (
             <span class="meta status">
               Not sent: {o.error} <button onClick={() => store.retry(o)}>Retry</button> <button onClick={() => store.discard(o)}>Discard</button>

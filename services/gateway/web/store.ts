@@ -40,7 +40,8 @@ export interface OutgoingMessage {
   clientId: string;
   roomId: number;
   content: string;
-  state: 'sending' | 'failed';
+  /** retrying: refused for now (a failover, the rate limit); the client sends it again by itself. */
+  state: 'sending' | 'retrying' | 'failed';
   error?: string;
 }
 
@@ -217,6 +218,10 @@ function start(session: Session): void {
     typing.value = next;
   });
   client.on('error', (e) => say(e.message));
+  client.on('send_retrying', (r) => {
+    const o = outgoing.value.get(r.client_id);
+    if (o) outgoing.value = new Map(outgoing.value).set(r.client_id, { ...o, state: 'retrying', error: undefined });
+  });
   client.connect();
 }
 

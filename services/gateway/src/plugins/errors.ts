@@ -63,7 +63,7 @@ export function sendError(err: unknown, request: FastifyRequest, reply: FastifyR
   if (e.statusCode && e.statusCode >= 400 && e.statusCode < 500) return reply.status(400).send(body('REQUEST_INVALID', e.message));
   if (isUnavailable(err)) {
     request.log.warn({ err: e.message }, 'backing service unavailable');
-    return reply.status(503).send(body('SERVICE_UNAVAILABLE'));
+    return sendError(new ParleyError('SERVICE_UNAVAILABLE'), request, reply);
   }
   request.log.error({ err }, 'request failed');
   return reply.status(500).send(body('INTERNAL'));

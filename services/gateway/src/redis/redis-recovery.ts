@@ -106,13 +106,16 @@ export class RedisRecovery {
 
   /**
    * A script found its server not reconciled for a partition (a failover this node has not seen
-   * yet): callers wait while the masters are checked again. Callers meanwhile share that check.
+   * yet): the masters are checked again, callers meanwhile sharing that check, and each waits for
+   * it as ready() does: no longer than `waitMs` (a promoted master that refuses writes can keep the
+   * check failing for as long as it lasts).
    */
   recheck(): Promise<void> {
-    if (this.rechecking) return this.rechecking;
-    this.closeGate();
-    this.rechecking = this.check(true).finally(() => (this.rechecking = undefined));
-    return this.rechecking;
+    if (!this.rechecking) {
+      this.closeGate();
+      this.rechecking = this.check(true).finally(() => (this.rechecking = undefined));
+    }
+    return this.ready();
   }
 
   /** Until the next check ends, callers of ready() wait. */

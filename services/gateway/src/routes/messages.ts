@@ -19,6 +19,7 @@ import {
 import { sendUserMessage } from '../messages/append-message.js';
 import { deleteMessage, editMessage } from '../messages/change-message.js';
 import { forwardMessage } from '../messages/forward-message.js';
+import { replyAck } from '../plugins/send-deadline.js';
 
 /**
  * POST /api/chats/:id/messages: send, through the same append path and idempotency as the socket.
@@ -27,6 +28,8 @@ import { forwardMessage } from '../messages/forward-message.js';
  */
 const messages: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
+  /** A write (send, edit, deletion, recall, forward) is answered within SEND_TIMEOUT_MS (plugins/send-deadline.ts). */
+  const config = { sendDeadline: true };
 
   app.get(
     '/api/chats/:id/messages',
@@ -68,6 +71,7 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
   app.post(
     '/api/chats/:id/messages',
     {
+      config,
       schema: {
         params: ChatParams,
         body: SendMessageBody,
@@ -75,8 +79,7 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request, reply) => {
-      const ack = await sendUserMessage(app.core, request.caller.id, request.params.id, request.body);
-      return reply.status(ack.duplicate ? 200 : 201).send(ack);
+      return replyAck(request, reply, sendUserMessage(app.core, request.caller.id, request.params.id, request.body));
     },
   );
 
@@ -94,27 +97,23 @@ const messages: FastifyPluginAsyncTypebox = async (app) => {
     },
   };
 
-  app.patch('/api/chats/:id/messages/:seq', { schema: { ...changeSchema, body: EditMessageBody } }, async (request, reply) => {
+  app.patch('/api/chats/:id/messages/:seq', { config, schema: { ...changeSchema, body: EditMessageBody } }, async (request, reply) => {
     const { id, seq } = request.params;
-    const ack = await editMessage(app.core, request.caller, id, seq, request.body.client_id, request.body.content);
-    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+    return replyAck(request, reply, editMessage(app.core, request.caller, id, seq, request.body.client_id, request.body.content));
   });
 
-  app.delete('/api/chats/:id/messages/:seq', { schema: changeSchema }, async (request, reply) => {
-    const ack = await deleteMessage(app.core, request.caller, request.params.id, request.params.seq, false);
-    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+  app.delete('/api/chats/:id/messages/:seq', { config, schema: changeSchema }, async (request, reply) => {
+    return replyAck(request, reply, deleteMessage(app.core, request.caller, request.params.id, request.params.seq, false));
   });
 
-  app.post('/api/chats/:id/messages/:seq/recall', { schema: changeSchema }, async (request, reply) => {
-    const ack = await deleteMessage(app.core, request.caller, request.params.id, request.params.seq, true);
-    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+  app.post('/api/chats/:id/messages/:seq/recall', { config, schema: changeSchema }, async (request, reply) => {
+    return replyAck(request, reply, deleteMessage(app.core, request.caller, request.params.id, request.params.seq, true));
   });
 
   /** The answer is the ack of the copy, in the target room. */
-  app.post('/api/chats/:id/messages/:seq/forward', { schema: { ...changeSchema, body: ForwardMessageBody } }, async (request, reply) => {
+  app.post('/api/chats/:id/messages/:seq/forward', { config, schema: { ...changeSchema, body: ForwardMessageBody } }, async (request, reply) => {
     const { id, seq } = request.params;
-    const ack = await forwardMessage(app.core, request.caller, id, seq, request.body.chat_id, request.body.client_id);
-    return reply.status(ack.duplicate ? 200 : 201).send(ack);
+    return replyAck(request, reply, forwardMessage(app.core, request.caller, id, seq, request.body.chat_id, request.body.client_id));
   });
 };
 export default messages;

@@ -18,6 +18,7 @@ import {
 } from '@parley/protocol';
 import { createDirectRoom, createGroupRoom, findRoom, findRoomMember, setProfile } from '@parley/db';
 import { appendMessage } from '../messages/append-message.js';
+import { replyAck } from '../plugins/send-deadline.js';
 import { addMember, changeRole, removeMember, removeRoom, tellAdded } from '../rooms/membership-changes.js';
 import { chatOf } from './chats.js';
 import { revokeToken } from '../users/revocations.js';
@@ -103,16 +104,18 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
 
   app.post(
     '/api/service/chats/:id/messages',
-    { schema: { params: ChatParams, body: ServiceNoticeBody, response: { 200: SendMessageResult, 201: SendMessageResult, ...errorResponses } } },
+    {
+      config: { sendDeadline: true },
+      schema: { params: ChatParams, body: ServiceNoticeBody, response: { 200: SendMessageResult, 201: SendMessageResult, ...errorResponses } },
+    },
     async (request, reply) => {
       const { id } = await room(request.params.id, { group: false });
       const { client_id: clientId, content } = request.body;
-      const ack = await appendMessage(
-        app.core,
-        { roomId: id, senderId: null, clientId, messageType: 'system', content, system: { event: 'notice' } },
-        'system',
+      return replyAck(
+        request,
+        reply,
+        appendMessage(app.core, { roomId: id, senderId: null, clientId, messageType: 'system', content, system: { event: 'notice' } }, 'system'),
       );
-      return reply.status(ack.duplicate ? 200 : 201).send(ack);
     },
   );
 

@@ -12,6 +12,7 @@ import { Connection } from './connection.js';
 import { decodeFrame, FrameRefused, routeFrame } from './frame-router.js';
 import { onRevoked } from '../users/revocations.js';
 import { MessageRate } from './message-rate.js';
+import { sendTimedOut } from '../messages/send-deadline.js';
 
 /** Frames read from one socket and not yet handled before the socket stops being read (TCP backpressure). */
 const MAX_FRAMES_IN_FLIGHT = 64;
@@ -67,6 +68,8 @@ interface Session {
   inFlight: number;
   /** Settles when the frames read so far are handled, in order (the shared `idle` when none are). */
   chain: Promise<void>;
+  /** When the latest send refused unbegun (for SEND_TIMEOUT_MS) was refused: sends read before then are refused too. */
+  sendSkippedAt: number;
 }
 
 const idle = Promise.resolve();
@@ -187,10 +190,37 @@ export default fp<{ config: GatewayConfig }>(
       const clientId = frame.type === 'send_message' ? frame.client_id : undefined;
       const wait = clientId === undefined ? 0 : messageRate.take(conn.caller.id);
       if (++session.inFlight >= MAX_FRAMES_IN_FLIGHT) this.pause();
+      // A send is answered within SEND_TIMEOUT_MS of its arrival, however long the frames before it
+      // or its own append take: refused then, it is not begun if it has not been, and what its
+      // handler ends with is not sent (the resend with the same client_id finds it if stored). A
+      // send refused unbegun takes with it the sends read before its turn came, which its client
+      // sent before it could know: resent in order, one sender's messages keep their order.
+      const readAt = Date.now();
+      /** When this send was refused (0: not yet): its client may send what follows knowing it. */
+      let refusedAt = 0;
+      let deadline: NodeJS.Timeout | undefined;
+      const refuse = () => {
+        refusedAt = Date.now();
+        clearTimeout(deadline);
+        conn.send(errorFrame(sendTimedOut(), conn, clientId));
+      };
+      if (clientId !== undefined) deadline = setTimeout(refuse, config.sendTimeoutMs);
       session.chain = session.chain
         // A refusal goes through the chain too, so that answers keep the order of the frames.
-        .then(() => (wait > 0 ? Promise.reject(new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`, wait)) : routeFrame(conn, frame)))
+        .then(() => {
+          if (clientId !== undefined && refusedAt === 0 && readAt < session.sendSkippedAt) refuse();
+          if (refusedAt > 0) {
+            session.sendSkippedAt = Math.max(session.sendSkippedAt, refusedAt);
+            return undefined;
+          }
+          if (wait > 0) throw new ParleyError('RATE_LIMITED', `Too many messages; retry in ${wait} ms`, wait);
+          return routeFrame(conn, frame);
+        })
+        .then((answer) => {
+          if (answer && refusedAt === 0) conn.send(answer);
+        })
         .catch((err) => {
+          if (refusedAt > 0) return;
           const answer = errorFrame(err, conn, clientId);
           conn.send(answer);
           // hello is answered once: a socket whose hello failed would never receive anything, so
@@ -199,6 +229,7 @@ export default fp<{ config: GatewayConfig }>(
             conn.close(answer.code === 'SERVICE_UNAVAILABLE' ? 'TRY_AGAIN_LATER' : 'INTERNAL');
         })
         .finally(() => {
+          clearTimeout(deadline);
           // The last frame handled: the socket keeps no promise of its own while idle.
           if (--session.inFlight === 0) session.chain = idle;
           if (session.inFlight < MAX_FRAMES_IN_FLIGHT && !conn.closed && !draining) this.resume();
@@ -226,7 +257,7 @@ export default fp<{ config: GatewayConfig }>(
       releaseUpgradeObjects(socket);
 
       conn.expectHello(config.ws.helloTimeoutMs);
-      sessions.set(socket, { conn, inFlight: 0, chain: idle });
+      sessions.set(socket, { conn, inFlight: 0, chain: idle, sendSkippedAt: 0 });
       socket.on('message', onMessage);
       socket.on('error', onError);
       socket.on('close', onClose);

@@ -1,4 +1,14 @@
-import { clientFrames, isWellFormedText, limits, MALFORMED_TEXT, ParleyError, type ClientFrame, type ClientFrameType, type ErrorCode } from '@parley/protocol';
+import {
+  clientFrames,
+  isWellFormedText,
+  limits,
+  MALFORMED_TEXT,
+  ParleyError,
+  type ClientFrame,
+  type ClientFrameType,
+  type ErrorCode,
+  type ServerFrame,
+} from '@parley/protocol';
 import { compileFrameValidator } from '../schema-validation.js';
 import type { Connection } from './connection.js';
 import { hello } from './hello.js';
@@ -8,7 +18,8 @@ import { markRead, received } from './mark-read.js';
 import { setPresence, typing } from './signals.js';
 import { refreshToken } from './refresh-token.js';
 
-type Handler<K extends ClientFrameType> = (conn: Connection, frame: Extract<ClientFrame, { type: K }>) => Promise<void>;
+/** A handler sends what it has to say itself, or resolves with the frame's answer (an ack). */
+type Handler<K extends ClientFrameType> = (conn: Connection, frame: Extract<ClientFrame, { type: K }>) => Promise<ServerFrame | void>;
 
 /** One handler per client frame type. */
 const handlers: { [K in ClientFrameType]: Handler<K> } = {
@@ -69,7 +80,8 @@ export function decodeFrame(text: string): ClientFrame {
   return value as ClientFrame;
 }
 
-export async function routeFrame(conn: Connection, frame: ClientFrame): Promise<void> {
+/** Handles one frame; resolves with its answer, if the handler left that to the caller. */
+export async function routeFrame(conn: Connection, frame: ClientFrame): Promise<ServerFrame | void> {
   if (!conn.helloReceived && frame.type !== 'hello' && frame.type !== 'ping') throw new ParleyError('FRAME_HELLO_REQUIRED');
-  await (handlers[frame.type] as Handler<typeof frame.type>)(conn, frame);
+  return (handlers[frame.type] as Handler<typeof frame.type>)(conn, frame);
 }
