@@ -10,7 +10,8 @@
 #
 # Settings (environment): GATEWAYS (3), PERSISTERS (2), LB_PORT (8080), GATEWAY_PORTS (a comma-
 # separated list; default 3001, 3002, …), REDIS_PORT (6380), REDIS_SHARDS (0: one Redis server; N: a
-# Redis Cluster of N masters with a replica each, on REDIS_PORT … REDIS_PORT + 2N - 1), PG_PORT (5433),
+# Redis Cluster of N masters), REDIS_REPLICAS (replicas of each master, 2: a promoted master keeps one,
+# so one dead node stops no writes; nodes on REDIS_PORT … REDIS_PORT + N × (1 + R) - 1), PG_PORT (5433),
 # METRICS_PORT_BASE (9465), APPENDFSYNC (everysec | always), PARLEY_DATA (the git-ignored .data/ in
 # the project). Data persists across restarts in PARLEY_DATA.
 # -E: the ERR trap (which names what failed) fires inside functions too.
@@ -22,6 +23,7 @@ PERSISTERS=${PERSISTERS:-2}
 LB_PORT=${LB_PORT:-8080}
 REDIS_PORT=${REDIS_PORT:-6380}
 REDIS_SHARDS=${REDIS_SHARDS:-0}
+REDIS_REPLICAS=${REDIS_REPLICAS:-2}
 PG_PORT=${PG_PORT:-5433}
 # Persister n serves its Prometheus metrics on METRICS_PORT_BASE + n - 1 (0: each on a free port, logged).
 METRICS_PORT_BASE=${METRICS_PORT_BASE:-9465}
@@ -93,26 +95,38 @@ start_redis() {
   say "redis     $HOST:$REDIS_PORT (AOF, appendfsync $APPENDFSYNC)"
 }
 
+# How many Redis nodes the cluster has: REDIS_SHARDS masters and REDIS_REPLICAS replicas of each.
+redis_node_count() {
+  echo $((REDIS_SHARDS * (1 + REDIS_REPLICAS)))
+}
+
 # The nodes of the Redis Cluster: host:port of each, masters first as `redis-cli --cluster create` pairs them.
 redis_nodes() {
   local nodes=()
-  for ((i = 0; i < 2 * REDIS_SHARDS; i++)); do nodes+=("$HOST:$((REDIS_PORT + i))"); done
+  for ((i = 0; i < $(redis_node_count); i++)); do nodes+=("$HOST:$((REDIS_PORT + i))"); done
   echo "${nodes[*]}"
 }
 
 # Every node that is a master has a replica that acknowledged it lately (min-replicas-max-lag).
 replicas_in_sync() {
   local i info
-  for ((i = 0; i < 2 * REDIS_SHARDS; i++)); do
+  for ((i = 0; i < $(redis_node_count); i++)); do
     info=$(redis-cli -h "$HOST" -p $((REDIS_PORT + i)) info replication)
     if grep -q 'role:master' <<<"$info" && ! grep -qE 'min_slaves_good_slaves:[1-9]' <<<"$info"; then return 1; fi
   done
 }
 
-# REDIS_SHARDS masters with a replica each; formed once, then kept in PARLEY_DATA (nodes.conf, AOF).
+# REDIS_SHARDS masters with REDIS_REPLICAS replicas each; formed once, then kept in PARLEY_DATA
+# (nodes.conf, AOF). Writes need a replica in sync (min-replicas-to-write 1), so a master needs at
+# least one replica, and two for one dead node not to stop writes: the promoted replica keeps the
+# other (Redis Cluster moves a dead master's remaining replicas to the one promoted).
 start_redis_cluster() {
-  local i port nodes
-  for ((i = 1; i <= 2 * REDIS_SHARDS; i++)); do
+  local i port nodes count
+  if ! [[ "$REDIS_REPLICAS" =~ ^[1-9][0-9]*$ ]]; then
+    die "REDIS_REPLICAS must be 1 or more (writes wait for a replica: min-replicas-to-write 1); it is '$REDIS_REPLICAS'"
+  fi
+  count=$(redis_node_count)
+  for ((i = 1; i <= count; i++)); do
     port=$((REDIS_PORT + i - 1))
     mkdir -p "$PARLEY_DATA/redis-$i"
     setsid redis-server "$ROOT/infra/redis.conf" --port "$port" --bind "$HOST" --dir "$PARLEY_DATA/redis-$i" \
@@ -120,18 +134,18 @@ start_redis_cluster() {
       --min-replicas-to-write 1 >"$LOGS/redis-$i.log" 2>&1 &
     echo $! >"$RUN/redis-$i.pid"
   done
-  for ((i = 1; i <= 2 * REDIS_SHARDS; i++)); do
+  for ((i = 1; i <= count; i++)); do
     wait_until "Redis node $i (its log: $LOGS/redis-$i.log)" 100 redis-cli -h "$HOST" -p $((REDIS_PORT + i - 1)) ping
   done
   nodes=$(redis_nodes)
-  if ! redis-cli -h "$HOST" -p "$REDIS_PORT" cluster info | grep -q 'cluster_known_nodes:'"$((2 * REDIS_SHARDS))"; then
+  if ! redis-cli -h "$HOST" -p "$REDIS_PORT" cluster info | grep -q 'cluster_known_nodes:'"$count"; then
     # shellcheck disable=SC2086 # one argument per node
-    logged "forming the Redis Cluster" "$LOGS/redis-create.log" redis-cli --cluster create $nodes --cluster-replicas 1 --cluster-yes
+    logged "forming the Redis Cluster" "$LOGS/redis-create.log" redis-cli --cluster create $nodes --cluster-replicas "$REDIS_REPLICAS" --cluster-yes
   fi
   wait_until "the Redis Cluster (cluster_state:ok)" 150 sh -c "redis-cli -h $HOST -p $REDIS_PORT cluster info | grep -q cluster_state:ok"
-  # Writes are refused (min-replicas-to-write 1) until each master's replica has synced.
+  # Writes are refused (min-replicas-to-write 1) until a replica of each master has synced.
   wait_until "each Redis master's replica" 300 replicas_in_sync
-  say "redis     cluster of $REDIS_SHARDS masters + $REDIS_SHARDS replicas on $HOST:$REDIS_PORT-$((REDIS_PORT + 2 * REDIS_SHARDS - 1)) (AOF, appendfsync $APPENDFSYNC)"
+  say "redis     cluster of $REDIS_SHARDS masters × $REDIS_REPLICAS replicas on $HOST:$REDIS_PORT-$((REDIS_PORT + count - 1)) (AOF, appendfsync $APPENDFSYNC)"
 }
 
 # Where Postgres keeps its data and log: in PARLEY_DATA, unless (as root) the postgres user cannot

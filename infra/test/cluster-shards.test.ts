@@ -21,21 +21,21 @@ const portFree = (port: number) =>
     srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
   });
 /**
- * A base port with the five after it free, and their cluster bus ports (port + 10000): the six Redis
+ * A base port with the eight after it free, and their cluster bus ports (port + 10000): the nine Redis
  * nodes take consecutive ports. Chosen below the range the kernel hands out to other sockets
  * (ip_local_port_range, 32768 and up), so that no connection of a test running beside this one
  * takes one while the script builds and starts.
  */
-async function sixFreePorts(): Promise<number> {
+async function nineFreePorts(): Promise<number> {
   for (;;) {
     const base = 20_000 + Math.floor(Math.random() * 2_700);
-    const ports = [0, 1, 2, 3, 4, 5].flatMap((i) => [base + i, base + i + 10_000]);
+    const ports = Array.from({ length: 9 }, (_, i) => [base + i, base + i + 10_000]).flat();
     if ((await Promise.all(ports.map(portFree))).every(Boolean)) return base;
   }
 }
 
-t.test('infra/cluster.sh with REDIS_SHARDS=3: a Redis Cluster of 3 masters + 3 replicas under the gateways', async (t) => {
-  const redisPort = await sixFreePorts();
+t.test('infra/cluster.sh with REDIS_SHARDS=3: a Redis Cluster of 3 masters with 2 replicas each under the gateways', async (t) => {
+  const redisPort = await nineFreePorts();
   const ports = { lb: await freePort(), pg: await freePort(), gateways: [await freePort(), await freePort()] };
   const env = {
     ...process.env,
@@ -50,9 +50,9 @@ t.test('infra/cluster.sh with REDIS_SHARDS=3: a Redis Cluster of 3 masters + 3 r
   };
   const cluster = new Child('cluster', 'bash', [join(root, 'infra/cluster.sh'), 'start'], { env, cwd: root });
   await cluster.started(/cluster ready/, 60_000);
-  const nodes = Array.from({ length: 6 }, (_, i) => `127.0.0.1:${redisPort + i}`).join(',');
+  const nodes = Array.from({ length: 9 }, (_, i) => `127.0.0.1:${redisPort + i}`).join(',');
   t.ok(
-    cluster.lines.some((l) => l.includes('cluster of 3 masters + 3 replicas')),
+    cluster.lines.some((l) => l.includes('cluster of 3 masters × 2 replicas')),
     'the script says what it started',
   );
   t.ok(
@@ -88,15 +88,18 @@ t.test('infra/cluster.sh with REDIS_SHARDS=3: a Redis Cluster of 3 masters + 3 r
   const info = new Child('cluster-info', 'redis-cli', ['-p', String(redisPort), 'cluster', 'info']);
   await info.exited;
   t.ok(info.lines.includes('cluster_state:ok') && info.lines.includes('cluster_size:3'), 'Redis: cluster_state ok, 3 masters');
+  const table = new Child('cluster-nodes', 'redis-cli', ['-p', String(redisPort), 'cluster', 'nodes']);
+  await table.exited;
+  t.equal(table.lines.filter((l) => / slave /.test(l)).length, 6, 'and 2 replicas of each');
 
   const run = join(data, 'run');
   const pids = readdirSync(run)
     .filter((f) => /^redis-\d+\.pid$/.test(f))
     .map((f) => Number(readFileSync(join(run, f), 'utf8')));
-  t.equal(pids.length, 6, 'six Redis nodes recorded');
+  t.equal(pids.length, 9, 'nine Redis nodes recorded');
   await cluster.kill('SIGTERM');
   t.same(
-    (await Promise.all(Array.from({ length: 6 }, (_, i) => portFree(redisPort + i)))).filter((free) => !free),
+    (await Promise.all(Array.from({ length: 9 }, (_, i) => portFree(redisPort + i)))).filter((free) => !free),
     [],
     'every Redis node stopped with the cluster',
   );

@@ -22,6 +22,7 @@ interface ComposeService {
   environment?: Record<string, string>;
   /** Started only with one of these profiles (docker-compose config lists them all the same). */
   profiles?: string[];
+  restart?: string;
 }
 
 t.test('docker-compose.yml is valid and starts the same topology as infra/cluster.sh', async (t) => {
@@ -71,6 +72,7 @@ t.test('docker-compose.yml is valid and starts the same topology as infra/cluste
   }
   t.equal(s.lb!.depends_on?.gateway?.condition, 'service_healthy', 'the load balancer waits for healthy gateways');
   for (const svc of ['redis', 'postgres', 'gateway']) t.ok(s[svc]!.healthcheck, `${svc} has a healthcheck`);
+  for (const svc of ['redis', 'postgres', 'gateway', 'persister', 'lb']) t.equal(s[svc]!.restart, 'unless-stopped', `${svc} is started again if it dies`);
 });
 
 t.test('the redis-cluster profile runs the Redis Cluster infra/cluster.sh starts with REDIS_SHARDS=3', async (t) => {
@@ -88,12 +90,18 @@ t.test('the redis-cluster profile runs the Redis Cluster infra/cluster.sh starts
   const nodes = Object.keys(s)
     .filter((n) => /^redis-node-\d$/.test(n))
     .sort();
-  t.equal(nodes.length, 6, 'six Redis nodes: 3 masters, 3 replicas');
+  t.equal(nodes.length, 9, 'nine Redis nodes: 3 masters, 2 replicas each');
   t.ok(
     [...nodes, 'redis-cluster-init'].every((n) => s[n]!.profiles?.includes('redis-cluster')),
     'all of them only with the profile',
   );
+  t.ok(
+    nodes.every((n) => s[n]!.restart === 'unless-stopped'),
+    'a node that dies is started again',
+  );
+  t.match(s['redis-cluster-init']!.command!.join(' '), /--cluster-replicas 2 /, 'formed with two replicas of each master');
   const script = readFileSync(join(root, 'infra/cluster.sh'), 'utf8');
+  t.match(script, /REDIS_REPLICAS=\$\{REDIS_REPLICAS:-2\}/, 'as cluster.sh forms it by default');
   for (const flag of ['--cluster-enabled', '--cluster-node-timeout', '--min-replicas-to-write']) {
     t.ok(script.includes(flag), `cluster.sh passes ${flag}`);
     const values = new Set(nodes.map((n) => s[n]!.command![s[n]!.command!.indexOf(flag) + 1]));

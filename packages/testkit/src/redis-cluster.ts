@@ -48,7 +48,7 @@ export interface RedisClusterOptions {
  * (AOF on), `cluster-node-timeout` 2 s, masters with replicas (3 + 3 by default) formed as
  * `redis-cli --cluster create` forms them (slots, epochs, MEET, REPLICATE). Each server is a child of its own (its pid is the server's), so a
  * test can SIGKILL or SIGSTOP one. Resolves once every node reports `cluster_state:ok` and every
- * replica as a replica.
+ * replica as a replica, in sync with its master.
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
   const { masters = 3, replicasPerMaster = 1, args = [] } = options;
@@ -162,7 +162,17 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         const [info, table] = (await Promise.all([probe.call('CLUSTER', 'INFO'), probe.call('CLUSTER', 'NODES')])) as [string, string];
         return info.includes('cluster_state:ok') && (table.match(/[ ,]slave /g) ?? []).length === masters * replicasPerMaster;
       };
-      await eventually(async () => (await Promise.all(probes.map(formed))).every(Boolean), 30_000, 'the cluster formed on every node');
+      // And each master's replicas synced: until then a master run with `min-replicas-to-write`
+      // refuses writes, and WAIT finds no replica.
+      const synced = async (probe: Redis) => {
+        const info = await probe.info('replication');
+        return !info.includes('role:master') || (info.match(/state=online/g) ?? []).length === replicasPerMaster;
+      };
+      await eventually(
+        async () => (await Promise.all(probes.map(formed))).every(Boolean) && (await Promise.all(probes.map(synced))).every(Boolean),
+        30_000,
+        'the cluster formed on every node, each replica in sync',
+      );
     } finally {
       probes.forEach((probe) => probe.disconnect());
     }

@@ -26,6 +26,11 @@ export interface StackOptions {
    */
   redis?: 'standalone' | 'cluster' | 'sentinel';
   /**
+   * Replicas of each master of a Redis Cluster: 1 unless set; 2 as infra/cluster.sh runs it, so that
+   * a promoted master keeps a replica and meets `min-replicas-to-write` with its peer dead.
+   */
+  redisReplicas?: number;
+  /**
    * The persister's own claim and read timings (a benchmark). Unset, they are cut so that a test sees
    * a crashed consumer's entries claimed within a second, at the cost of a claim sweep of every
    * partition four times a second.
@@ -124,7 +129,7 @@ export class Stack {
     const mode = options.redis ?? (process.env.PARLEY_TEST_REDIS === 'cluster' ? 'cluster' : 'standalone');
     const starting: Promise<StackRedis> =
       mode === 'cluster'
-        ? startRedisCluster({ args: options.redisArgs }).then((cluster) => ({ mode, cluster }))
+        ? startRedisCluster({ args: options.redisArgs, replicasPerMaster: options.redisReplicas }).then((cluster) => ({ mode, cluster }))
         : mode === 'sentinel'
           ? startRedisSentinel().then((sentinel) => ({ mode, sentinel }))
           : startRedis(options.redisArgs).then((server) => ({ mode, server }));
