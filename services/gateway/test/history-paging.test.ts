@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Stack } from '@parley/testkit';
+import { eventually, Stack } from '@parley/testkit';
 import { inProcessGateways } from './in-process.js';
 
 t.test('history pages by cursor: a window of only edits lists nothing, and paging on never skips', async (t) => {
@@ -43,4 +43,28 @@ t.test('history pages by cursor: a window of only edits lists nothing, and pagin
   }
   t.same(seen, [1, 2, 3], 'every message once');
   t.equal(pages, 4, 'four windows of two seqs');
+});
+
+/**
+ * While Redis cannot answer (paused here; a failover in cluster/redis-heal), history is read from
+ * Postgres alone, as far as the persisters have written it, rather than refused.
+ */
+t.test('history stays readable from Postgres while Redis does not answer', async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
+  const [gw] = await inProcessGateways(t, stack, 1, { REDIS_COMMAND_TIMEOUT_MS: '500' });
+  const room = await stack.createGroup('alice', ['bob'], gw);
+  const bob = stack.token('bob');
+  const call = (method: string, path: string, token: string, body?: unknown) => stack.http(gw!, method, `/api/chats/${room}${path}`, token, body);
+  for (const n of [1, 2, 3])
+    t.equal((await call('POST', '/messages', stack.token('alice'), { client_id: `m${n}`, message_type: 'text', content: `message ${n}` })).status, 201);
+  await eventually(async () => (await stack.streamLength()) === 0 && (await stack.pendingCount()) === 0, 20_000, 'persisted');
+  const whole = await call('GET', '/messages?limit=10', bob);
+
+  const redisPid = stack.redisServer.child.pid;
+  process.kill(redisPid, 'SIGSTOP');
+  t.teardown(() => process.kill(redisPid, 'SIGCONT'));
+  const page = await call('GET', '/messages?limit=10', bob);
+  t.equal(page.status, 200, 'a member reads history');
+  t.same(page.body, whole.body, 'the same page as from Redis: every persisted message');
+  t.match(await call('GET', '/messages?limit=10', stack.token('mallory')), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } }, 'a non-member still cannot');
 });

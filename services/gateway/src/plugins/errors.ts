@@ -91,6 +91,7 @@ export function isUnavailable(err: unknown): boolean {
     e?.name === 'ClusterAllFailedError' ||
     /^(NOREPLICAS|CLUSTERDOWN|TRYAGAIN|LOADING|MASTERDOWN|READONLY) /.test(e?.message ?? '') ||
     ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03'].includes(e?.code ?? '') ||
-    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Command timed out/.test(e?.message ?? '')
+    // ioredis, while a Redis Cluster fails over: the slot's master is gone and the map not yet new.
+    /Connection is closed|Stream isn't writeable|connect ECONNREFUSED|Command timed out|Too many Cluster redirections/.test(e?.message ?? '')
   );
 }

@@ -113,6 +113,19 @@ export class RoomEvents {
     return this.overlay(roomId, events, changesOfFields(seqs, changes), fromSeq);
   }
 
+  /**
+   * The room's head as Postgres has it, without Redis: for reading history while Redis cannot
+   * answer (a failover). What the persisters have not yet written is missing.
+   */
+  async persistedHead(roomId: number): Promise<number> {
+    return (await persistedHeads(this.db, [roomId])).get(roomId) ?? 0;
+  }
+
+  /** Events fromSeq..toSeq as Postgres has them, each message in its stored state (see persistedHead). */
+  async persistedRange(roomId: number, fromSeq: number, toSeq: number): Promise<RoomEvent[]> {
+    return toSeq < fromSeq ? [] : (await messagesInRange(this.db, roomId, fromSeq, toSeq)).map(eventOfRow);
+  }
+
   /** The newest message of each room (whose head seqs are given), or null for a room with none. */
   async latest(roomIds: number[], heads: number[]): Promise<Array<Message | null>> {
     // The newest message is the head event unless edits or deletions followed it: look back a little.
