@@ -170,6 +170,13 @@ async function run(positionals: string[], opts: Options, env: NodeJS.ProcessEnv,
       const { PRESENCE_TTL_SECONDS: ttlSeconds } = readEnv(Type.Object({ PRESENCE_TTL_SECONDS: SharedEnv.PRESENCE_TTL_SECONDS }), env);
       const status = await clusterStatus(deploymentOf(env), ttlSeconds * 1000);
       if (opts.json) return print(status);
+      const r = status.redis;
+      io.out(`redis: ${r.mode}, ${r.whole ? 'whole' : 'NOT WHOLE'}`);
+      for (const m of r.masters)
+        io.out(
+          `  master ${m.address}  slots ${m.slots}  replicas ${m.replicas.map((x) => `${x.address}${x.connected ? '' : ' (unlinked)'}`).join(', ') || 'none'}`,
+        );
+      for (const f of r.failed) io.out(`  failed ${f}`);
       io.out(`gateways alive: ${status.gateways.length}`);
       for (const g of status.gateways)
         io.out(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);

@@ -1,7 +1,23 @@
-import { liveNodes, pairsOf, partitionNumbers, PERSISTER_GROUP, persisterLag } from '@parley/redis';
+import { liveNodes, pairsOf, partitionNumbers, PERSISTER_GROUP, persisterLag, type RedisClient } from '@parley/redis';
+import type { Redis } from 'ioredis';
 import { withRedis, type Deployment } from './deployment.js';
 
+export interface RedisTopology {
+  mode: 'standalone' | 'cluster';
+  /** Each master (in a cluster, each serving slots) with its replicas and whether each is linked. */
+  masters: Array<{ address: string; slots: number; replicas: Array<{ address: string; connected: boolean }> }>;
+  /** Nodes the cluster takes for dead (flag `fail`): gone until started again, or forgotten. */
+  failed: string[];
+  /**
+   * Nothing missing: the cluster serves every slot, no node is failed and every master has a
+   * replica linked (a promoted master whose replicas died would refuse writes under
+   * `min-replicas-to-write`). One server is whole by itself.
+   */
+  whole: boolean;
+}
+
 export interface ClusterStatus {
+  redis: RedisTopology;
   gateways: Array<{ node: string; last_heartbeat_ms_ago: number; sockets: number; users: number }>;
   persister: {
     /** Over every partition's event stream. */
@@ -52,6 +68,7 @@ export function clusterStatus(deployment: Deployment, presenceTtlMs: number): Pr
       consumers.set(name, { name, pending: seen.pending + Number(info.pending), idle_ms: Math.min(seen.idle_ms, Number(info.idle)) });
     }
     return {
+      redis: await redisTopology(redis),
       gateways: gateways.sort((a, b) => a.node.localeCompare(b.node)),
       persister: {
         stream_length: lag.streamLength,
@@ -71,4 +88,46 @@ export function clusterStatus(deployment: Deployment, presenceTtlMs: number): Pr
       },
     };
   });
+}
+
+/** The Redis nodes behind the deployment, as CLUSTER NODES (or, for one server, INFO) tells them. */
+async function redisTopology(redis: RedisClient): Promise<RedisTopology> {
+  if (!redis.isCluster) {
+    // INFO replication lists each replica as `slaveN:ip=…,port=…,state=online,…`.
+    const info = await redis.info('replication');
+    const replicas = [...info.matchAll(/^slave\d+:ip=([^,]+),port=(\d+),state=(\w+)/gm)].map(([, ip, port, state]) => ({
+      address: `${ip}:${port}`,
+      connected: state === 'online',
+    }));
+    const { host, port } = (redis as Redis).options;
+    return { mode: 'standalone', masters: [{ address: `${host}:${port}`, slots: 16384, replicas }], failed: [], whole: true };
+  }
+  const [info, table] = (await Promise.all([redis.call('CLUSTER', 'INFO'), redis.call('CLUSTER', 'NODES')])) as [string, string];
+  // `<id> <ip:port@bus> <flags> <master id> <ping> <pong> <epoch> <link> <slot ranges…>`
+  const nodes = table
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => {
+      const [id = '', address = '', flags = '', master = '', , , , link = '', ...ranges] = line.split(' ');
+      const slots = ranges
+        .filter((r) => !r.startsWith('['))
+        .reduce((n, r) => {
+          const [from, to = from] = r.split('-').map(Number);
+          return n + to! - from! + 1;
+        }, 0);
+      return { id, address: address.split('@')[0]!, flags: flags.split(','), master, link, slots };
+    });
+  const failed = nodes.filter((n) => n.flags.includes('fail')).map((n) => n.address);
+  const masters = nodes
+    .filter((n) => n.flags.includes('master') && !n.flags.includes('fail') && n.slots > 0)
+    .map((m) => ({
+      address: m.address,
+      slots: m.slots,
+      replicas: nodes
+        .filter((r) => r.flags.includes('slave') && r.master === m.id && !r.flags.includes('fail'))
+        .map((r) => ({ address: r.address, connected: r.link === 'connected' })),
+    }))
+    .sort((a, b) => a.address.localeCompare(b.address));
+  const whole = info.includes('cluster_state:ok') && failed.length === 0 && masters.every((m) => m.replicas.some((r) => r.connected));
+  return { mode: 'cluster', masters, failed, whole };
 }

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { ChatLoad, eventually, Stack, TestClient } from '@parley/testkit';
+import { callParley, ChatLoad, eventually, Stack, TestClient } from '@parley/testkit';
 import { slotOf } from '@parley/redis';
 
 /**
@@ -8,7 +8,8 @@ import { slotOf } from '@parley/redis';
  * promoted and the other follows it, so the promoted master still has a replica to count: every
  * partition of the dead master takes writes again within 15 s of the kill, with nobody restarting
  * anything, and its rooms' history stays readable. With REDIS_WAIT_REPLICAS=1, nothing acked is
- * lost or stored twice, and order holds.
+ * lost or stored twice, and order holds. When the dead node is started again it joins as a
+ * replica, and `parley status` says the topology is whole again.
  */
 const SEND_TIMEOUT_MS = 3000;
 /** Answers later than SEND_TIMEOUT_MS by more than this fail: timers fire late on a busy machine, not seconds late. */
@@ -111,4 +112,28 @@ t.test('a master SIGKILLed and left dead, two replicas each: its rooms take writ
   await load.flowing(300, 'load flowing after the failover', 60_000);
   await load.check(t);
   t.same(load.errors, [], `no send of the SDK's failed for good (${load.retries.length} refused for now, sent again)`);
+
+  // The dead node's replacement (here the same node, started again on its data) joins as a replica
+  // of the promoted master, and the topology is whole again.
+  const env = { REDIS_CLUSTER_NODES: stack.redisCluster.seeds.map((s) => s.replace('redis://', '')).join(',') };
+  const before = (await callParley(env, 'status', '--json')).json;
+  t.match(before.redis, { mode: 'cluster', whole: false, failed: [`127.0.0.1:${victim}`] }, 'parley status: not whole, the dead node failed');
+  await stack.redisCluster.restart(victim);
+  const after = await eventually(
+    async () => {
+      const { redis } = (await callParley(env, 'status', '--json')).json;
+      return redis.whole && redis;
+    },
+    30_000,
+    'parley status: whole again',
+  );
+  t.same(
+    after.masters.map((m: { replicas: unknown[] }) => m.replicas.length),
+    [2, 2, 2],
+    `whole again: 3 masters with 2 replicas each, the restarted :${victim} among them`,
+  );
+  t.ok(
+    after.masters.some((m: { replicas: Array<{ address: string }> }) => m.replicas.some((r) => r.address === `127.0.0.1:${victim}`)),
+    'the restarted node is a replica',
+  );
 });
