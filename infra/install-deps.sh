@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Parley runs on when they are missing: redis-server, PostgreSQL and
-# HAProxy; with --test also docker-compose (the suite validates docker-compose.yml), curl, and
-# chromium with a Chinese font for the browser test.
+# HAProxy; with --test also docker-compose (the suite validates docker-compose.yml), curl,
+# chromium with a Chinese font for the browser test, and iptables (a network partition's test).
 # As root it installs them with apt-get; otherwise it says exactly what to install. It downloads
 # nothing else. Source infra/pg-path.sh afterwards to put PostgreSQL's programs on PATH.
 set -euo pipefail
@@ -16,6 +16,7 @@ if [ "${1:-}" = "--test" ]; then
   command -v curl >/dev/null || missing+=(curl) # the README tour, run by the cluster test
   command -v chromium >/dev/null || missing+=(chromium) # the /chat page's browser test (playwright-core drives it)
   fc-list 2>/dev/null | grep -qi 'wenquanyi' || missing+=(fonts-wqy-zenhei) # Chinese text in its screenshots
+  command -v iptables >/dev/null || missing+=(iptables) # the Redis network-partition test cuts links with it
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ]; then

@@ -14,4 +14,14 @@ export const RedisEnv = {
   REDIS_KEY_PREFIX: Type.String({ pattern: '^[^{}]*$', default: '' }),
   /** Partitions the rooms are spread over (each a hash tag, an event stream): the same in every process; changing it is a migration. */
   REDIS_PARTITIONS: Type.Integer({ minimum: 1, maximum: 16384, default: DEFAULT_PARTITIONS }),
+  /**
+   * Replicas an event must reach before it is acked (WAIT after the append), and before a
+   * persister writes it to Postgres (WAIT after reading it: an event on a master cut off from its
+   * replicas, never acked, is not persisted). 0 acks once the master has it, and a failover may
+   * lose what its replica had not yet received. Fewer in REDIS_WAIT_TIMEOUT_MS: the send gets
+   * SERVICE_UNAVAILABLE, and the resend with the same client_id is DUPLICATE if the event survived;
+   * the persister reads again later.
+   */
+  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
+  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
 };

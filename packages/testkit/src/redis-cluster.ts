@@ -13,6 +13,8 @@ const run = promisify(execFile);
 const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta.url));
 
 export interface RedisClusterNode {
+  /** The loopback address it listens on and connects from: 127.0.0.1, or its own (ownAddresses). */
+  host: string;
   port: number;
   /** Its cluster bus port, chosen free like `port` (by default Redis takes port + 10000, which may be taken). */
   busPort: number;
@@ -23,12 +25,15 @@ export interface RedisClusterNode {
 
 export interface RedisCluster {
   nodes: RedisClusterNode[];
-  /** `redis://127.0.0.1:PORT` of every node: the seeds a client starts from. */
+  /** `redis://HOST:PORT` of every node: the seeds a client starts from. */
   seeds: string[];
   /** Runs redis-cli against one node and resolves with its output (`['CLUSTER', 'INFO']`, say). */
   cli(port: number, ...args: string[]): Promise<string>;
-  /** The port of the master serving a slot now, from a node that answers (CLUSTER NODES). */
-  masterOf(slot: number): Promise<number>;
+  /**
+   * The port of the master serving a slot now, from the first node that answers (CLUSTER NODES) of
+   * `asking` (by port; every node unless given: across a network partition, the sides disagree).
+   */
+  masterOf(slot: number, asking?: number[]): Promise<number>;
   /** The port of a replica of the master on `port`. */
   replicaOf(port: number): Promise<number>;
   /** Starts a node again, on its port and data directory (its AOF and nodes.conf): a killed master comes back as a replica. */
@@ -41,6 +46,12 @@ export interface RedisClusterOptions {
   replicasPerMaster?: number;
   /** redis-server arguments over infra/redis.conf. */
   args?: string[];
+  /**
+   * Each node on a loopback address of its own, which it also connects from (`bind-source-addr`),
+   * so that a test can cut the links between nodes by address (iptables) while clients on
+   * 127.0.0.1 still reach every node: a network partition.
+   */
+  ownAddresses?: boolean;
 }
 
 /**
@@ -51,10 +62,14 @@ export interface RedisClusterOptions {
  * replica as a replica, in sync with its master.
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
-  const { masters = 3, replicasPerMaster = 1, args = [] } = options;
+  const { masters = 3, replicasPerMaster = 1, args = [], ownAddresses = false } = options;
+  // 127.A.B.i: A and B random, so that clusters of tests running side by side do not share addresses.
+  const net = `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
+  const hostOf = (i: number) => (ownAddresses ? `${net}.${i + 1}` : '127.0.0.1');
   const root = mkdtempSync(join(tmpdir(), 'parley-redis-cluster-'));
   const nodes: RedisClusterNode[] = [];
-  const cli = async (port: number, ...command: string[]) => (await run('redis-cli', ['-h', '127.0.0.1', '-p', String(port), ...command])).stdout;
+  const cli = async (port: number, ...command: string[]) =>
+    (await run('redis-cli', ['-h', nodes.find((n) => n.port === port)?.host ?? '127.0.0.1', '-p', String(port), ...command])).stdout;
   // CLUSTER NODES: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <state> <slots…>`.
   const table = async (port: number) =>
     (await cli(port, 'CLUSTER', 'NODES').catch(() => ''))
@@ -65,7 +80,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
         return { id, address, flags, master, state, ranges };
       });
   const portOf = (address: string) => Number(address.slice(address.indexOf(':') + 1, address.indexOf('@')));
-  const spawn = (port: number, busPort: number, dir: string) =>
+  const spawn = ({ host, port, busPort, dir }: Omit<RedisClusterNode, 'child'>) =>
     new Child(`redis-cluster-${port}`, 'redis-server', [
       redisConf,
       '--port',
@@ -73,7 +88,9 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       '--cluster-port',
       String(busPort),
       '--bind',
-      '127.0.0.1',
+      host,
+      // Protected mode takes only 127.0.0.1 for local: the nodes' own loopback addresses are too.
+      ...(host === '127.0.0.1' ? [] : ['--bind-source-addr', host, '--protected-mode', 'no']),
       '--dir',
       dir,
       '--cluster-enabled',
@@ -88,8 +105,8 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     nodes,
     seeds: [],
     cli,
-    async masterOf(slot: number) {
-      for (const node of nodes) {
+    async masterOf(slot: number, asking?: number[]) {
+      for (const node of nodes.filter((n) => !asking || asking.includes(n.port))) {
         for (const { address, flags, state, ranges } of await table(node.port)) {
           if (!flags.includes('master') || flags.includes('fail') || state !== 'connected') continue;
           const owns = ranges.some((r) => {
@@ -112,7 +129,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
       const node = nodes.find((n) => n.port === port);
       if (!node) throw new Error(`no node on port ${port}`);
       await node.child.kill('SIGKILL');
-      node.child = spawn(port, node.busPort, node.dir);
+      node.child = spawn(node);
       await node.child.started(/Ready to accept connections/);
     },
     async stop() {
@@ -130,16 +147,16 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     };
     for (let i = 0; i < masters * (1 + replicasPerMaster); i++) {
       const [port, busPort] = [await nextPort(), await nextPort()];
-      const dir = join(root, String(port));
-      mkdirSync(dir);
-      nodes.push({ port, busPort, dir, child: spawn(port, busPort, dir) });
+      const node = { host: hostOf(i), port, busPort, dir: join(root, String(port)) };
+      mkdirSync(node.dir);
+      nodes.push({ ...node, child: spawn(node) });
     }
     await Promise.all(nodes.map((n) => n.child.started(/Ready to accept connections/)));
     // Formed by hand, as `redis-cli --cluster create` does but without its one-second waits: the
     // first nodes are masters with an even share of the slots and an epoch each, the others meet them
     // and replicate them in turn. Polled over a connection per node (a redis-cli per node and poll
     // would start hundreds of processes while the gossip spreads).
-    const probes = nodes.map((n) => new Redis({ host: '127.0.0.1', port: n.port, maxRetriesPerRequest: 1 }));
+    const probes = nodes.map((n) => new Redis({ host: n.host, port: n.port, maxRetriesPerRequest: 1 }));
     try {
       const ids = (await Promise.all(probes.map((p) => p.call('CLUSTER', 'MYID')))) as string[];
       await Promise.all(
@@ -149,7 +166,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
           await probe.call('CLUSTER', 'SET-CONFIG-EPOCH', i + 1);
         }),
       );
-      await Promise.all(nodes.slice(1).map((n) => probes[0]!.call('CLUSTER', 'MEET', '127.0.0.1', n.port, n.busPort)));
+      await Promise.all(nodes.slice(1).map((n) => probes[0]!.call('CLUSTER', 'MEET', n.host, n.port, n.busPort)));
       const knows = async (probe: Redis, id: string) => ((await probe.call('CLUSTER', 'NODES')) as string).includes(id);
       await Promise.all(
         probes.slice(masters).map(async (probe, j) => {
@@ -176,7 +193,7 @@ export async function startRedisCluster(options: RedisClusterOptions = {}): Prom
     } finally {
       probes.forEach((probe) => probe.disconnect());
     }
-    cluster.seeds.push(...nodes.map((n) => `redis://127.0.0.1:${n.port}`));
+    cluster.seeds.push(...nodes.map((n) => `redis://${n.host}:${n.port}`));
     return cluster;
   } catch (err) {
     await cluster.stop();

@@ -30,6 +30,8 @@ export interface StackOptions {
    * a promoted master keeps a replica and meets `min-replicas-to-write` with its peer dead.
    */
   redisReplicas?: number;
+  /** A Redis Cluster's nodes each on a loopback address of its own (see RedisClusterOptions.ownAddresses). */
+  redisOwnAddresses?: boolean;
   /**
    * The persister's own claim and read timings (a benchmark). Unset, they are cut so that a test sees
    * a crashed consumer's entries claimed within a second, at the cost of a claim sweep of every
@@ -53,7 +55,7 @@ function targetOf(backend: StackRedis): RedisTarget {
     case 'standalone':
       return { mode: 'standalone', url: backend.server.url };
     case 'cluster':
-      return { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })) };
+      return { mode: 'cluster', nodes: backend.cluster.nodes.map((n) => ({ host: n.host, port: n.port })) };
     case 'sentinel':
       return { mode: 'sentinel', sentinels: backend.sentinel.sentinels.map((n) => ({ host: '127.0.0.1', port: n.port })), name: backend.sentinel.name };
   }
@@ -129,7 +131,10 @@ export class Stack {
     const mode = options.redis ?? (process.env.PARLEY_TEST_REDIS === 'cluster' ? 'cluster' : 'standalone');
     const starting: Promise<StackRedis> =
       mode === 'cluster'
-        ? startRedisCluster({ args: options.redisArgs, replicasPerMaster: options.redisReplicas }).then((cluster) => ({ mode, cluster }))
+        ? startRedisCluster({ args: options.redisArgs, replicasPerMaster: options.redisReplicas, ownAddresses: options.redisOwnAddresses }).then((cluster) => ({
+            mode,
+            cluster,
+          }))
         : mode === 'sentinel'
           ? startRedisSentinel().then((sentinel) => ({ mode, sentinel }))
           : startRedis(options.redisArgs).then((server) => ({ mode, server }));

@@ -51,14 +51,6 @@ export const GatewayEnv = Type.Object({
    * SERVICE_UNAVAILABLE and `retry_after_ms`, and a resend with the same client_id is stored once.
    */
   SEND_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 60_000, default: 5000 }),
-  /**
-   * Replicas an event must reach before it is acked (WAIT after the append): 0 acks once the master
-   * has it, and a failover may lose what its replica had not yet received. Fewer in
-   * REDIS_WAIT_TIMEOUT_MS: SERVICE_UNAVAILABLE, and the resend with the same client_id is DUPLICATE
-   * if the event survived.
-   */
-  REDIS_WAIT_REPLICAS: Type.Integer({ minimum: 0, maximum: 16, default: 0 }),
-  REDIS_WAIT_TIMEOUT_MS: Type.Integer({ minimum: 10, maximum: 60_000, default: 1000 }),
   DATABASE_POOL_SIZE: Type.Integer({ minimum: 1, maximum: 200, default: 10 }),
   /** HS* shared secret (as the customer's backend signs with); required unless JWT_PUBLIC_KEY is set. */
   JWT_SECRET: Type.Optional(Type.String({ minLength: 16 })),

@@ -63,6 +63,8 @@ export interface PersisterConfig {
   claimIntervalMs: number;
   watermarkIntervalMs: number;
   roomLogWindow: number;
+  /** Replicas an entry must be on before it is written to Postgres (REDIS_WAIT_REPLICAS). */
+  redisWait: { replicas: number; timeoutMs: number };
   search: SearchIndexerConfig | undefined;
   metrics: { host: string; port: number } | undefined;
   webhook: WebhookConfig | undefined;
@@ -93,6 +95,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
     consumer: env.PERSISTER_CONSUMER ?? `${hostname()}-${process.pid}-${randomBytes(3).toString('hex')}`,
     batchSize: env.PERSISTER_BATCH_SIZE,
     lingerMs: env.PERSISTER_LINGER_MS,
+    redisWait: Object.freeze({ replicas: env.REDIS_WAIT_REPLICAS, timeoutMs: env.REDIS_WAIT_TIMEOUT_MS }),
     blockMs: env.PERSISTER_BLOCK_MS,
     claimIdleMs: env.PERSISTER_CLAIM_IDLE_MS,
     claimIntervalMs: env.PERSISTER_CLAIM_INTERVAL_MS,

@@ -22,6 +22,11 @@ export class PersisterMetrics {
   });
   readonly entries = new Counter({ name: 'parley_persister_entries_total', help: 'Stream entries persisted and acked', registers: [this.registry] });
   readonly failures = new Counter({ name: 'parley_persister_failures_total', help: 'Batches that failed and were retried', registers: [this.registry] });
+  readonly replicaWaitTimeouts = new Counter({
+    name: 'parley_persister_replica_wait_timeouts_total',
+    help: 'Reads not persisted because fewer than REDIS_WAIT_REPLICAS replicas had them in REDIS_WAIT_TIMEOUT_MS',
+    registers: [this.registry],
+  });
   readonly deadLetters = new Counter({
     name: 'parley_persister_dead_letters_total',
     help: 'Stream entries Postgres refused, set aside in the dead-letter stream',

@@ -11,7 +11,8 @@ import {
   type NewMessage,
   type PositionMark,
 } from '@parley/db';
-import { PERSISTER_GROUP, partitionNumbers, type Keys, type Scripts, type RedisClient } from '@parley/redis';
+import type { Cluster } from 'ioredis';
+import { PERSISTER_GROUP, partitionNumbers, slotOf, waitForReplicas, type Keys, type Scripts, type RedisClient } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
 import type { Notifier } from './offline-webhook.js';
@@ -147,6 +148,10 @@ export class Persister {
   private async read(): Promise<PartitionEntry[]> {
     const from = this.ownPending ? '0' : '>';
     const read = this.reader.isCluster ? await this.readEach(from) : await this.readAll(from);
+    await this.onReplicas(
+      this.reader,
+      read.filter((r) => r.entries.length > 0).map((r) => r.partition),
+    );
     if (from === '0' && read.every((r) => r.entries.length < this.config.batchSize)) this.ownPending = false;
     return read.flatMap(({ partition, entries }) => entries.map((entry) => ({ partition, entry })));
   }
@@ -193,6 +198,29 @@ export class Persister {
     return read;
   }
 
+  /**
+   * With REDIS_WAIT_REPLICAS, what was just read from `partitions` on `connection` is written to
+   * Postgres only once that many replicas have it (WAIT, on the connection that read it, covers
+   * everything its master had written by then). A master cut off from its replicas by a network
+   * partition holds appends that were never acked and that the promoted replica on the other side
+   * never got: persisted, they would come back beside the resends the other side stores. Fewer in
+   * time: thrown, the entries stay pending, and they are read again after a pause.
+   */
+  private async onReplicas(connection: RedisClient, partitions: number[]): Promise<void> {
+    const { replicas, timeoutMs } = this.config.redisWait;
+    if (replicas === 0 || partitions.length === 0) return;
+    // One WAIT per master: partitions on the same master share its replication offset.
+    const byMaster = new Map<string, number>();
+    for (const p of partitions) byMaster.set(connection.isCluster ? String((connection as Cluster).slots[slotOf(this.keys.eventStream(p))]?.[0]) : '', p);
+    for (const p of byMaster.values()) {
+      const reached = await waitForReplicas(connection, this.keys.eventStream(p), replicas, timeoutMs);
+      if (reached < replicas) {
+        this.metrics.replicaWaitTimeouts.inc();
+        throw new Error(`entries of partition ${p} are on ${reached} of ${replicas} replica(s) after ${timeoutMs} ms: not persisted yet`);
+      }
+    }
+  }
+
   /** Takes over entries a dead consumer left pending past the idle threshold, in every partition. */
   private async claim(): Promise<void> {
     this.lastClaim = Date.now();
@@ -207,6 +235,7 @@ export class Persister {
         this.config.batchSize,
       )) as [string, StreamEntry[], string[]];
       this.claimCursors[p] = next;
+      if (entries.length > 0) await this.onReplicas(this.redis, [p]);
       if (entries.length > 0) {
         this.log.info({ partition: p, count: entries.length }, 'claimed entries of a stalled consumer');
         await this.persist(entries.map((entry) => ({ partition: p, entry })));
