@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { sql } from 'kysely';
 import { Stack, TestClient } from '@parley/testkit';
 import type { ServerFrameOf } from '@parley/protocol';
@@ -8,26 +8,40 @@ import { inProcessGateway } from './in-process.js';
 const SLACK_MS = 2500;
 
 /**
+ * An in-process gateway with `env` over a stack of its own, a room of alice's (bob a member), and
+ * alice's socket, past its hello's own writes; `send` writes a text frame whose content is its
+ * client_id, `pauseRedis` stops Redis until the test ends (or `resumeRedis`).
+ */
+async function setUp(t: Test, env: Record<string, string>) {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gw = await inProcessGateway(t, stack, 'gateway', env);
+  const room = await stack.createGroup('alice', ['bob'], gw);
+  const alice = stack.token('alice');
+  const { client } = await TestClient.open(gw.wsUrl, alice);
+  t.teardown(() => client.close());
+  await client.barrier();
+  const send = (clientId: string) => client.send({ type: 'send_message', chat_id: room, client_id: clientId, message_type: 'text', content: clientId });
+  const redisPid = stack.redisServer.child.pid;
+  const resumeRedis = () => process.kill(redisPid, 'SIGCONT');
+  const pauseRedis = () => {
+    process.kill(redisPid, 'SIGSTOP');
+    t.teardown(resumeRedis);
+  };
+  return { stack, gw, room, alice, client, send, pauseRedis, resumeRedis };
+}
+
+/**
  * Every send is answered within SEND_TIMEOUT_MS, whatever holds it (ARCHITECTURE I8): here a Redis
  * that is paused (SIGSTOP), with REDIS_COMMAND_TIMEOUT_MS far longer than the bound, so that only
  * the send's own deadline can answer. Frames queued behind a held one are answered on time too.
  * Once Redis is back, the same client_ids are stored once each. In-process gateways: nothing dies.
  */
 t.test('sends held by a Redis that does not answer are refused within SEND_TIMEOUT_MS, on the socket and REST; resent, stored once', async (t) => {
-  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
-  const gw = await inProcessGateway(t, stack, 'gateway', { SEND_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '60000' });
-  const room = await stack.createGroup('alice', ['bob'], gw);
-  const alice = stack.token('alice');
-  const { client } = await TestClient.open(gw.wsUrl, alice);
-  t.teardown(() => client.close());
-  await client.barrier(); // the hello's own writes done
-
-  const redisPid = stack.redisServer.child.pid;
-  process.kill(redisPid, 'SIGSTOP');
-  t.teardown(() => process.kill(redisPid, 'SIGCONT'));
+  const { stack, gw, room, alice, client, send, pauseRedis, resumeRedis } = await setUp(t, { SEND_TIMEOUT_MS: '1000', REDIS_COMMAND_TIMEOUT_MS: '60000' });
+  pauseRedis();
   const sentAt = Date.now();
   const ids = ['held-0', 'held-1', 'held-2'];
-  for (const id of ids) client.send({ type: 'send_message', chat_id: room, client_id: id, message_type: 'text', content: id });
+  for (const id of ids) send(id);
   const rest = stack.http(gw, 'POST', `/api/chats/${room}/messages`, alice, { client_id: 'held-rest', message_type: 'text', content: 'held-rest' });
   const answers = await Promise.all(ids.map((id) => client.find((f) => f.type !== 'message' && 'client_id' in f && f.client_id === id, 1000 + SLACK_MS)));
   const wsMs = Date.now() - sentAt;
@@ -43,8 +57,8 @@ t.test('sends held by a Redis that does not answer are refused within SEND_TIMEO
   t.match(restAnswer, { status: 503, body: { code: 'SERVICE_UNAVAILABLE', retry_after_ms: 1000 } }, 'REST: 503 with when to retry');
   t.ok(restMs < 1000 + SLACK_MS, `REST answered after ${restMs} ms`);
 
-  process.kill(redisPid, 'SIGCONT');
-  for (const id of ids) client.send({ type: 'send_message', chat_id: room, client_id: id, message_type: 'text', content: id });
+  resumeRedis();
+  for (const id of ids) send(id);
   const acks = await Promise.all(ids.map((id) => client.find((f) => f.type === 'ack' && f.client_id === id)));
   t.same(
     acks.map((a) => a.type),
@@ -65,25 +79,16 @@ t.test('sends held by a Redis that does not answer are refused within SEND_TIMEO
  * refused while it waits, `third` is read later; Redis is back before `third`'s own deadline.
  */
 t.test('a send refused unbegun takes the sends read behind it along: resent, one sender’s messages keep their order', async (t) => {
-  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
-  const gw = await inProcessGateway(t, stack, 'gateway', { SEND_TIMEOUT_MS: '2000', REDIS_COMMAND_TIMEOUT_MS: '60000' });
-  const room = await stack.createGroup('alice', ['bob'], gw);
-  const alice = stack.token('alice');
-  const { client } = await TestClient.open(gw.wsUrl, alice);
-  t.teardown(() => client.close());
-  await client.barrier(); // the hello's own writes done
-  const send = (clientId: string) => client.send({ type: 'send_message', chat_id: room, client_id: clientId, message_type: 'text', content: clientId });
+  const { stack, gw, room, alice, client, send, pauseRedis, resumeRedis } = await setUp(t, { SEND_TIMEOUT_MS: '2000', REDIS_COMMAND_TIMEOUT_MS: '60000' });
   const answer = (clientId: string) => client.find((f) => (f.type === 'ack' || f.type === 'error') && f.client_id === clientId, 15_000);
 
-  const redisPid = stack.redisServer.child.pid;
-  process.kill(redisPid, 'SIGSTOP');
-  t.teardown(() => process.kill(redisPid, 'SIGCONT'));
+  pauseRedis();
   send('first');
   send('second');
   await new Promise((resolve) => setTimeout(resolve, 1500)); // `third` read 1.5 s after `second`
   send('third');
   t.match(await answer('second'), { type: 'error', code: 'SERVICE_UNAVAILABLE' }, 'second: refused while first holds the socket');
-  process.kill(redisPid, 'SIGCONT');
+  resumeRedis();
   t.match(await answer('third'), { type: 'error', code: 'SERVICE_UNAVAILABLE' }, 'third: refused with second, though its own deadline had not passed');
   for (const id of ['first', 'second', 'third']) {
     send(id);
@@ -109,13 +114,7 @@ t.test('a send refused unbegun takes the sends read behind it along: resent, one
  * is out of reach and the partition's record gone. Both are taken once Redis and Postgres are.
  */
 t.test('sends to a master that refuses writes, or to a partition that cannot be reconciled, are refused with when to retry', async (t) => {
-  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
-  const gw = await inProcessGateway(t, stack, 'gateway', { SEND_TIMEOUT_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '1000' });
-  const room = await stack.createGroup('alice', ['bob'], gw);
-  const { client } = await TestClient.open(gw.wsUrl, stack.token('alice'));
-  t.teardown(() => client.close());
-  await client.barrier(); // the hello's own writes done
-  const send = (clientId: string) => client.send({ type: 'send_message', chat_id: room, client_id: clientId, message_type: 'text', content: clientId });
+  const { stack, room, client, send } = await setUp(t, { SEND_TIMEOUT_MS: '60000', REDIS_COMMAND_TIMEOUT_MS: '1000' });
 
   await stack.redis.config('SET', 'min-replicas-to-write', '1');
   t.teardown(() => stack.redis.config('SET', 'min-replicas-to-write', '0'));
