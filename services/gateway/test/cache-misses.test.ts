@@ -7,8 +7,9 @@ import { loadConfig } from '../src/config.js';
 /**
  * A Redis cache that keeps missing (here a member cache that expires the moment it is filled, as
  * one would under membership changes racing every fill) is a backend that cannot answer now: the
- * caller gets SERVICE_UNAVAILABLE with when to retry, on every path that reads through the cache,
- * never a 500. An in-process gateway: no process death is involved.
+ * caller gets SERVICE_UNAVAILABLE with when to retry, on every path that reads through the cache
+ * (history excepted, which Postgres can answer alone), never a 500. An in-process gateway: no
+ * process death is involved.
  */
 t.test('a cache that keeps missing is refused with SERVICE_UNAVAILABLE and retry_after, on REST and on the socket', async (t) => {
   const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
@@ -22,7 +23,7 @@ t.test('a cache that keeps missing is refused with SERVICE_UNAVAILABLE and retry
   const refused = { statusCode: 503, code: 'SERVICE_UNAVAILABLE', message: /kept changing while it was cached; retry/, retry_after_ms: 250 };
 
   for (const [method, url, payload] of [
-    ['GET', `/api/chats/${room}/messages`, undefined], // membership.isMember
+    ['GET', `/api/chats/${room}/online`, undefined], // membership.isMember
     ['POST', `/api/chats/${room}/messages`, { client_id: 'c1', message_type: 'text', content: 'hi' }], // the append script's MEMBERS_UNCACHED
   ] as const) {
     const res = await app.inject({ method, url, headers: { authorization: `Bearer ${alice}` }, ...(payload ? { payload } : {}) });
@@ -30,6 +31,10 @@ t.test('a cache that keeps missing is refused with SERVICE_UNAVAILABLE and retry
     t.match(res.json(), refused, 'a catalogue code, and when to retry');
     t.equal(res.headers['retry-after'], '1', 'Retry-After, in whole seconds');
   }
+
+  // History has a source besides Redis: read from Postgres alone, it is answered.
+  const history = await app.inject({ method: 'GET', url: `/api/chats/${room}/messages`, headers: { authorization: `Bearer ${alice}` } });
+  t.equal(history.statusCode, 200, 'history is read from Postgres instead');
 
   const { client } = await TestClient.open(`ws://127.0.0.1:${address.port}/ws`, alice);
   t.teardown(() => client.close());
