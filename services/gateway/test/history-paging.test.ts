@@ -51,7 +51,9 @@ t.test('history pages by cursor: a window of only edits lists nothing, and pagin
  */
 t.test('history stays readable from Postgres while Redis does not answer', async (t) => {
   const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
-  const [gw] = await inProcessGateways(t, stack, 1, { REDIS_COMMAND_TIMEOUT_MS: '500' });
+  // Paused, Redis fails the history's read after this; short, but not so short that a busy machine's
+  // first reconciliation misses it.
+  const [gw] = await inProcessGateways(t, stack, 1, { REDIS_COMMAND_TIMEOUT_MS: '2000' });
   const room = await stack.createGroup('alice', ['bob'], gw);
   const bob = stack.token('bob');
   const call = (method: string, path: string, token: string, body?: unknown) => stack.http(gw!, method, `/api/chats/${room}${path}`, token, body);

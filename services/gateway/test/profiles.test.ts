@@ -1,5 +1,5 @@
 import t from 'tap';
-import { Stack, TEST_SERVICE_TOKEN } from '@parley/testkit';
+import { eventually, Stack, TEST_SERVICE_TOKEN } from '@parley/testkit';
 import { inProcessGateways, type InProcessGateway } from './in-process.js';
 
 type Gateway = InProcessGateway;
@@ -27,6 +27,8 @@ t.test('profiles: one call resolves the names a client shows, members who left i
   });
   t.equal(wrote.status, 201);
   t.equal((await stack.http(gwA, 'POST', `/api/chats/${room}/leave`, named('carol', 'Carol'))).status, 204);
+  // Who wrote in a room is read from Postgres: once the persister has written Carol's message.
+  await eventually(async () => (await stack.streamLength()) === 0 && (await stack.pendingCount()) === 0, 20_000, 'the messages persisted');
   const bob = stack.token('bob');
   t.match(await lookup(gwB, bob, ['alice', 'bob', 'carol', 'dave', 'nobody']), {
     status: 200,
