@@ -177,6 +177,7 @@ async function run(positionals: string[], opts: Options, env: NodeJS.ProcessEnv,
           `  master ${m.address}  slots ${m.slots}  replicas ${m.replicas.map((x) => `${x.address}${x.connected ? '' : ' (unlinked)'}`).join(', ') || 'none'}`,
         );
       for (const f of r.failed) io.out(`  failed ${f}`);
+      for (const i of r.idle) io.out(`  idle ${i} (a master serving no slot)`);
       io.out(`gateways alive: ${status.gateways.length}`);
       for (const g of status.gateways)
         io.out(`  ${g.node}  sockets ${g.sockets}  users ${g.users}  heartbeat ${(g.last_heartbeat_ms_ago / 1000).toFixed(1)} s ago`);

@@ -9,8 +9,13 @@ export interface RedisTopology {
   /** Nodes the cluster takes for dead (flag `fail`): gone until started again, or forgotten. */
   failed: string[];
   /**
-   * Nothing missing: the cluster serves every slot, no node is failed and every master has a
-   * replica linked (a promoted master whose replicas died would refuse writes under
+   * Masters serving no slot: a node just started again that has not yet become a replica, or one
+   * added and not yet given slots (`redis-cli --cluster rebalance`) or made a replica.
+   */
+  idle: string[];
+  /**
+   * Nothing missing: the cluster serves every slot, no node is failed or idle, and every master has
+   * a replica linked (a promoted master whose replicas died would refuse writes under
    * `min-replicas-to-write`). One server is whole by itself.
    */
   whole: boolean;
@@ -100,7 +105,7 @@ async function redisTopology(redis: RedisClient): Promise<RedisTopology> {
       connected: state === 'online',
     }));
     const { host, port } = (redis as Redis).options;
-    return { mode: 'standalone', masters: [{ address: `${host}:${port}`, slots: 16384, replicas }], failed: [], whole: true };
+    return { mode: 'standalone', masters: [{ address: `${host}:${port}`, slots: 16384, replicas }], failed: [], idle: [], whole: true };
   }
   const [info, table] = (await Promise.all([redis.call('CLUSTER', 'INFO'), redis.call('CLUSTER', 'NODES')])) as [string, string];
   // `<id> <ip:port@bus> <flags> <master id> <ping> <pong> <epoch> <link> <slot ranges…>`
@@ -118,6 +123,7 @@ async function redisTopology(redis: RedisClient): Promise<RedisTopology> {
       return { id, address: address.split('@')[0]!, flags: flags.split(','), master, link, slots };
     });
   const failed = nodes.filter((n) => n.flags.includes('fail')).map((n) => n.address);
+  const idle = nodes.filter((n) => n.flags.includes('master') && !n.flags.includes('fail') && n.slots === 0).map((n) => n.address);
   const masters = nodes
     .filter((n) => n.flags.includes('master') && !n.flags.includes('fail') && n.slots > 0)
     .map((m) => ({
@@ -128,6 +134,6 @@ async function redisTopology(redis: RedisClient): Promise<RedisTopology> {
         .map((r) => ({ address: r.address, connected: r.link === 'connected' })),
     }))
     .sort((a, b) => a.address.localeCompare(b.address));
-  const whole = info.includes('cluster_state:ok') && failed.length === 0 && masters.every((m) => m.replicas.some((r) => r.connected));
-  return { mode: 'cluster', masters, failed, whole };
+  const whole = info.includes('cluster_state:ok') && failed.length === 0 && idle.length === 0 && masters.every((m) => m.replicas.some((r) => r.connected));
+  return { mode: 'cluster', masters, failed, idle, whole };
 }
