@@ -62,6 +62,18 @@ export interface RedisClusterOptions {
  * replica as a replica, in sync with its master.
  */
 export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (err) {
+      // Another process took a port between freePort and the bind: start again on others.
+      if (attempt < 3 && /Address already in use/.test(String(err))) continue;
+      throw err;
+    }
+  }
+}
+
+async function startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
   const { masters = 3, replicasPerMaster = 1, args = [], ownAddresses = false } = options;
   // 127.A.B.i: A and B random, so that clusters of tests running side by side do not share addresses.
   const net = `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
