@@ -18,6 +18,16 @@ export const SharedEnv = {
   PRESENCE_TTL_SECONDS: Type.Integer({ minimum: 3, maximum: 30, default: 30 }),
 };
 
+/** What the two long-running services, the gateway and the persister, share beside SharedEnv. */
+export const ServiceEnv = {
+  /**
+   * On SIGTERM, the most a service's stop may take (a gateway's drain; a persister's batch in hand,
+   * its acks and watermarks; Redis and Postgres closed) before the process exits anyway, with status
+   * 1. A persister's unacked entries stay pending and are claimed by another.
+   */
+  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
+};
+
 /**
  * Reads and validates `schema` from the environment (defaults applied); throws an Error naming each
  * bad variable. An empty variable (`JWT_SECRET=` in a compose file, say) counts as unset.

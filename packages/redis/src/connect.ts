@@ -95,13 +95,23 @@ export function connectRedis(target: RedisTarget, connectionName: string, option
   }
 }
 
+const DRAIN_MS = 2_000;
+
 /**
- * Closes a client for good, at once (what it has in flight fails). A cluster client of ioredis
- * 6.0.0 re-arms its periodic slot refresh when one is in flight at `disconnect()`, and that timer
- * then keeps the process alive for ever (packages/redis/test/close.test.ts): wait for the refresh
- * to end, then clear the timer it armed.
+ * Closes a client for good. With `drain`, QUIT first lets the replies in flight arrive, for at
+ * most DRAIN_MS: a node that answers nothing (SIGSTOPped, cut off by a partition) holds a QUIT for
+ * ever, and with it the exit of the process closing (a persister stopped during a replica's stall
+ * never exited). Then at once: what is still in flight fails. A cluster client of ioredis 6.0.0
+ * re-arms its periodic slot refresh when one is in flight at `disconnect()`, and that timer then
+ * keeps the process alive for ever (packages/redis/test/close.test.ts): wait for the refresh to end,
+ * then clear the timer it armed.
  */
-export async function closeRedis(client: RedisClient): Promise<void> {
+export async function closeRedis(client: RedisClient, { drain = false } = {}): Promise<void> {
+  if (drain) {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([client.quit().catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, DRAIN_MS)))]);
+    clearTimeout(timer);
+  }
   client.disconnect();
   if (!(client instanceof Cluster)) return;
   await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()));

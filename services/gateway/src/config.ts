@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Type, type Static } from '@sinclair/typebox';
-import { readEnv, SharedEnv } from '@parley/config';
+import { readEnv, ServiceEnv, SharedEnv } from '@parley/config';
 import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 
 /** Pictures, sound, video, PDF, office documents, archives and plain text: nothing a browser would run. */
@@ -39,6 +39,7 @@ export const GatewayEnv = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   NODE_ID: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
   ...SharedEnv,
+  ...ServiceEnv,
   ...RedisEnv,
   /**
    * How long a Redis command may go unanswered (Redis paused, say) before it fails: a send is then
@@ -129,11 +130,6 @@ export const GatewayEnv = Type.Object({
    * application/xml; bytes of no known type as application/octet-stream.
    */
   UPLOAD_ALLOWED_TYPES: Type.String({ pattern: '^[a-z0-9.+*-]+/[a-z0-9.+*-]+(,[a-z0-9.+*-]+/[a-z0-9.+*-]+)*$', default: DEFAULT_ALLOWED_TYPES }),
-  /**
-   * On SIGTERM, the most a drain may take (appends in flight, sockets told to reconnect, Redis and
-   * Postgres closed) before the process exits anyway, with status 1.
-   */
-  SHUTDOWN_TIMEOUT_MS: Type.Integer({ minimum: 100, maximum: 120_000, default: 10_000 }),
   /** Lifetime of a room's cached member set. */
   MEMBERS_CACHE_TTL_SECONDS: Type.Integer({ minimum: 1, default: 3600 }),
 });

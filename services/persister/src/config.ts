@@ -1,7 +1,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { Type } from '@sinclair/typebox';
-import { readEnv, SharedEnv } from '@parley/config';
+import { readEnv, ServiceEnv, SharedEnv } from '@parley/config';
 import { RedisEnv, redisTargetOf, type RedisTarget } from '@parley/redis';
 import type { WebhookConfig } from './offline-webhook.js';
 import type { SearchIndexerConfig } from './search-indexer.js';
@@ -9,6 +9,7 @@ import type { SearchIndexerConfig } from './search-indexer.js';
 /** Every setting of the persister, read from the environment once, here and nowhere else. */
 export const PersisterEnv = Type.Object({
   ...SharedEnv,
+  ...ServiceEnv,
   ...RedisEnv,
   /** Name of this consumer in the group; unique per process unless given. */
   PERSISTER_CONSUMER: Type.Optional(Type.String({ minLength: 1, maxLength: 128 })),
@@ -51,6 +52,8 @@ export const PersisterEnv = Type.Object({
 
 export interface PersisterConfig {
   logLevel: string;
+  /** On SIGTERM, the most the stop may take before the process exits anyway (SHUTDOWN_TIMEOUT_MS). */
+  shutdownTimeoutMs: number;
   redis: RedisTarget;
   redisKeyPrefix: string;
   redisPartitions: number;
@@ -88,6 +91,7 @@ export function loadConfig(source: NodeJS.ProcessEnv = process.env): PersisterCo
   return Object.freeze({
     webhook,
     logLevel: env.LOG_LEVEL,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     redis: redisTargetOf(env),
     redisKeyPrefix: env.REDIS_KEY_PREFIX,
     redisPartitions: env.REDIS_PARTITIONS,

@@ -57,14 +57,19 @@ log.info('persister ready');
 
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
   process.once(signal, () => {
-    log.info({ signal }, 'persister stopping after the batch in hand');
+    log.info({ signal, timeoutMs: config.shutdownTimeoutMs }, 'persister stopping after the batch in hand');
+    // A Redis or Postgres that answers nothing holds the stop: exit anyway. What was read and not
+    // acked stays pending, for another persister to claim.
+    setTimeout(() => {
+      log.error('stop timed out; exiting');
+      process.exit(1);
+    }, config.shutdownTimeoutMs).unref();
     persister
       .stop()
       .then(() => notifier?.stop())
       .then(async () => {
         metricsServer?.server.close();
-        await Promise.all([closeRedis(reader), closeRedis(metricsRedis)]);
-        await redis.quit();
+        await Promise.all([closeRedis(reader), closeRedis(metricsRedis), closeRedis(redis, { drain: true })]);
         await db.destroy();
         log.info('persister stopped');
         process.exit(0);

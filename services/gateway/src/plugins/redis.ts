@@ -47,9 +47,8 @@ export default fp<{ config: GatewayConfig }>(
     app.decorate('scripts', createScripts(redis, keys));
     app.addHook('onClose', async () => {
       await closeRedis(redisSubscriber);
-      // QUIT lets the replies in flight arrive; closeRedis then makes sure nothing is left running.
-      await redis.quit().catch(() => undefined);
-      await closeRedis(redis);
+      // The replies in flight may arrive, for a bounded time.
+      await closeRedis(redis, { drain: true });
     });
   },
   { name: 'redis', dependencies: ['metrics'] },
