@@ -34,14 +34,15 @@ export interface StackOptions {
   redisOwnAddresses?: boolean;
   /**
    * The persister's own claim and read timings (a benchmark). Unset, they are cut so that a test sees
-   * a crashed consumer's entries claimed within a second, at the cost of a claim sweep of every
-   * partition four times a second.
+   * a crashed consumer's entries claimed within about two seconds, at the cost of a claim sweep of
+   * every partition each second (four a second cost the suite's idle persisters and their Redis a
+   * third more CPU, for no test that needed it).
    */
   productionTimings?: boolean;
 }
 
 /** The test harness' persister timings (see StackOptions.productionTimings). */
-const testTimings = { PERSISTER_CLAIM_IDLE_MS: '1000', PERSISTER_CLAIM_INTERVAL_MS: '250', PERSISTER_BLOCK_MS: '200' };
+const testTimings = { PERSISTER_CLAIM_IDLE_MS: '1000', PERSISTER_CLAIM_INTERVAL_MS: '1000', PERSISTER_BLOCK_MS: '200' };
 
 function stopRedis(b: StackRedis): Promise<void> {
   return b.mode === 'standalone' ? b.server.stop() : b.mode === 'cluster' ? b.cluster.stop() : b.sentinel.stop();
