@@ -1,13 +1,12 @@
 import t from 'tap';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child, eventually, freePort, runParley, TestClient } from '@parley/testkit';
+import { Child, eventually, freePort, scratchDir, runParley, TestClient } from '@parley/testkit';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
-const data = mkdtempSync(join(tmpdir(), 'parley-shards-'));
+const data = mkdtempSync(join(scratchDir(), 'parley-shards-'));
 t.teardown(() => {
   // As root, Postgres' files live where the postgres user can reach them, linked from here (cluster.sh).
   const pg = join(data, 'postgres');

@@ -1,16 +1,15 @@
 import t, { type Test } from 'tap';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Child, eventually, freePort, HandshakeRefused, TestClient } from '@parley/testkit';
+import { Child, eventually, freePort, scratchDir, HandshakeRefused, TestClient } from '@parley/testkit';
 import { launchChromium, signIn } from '@parley/testkit/browser';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 // Inside a 0700 directory, as a clone under root's home is: as root, the postgres user cannot enter
 // it, and the script must still start (keeping Postgres' files where that user can reach them).
-const parent = mkdtempSync(join(tmpdir(), 'parley-cluster-'));
+const parent = mkdtempSync(join(scratchDir(), 'parley-cluster-'));
 const data = join(parent, 'data');
 t.teardown(() => {
   const pg = join(data, 'postgres');

@@ -17,3 +17,4 @@ export * from './multipart.js';
 export * from './redis-cluster.js';
 export * from './raw-events.js';
 export * from './redis-sentinel.js';
+export * from './scratch.js';

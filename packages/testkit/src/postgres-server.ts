@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child } from './child.js';
 import { freePort } from './free-port.js';
+import { scratchDir } from './scratch.js';
 
 export interface PostgresServer {
   url: string;
@@ -27,16 +28,15 @@ function ownForPostgres(dir: string) {
   if (asRoot) chownSync(dir, postgresUser.uid!, postgresUser.gid!);
 }
 
-const templateDir = join(tmpdir(), 'parley-pg-template-v2');
-
 /**
  * An initdb'd cluster made once per machine and copied for each server: initdb takes seconds, a
  * copy a fraction of one. Built beside its final name and renamed into place, so concurrent
  * callers never see half a template.
  */
 export function ensurePostgresTemplate(): string {
+  const templateDir = join(scratchDir(), 'parley-pg-template-v2');
   if (existsSync(templateDir)) return templateDir;
-  const building = mkdtempSync(join(tmpdir(), 'parley-pg-building-'));
+  const building = mkdtempSync(join(scratchDir(), 'parley-pg-building-'));
   ownForPostgres(building);
   // 1 MB WAL segments instead of 16: every stack copies the template, and an empty 16 MB segment
   // was 40% of it.
@@ -56,7 +56,7 @@ export function ensurePostgresTemplate(): string {
 /** Starts PostgreSQL on a free loopback port from a copy of the template; database `postgres`, user `parley`. */
 export async function startPostgres(): Promise<PostgresServer> {
   const template = ensurePostgresTemplate();
-  const dataDir = mkdtempSync(join(tmpdir(), 'parley-pg-'));
+  const dataDir = mkdtempSync(join(scratchDir(), 'parley-pg-'));
   rmSync(dataDir, { recursive: true });
   cpSync(template, dataDir, { recursive: true, preserveTimestamps: true });
   if (asRoot) execFileSync('chown', ['-R', 'postgres:postgres', dataDir]);

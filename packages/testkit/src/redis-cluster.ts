@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -8,6 +7,7 @@ import { Redis } from 'ioredis';
 import { Child } from './child.js';
 import { eventually } from './eventually.js';
 import { freePort } from './free-port.js';
+import { scratchDir } from './scratch.js';
 
 const run = promisify(execFile);
 const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta.url));
@@ -78,7 +78,7 @@ async function startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
   // 127.A.B.i: A and B random, so that clusters of tests running side by side do not share addresses.
   const net = `127.${1 + Math.floor(Math.random() * 250)}.${1 + Math.floor(Math.random() * 250)}`;
   const hostOf = (i: number) => (ownAddresses ? `${net}.${i + 1}` : '127.0.0.1');
-  const root = mkdtempSync(join(tmpdir(), 'parley-redis-cluster-'));
+  const root = mkdtempSync(join(scratchDir(), 'parley-redis-cluster-'));
   const nodes: RedisClusterNode[] = [];
   const cli = async (port: number, ...command: string[]) =>
     (await run('redis-cli', ['-h', nodes.find((n) => n.port === port)?.host ?? '127.0.0.1', '-p', String(port), ...command])).stdout;

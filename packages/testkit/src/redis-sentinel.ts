@@ -1,5 +1,4 @@
 import { copyFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -7,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
 import { eventually } from './eventually.js';
 import { freePort } from './free-port.js';
+import { scratchDir } from './scratch.js';
 
 const run = promisify(execFile);
 const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta.url));
@@ -35,7 +35,7 @@ export interface RedisSentinelSetup {
  * with Parley's infra/redis.conf. Resolves once every Sentinel knows the master and its replica.
  */
 export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
-  const root = mkdtempSync(join(tmpdir(), 'parley-sentinel-'));
+  const root = mkdtempSync(join(scratchDir(), 'parley-sentinel-'));
   const name = 'parley';
   const servers: SentinelNode[] = [];
   const sentinels: SentinelNode[] = [];

@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
 import { freePort } from './free-port.js';
+import { scratchDir } from './scratch.js';
 
 export interface RedisServer {
   url: string;
@@ -26,7 +26,7 @@ const redisConf = fileURLToPath(new URL('../../../infra/redis.conf', import.meta
  * with its data in a temporary directory; `args` override the file (`--appendfsync always`, say).
  */
 export async function startRedis(args: string[] = []): Promise<RedisServer> {
-  const dir = mkdtempSync(join(tmpdir(), 'parley-redis-'));
+  const dir = mkdtempSync(join(scratchDir(), 'parley-redis-'));
   const spawnOn = async (port: number) => {
     const child = new Child('redis', 'redis-server', [redisConf, '--port', String(port), '--bind', '127.0.0.1', '--dir', dir, ...args]);
     await child.started(/Ready to accept connections/);
@@ -40,6 +40,7 @@ export async function startRedis(args: string[] = []): Promise<RedisServer> {
     } catch (err) {
       // Another process took the port between freePort and the bind: try another.
       if (attempt < 3 && /Address already in use/.test(String(err))) continue;
+      rmSync(dir, { recursive: true, force: true });
       throw err;
     }
     const server: RedisServer = {

@@ -1,5 +1,4 @@
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDb, migrateToLatest, type Database, type Kysely } from '@parley/db';
 import { closeRedis, connectRedis, createKeys, mastersOf, persisterLag, type Keys, type RedisClient, type RedisTarget } from '@parley/redis';
@@ -11,6 +10,7 @@ import { startRedisCluster, type RedisCluster } from './redis-cluster.js';
 import { startRedisSentinel, type RedisSentinelSetup } from './redis-sentinel.js';
 import { startGateway, startPersister, type GatewayProcess } from './services.js';
 import { signToken, TEST_JWT_SECRET, TEST_SERVICE_TOKEN, type TokenOptions } from './tokens.js';
+import { scratchDir } from './scratch.js';
 
 export interface StackOptions {
   gateways?: number;
@@ -98,7 +98,7 @@ export class Stack {
   readonly keys: Keys;
   readonly env: Record<string, string>;
   /** The upload directory every gateway of the stack shares (as a shared volume would be). */
-  readonly uploadDir = mkdtempSync(join(tmpdir(), 'parley-uploads-'));
+  readonly uploadDir = mkdtempSync(join(scratchDir(), 'parley-uploads-'));
 
   private constructor(
     private readonly backend: StackRedis,
