@@ -2,6 +2,7 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.base.json tsconfig.build.json ./
+COPY infra/bundle-services.mjs ./infra/
 COPY packages ./packages
 COPY services ./services
 RUN npm ci --no-audit --no-fund && npm run build && npm prune --omit=dev
@@ -17,4 +18,4 @@ COPY --from=build /app/services ./services
 RUN mkdir -p /data/uploads && chown node:node /data/uploads
 USER node
 EXPOSE 3000
-CMD ["node", "services/gateway/dist/main.js"]
+CMD ["node", "services/gateway/dist/bundle/main.js"]

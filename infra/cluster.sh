@@ -251,7 +251,7 @@ stop_group() {
 # file newer than the stamp that build leaves, or a service's dist missing, means a build.
 build() {
   local stamp=$ROOT/node_modules/.parley-built
-  if [ -f "$stamp" ] && [ -f "$ROOT/services/gateway/dist/main.js" ] && [ -f "$ROOT/services/persister/dist/main.js" ] &&
+  if [ -f "$stamp" ] && [ -f "$ROOT/services/gateway/dist/bundle/main.js" ] && [ -f "$ROOT/services/persister/dist/bundle/main.js" ] &&
     [ -f "$ROOT/packages/cli/dist/main.js" ] && [ -z "$(find "$ROOT/packages" "$ROOT/services" "$ROOT"/tsconfig*.json "$ROOT/package-lock.json" \
       \( -name node_modules -o -name dist \) -prune -o -type f -newer "$stamp" -print -quit)" ]; then
     say "build     up to date"
@@ -289,7 +289,7 @@ start() {
   start_postgres
   env "${common[@]}" node "$ROOT/packages/cli/dist/main.js" migrate | sed 's/^/[parley] migrate   /'
   for ((i = 1; i <= PERSISTERS; i++)); do
-    start_node "persister-$i" services/persister/dist/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i" METRICS_HOST="$HOST" METRICS_PORT=$((METRICS_PORT_BASE ? METRICS_PORT_BASE + i - 1 : 0))
+    start_node "persister-$i" services/persister/dist/bundle/main.js "${common[@]}" PERSISTER_CONSUMER="persister-$i" METRICS_HOST="$HOST" METRICS_PORT=$((METRICS_PORT_BASE ? METRICS_PORT_BASE + i - 1 : 0))
   done
   # The demo signs its users in with development tokens; a production run must name them to get them (and is refused).
   local dev_tokens=true
@@ -297,7 +297,7 @@ start() {
   for ((i = 1; i <= GATEWAYS; i++)); do
     local port=${gateway_ports[$((i - 1))]}
     # shellcheck disable=SC2086 # SERVICE_TOKENS has no whitespace (the gateway's config refuses it)
-    start_node "gateway-$i" services/gateway/dist/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" ${SERVICE_TOKENS:+SERVICE_TOKENS=$SERVICE_TOKENS} \
+    start_node "gateway-$i" services/gateway/dist/bundle/main.js "${common[@]}" JWT_SECRET="$JWT_SECRET" ${SERVICE_TOKENS:+SERVICE_TOKENS=$SERVICE_TOKENS} \
       NODE_ENV="${NODE_ENV:-development}" DEV_TOKENS="${DEV_TOKENS:-$dev_tokens}" HOST="$HOST" PORT="$port" NODE_ID="gateway-$i" UPLOAD_DIR="$PARLEY_DATA/uploads"
   done
   for ((i = 1; i <= GATEWAYS; i++)); do

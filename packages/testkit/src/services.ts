@@ -2,7 +2,8 @@ import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
 
 const repoRoot = fileURLToPath(new URL('../../../', import.meta.url));
-const mainOf = (service: 'gateway' | 'persister') => `${repoRoot}services/${service}/dist/main.js`;
+/** What runs: the service bundled into one file (infra/bundle-services.mjs). */
+const mainOf = (service: 'gateway' | 'persister') => `${repoRoot}services/${service}/dist/bundle/main.js`;
 /** Extra node flags for the services, for profiling (`PARLEY_SERVICE_NODE_ARGS="--cpu-prof"`). */
 const nodeArgs = (process.env.PARLEY_SERVICE_NODE_ARGS ?? '').split(' ').filter(Boolean);
 

@@ -5,7 +5,7 @@ import { Child, startRedis } from '@parley/testkit';
 import { GatewayEnv, loadConfig as loadGatewayConfig } from '../src/config.js';
 import { PersisterEnv, loadConfig as loadPersisterConfig } from '../../persister/src/config.js';
 
-const main = (service: string) => fileURLToPath(new URL(`../../${service}/dist/main.js`, import.meta.url));
+const main = (service: string) => fileURLToPath(new URL(`../../${service}/dist/bundle/main.js`, import.meta.url));
 const good = { DATABASE_URL: 'postgres://parley@127.0.0.1:1/parley', JWT_SECRET: 'a-secret-of-32-characters-000000', REDIS_URL: 'redis://127.0.0.1:1' };
 
 const cases: Array<[string, string, Record<string, string | undefined>, RegExp]> = [
