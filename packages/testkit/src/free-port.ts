@@ -44,3 +44,19 @@ export async function freePort(): Promise<number> {
   if (port === undefined) throw new Error('no free TCP port on 127.0.0.1');
   return port;
 }
+
+/**
+ * Starts a server on ports `start` takes from freePort, and starts it again on others when one was
+ * taken between freePort and the bind (Redis: "Address already in use"; Postgres: "could not bind"):
+ * four tries at most.
+ */
+export async function onFreePorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await start();
+    } catch (err) {
+      if (attempt < 3 && /Address already in use|could not bind/.test(String(err))) continue;
+      throw err;
+    }
+  }
+}

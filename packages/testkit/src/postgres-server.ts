@@ -3,7 +3,7 @@ import { chownSync, cpSync, existsSync, mkdtempSync, renameSync, rmSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Child } from './child.js';
-import { freePort } from './free-port.js';
+import { freePort, onFreePorts } from './free-port.js';
 import { scratchDir } from './scratch.js';
 
 export interface PostgresServer {
@@ -85,31 +85,28 @@ export async function startPostgres(): Promise<PostgresServer> {
     await child.started(/database system is ready to accept connections/);
     return child;
   };
-  for (let attempt = 0; ; attempt++) {
+  const { port, child } = await onFreePorts(async () => {
     const port = await freePort();
-    let child: Child;
-    try {
-      child = await spawnOn(port);
-    } catch (err) {
-      if (attempt < 3 && /could not bind|Address already in use/.test(String(err))) continue;
-      throw err;
-    }
-    const server: PostgresServer = {
-      url: `postgres://parley@127.0.0.1:${port}/postgres`,
-      port,
-      child,
-      dataDir,
-      async restart(whileDown) {
-        // SIGQUIT is what `pg_ctl stop -m immediate` sends: the postmaster aborts its backends, no checkpoint.
-        await server.child.kill('SIGQUIT');
-        await whileDown?.();
-        server.child = await spawnOn(port);
-      },
-      async stop() {
-        await server.child.kill('SIGQUIT'); // immediate shutdown: the postmaster takes its backends with it
-        rmSync(dataDir, { recursive: true, force: true });
-      },
-    };
-    return server;
-  }
+    return { port, child: await spawnOn(port) };
+  }).catch((err: unknown) => {
+    rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  });
+  const server: PostgresServer = {
+    url: `postgres://parley@127.0.0.1:${port}/postgres`,
+    port,
+    child,
+    dataDir,
+    async restart(whileDown) {
+      // SIGQUIT is what `pg_ctl stop -m immediate` sends: the postmaster aborts its backends, no checkpoint.
+      await server.child.kill('SIGQUIT');
+      await whileDown?.();
+      server.child = await spawnOn(port);
+    },
+    async stop() {
+      await server.child.kill('SIGQUIT'); // immediate shutdown: the postmaster takes its backends with it
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return server;
 }

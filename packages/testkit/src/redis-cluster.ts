@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { Child } from './child.js';
 import { eventually } from './eventually.js';
-import { freePort } from './free-port.js';
+import { freePort, onFreePorts } from './free-port.js';
 import { scratchDir } from './scratch.js';
 
 const run = promisify(execFile);
@@ -61,16 +61,8 @@ export interface RedisClusterOptions {
  * test can SIGKILL or SIGSTOP one. Resolves once every node reports `cluster_state:ok` and every
  * replica as a replica, in sync with its master.
  */
-export async function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await startOnce(options);
-    } catch (err) {
-      // Another process took a port between freePort and the bind: start again on others.
-      if (attempt < 3 && /Address already in use/.test(String(err))) continue;
-      throw err;
-    }
-  }
+export function startRedisCluster(options: RedisClusterOptions = {}): Promise<RedisCluster> {
+  return onFreePorts(() => startOnce(options));
 }
 
 async function startOnce(options: RedisClusterOptions): Promise<RedisCluster> {

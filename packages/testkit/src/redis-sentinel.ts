@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
 import { eventually } from './eventually.js';
-import { freePort } from './free-port.js';
+import { freePort, onFreePorts } from './free-port.js';
 import { scratchDir } from './scratch.js';
 
 const run = promisify(execFile);
@@ -34,7 +34,11 @@ export interface RedisSentinelSetup {
  * One master, one replica and three Sentinels (quorum 2, down-after 1 s) on free loopback ports,
  * with Parley's infra/redis.conf. Resolves once every Sentinel knows the master and its replica.
  */
-export async function startRedisSentinel(): Promise<RedisSentinelSetup> {
+export function startRedisSentinel(): Promise<RedisSentinelSetup> {
+  return onFreePorts(startOnce);
+}
+
+async function startOnce(): Promise<RedisSentinelSetup> {
   const root = mkdtempSync(join(scratchDir(), 'parley-sentinel-'));
   const name = 'parley';
   const servers: SentinelNode[] = [];

@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Child } from './child.js';
-import { freePort } from './free-port.js';
+import { freePort, onFreePorts } from './free-port.js';
 import { scratchDir } from './scratch.js';
 
 export interface RedisServer {
@@ -32,32 +32,27 @@ export async function startRedis(args: string[] = []): Promise<RedisServer> {
     await child.started(/Ready to accept connections/);
     return child;
   };
-  for (let attempt = 0; ; attempt++) {
+  const { port, child } = await onFreePorts(async () => {
     const port = await freePort();
-    let child: Child;
-    try {
-      child = await spawnOn(port);
-    } catch (err) {
-      // Another process took the port between freePort and the bind: try another.
-      if (attempt < 3 && /Address already in use/.test(String(err))) continue;
+    return { port, child: await spawnOn(port) };
+  }).catch((err: unknown) => {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  });
+  const server: RedisServer = {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    child,
+    async restart(whileDown) {
+      await server.child.kill('SIGKILL');
+      await whileDown?.();
+      server.child = await spawnOn(port);
+    },
+    async stop() {
+      await server.child.kill('SIGKILL');
       rmSync(dir, { recursive: true, force: true });
-      throw err;
-    }
-    const server: RedisServer = {
-      url: `redis://127.0.0.1:${port}`,
-      port,
-      dir,
-      child,
-      async restart(whileDown) {
-        await server.child.kill('SIGKILL');
-        await whileDown?.();
-        server.child = await spawnOn(port);
-      },
-      async stop() {
-        await server.child.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-    return server;
-  }
+    },
+  };
+  return server;
 }
