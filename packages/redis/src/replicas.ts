@@ -1,6 +1,16 @@
 import type { Cluster, Redis } from 'ioredis';
-import type { RedisClient } from './connect.js';
+import { mastersOf, type RedisClient } from './connect.js';
 import { slotOf } from './partitions.js';
+
+/**
+ * The connection to the master serving `key`'s slot now, as the client's slot map has it (the one
+ * server outside a cluster); undefined while the map names no master it is connected to.
+ */
+export function masterOfKey(redis: RedisClient, key: string): Redis | undefined {
+  if (!redis.isCluster) return redis as Redis;
+  const address = (redis as Cluster).slots[slotOf(key)]?.[0];
+  return mastersOf(redis).find((n) => `${n.options.host}:${n.options.port}` === address);
+}
 
 /**
  * Waits until `replicas` replicas have every write this process sent to the master of `key`'s
@@ -8,13 +18,6 @@ import { slotOf } from './partitions.js';
  * `timeoutMs` passed. Resolves with how many have them.
  */
 export async function waitForReplicas(redis: RedisClient, key: string, replicas: number, timeoutMs: number): Promise<number> {
-  let node = redis as Redis;
-  if (redis.isCluster) {
-    const cluster = redis as Cluster;
-    const address = cluster.slots[slotOf(key)]?.[0];
-    const master = cluster.nodes('master').find((n) => `${n.options.host}:${n.options.port}` === address);
-    if (!master) return 0;
-    node = master;
-  }
-  return Number(await node.call('WAIT', replicas, timeoutMs));
+  const master = masterOfKey(redis, key);
+  return master ? Number(await master.call('WAIT', replicas, timeoutMs)) : 0;
 }

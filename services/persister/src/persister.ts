@@ -11,8 +11,7 @@ import {
   type NewMessage,
   type PositionMark,
 } from '@parley/db';
-import type { Cluster } from 'ioredis';
-import { PERSISTER_GROUP, partitionNumbers, slotOf, waitForReplicas, type Keys, type Scripts, type RedisClient } from '@parley/redis';
+import { masterOfKey, PERSISTER_GROUP, partitionNumbers, waitForReplicas, type Keys, type Scripts, type RedisClient } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import { entryOf, roomSeqOf, type StreamEntry } from './stream-entry.js';
 import type { Notifier } from './offline-webhook.js';
@@ -210,8 +209,7 @@ export class Persister {
     const { replicas, timeoutMs } = this.config.redisWait;
     if (replicas === 0 || partitions.length === 0) return;
     // One WAIT per master: partitions on the same master share its replication offset.
-    const byMaster = new Map<string, number>();
-    for (const p of partitions) byMaster.set(connection.isCluster ? String((connection as Cluster).slots[slotOf(this.keys.eventStream(p))]?.[0]) : '', p);
+    const byMaster = new Map(partitions.map((p) => [masterOfKey(connection, this.keys.eventStream(p)), p]));
     for (const p of byMaster.values()) {
       const reached = await waitForReplicas(connection, this.keys.eventStream(p), replicas, timeoutMs);
       if (reached < replicas) {

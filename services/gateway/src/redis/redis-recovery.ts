@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import type { FastifyBaseLogger } from 'fastify';
-import type { Cluster, Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { persistedHeads, type Database, type Kysely } from '@parley/db';
 import { ParleyError } from '@parley/protocol';
-import { partitionNumbers, slotOf, type Keys, type RedisClient, type Scripts } from '@parley/redis';
+import { masterOfKey, partitionNumbers, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 
 const RETRY_MS = 500;
 
@@ -178,16 +178,13 @@ export class RedisRecovery {
   }
 
   private masters(): Master[] {
-    if (!this.redis.isCluster) return [{ node: this.redis as Redis, partitions: partitionNumbers(this.keys) }];
-    const cluster = this.redis as Cluster;
-    const byAddress = new Map(cluster.nodes('master').map((node) => [`${node.options.host}:${node.options.port}`, { node, partitions: [] as number[] }]));
+    const byNode = new Map<Redis, number[]>();
     for (const p of partitionNumbers(this.keys)) {
-      const address = cluster.slots[slotOf(this.keys.partitionIncarnation(p))]?.[0];
-      const master = address === undefined ? undefined : byAddress.get(address);
-      if (!master) throw new Error(`no master known for partition ${p}`);
-      master.partitions.push(p);
+      const node = masterOfKey(this.redis, this.keys.partitionIncarnation(p));
+      if (!node) throw new Error(`no master known for partition ${p}`);
+      byNode.set(node, [...(byNode.get(node) ?? []), p]);
     }
-    return [...byAddress.values()].filter((m) => m.partitions.length > 0);
+    return [...byNode].map(([node, partitions]) => ({ node, partitions }));
   }
 
   /** Raises the heads of the rooms of `partitions`, all served by `node`, then records its run_id for them. */
