@@ -1,4 +1,4 @@
-import { liveNodes, pairsOf, partitionNumbers, PERSISTER_GROUP, persisterLag, type RedisClient } from '@parley/redis';
+import { liveNodes, pairsOf, parseClusterNodes, partitionNumbers, PERSISTER_GROUP, persisterLag, type RedisClient } from '@parley/redis';
 import type { Redis } from 'ioredis';
 import { withRedis, type Deployment } from './deployment.js';
 
@@ -108,20 +108,7 @@ async function redisTopology(redis: RedisClient): Promise<RedisTopology> {
     return { mode: 'standalone', masters: [{ address: `${host}:${port}`, slots: 16384, replicas }], failed: [], idle: [], whole: true };
   }
   const [info, table] = (await Promise.all([redis.call('CLUSTER', 'INFO'), redis.call('CLUSTER', 'NODES')])) as [string, string];
-  // `<id> <ip:port@bus> <flags> <master id> <ping> <pong> <epoch> <link> <slot ranges…>`
-  const nodes = table
-    .split('\n')
-    .filter(Boolean)
-    .map((line) => {
-      const [id = '', address = '', flags = '', master = '', , , , link = '', ...ranges] = line.split(' ');
-      const slots = ranges
-        .filter((r) => !r.startsWith('['))
-        .reduce((n, r) => {
-          const [from, to = from] = r.split('-').map(Number);
-          return n + to! - from! + 1;
-        }, 0);
-      return { id, address: address.split('@')[0]!, flags: flags.split(','), master, link, slots };
-    });
+  const nodes = parseClusterNodes(table).map((n) => ({ ...n, slots: n.ranges.reduce((sum, [from, to]) => sum + to - from + 1, 0) }));
   const failed = nodes.filter((n) => n.flags.includes('fail')).map((n) => n.address);
   const idle = nodes.filter((n) => n.flags.includes('master') && !n.flags.includes('fail') && n.slots === 0).map((n) => n.address);
   const masters = nodes

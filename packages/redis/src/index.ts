@@ -9,3 +9,4 @@ export * from './field-pairs.js';
 export * from './partition-count.js';
 export * from './settings.js';
 export * from './replicas.js';
+export * from './cluster-nodes.js';

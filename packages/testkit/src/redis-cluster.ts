@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
+import { parseClusterNodes } from '@parley/redis';
 import { Child } from './child.js';
 import { eventually } from './eventually.js';
 import { freePort, onFreePorts } from './free-port.js';
@@ -74,16 +75,8 @@ async function startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
   const nodes: RedisClusterNode[] = [];
   const cli = async (port: number, ...command: string[]) =>
     (await run('redis-cli', ['-h', nodes.find((n) => n.port === port)?.host ?? '127.0.0.1', '-p', String(port), ...command])).stdout;
-  // CLUSTER NODES: `<id> <ip:port@bus> <flags> <master> <ping> <pong> <epoch> <state> <slots…>`.
-  const table = async (port: number) =>
-    (await cli(port, 'CLUSTER', 'NODES').catch(() => ''))
-      .split('\n')
-      .filter(Boolean)
-      .map((line) => {
-        const [id = '', address = '', flags = '', master = '', , , , state = '', ...ranges] = line.split(' ');
-        return { id, address, flags, master, state, ranges };
-      });
-  const portOf = (address: string) => Number(address.slice(address.indexOf(':') + 1, address.indexOf('@')));
+  const table = async (port: number) => parseClusterNodes(await cli(port, 'CLUSTER', 'NODES').catch(() => ''));
+  const portOf = (address: string) => Number(address.slice(address.lastIndexOf(':') + 1));
   const spawn = ({ host, port, busPort, dir }: Omit<RedisClusterNode, 'child'>) =>
     new Child(`redis-cluster-${port}`, 'redis-server', [
       redisConf,
@@ -111,13 +104,10 @@ async function startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
     cli,
     async masterOf(slot: number, asking?: number[]) {
       for (const node of nodes.filter((n) => !asking || asking.includes(n.port))) {
-        for (const { address, flags, state, ranges } of await table(node.port)) {
-          if (!flags.includes('master') || flags.includes('fail') || state !== 'connected') continue;
-          const owns = ranges.some((r) => {
-            const [from, to = from] = r.split('-').map(Number);
-            return slot >= from! && slot <= to!;
-          });
-          if (owns) return portOf(address);
+        for (const { address, flags, link, ranges } of await table(node.port)) {
+          // `fail?` too: a master the node asked suspects is not named.
+          if (!flags.includes('master') || flags.some((f) => f.startsWith('fail')) || link !== 'connected') continue;
+          if (ranges.some(([from, to]) => slot >= from && slot <= to)) return portOf(address);
         }
       }
       throw new Error(`no node names a master of slot ${slot}`);
