@@ -94,7 +94,8 @@ browserTest('1. switching rooms quickly shows the room opened last, and sends go
   t.same(await bodies(page), ['only in the room with carol'], "over carol's messages, bob's late answer dropped");
   await page.fill('#text', 'for carol');
   await page.press('#text', 'Enter');
-  await page.locator('#messages li .body', { hasText: 'for carol' }).waitFor();
+  // The stored message (its seq shown), not the page's own "Sending…" item with the same text.
+  await page.locator('#messages li[data-seq] .body', { hasText: 'for carol' }).waitFor();
   const history = await api(gwA, carol!, 'GET', `/api/chats/${toCarol}/messages`);
   t.same(
     history.body.messages.map((m: { content: string }) => m.content),
