@@ -1,5 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
+/** How often the event-loop sampler's timer is due: each firing is one sample. */
+const LOOP_SAMPLE_MS = 10;
+
 /**
  * The gateway's Prometheus series, served at GET /metrics. One registry per app, so that the
  * process metrics and ours come from one place and a test's second app does not share counters.
@@ -67,6 +70,20 @@ export class GatewayMetrics {
     registers: [this.registry],
   });
 
+  /**
+   * How late the event loop ran a timer due every LOOP_SAMPLE_MS: one observation per firing, so a
+   * stall of any length is one sample with its length. A cumulative series (unlike prom-client's
+   * nodejs_eventloop_lag_p99_seconds, which each scrape resets), so any number of scrapers take
+   * quantiles over their own windows.
+   */
+  readonly eventLoopDelaySeconds = new Histogram({
+    name: 'parley_event_loop_delay_seconds',
+    help: 'How late the event loop ran a timer due every 10 ms: one sample per firing',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  private readonly loopSampler: NodeJS.Timeout;
+
   /** One frame written to one socket (called for every socket an event fans out to). */
   frameSent(type: string): void {
     this.unscrapedSent.set(type, (this.unscrapedSent.get(type) ?? 0) + 1);
@@ -75,5 +92,16 @@ export class GatewayMetrics {
   constructor(nodeId: string) {
     this.registry.setDefaultLabels({ node: nodeId });
     collectDefaultMetrics({ register: this.registry });
+    let last = performance.now();
+    this.loopSampler = setInterval(() => {
+      const now = performance.now();
+      this.eventLoopDelaySeconds.observe(Math.max(0, now - last - LOOP_SAMPLE_MS) / 1000);
+      last = now;
+    }, LOOP_SAMPLE_MS).unref();
+  }
+
+  /** Stops the event-loop sampler. */
+  close(): void {
+    clearInterval(this.loopSampler);
   }
 }

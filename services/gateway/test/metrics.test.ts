@@ -1,5 +1,6 @@
 import t from 'tap';
 import { eventually, scrape, Stack, TestClient } from '@parley/testkit';
+import { inProcessGateways } from './in-process.js';
 
 t.test('/metrics on the gateways and the persister expose the series, and they move under traffic', async (t) => {
   const stack = await Stack.start(t, { gateways: 2, persisters: 0 });
@@ -121,4 +122,22 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
     'persister counts Redis errors, and still answers scrapes',
   );
   t.equal(down.value('parley_persister_stream_length'), 5, 'with Redis down, the last lag figures stay');
+});
+
+t.test('the event-loop delay histogram records a stalled loop', async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const [gateway] = await inProcessGateways(t, stack, 1);
+  const url = `${gateway!.url}/metrics`;
+  const stalled = (s: Awaited<ReturnType<typeof scrape>>) =>
+    s.value('parley_event_loop_delay_seconds_count')! - s.value('parley_event_loop_delay_seconds_bucket', { le: '0.1' })!;
+
+  const before = await scrape(url);
+  // This test shares the gateway's event loop: a 300 ms busy wait is a 300 ms stall for it.
+  const until = performance.now() + 300;
+  while (performance.now() < until);
+  const after = await scrape(url);
+  t.ok(after.value('parley_event_loop_delay_seconds_count')! > before.value('parley_event_loop_delay_seconds_count')!, 'samples since the last scrape added');
+  t.ok(stalled(after) - stalled(before) >= 1, 'the stall: a sample above 100 ms');
+  const sum = (s: Awaited<ReturnType<typeof scrape>>) => s.value('parley_event_loop_delay_seconds_sum')!;
+  t.ok(sum(after) - sum(before) >= 0.25, 'and its length in the sum');
 });

@@ -16,6 +16,7 @@ export default fp<{ config: GatewayConfig }>(
   async (app, { config }) => {
     const metrics = new GatewayMetrics(config.nodeId);
     app.decorate('metrics', metrics);
+    app.addHook('onClose', async () => metrics.close());
     app.addHook('onResponse', async (request, reply) => {
       const route = request.routeOptions.url;
       if (route === '/metrics' || route === '/ws') return;
