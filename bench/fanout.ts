@@ -5,9 +5,11 @@
 //   ROUNDS=5 DURATION_MS=8000 npm run fanout -w @parley/bench
 //   WORKLOAD='100 rooms of 10' RATE=4000 npm run fanout -w @parley/bench   one workload, at 4,000 messages/s
 //   SYSTEMS=parley,socketio npm run fanout -w @parley/bench                 only these systems
+//   COLD=1 DURATION_MS=10000 npm run fanout -w @parley/bench   each round on new clients in new rooms, sending from the last welcome
 import { fileURLToPath } from 'node:url';
 import { cpuSeconds } from './lib/proc-cpu.js';
 import { latencyHistogram, now, percentiles, type Percentiles } from './lib/latency.js';
+import { loopDelayBuckets, loopDelayQuantileMs } from './lib/loop-delay.js';
 import { openLoop } from './lib/open-loop.js';
 import { fmt, summarize } from './lib/stats.js';
 import { startFloor, startParley, startSocketIo, startSocketIoDurable, type BenchClient, type SystemUnderTest } from './lib/systems.js';
@@ -33,6 +35,10 @@ export interface RoundResult {
   delivered: number;
   deliveriesPerSecond: number;
   latency: Percentiles;
+  /** p99 in ms of the messages due in the round's first FIRST_WINDOW_MS. */
+  firstP99: number;
+  /** Parley only: the highest of the gateways' event-loop delay p99 over the round, in ms. */
+  loopDelayP99?: number;
   /** CPU seconds per 1,000 deliveries: gateways (nodes) + Redis, and persister + Postgres. */
   frontCpuPer1k: number;
   backCpuPer1k: number;
@@ -44,6 +50,8 @@ export interface RoundResult {
 }
 
 const BODY_BYTES = 100;
+/** The start of a round, reported on its own: right after clients connect, caches are cold. */
+const FIRST_WINDOW_MS = 10_000;
 /** How long to wait for the last deliveries after the last send. */
 const DRAIN_MS = 10_000;
 
@@ -52,6 +60,9 @@ export interface Loaded {
   clients: Array<{ client: BenchClient; room: string; user: string }>;
   received: number;
   histogram: ReturnType<typeof latencyHistogram>;
+  /** The latencies of messages due before `firstUntil`. */
+  first: ReturnType<typeof latencyHistogram>;
+  firstUntil: number;
   lastDelivery: number;
 }
 
@@ -67,12 +78,15 @@ export async function load(system: SystemUnderTest, workload: Workload, placemen
   const tag = Math.random().toString(36).slice(2, 7);
   const members = Array.from({ length: workload.rooms }, (_, r) => Array.from({ length: size }, (_, k) => `${tag}-${r * size + k}`));
   const rooms = await system.setupRooms(members);
-  const loaded: Loaded = { system, clients: [], received: 0, histogram: latencyHistogram(), lastDelivery: 0 };
+  const loaded: Loaded = { system, clients: [], received: 0, histogram: latencyHistogram(), first: latencyHistogram(), firstUntil: 0, lastDelivery: 0 };
   const onMessage = (body: string) => {
     const t = now();
+    const due = Number.parseFloat(body);
+    const us = Math.max(1, Math.round((t - due) * 1000));
     loaded.received++;
     loaded.lastDelivery = t;
-    loaded.histogram.recordValue(Math.max(1, Math.round((t - Number.parseFloat(body)) * 1000)));
+    loaded.histogram.recordValue(us);
+    if (due < loaded.firstUntil) loaded.first.recordValue(us);
   };
   // Connect in batches so that the handshakes do not all land in one instant.
   for (let i = 0; i < workload.clients; i += 50) {
@@ -91,10 +105,14 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
   const size = workload.clients / workload.rooms;
   l.received = 0;
   l.histogram = latencyHistogram();
+  l.first = latencyHistogram();
+  const gatewayUrls = l.system.stack?.gateways.map((g) => g.url) ?? [];
+  const loop0 = await loopDelayBuckets(gatewayUrls);
   const nodes0 = cpuSeconds(l.system.nodePids());
   const redis0 = cpuSeconds(l.system.redisPids());
   const back0 = cpuSeconds(l.system.backPids());
   const start = now();
+  l.firstUntil = start + FIRST_WINDOW_MS;
   const probes: Array<Promise<number | undefined>> = [];
   let nextProbe = start;
   const sent = await openLoop(workload.rate, durationMs, (i, dueAt) => {
@@ -113,6 +131,7 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
   const nodes1 = cpuSeconds(l.system.nodePids());
   const redis1 = cpuSeconds(l.system.redisPids());
   const back1 = cpuSeconds(l.system.backPids());
+  const loop1 = await loopDelayBuckets(gatewayUrls);
   const delivered = l.received;
   const per1k = (seconds: number) => (seconds / Math.max(1, delivered)) * 1000;
   return {
@@ -122,6 +141,8 @@ export async function round(l: Loaded, workload: Workload, durationMs: number): 
     delivered,
     deliveriesPerSecond: delivered / ((Math.max(l.lastDelivery, start + durationMs) - start) / 1000),
     latency: percentiles(l.histogram),
+    firstP99: percentiles(l.first).p99,
+    ...(gatewayUrls.length > 0 ? { loopDelayP99: Math.max(...loop1.map((after, i) => loopDelayQuantileMs(loop0[i]!, after, 0.99))) } : {}),
     frontCpuPer1k: per1k(nodes1 - nodes0 + redis1 - redis0),
     backCpuPer1k: per1k(back1 - back0),
     nodesCpuPer1k: per1k(nodes1 - nodes0),
@@ -156,6 +177,8 @@ export interface FanoutOptions {
   rounds: number;
   durationMs: number;
   warmupMs: number;
+  /** Each round on a new set of clients in new rooms, sending the moment the last one is welcomed (no warm-up). */
+  cold?: boolean;
   systems?: BenchSystem[];
   log?: (line: string) => void;
 }
@@ -169,16 +192,20 @@ export async function runFanout(options: FanoutOptions): Promise<Map<string, Rou
   try {
     for (const workload of options.workloads) {
       const loaded: Loaded[] = [];
-      for (const s of systems) loaded.push(await load(s, workload));
+      if (!options.cold) for (const s of systems) loaded.push(await load(s, workload));
       for (const l of loaded) if (options.warmupMs > 0) await round(l, workload, options.warmupMs);
       const rows: RoundResult[] = [];
       for (let r = 0; r < options.rounds; r++) {
         // Rotate which system goes first, so that none always runs right after another's load.
-        for (let k = 0; k < loaded.length; k++) {
-          const row = await round(loaded[(r + k) % loaded.length]!, workload, options.durationMs);
+        for (let k = 0; k < systems.length; k++) {
+          const l = options.cold ? await load(systems[(r + k) % systems.length]!, workload) : loaded[(r + k) % loaded.length]!;
+          const row = await round(l, workload, options.durationMs);
+          if (options.cold) for (const c of l.clients) await c.client.disconnect();
           rows.push(row);
           log(
-            `${workload.name} round ${r + 1} ${row.system}: ${row.delivered}/${row.expected} delivered, ${fmt(row.deliveriesPerSecond, 0)}/s, p99 ${fmt(row.latency.p99)} ms, CPU/1k ${fmt(row.frontCpuPer1k, 3)} + ${fmt(row.backCpuPer1k, 3)} s`,
+            `${workload.name} round ${r + 1} ${row.system}: ${row.delivered}/${row.expected} delivered, ${fmt(row.deliveriesPerSecond, 0)}/s, p99 ${fmt(row.latency.p99)} ms ` +
+              `(first ${FIRST_WINDOW_MS / 1000} s ${fmt(row.firstP99)})${row.loopDelayP99 === undefined ? '' : `, loop delay p99 ${fmt(row.loopDelayP99)} ms`}, ` +
+              `CPU/1k ${fmt(row.frontCpuPer1k, 3)} + ${fmt(row.backCpuPer1k, 3)} s`,
           );
         }
       }
@@ -204,9 +231,9 @@ export function report(results: Map<string, RoundResult[]>): string {
   for (const [name, rows] of results) {
     lines.push(`\n### ${name}\n`);
     lines.push(
-      '| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | CPU s/1k deliveries: gateways+Redis (gateways, Redis) | persister+Postgres |',
+      `| system | delivered/expected | deliveries/s | p50 ms | p99 ms | p99.9 ms | p99 ms, first ${FIRST_WINDOW_MS / 1000} s | gateways' event-loop delay p99 ms | CPU s/1k deliveries: gateways+Redis (gateways, Redis) | persister+Postgres |`,
     );
-    lines.push('|---|---|---|---|---|---|---|---|');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
     for (const system of benchSystems) {
       const mine = rows.filter((r) => r.system === system);
       if (mine.length === 0) continue;
@@ -214,7 +241,7 @@ export function report(results: Map<string, RoundResult[]>): string {
       const delivered = mine.reduce((a, r) => a + r.delivered, 0);
       const expected = mine.reduce((a, r) => a + r.expected, 0);
       lines.push(
-        `| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.frontCpuPer1k)} (${med((r) => r.nodesCpuPer1k)}, ${med((r) => r.redisCpuPer1k)}) | ${med((r) => r.backCpuPer1k)} |`,
+        `| ${system} | ${delivered}/${expected} (${fmt((delivered / expected) * 100, 2)}%) | ${med((r) => r.deliveriesPerSecond)} | ${med((r) => r.latency.p50)} | ${med((r) => r.latency.p99)} | ${med((r) => r.latency.p999)} | ${med((r) => r.firstP99)} | ${mine.some((r) => r.loopDelayP99 !== undefined) ? med((r) => r.loopDelayP99 ?? Number.NaN) : '—'} | ${med((r) => r.frontCpuPer1k)} (${med((r) => r.nodesCpuPer1k)}, ${med((r) => r.redisCpuPer1k)}) | ${med((r) => r.backCpuPer1k)} |`,
       );
     }
     const lags = rows.flatMap((r) => r.searchLagMs ?? []);
@@ -234,7 +261,8 @@ export function report(results: Map<string, RoundResult[]>): string {
         `Parley / Socket.IO, median (min–max) over rounds: deliveries/s ${show(ratio(rows, 'socketio', (r) => r.deliveriesPerSecond))}; ` +
           `CPU per delivery, gateways+Redis ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k))}; ` +
           `everything included ${show(ratio(rows, 'socketio', (r) => r.frontCpuPer1k + r.backCpuPer1k))}; ` +
-          `p50 ${show(ratio(rows, 'socketio', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio', (r) => r.latency.p99))}.`,
+          `p50 ${show(ratio(rows, 'socketio', (r) => r.latency.p50))}; p99 ${show(ratio(rows, 'socketio', (r) => r.latency.p99))}; ` +
+          `p99 over the first ${FIRST_WINDOW_MS / 1000} s ${show(ratio(rows, 'socketio', (r) => r.firstP99))}.`,
       );
     }
     if (has('socketio-durable')) {
@@ -272,7 +300,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   // RATE: messages per second offered, in place of each workload's own.
   const only = process.env.RATE ? chosen.map((w) => ({ ...w, rate: Number(process.env.RATE) })) : chosen;
   const systems = systemsFromEnv();
-  console.log(`fan-out: ${rounds} interleaved rounds of ${durationMs} ms per system and workload, ${BODY_BYTES}-byte bodies`);
-  const results = await runFanout({ workloads: only, rounds, durationMs, warmupMs: 2000, systems, log: (l) => console.log(l) });
+  // COLD=1: every round on new clients in new rooms, sending from the moment the last is welcomed.
+  const cold = process.env.COLD === '1';
+  console.log(
+    `fan-out: ${rounds} interleaved rounds of ${durationMs} ms per system and workload, ${BODY_BYTES}-byte bodies` +
+      (cold ? ', each on new clients in new rooms, sending from the last welcome' : ''),
+  );
+  const results = await runFanout({ workloads: only, rounds, durationMs, warmupMs: 2000, cold, systems, log: (l) => console.log(l) });
   console.log(report(results));
 }

@@ -18,3 +18,21 @@ t.test('the fan-out benchmark delivers everything on every system', async (t) =>
   const lags = rows.find((r) => r.system === 'parley')?.searchLagMs ?? [];
   t.ok(lags.length > 0 && lags.every((l) => l !== undefined), `parley: search found each of the ${lags.length} probed messages`);
 });
+
+t.test('cold rounds: new clients each round, sending from the last welcome; the first seconds and the loop delay reported', async (t) => {
+  const results = await runFanout({
+    workloads: [{ name: 'smoke', clients: 24, rooms: 3, rate: 40 }],
+    rounds: 2,
+    durationMs: 1000,
+    warmupMs: 0,
+    cold: true,
+    systems: ['parley'],
+  });
+  const rows = results.get('smoke') ?? [];
+  t.equal(rows.length, 2, 'a row per round');
+  for (const row of rows) {
+    t.equal(row.delivered, row.expected, `${row.delivered}/${row.expected} delivered`);
+    t.ok(row.firstP99 > 0, `p99 over the first seconds: ${row.firstP99} ms`);
+    t.ok(Number.isFinite(row.loopDelayP99), `the gateways' event-loop delay p99: ${row.loopDelayP99} ms`);
+  }
+});
