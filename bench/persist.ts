@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { Redis } from 'ioredis';
-import { createDb, createGroupRoom, ensureUsers, migrateToLatest, roomMemberIds, searchIndexedSeqs } from '@parley/db';
+import { createDb, createGroupRoom, ensureUsers, memberIdsOfRooms, migrateToLatest, searchIndexedSeqs } from '@parley/db';
 import { createKeys, createScripts, partitionNumbers, persisterLag } from '@parley/redis';
 import { encodeMessageEventBody } from '@parley/protocol';
 import { eventually, startPersister, startPostgres, startRedis, TEST_JWT_SECRET } from '@parley/testkit';
@@ -52,7 +52,7 @@ export async function runPersist(events: number, rounds: number, log: (l: string
     // new Redis: no head to reconcile with Postgres; this server is recorded as the one the
     // partitions were reconciled on, as a gateway does at its start, or room-append refuses.
     for (const room of rooms) {
-      await scripts.roomMembersFill(room, '', 3600, await roomMemberIds(db, room));
+      await scripts.roomMembersFill(room, '', 3600, (await memberIdsOfRooms(db, [room])).get(room)!);
       await redis.hset(keys.roomMeta(room), 'seq', 0, 'floor', 0);
     }
     const runId = /run_id:(\w+)/.exec(await redis.info('server'))![1]!;

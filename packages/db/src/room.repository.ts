@@ -173,9 +173,13 @@ export async function memberRole(db: Kysely<Database>, roomId: number, userId: s
   return row?.role;
 }
 
-export async function roomMemberIds(db: Kysely<Database>, roomId: number): Promise<string[]> {
-  const rows = await db.selectFrom('room_members').select('user_id').where('room_id', '=', roomId).execute();
-  return rows.map((r) => r.user_id);
+/** The member ids of each of the rooms (a room without members, or no such room: an empty list). */
+export async function memberIdsOfRooms(db: Kysely<Database>, roomIds: number[]): Promise<Map<number, string[]>> {
+  const members = new Map(roomIds.map((id) => [id, [] as string[]]));
+  if (roomIds.length === 0) return members;
+  const rows = await db.selectFrom('room_members').select(['room_id', 'user_id']).where('room_id', 'in', roomIds).execute();
+  for (const r of rows) members.get(r.room_id)?.push(r.user_id);
+  return members;
 }
 
 export async function roomIdsOfUser(db: Kysely<Database>, userId: string): Promise<number[]> {

@@ -3,6 +3,7 @@ import { createGroupRoom } from '@parley/db';
 import { Stack, TestClient } from '@parley/testkit';
 import { buildApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { inProcessGateways } from './in-process.js';
 
 /**
  * A Redis cache that keeps missing (here a member cache that expires the moment it is filled, as
@@ -45,4 +46,23 @@ t.test('a cache that keeps missing is refused with SERVICE_UNAVAILABLE and retry
   client.send({ type: 'ping' });
   await client.next('pong');
   t.pass('the socket stays open');
+});
+
+/**
+ * hello caches the member sets of the user's rooms: a room's first message after a deploy, a
+ * failover or an idle hour does not wait for Postgres (the tail right after a reconnect storm,
+ * bench/README.md). Seen from outside: with Postgres stopped after the hellos, the first message of
+ * a room created straight in Postgres (no cache filled) is still acked and delivered.
+ */
+t.test("hello caches its rooms' members: a room's first message needs no Postgres", async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const [gateway] = await inProcessGateways(t, stack, 1);
+  const room = (await createGroupRoom(stack.db, 'alice', { name: 'cold', isPublic: false, memberIds: ['bob'] })).id;
+  const { client: alice } = await TestClient.open(gateway!.wsUrl, stack.token('alice'));
+  const { client: bob } = await TestClient.open(gateway!.wsUrl, stack.token('bob'));
+  t.teardown(() => Promise.all([alice.close(), bob.close()]));
+  await stack.pgServer.restart(async () => {
+    t.match(await alice.sendMessage(room, 'first', 'c1'), { type: 'ack', seq: 1 }, 'the first message, acked with Postgres down');
+    t.match(await bob.next('message'), { chat_id: room, seq: 1, content: 'first' }, 'and delivered');
+  });
 });

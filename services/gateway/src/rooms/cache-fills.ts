@@ -40,7 +40,7 @@ export async function withFilledCaches<R extends { status: string }, A extends R
 function fill(core: GatewayCore, miss: CacheMiss, { roomId, userId }: { roomId: number; userId?: string }): Promise<unknown> {
   switch (miss) {
     case 'MEMBERS_UNCACHED':
-      return core.membership.fill(roomId);
+      return core.membership.fill([roomId]);
     case 'HEAD_UNKNOWN':
       return core.roomEvents.heads([roomId]);
     case 'UNRECONCILED':

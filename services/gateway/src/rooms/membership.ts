@@ -1,4 +1,4 @@
-import { findRoom, roomMemberIds, type Database, type Kysely } from '@parley/db';
+import { findRoom, memberIdsOfRooms, type Database, type Kysely } from '@parley/db';
 import type { Keys, Scripts, RedisClient } from '@parley/redis';
 import { readThrough } from './read-through.js';
 
@@ -30,7 +30,7 @@ export class Membership {
         const [cached, member] = (await this.redis.smismember(this.keys.roomMembers(roomId), '', userId)) as [number, number];
         return cached ? member === 1 : undefined;
       },
-      () => this.fill(roomId),
+      () => this.fill([roomId]),
     );
   }
 
@@ -42,7 +42,7 @@ export class Membership {
         const ids = await this.redis.smembers(this.keys.roomMembers(roomId));
         return ids.includes('') ? ids.filter((id) => id !== '') : undefined;
       },
-      () => this.fill(roomId),
+      () => this.fill([roomId]),
     );
   }
 
@@ -57,10 +57,23 @@ export class Membership {
     return room.type;
   }
 
-  /** Caches the member set from Postgres unless membership changes meanwhile (then the next caller fills). */
-  async fill(roomId: number): Promise<void> {
-    const generation = (await this.redis.get(this.keys.roomMembersGen(roomId))) ?? '';
-    const members = await roomMemberIds(this.db, roomId);
-    await this.scripts.roomMembersFill(roomId, generation, this.ttlSeconds, members);
+  /**
+   * Caches the member sets of those of the rooms not cached (a connection's rooms at hello), so that
+   * their first messages find them: a room's first message otherwise waits for the fill.
+   */
+  async warm(roomIds: number[]): Promise<void> {
+    const cached = await Promise.all(roomIds.map((id) => this.redis.exists(this.keys.roomMembers(id))));
+    const cold = roomIds.filter((_, i) => cached[i] === 0);
+    if (cold.length > 0) await this.fill(cold);
+  }
+
+  /**
+   * Caches the rooms' member sets from Postgres, one query for them all; each unless its membership
+   * changes meanwhile (then the next caller fills it).
+   */
+  async fill(roomIds: number[]): Promise<void> {
+    const generations = await Promise.all(roomIds.map((id) => this.redis.get(this.keys.roomMembersGen(id))));
+    const members = await memberIdsOfRooms(this.db, roomIds);
+    await Promise.all(roomIds.map((id, i) => this.scripts.roomMembersFill(id, generations[i] ?? '', this.ttlSeconds, members.get(id)!)));
   }
 }

@@ -4,7 +4,9 @@ import type { Connection } from './connection.js';
 import { headsAndReads } from '../rooms/read-state.js';
 
 /**
- * hello: the connection starts receiving every room of its user. Rooms listed in `resume` replay
+ * hello: the connection starts receiving every room of its user, whose member sets are cached by
+ * then (a sender's first message needs them; the first to connect after a deploy, a failover or
+ * an idle hour fills them for the room). Rooms listed in `resume` replay
  * what followed `last_seq`; the others go live from the head seq that `welcome` reports. A resume
  * under another `epoch` (Redis restarted since) past a room's floor is rewound to the floor first.
  */
@@ -14,7 +16,7 @@ export async function hello(conn: Connection, frame: ClientFrameOf<'hello'>): Pr
   // Subscribe to membership changes before reading memberships, so that none falls between.
   await core.userHub.join(caller.id, conn);
   const roomIds = await roomIdsOfUser(core.db, caller.id);
-  const { heads, reads } = await headsAndReads(core, caller.id, roomIds);
+  const [{ heads, reads }] = await Promise.all([headsAndReads(core, caller.id, roomIds), core.membership.warm(roomIds)]);
   const resume = new Map((frame.resume ?? []).map((r) => [r.chat_id, r.last_seq]));
   const epoch = core.redisRecovery.epoch();
   // Seqs received from an earlier Redis above a room's floor may name events that are gone.
