@@ -2,7 +2,8 @@
 // three rooms and the close, against Socket.IO's connect, join of three rooms and disconnect, 3 nodes
 // each, interleaved rounds of one run. CPU is counted from the first connect until the nodes are
 // idle again after the last close, so the presence announcements a connection causes (and, in
-// Parley, its going offline) are in it; Redis is counted apart.
+// Parley, its going offline) are in it, less what the processes spend anyway when idle (measured
+// before each round); Redis is counted apart.
 //   npm run churn -w @parley/bench              (CLIENTS=1000, ROUNDS=3)
 import { fileURLToPath } from 'node:url';
 import { benchSystems, startSystem, systemsFromEnv, type BenchSystem } from './fanout.js';
@@ -28,21 +29,34 @@ export interface ChurnRound {
   connectMs: number;
 }
 
-/** Waits until the processes use less than 2% of a core over 250 ms (at most 15 s): their reaction to the closes is over. */
-async function idle(pids: number[]): Promise<void> {
+/** CPU seconds per second the processes spend while nothing happens (timers, heartbeats, the persister's polls), over 2 s. */
+async function idleRate(pids: number[]): Promise<number> {
+  const before = cpuSeconds(pids);
+  await new Promise((r) => setTimeout(r, 2000));
+  return (cpuSeconds(pids) - before) / 2;
+}
+
+/**
+ * Waits until the processes use no more than their idle rate and 2% of a core over 250 ms (at most
+ * 15 s): their reaction to the closes is over.
+ */
+async function idle(pids: number[], rate: number): Promise<void> {
   const deadline = Date.now() + 15_000;
   let last = cpuSeconds(pids);
   while (Date.now() < deadline) {
     await new Promise((r) => setTimeout(r, 250));
     const now = cpuSeconds(pids);
-    if (now - last < 0.005) return;
+    if (now - last < (rate + 0.02) * 0.25) return;
     last = now;
   }
 }
 
 async function churnRound(system: SystemUnderTest, users: string[], rooms: string[], ofUser: number[][]): Promise<ChurnRound> {
   const pids = [...system.nodePids(), ...system.redisPids(), ...system.backPids()];
-  await idle(pids);
+  // What the processes spend idle is not the connections' doing: measured first, subtracted after.
+  const [nodesRate, redisRate, backRate] = [await idleRate(system.nodePids()), await idleRate(system.redisPids()), await idleRate(system.backPids())];
+  const rate = nodesRate + redisRate + backRate;
+  await idle(pids, rate);
   await commandStats(system.redisPorts(), true);
   const nodes0 = cpuSeconds(system.nodePids());
   const redis0 = cpuSeconds(system.redisPids());
@@ -64,14 +78,15 @@ async function churnRound(system: SystemUnderTest, users: string[], rooms: strin
   }
   const connectMs = performance.now() - start;
   await Promise.all(clients.map((c) => c.disconnect()));
-  await idle(pids);
-  const per = (seconds: number) => (seconds * 1e6) / users.length;
+  await idle(pids, rate);
+  const seconds = (performance.now() - start) / 1000;
+  const per = (cpu: number, idleRate: number) => (Math.max(0, cpu - idleRate * seconds) * 1e6) / users.length;
   return {
     system: system.name,
     clients: users.length,
-    nodesUs: per(cpuSeconds(system.nodePids()) - nodes0),
-    redisUs: per(cpuSeconds(system.redisPids()) - redis0),
-    backUs: per(cpuSeconds(system.backPids()) - back0),
+    nodesUs: per(cpuSeconds(system.nodePids()) - nodes0, nodesRate),
+    redisUs: per(cpuSeconds(system.redisPids()) - redis0, redisRate),
+    backUs: per(cpuSeconds(system.backPids()) - back0, backRate),
     commands: (await commandStats(system.redisPorts(), false)).map((c) => ({ ...c, calls: c.calls / users.length, usec: c.usec / users.length })),
     connectMs,
   };
