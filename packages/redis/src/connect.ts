@@ -117,3 +117,41 @@ export async function closeRedis(client: RedisClient, { drain = false } = {}): P
   await new Promise<void>((resolve) => client.refreshSlotsCache(() => resolve()));
   clearTimeout((client as unknown as { slotsTimer: NodeJS.Timeout | null }).slotsTimer ?? undefined);
 }
+
+type CorkableSocket = NodeJS.WritableStream & { cork(): void; uncork(): void };
+
+/**
+ * Makes the commands a client writes in one turn of the event loop leave in one syscall: each
+ * connection's socket is corked at its first write of the turn and uncorked once the turn's
+ * callbacks have run (setImmediate). ioredis writes every command at once with its own write(),
+ * and on loopback a write costs more than the command (a hello's dozen reads, one append per
+ * message under load); its auto-pipelining batches too, but builds a pipeline per batch and cost
+ * more than it saved (bench/README.md). Every connection the client opens, reconnects and a
+ * cluster's nodes included, is covered.
+ */
+export function coalesceWrites(client: RedisClient): void {
+  const cover = (node: Redis) => node.on('connect', () => corkPerTurn((node as unknown as { stream: CorkableSocket }).stream));
+  if (client instanceof Cluster) client.on('+node', cover);
+  else cover(client);
+}
+
+const covered = new WeakSet<CorkableSocket>();
+
+function corkPerTurn(socket: CorkableSocket): void {
+  if (covered.has(socket)) return;
+  covered.add(socket);
+  let corked = false;
+  const uncork = () => {
+    corked = false;
+    socket.uncork();
+  };
+  const write = socket.write.bind(socket) as (...args: unknown[]) => boolean;
+  socket.write = (...args: unknown[]) => {
+    if (!corked) {
+      corked = true;
+      socket.cork();
+      setImmediate(uncork);
+    }
+    return write(...args);
+  };
+}
