@@ -9,6 +9,7 @@ import * as m0007 from './migrations/0007_drop_client_id_unique.js';
 import * as m0008 from './migrations/0008_free_deleted_direct_keys.js';
 import * as m0009 from './migrations/0009_message_fold.js';
 import * as m0010 from './migrations/0010_search_blocks.js';
+import * as m0011 from './migrations/0011_lean_message_insert.js';
 
 /** Migrations are imported statically so that compiled and bundled builds carry them. */
 const migrations: Record<string, Migration> = {
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '0008_free_deleted_direct_keys': m0008,
   '0009_message_fold': m0009,
   '0010_search_blocks': m0010,
+  '0011_lean_message_insert': m0011,
 };
 
 const provider: MigrationProvider = { getMigrations: async () => migrations };
