@@ -17,6 +17,14 @@ t.test('/metrics on the gateways and the persister expose the series, and they m
   const { client: alice } = await TestClient.open(`${gw1!.wsUrl}?token=${aliceToken}`, aliceToken);
   const { client: bob } = await TestClient.open(gw2!.wsUrl, stack.token('bob'));
   t.teardown(() => Promise.all([alice.close(), bob.close()]));
+  // welcome comes before the room's subscriptions are confirmed (both gateways'): until then, bob's
+  // gateway would catch up from the room log instead of receiving over pub/sub, which the relay
+  // histogram counts.
+  await eventually(
+    async () => ((await stack.redis.call('PUBSUB', 'SHARDNUMSUB', stack.keys.roomChannel(room))) as [string, number])[1] >= 2,
+    5000,
+    "bob's gateway subscribed",
+  );
   const sends = 20;
   for (let i = 0; i < sends; i++) t.equal((await alice.sendMessage(room, `confidential-${i}`, `c${i}`)).type, 'ack');
   alice.sendRaw('{"type":"nonsense"}');
