@@ -16,7 +16,7 @@ export const PersisterEnv = Type.Object({
   /** Most stream entries written to Postgres in one transaction. */
   PERSISTER_BATCH_SIZE: Type.Integer({ minimum: 1, maximum: 10_000, default: 1000 }),
   /** After a short batch, how long entries may gather before the next read (throughput over Postgres latency). */
-  PERSISTER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 100 }),
+  PERSISTER_LINGER_MS: Type.Integer({ minimum: 0, maximum: 10_000, default: 250 }),
   /** How long one XREADGROUP waits for new entries. */
   PERSISTER_BLOCK_MS: Type.Integer({ minimum: 1, maximum: 60_000, default: 1000 }),
   /** Entries pending longer than this with another consumer (a dead one) are claimed. */
