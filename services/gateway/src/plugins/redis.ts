@@ -29,10 +29,8 @@ export default fp<{ config: GatewayConfig }>(
       commandTimeout: config.redisCommandTimeoutMs,
       autoResendUnfulfilledCommands: false,
     });
-    const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
-    // A hello subscribes to each of its rooms, a close unsubscribes: one write per turn for each.
     coalesceWrites(redis);
-    coalesceWrites(redisSubscriber);
+    const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
     for (const [name, conn] of [
       ['redis', redis],
       ['redis-subscriber', redisSubscriber],
