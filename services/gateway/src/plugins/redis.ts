@@ -1,5 +1,5 @@
 import fp from 'fastify-plugin';
-import { claimPartitions, closeRedis, coalesceWrites, connectRedis, createKeys, createScripts, type Keys, type RedisClient, type Scripts } from '@parley/redis';
+import { claimPartitions, closeRedis, connectRedis, createKeys, createScripts, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 import type { GatewayConfig } from '../config.js';
 
 declare module 'fastify' {
@@ -29,7 +29,6 @@ export default fp<{ config: GatewayConfig }>(
       commandTimeout: config.redisCommandTimeoutMs,
       autoResendUnfulfilledCommands: false,
     });
-    coalesceWrites(redis);
     const redisSubscriber = connectRedis(config.redis, `gateway-sub:${config.nodeId}`, connectionOptions);
     for (const [name, conn] of [
       ['redis', redis],
