@@ -1,14 +1,13 @@
 import t from 'tap';
-import { benchSystems, runFanout } from '../fanout.js';
+import { benchSystems, runFanout, type FanoutOptions } from '../fanout.js';
+
+/** A few seconds of 24 clients in 3 rooms. */
+const smoke = (options: Partial<FanoutOptions> = {}) =>
+  runFanout({ workloads: [{ name: 'smoke', clients: 24, rooms: 3, rate: 40 }], rounds: 1, durationMs: 1000, warmupMs: 0, ...options });
 
 // A few seconds of the fan-out benchmark, so that it cannot rot. It checks delivery, never speed.
 t.test('the fan-out benchmark delivers everything on every system', async (t) => {
-  const results = await runFanout({
-    workloads: [{ name: 'smoke', clients: 24, rooms: 3, rate: 40 }],
-    rounds: 1,
-    durationMs: 1000,
-    warmupMs: 0,
-  });
+  const results = await smoke();
   const rows = results.get('smoke') ?? [];
   t.same(rows.map((r) => r.system).sort(), [...benchSystems].sort());
   for (const row of rows) {
@@ -20,14 +19,7 @@ t.test('the fan-out benchmark delivers everything on every system', async (t) =>
 });
 
 t.test('cold rounds: new clients each round, sending from the last welcome; the first seconds and the loop delay reported', async (t) => {
-  const results = await runFanout({
-    workloads: [{ name: 'smoke', clients: 24, rooms: 3, rate: 40 }],
-    rounds: 2,
-    durationMs: 1000,
-    warmupMs: 0,
-    cold: true,
-    systems: ['parley'],
-  });
+  const results = await smoke({ rounds: 2, cold: true, systems: ['parley'] });
   const rows = results.get('smoke') ?? [];
   t.equal(rows.length, 2, 'a row per round');
   for (const row of rows) {
