@@ -29,11 +29,11 @@ export interface ChurnRound {
   connectMs: number;
 }
 
-/** CPU seconds per second the processes spend while nothing happens (timers, heartbeats, the persister's polls), over 2 s. */
-async function idleRate(pids: number[]): Promise<number> {
-  const before = cpuSeconds(pids);
+/** CPU seconds per second each group of processes spends while nothing happens (timers, heartbeats, the persister's polls), over one 2 s window. */
+async function idleRates(groups: number[][]): Promise<number[]> {
+  const before = groups.map((pids) => cpuSeconds(pids));
   await new Promise((r) => setTimeout(r, 2000));
-  return (cpuSeconds(pids) - before) / 2;
+  return groups.map((pids, i) => (cpuSeconds(pids) - before[i]!) / 2);
 }
 
 /**
@@ -54,7 +54,7 @@ async function idle(pids: number[], rate: number): Promise<void> {
 async function churnRound(system: SystemUnderTest, users: string[], rooms: string[], ofUser: number[][]): Promise<ChurnRound> {
   const pids = [...system.nodePids(), ...system.redisPids(), ...system.backPids()];
   // What the processes spend idle is not the connections' doing: measured first, subtracted after.
-  const [nodesRate, redisRate, backRate] = [await idleRate(system.nodePids()), await idleRate(system.redisPids()), await idleRate(system.backPids())];
+  const [nodesRate, redisRate, backRate] = (await idleRates([system.nodePids(), system.redisPids(), system.backPids()])) as [number, number, number];
   const rate = nodesRate + redisRate + backRate;
   await idle(pids, rate);
   await commandStats(system.redisPorts(), true);

@@ -200,7 +200,7 @@ export async function runFanout(options: FanoutOptions): Promise<Map<string, Rou
         for (let k = 0; k < systems.length; k++) {
           const l = options.cold ? await load(systems[(r + k) % systems.length]!, workload) : loaded[(r + k) % loaded.length]!;
           const row = await round(l, workload, options.durationMs);
-          if (options.cold) for (const c of l.clients) await c.client.disconnect();
+          if (options.cold) await Promise.all(l.clients.map((c) => c.client.disconnect()));
           rows.push(row);
           log(
             `${workload.name} round ${r + 1} ${row.system}: ${row.delivered}/${row.expected} delivered, ${fmt(row.deliveriesPerSecond, 0)}/s, p99 ${fmt(row.latency.p99)} ms ` +
