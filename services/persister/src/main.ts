@@ -2,9 +2,14 @@ import { pino } from 'pino';
 import { createDb } from '@parley/db';
 import { claimPartitions, closeRedis, connectRedis, createKeys, createScripts } from '@parley/redis';
 import { loadConfig } from './config.js';
-import { Persister } from './persister.js';
-import { Notifier } from './offline-webhook.js';
+import type { AfterCommit } from './after-commit.js';
+import { BatchWriter } from './batch-writer.js';
 import { PersisterMetrics } from './metrics.js';
+import { Notifier } from './offline-webhook.js';
+import { Persister } from './persister.js';
+import { SearchIndexer } from './search-indexer.js';
+import { StreamReader } from './stream-reader.js';
+import { Watermarks } from './watermarks.js';
 
 let config;
 try {
@@ -41,8 +46,13 @@ const db = createDb({
   },
   onQueryError: () => metrics.backendErrors.labels('postgres').inc(),
 });
-const notifier = config.webhook ? new Notifier(config.webhook, redis, db, keys, log) : undefined;
-const persister = new Persister(config, reader, redis, db, keys, createScripts(redis, keys), log, metrics, notifier);
+const followers: AfterCommit[] = [];
+if (config.search) followers.push(new SearchIndexer(db, config.search));
+if (config.webhook) followers.push(new Notifier(config.webhook, redis, db, keys, log));
+const streams = new StreamReader(config, reader, redis, keys, metrics, log);
+const watermarks = new Watermarks(config, redis, db, keys, createScripts(redis, keys), followers, log);
+const writer = new BatchWriter(db, streams, watermarks, followers, metrics, log);
+const persister = new Persister({ config, streams, writer, watermarks, followers, metrics, log });
 
 const metricsServer = config.metrics ? await metrics.listen(config.metrics.host, config.metrics.port) : undefined;
 if (metricsServer) log.info({ port: metricsServer.port }, 'metrics listening');
@@ -66,7 +76,6 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     }, config.shutdownTimeoutMs).unref();
     persister
       .stop()
-      .then(() => notifier?.stop())
       .then(async () => {
         metricsServer?.server.close();
         await Promise.all([closeRedis(reader), closeRedis(metricsRedis), closeRedis(redis, { drain: true })]);

@@ -3,6 +3,7 @@ import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { offlineCandidates, type Database, type Kysely, type NewMessage } from '@parley/db';
 import { readPresence, type Keys, type RedisClient } from '@parley/redis';
+import type { AfterCommit } from './after-commit.js';
 
 export interface WebhookConfig {
   url: string;
@@ -40,10 +41,11 @@ export function signature(secret: string, body: string): string {
  * Offline notifications: after a batch is in Postgres, each new message's members who are offline
  * on every gateway (and have not muted the room), the sender aside, are posted to WEBHOOK_URL in
  * batches, signed, retried with backoff. Everything runs beside the persister's loop, never in it:
- * `enqueue` returns at once, and a slow or failing endpoint delays only further notifications. The
+ * `committed` returns at once, and a slow or failing endpoint delays only further notifications. The
  * queue is bounded (WEBHOOK_QUEUE_MAX); past it the oldest are dropped, with a warning.
  */
-export class Notifier {
+export class Notifier implements AfterCommit {
+  readonly name = 'offline notifications';
   private pending: Notification[] = [];
   private work: Promise<void> = Promise.resolve();
   private flushing: Promise<void> | undefined;
@@ -59,7 +61,7 @@ export class Notifier {
   ) {}
 
   /** Takes a persisted batch's rows; works out the recipients in the background. */
-  enqueue(rows: NewMessage[]): void {
+  committed(rows: readonly NewMessage[]): void {
     const messages = rows.filter((r) => (r.kind ?? 'message') === 'message' && r.type !== 'system');
     if (messages.length === 0 || this.stopped) return;
     this.work = this.work

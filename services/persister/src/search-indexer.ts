@@ -1,4 +1,5 @@
 import { indexSearch, searchIndexedSeqs, type Database, type Kysely, type SearchRange } from '@parley/db';
+import type { AfterCommit } from './after-commit.js';
 
 export interface SearchIndexerConfig {
   /** Seqs per search block: a room is indexed once this many are waiting. */
@@ -15,7 +16,8 @@ export interface SearchIndexerConfig {
  * messages past a room's last block directly. A crash loses only the waiting list: the next
  * persister to write to the room indexes from its last block on.
  */
-export class SearchIndexer {
+export class SearchIndexer implements AfterCommit {
+  readonly name = 'search indexing';
   /** Rooms with seqs waiting: persisted contiguously up to `upTo`, waiting since `since`. */
   private readonly waiting = new Map<number, { upTo: number; since: number }>();
 
@@ -28,6 +30,17 @@ export class SearchIndexer {
   persisted(roomId: number, upTo: number, now = Date.now()): void {
     const waiting = this.waiting.get(roomId);
     this.waiting.set(roomId, { upTo: Math.max(upTo, waiting?.upTo ?? 0), since: waiting?.since ?? now });
+  }
+
+  /** The rooms' watermarks moved: indexes those whose turn it is. */
+  async accounted(upTo: ReadonlyMap<number, number>): Promise<void> {
+    for (const [roomId, seq] of upTo) this.persisted(roomId, seq);
+    await this.run();
+  }
+
+  /** Indexes everything waiting. */
+  async stop(): Promise<void> {
+    await this.run({ all: true });
   }
 
   /** Indexes the rooms whose turn it is (all of them with `all`, as at a stop); returns the blocks written. */

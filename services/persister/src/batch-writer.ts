@@ -1,0 +1,102 @@
+import type { Logger } from 'pino';
+import { applyPositionMarks, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
+import type { AfterCommit } from './after-commit.js';
+import type { PersisterMetrics } from './metrics.js';
+import { entryOf } from './stream-entry.js';
+import type { PartitionEntry, StreamReader } from './stream-reader.js';
+import type { Watermarks } from './watermarks.js';
+
+/**
+ * Postgres refused the data itself (SQLSTATE class 22 data exception, 23 integrity constraint, 54
+ * program limit: a value no retry will make acceptable), as opposed to being unreachable or busy.
+ */
+function refusedData(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}
+
+/**
+ * Writes batches of stream entries to Postgres, one transaction each, and acks them once it
+ * commits. Inserting is idempotent, so a batch replayed after a crash changes nothing.
+ */
+export class BatchWriter {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly streams: StreamReader,
+    private readonly watermarks: Watermarks,
+    private readonly followers: readonly AfterCommit[],
+    private readonly metrics: PersisterMetrics,
+    private readonly log: Logger,
+  ) {}
+
+  /**
+   * Writes a batch. When Postgres refuses its data (not when it is unreachable), the batch is split
+   * in halves until the refused entry stands alone; that one goes to the dead-letter stream and the
+   * rest is written. One bad entry costs about 2·log2(batch) transactions, never a stalled stream.
+   */
+  async persist(entries: PartitionEntry[]): Promise<void> {
+    try {
+      await this.write(entries);
+    } catch (err) {
+      if (!refusedData(err)) throw err;
+      if (entries.length === 1) return this.deadLetter(entries[0]!, err as Error & { code: string; detail?: string });
+      const half = Math.ceil(entries.length / 2);
+      await this.persist(entries.slice(0, half));
+      await this.persist(entries.slice(half));
+    }
+  }
+
+  private async write(entries: PartitionEntry[]): Promise<void> {
+    const rows: NewMessage[] = [];
+    const marks: PositionMark[] = [];
+    const malformed: PartitionEntry[] = [];
+    for (const e of entries) {
+      // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
+      if (!e.entry[1] || e.entry[1].length === 0) continue;
+      const parsed = entryOf(e.entry);
+      if (!parsed) malformed.push(e);
+      else if ('row' in parsed) rows.push(parsed.row);
+      else marks.push(parsed.mark);
+    }
+    // Each room's newest message time orders the conversation lists.
+    const latest = new Map<number, string>();
+    for (const row of rows) {
+      if (row.kind !== undefined && row.kind !== 'message') continue;
+      const at = String(row.created_at); // ISO 8601 in UTC: compares as text
+      const seen = latest.get(row.room_id);
+      if (seen === undefined || seen < at) latest.set(row.room_id, at);
+    }
+    const inserted = await this.db.transaction().execute(async (trx) => {
+      const n = await insertMessages(trx, rows);
+      await touchRooms(trx, latest);
+      // A member has read what they sent (the append script moved the position in Redis too): each
+      // sender's newest message of each room.
+      const own = new Map<string, PositionMark>();
+      for (const r of rows) {
+        if (!r.sender_id || r.type === 'system') continue;
+        const key = `${r.room_id} ${r.sender_id}`;
+        if ((own.get(key)?.seq ?? 0) < r.seq) own.set(key, { kind: 'read', room_id: r.room_id, user_id: r.sender_id, seq: r.seq });
+      }
+      await applyPositionMarks(trx, [...marks, ...own.values()]);
+      return n;
+    });
+    for (const entry of malformed) await this.deadLetter(entry, { code: 'MALFORMED', message: 'malformed stream entry' });
+    for (const follower of this.followers) follower.committed?.(rows);
+    await this.streams.ack(entries);
+    for (const row of rows) this.watermarks.written(row.room_id);
+    this.log.debug({ entries: entries.length, inserted }, 'batch persisted');
+  }
+
+  /**
+   * Sets aside an entry Postgres refused (StreamReader.deadLetter) so that its room's watermark
+   * moves past it. The log line names the entry and the error, never its text (Postgres' detail may
+   * quote it).
+   */
+  private async deadLetter(e: PartitionEntry, error: { code: string; message: string; detail?: string }): Promise<void> {
+    const { code } = error;
+    const { room, seq } = await this.streams.deadLetter(e, error.detail ? `${error.message}: ${error.detail}` : error.message, code);
+    if (room !== undefined) this.watermarks.written(room);
+    this.metrics.deadLetters.inc();
+    this.log.error({ partition: e.partition, entry: e.entry[0], room, seq, code, err: error.message }, 'event dead-lettered: Postgres refused it');
+  }
+}
