@@ -15,6 +15,52 @@ function refusedData(err: unknown): boolean {
   return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
 }
 
+/** Stream entries and what they ask of Postgres. */
+export interface Batch {
+  entries: PartitionEntry[];
+  rows: NewMessage[];
+  /** Read and delivered positions to move forward. */
+  positions: PositionMark[];
+  /** Each room's newest message time, which orders the conversation lists. */
+  latest: Map<number, string>;
+  /** Entries that cannot be read: dead-lettered. */
+  malformed: PartitionEntry[];
+}
+
+/**
+ * Parses the entries, and works out what their rows imply, all before the batch's transaction (the
+ * persister parses the next batch while Postgres writes this one).
+ */
+export function batchOf(entries: PartitionEntry[]): Batch {
+  const rows: NewMessage[] = [];
+  const positions: PositionMark[] = [];
+  const malformed: PartitionEntry[] = [];
+  for (const e of entries) {
+    // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
+    if (!e.entry[1] || e.entry[1].length === 0) continue;
+    const parsed = entryOf(e.entry);
+    if (!parsed) malformed.push(e);
+    else if ('row' in parsed) rows.push(parsed.row);
+    else positions.push(parsed.mark);
+  }
+  const latest = new Map<number, string>();
+  // A member has read what they sent (the append script moved the position in Redis too): each
+  // sender's newest message of each room.
+  const own = new Map<string, PositionMark>();
+  for (const r of rows) {
+    if (r.kind === undefined || r.kind === 'message') {
+      const at = String(r.created_at); // ISO 8601 in UTC: compares as text
+      const seen = latest.get(r.room_id);
+      if (seen === undefined || seen < at) latest.set(r.room_id, at);
+    }
+    if (!r.sender_id || r.type === 'system') continue;
+    const key = `${r.room_id} ${r.sender_id}`;
+    if ((own.get(key)?.seq ?? 0) < r.seq) own.set(key, { kind: 'read', room_id: r.room_id, user_id: r.sender_id, seq: r.seq });
+  }
+  positions.push(...own.values());
+  return { entries, rows, positions, latest, malformed };
+}
+
 /**
  * Writes batches of stream entries to Postgres, one transaction each, and acks them once it
  * commits. Inserting is idempotent, so a batch replayed after a crash changes nothing.
@@ -34,50 +80,24 @@ export class BatchWriter {
    * in halves until the refused entry stands alone; that one goes to the dead-letter stream and the
    * rest is written. One bad entry costs about 2·log2(batch) transactions, never a stalled stream.
    */
-  async persist(entries: PartitionEntry[]): Promise<void> {
+  async persist(batch: Batch): Promise<void> {
     try {
-      await this.write(entries);
+      await this.write(batch);
     } catch (err) {
       if (!refusedData(err)) throw err;
+      const { entries } = batch;
       if (entries.length === 1) return this.deadLetter(entries[0]!, err as Error & { code: string; detail?: string });
       const half = Math.ceil(entries.length / 2);
-      await this.persist(entries.slice(0, half));
-      await this.persist(entries.slice(half));
+      await this.persist(batchOf(entries.slice(0, half)));
+      await this.persist(batchOf(entries.slice(half)));
     }
   }
 
-  private async write(entries: PartitionEntry[]): Promise<void> {
-    const rows: NewMessage[] = [];
-    const marks: PositionMark[] = [];
-    const malformed: PartitionEntry[] = [];
-    for (const e of entries) {
-      // A pending entry already deleted from the stream comes back without fields: it only needs an ack.
-      if (!e.entry[1] || e.entry[1].length === 0) continue;
-      const parsed = entryOf(e.entry);
-      if (!parsed) malformed.push(e);
-      else if ('row' in parsed) rows.push(parsed.row);
-      else marks.push(parsed.mark);
-    }
-    // Each room's newest message time orders the conversation lists.
-    const latest = new Map<number, string>();
-    for (const row of rows) {
-      if (row.kind !== undefined && row.kind !== 'message') continue;
-      const at = String(row.created_at); // ISO 8601 in UTC: compares as text
-      const seen = latest.get(row.room_id);
-      if (seen === undefined || seen < at) latest.set(row.room_id, at);
-    }
+  private async write({ entries, rows, positions, latest, malformed }: Batch): Promise<void> {
     const inserted = await this.db.transaction().execute(async (trx) => {
       const n = await insertMessages(trx, rows);
       await touchRooms(trx, latest);
-      // A member has read what they sent (the append script moved the position in Redis too): each
-      // sender's newest message of each room.
-      const own = new Map<string, PositionMark>();
-      for (const r of rows) {
-        if (!r.sender_id || r.type === 'system') continue;
-        const key = `${r.room_id} ${r.sender_id}`;
-        if ((own.get(key)?.seq ?? 0) < r.seq) own.set(key, { kind: 'read', room_id: r.room_id, user_id: r.sender_id, seq: r.seq });
-      }
-      await applyPositionMarks(trx, [...marks, ...own.values()]);
+      await applyPositionMarks(trx, positions);
       return n;
     });
     for (const entry of malformed) await this.deadLetter(entry, { code: 'MALFORMED', message: 'malformed stream entry' });

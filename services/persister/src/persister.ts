@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { AfterCommit } from './after-commit.js';
-import type { BatchWriter } from './batch-writer.js';
+import { batchOf, type Batch, type BatchWriter } from './batch-writer.js';
 import type { PersisterMetrics } from './metrics.js';
 import type { PartitionEntry, StreamReader } from './stream-reader.js';
 import type { Watermarks } from './watermarks.js';
@@ -49,22 +49,23 @@ export class Persister {
 
   private async run(): Promise<void> {
     const { config, streams, watermarks, metrics, log } = this.parts;
-    // The next batch is read while the current one is written, so that Redis and the persister's
-    // own parsing overlap Postgres' work. Prefetched entries are pending for this consumer like
+    // The next read is read and parsed while the current one is written, so that Redis and the
+    // persister's own work overlap Postgres'. Prefetched entries are pending for this consumer like
     // any read ones: a crash leaves them to be claimed, and a stop writes them before exiting.
-    let prefetch: Promise<PartitionEntry[]> | undefined;
+    let prefetch: Promise<Batch[]> | undefined;
     while (!this.stopping || prefetch) {
       try {
-        const entries = await (prefetch ?? streams.read());
+        const batches = await (prefetch ?? this.read());
         prefetch = undefined;
-        const full = entries.length >= config.batchSize;
-        if (full && !this.stopping && !streams.readingOwnPending) prefetch = streams.read();
-        await this.persist(entries);
+        const read = batches.reduce((n, b) => n + b.entries.length, 0);
+        const full = read >= config.batchSize;
+        if (full && !this.stopping && !streams.readingOwnPending) prefetch = this.read();
+        await this.persist(batches);
         // A short batch means the stream is nearly drained: let entries gather before the next
         // read, since every batch costs a transaction and round trips whatever its size. Acks do
         // not wait for this; only the rows' arrival in Postgres does.
-        if (!full && entries.length > 0 && !this.stopping) await delay(config.lingerMs);
-        if (streams.claimDue()) await this.persist(await streams.claim());
+        if (!full && read > 0 && !this.stopping) await delay(config.lingerMs);
+        if (streams.claimDue()) await this.persist(this.batches(await streams.claim()));
         if (watermarks.due()) await watermarks.advance();
         this.failures = 0;
       } catch (err) {
@@ -85,16 +86,26 @@ export class Persister {
     }
   }
 
-  /** Writes the entries in batches of at most PERSISTER_BATCH_SIZE. */
-  private async persist(entries: PartitionEntry[]): Promise<void> {
-    const { config, writer, metrics } = this.parts;
-    for (let i = 0; i < entries.length; i += config.batchSize) {
-      const batch = entries.slice(i, i + config.batchSize);
+  /** The next entries, parsed, in batches of at most PERSISTER_BATCH_SIZE. */
+  private async read(): Promise<Batch[]> {
+    return this.batches(await this.parts.streams.read());
+  }
+
+  private batches(entries: PartitionEntry[]): Batch[] {
+    const { batchSize } = this.parts.config;
+    const batches: Batch[] = [];
+    for (let i = 0; i < entries.length; i += batchSize) batches.push(batchOf(entries.slice(i, i + batchSize)));
+    return batches;
+  }
+
+  private async persist(batches: Batch[]): Promise<void> {
+    const { writer, metrics } = this.parts;
+    for (const batch of batches) {
       const stopTimer = metrics.batchSeconds.startTimer();
       await writer.persist(batch);
       stopTimer();
-      metrics.batchSize.observe(batch.length);
-      metrics.entries.inc(batch.length);
+      metrics.batchSize.observe(batch.entries.length);
+      metrics.entries.inc(batch.entries.length);
     }
   }
 }

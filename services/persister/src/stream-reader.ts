@@ -177,7 +177,11 @@ export class StreamReader {
   /** Acks and deletes the entries, in one MULTI per partition (its stream is one key). */
   async ack(entries: readonly PartitionEntry[]): Promise<void> {
     const byPartition = new Map<number, string[]>();
-    for (const { partition, entry } of entries) byPartition.set(partition, [...(byPartition.get(partition) ?? []), entry[0]]);
+    for (const { partition, entry } of entries) {
+      const ids = byPartition.get(partition);
+      if (ids) ids.push(entry[0]);
+      else byPartition.set(partition, [entry[0]]);
+    }
     await Promise.all(
       [...byPartition].map(([p, ids]) =>
         this.redis
