@@ -1,4 +1,5 @@
 import { sql, type Kysely } from 'kysely';
+import type { CopyIn } from './connect.js';
 import type { Database, MessageRow, NewMessage } from './database.js';
 
 /**
@@ -50,10 +51,68 @@ export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): 
       coalesce(array_agg(room_id) filter (where changed), '{}') as rooms, coalesce(array_agg(seq) filter (where changed), '{}') as seqs
     from probed`.execute(db);
   const { inserted, rooms, seqs } = result.rows[0]!;
-  const targets = rows.flatMap((r) => (r.target_seq === undefined || r.target_seq === null ? [] : [{ room_id: r.room_id, seq: r.target_seq }]));
+  const targets = changeTargets(rows);
   for (let i = 0; i < rooms.length; i++) targets.push({ room_id: Number(rooms[i]), seq: Number(seqs[i]) });
   await applyMessageChanges(db, targets);
   return inserted;
+}
+
+/** The messages a batch's edits and deletions change. */
+function changeTargets(rows: NewMessage[]): Array<{ room_id: number; seq: number }> {
+  return rows.flatMap((r) => (r.target_seq === undefined || r.target_seq === null ? [] : [{ room_id: r.room_id, seq: r.target_seq }]));
+}
+
+/**
+ * insertMessages for rows none of which is in Postgres yet, by COPY: about half Postgres' work per
+ * row of the insert statement (bench/README.md), to the same end. COPY has no ON CONFLICT: a row
+ * already present (a replayed stream entry) fails the statement with unique_violation (23505), and
+ * the batch is to be written with insertMessages instead. `trx` and `copy` are one transaction's
+ * (copyTransaction). Text goes as UTF-8, which turns a lone surrogate into U+FFFD, as insertMessages
+ * does; a JSON column keeps its, which Postgres refuses.
+ */
+export async function copyMessages(trx: Kysely<Database>, copy: CopyIn, rows: NewMessage[]): Promise<number> {
+  if (rows.length === 0) return 0;
+  let data = '';
+  for (const r of rows) {
+    const createdAt = r.created_at instanceof Date ? r.created_at.toISOString() : r.created_at;
+    data +=
+      `${copyText(r.room_id)}\t${copyText(r.seq)}\t${copyText(r.id)}\t${copyText(r.sender_id)}\t${copyText(r.client_id)}\t` +
+      `${copyText(r.kind ?? 'message')}\t${copyText(r.target_seq)}\t${copyText(r.type)}\t${copyText(r.content)}\t${copyJson(r.system)}\t` +
+      `${copyJson(r.attachment)}\t${copyJson(r.forwarded_from)}\t${copyText(r.recalled ?? false)}\t${copyText(createdAt)}\n`;
+  }
+  const copied = await copy(
+    'copy messages (room_id, seq, id, sender_id, client_id, kind, target_seq, type, content, system, attachment, forwarded_from, recalled, created_at) from stdin',
+    data,
+  );
+  // New messages that rows written before them change (another persister wrote an edit first).
+  const fresh = rows.filter((r) => (r.kind ?? 'message') === 'message');
+  const targets = changeTargets(rows);
+  if (fresh.length > 0) {
+    const changed = await sql<{ room_id: number; seq: number }>`
+      select t.room_id, t.seq from unnest(${fresh.map((r) => r.room_id)}::bigint[], ${fresh.map((r) => r.seq)}::bigint[]) as t(room_id, seq)
+      where exists (select 1 from messages c where c.room_id = t.room_id and c.target_seq = t.seq and c.kind <> 'message')`.execute(trx);
+    targets.push(...changed.rows);
+  }
+  await applyMessageChanges(trx, targets);
+  return copied;
+}
+
+/**
+ * A value in COPY's text format (PostgreSQL manual, COPY, "Text Format"): null is \N; backslash,
+ * newline, carriage return and tab are escaped with a backslash; everything else stands for itself.
+ */
+function copyText(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '\\N';
+  const text = String(value);
+  return COPY_SPECIAL.test(text) ? text.replace(COPY_SPECIALS, (c) => COPY_ESCAPES[c]!) : text;
+}
+
+const COPY_SPECIAL = /[\\\n\r\t]/;
+const COPY_SPECIALS = /[\\\n\r\t]/g;
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+
+function copyJson(value: unknown): string {
+  return value === null || value === undefined ? '\\N' : copyText(JSON.stringify(value));
 }
 
 /** The string with each lone surrogate replaced by U+FFFD (String.prototype.toWellFormed, ES2024). */

@@ -2,7 +2,7 @@ import t from 'tap';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { sql } from 'kysely';
-import { createDb, createGroupRoom, insertMessages, messagesInRange, migrateToLatest, type NewMessage } from '@parley/db';
+import { copyMessages, copyTransaction, createDb, createGroupRoom, insertMessages, messagesInRange, migrateToLatest, type NewMessage } from '@parley/db';
 import type { MessageChange, MessageState } from '@parley/protocol';
 import { startPostgres } from '@parley/testkit';
 
@@ -22,6 +22,12 @@ const db = createDb({ url: pg.url });
 t.teardown(() => db.destroy());
 await migrateToLatest(db);
 
+// The persister's two ways of writing a batch: COPY of new rows, and the insert that skips present ones.
+const writers = {
+  copy: (rows: NewMessage[]) => copyTransaction(db, (trx, copy) => copyMessages(trx, copy, rows)),
+  insert: (rows: NewMessage[]) => insertMessages(db, rows),
+};
+
 for (const c of cases) {
   t.test(c.name, async (t) => {
     // message_fold over the fixture's JSON: the SQL twin of foldChanges.
@@ -32,34 +38,35 @@ for (const c of cases) {
     t.same(folded.rows[0]!.state, c.state, 'message_fold gives the state foldChanges gives');
 
     // The persister: rows written in the order they arrive, each write folding what it touches.
-    const room = await createGroupRoom(db, 'alice', { name: c.name.slice(0, 60), isPublic: false, memberIds: ['bob'] });
-    const rows = new Map<number, NewMessage>([[1, row(room.id, 1, { kind: 'message', sender_id: 'alice', content: 'see you at 3' })]]);
-    for (const { seq, ...change } of c.changes) {
-      rows.set(
-        seq,
-        change.kind === 'edit'
-          ? row(room.id, seq, { kind: 'edit', sender_id: 'alice', target_seq: 1, content: change.content, created_at: change.created_at })
-          : row(room.id, seq, { kind: 'delete', sender_id: change.sender_id, target_seq: 1, recalled: change.recalled, created_at: change.created_at }),
-      );
-    }
-    for (const seq of c.arrival ?? [...rows.keys()].sort((a, b) => a - b)) {
-      await insertMessages(db, [rows.get(seq)!]);
-    }
-    const [message, ...edits] = await messagesInRange(db, room.id, 1, rows.size);
-    t.same(stateOf(message!), c.state, 'the row holds that state, whatever order its rows came in');
-    // All rows in one batch: the insert's own probe cannot see its changes, their targets fold it.
-    const together = await createGroupRoom(db, 'alice', { name: c.name.slice(0, 60), isPublic: false, memberIds: ['bob'] });
-    await insertMessages(
-      db,
-      [...rows.values()].map((r) => ({ ...r, room_id: together.id, id: randomUUID() })),
-    );
-    t.same(stateOf((await messagesInRange(db, together.id, 1, 1))[0]!), c.state, 'the same when they come in one batch');
+    const rows = (roomId: number) => {
+      const rows = new Map<number, NewMessage>([[1, row(roomId, 1, { kind: 'message', sender_id: 'alice', content: 'see you at 3' })]]);
+      for (const { seq, ...change } of c.changes) {
+        rows.set(
+          seq,
+          change.kind === 'edit'
+            ? row(roomId, seq, { kind: 'edit', sender_id: 'alice', target_seq: 1, content: change.content, created_at: change.created_at })
+            : row(roomId, seq, { kind: 'delete', sender_id: change.sender_id, target_seq: 1, recalled: change.recalled, created_at: change.created_at }),
+        );
+      }
+      return rows;
+    };
     const deleted = c.state.deleted_at !== undefined;
-    t.same(
-      edits.filter((e) => e.kind === 'edit' && e.content !== '').length > 0,
-      !deleted && c.changes.some((x) => x.kind === 'edit'),
-      deleted ? "the edits' texts are emptied" : 'the edits keep their texts',
-    );
+    for (const [how, write] of Object.entries(writers)) {
+      const room = await createGroupRoom(db, 'alice', { name: c.name.slice(0, 60), isPublic: false, memberIds: ['bob'] });
+      const arriving = rows(room.id);
+      for (const seq of c.arrival ?? [...arriving.keys()].sort((a, b) => a - b)) await write([arriving.get(seq)!]);
+      const [message, ...edits] = await messagesInRange(db, room.id, 1, arriving.size);
+      t.same(stateOf(message!), c.state, `${how}: the row holds that state, whatever order its rows came in`);
+      t.same(
+        edits.filter((e) => e.kind === 'edit' && e.content !== '').length > 0,
+        !deleted && c.changes.some((x) => x.kind === 'edit'),
+        deleted ? `${how}: the edits' texts are emptied` : `${how}: the edits keep their texts`,
+      );
+      // All rows in one batch: the write's own probe cannot see its changes, their targets fold it.
+      const together = await createGroupRoom(db, 'alice', { name: c.name.slice(0, 60), isPublic: false, memberIds: ['bob'] });
+      await write([...rows(together.id).values()]);
+      t.same(stateOf((await messagesInRange(db, together.id, 1, 1))[0]!), c.state, `${how}: the same when they come in one batch`);
+    }
   });
 }
 

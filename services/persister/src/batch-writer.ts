@@ -1,5 +1,15 @@
 import type { Logger } from 'pino';
-import { applyPositionMarks, insertMessages, touchRooms, type Database, type Kysely, type NewMessage, type PositionMark } from '@parley/db';
+import {
+  applyPositionMarks,
+  copyMessages,
+  copyTransaction,
+  insertMessages,
+  touchRooms,
+  type Database,
+  type Kysely,
+  type NewMessage,
+  type PositionMark,
+} from '@parley/db';
 import type { AfterCommit } from './after-commit.js';
 import type { PersisterMetrics } from './metrics.js';
 import { entryOf } from './stream-entry.js';
@@ -13,6 +23,11 @@ import type { Watermarks } from './watermarks.js';
 function refusedData(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return typeof code === 'string' && /^(22|23|54)[0-9A-Z]{3}$/.test(code);
+}
+
+/** unique_violation: a row of the batch is in Postgres already. */
+function replayed(err: unknown): boolean {
+  return (err as { code?: unknown })?.code === '23505';
 }
 
 /** Stream entries and what they ask of Postgres. */
@@ -82,7 +97,10 @@ export class BatchWriter {
    */
   async persist(batch: Batch): Promise<void> {
     try {
-      await this.write(batch);
+      await this.write(batch, 'copy').catch((err) => {
+        if (!replayed(err)) throw err;
+        return this.write(batch, 'insert');
+      });
     } catch (err) {
       if (!refusedData(err)) throw err;
       const { entries } = batch;
@@ -93,9 +111,13 @@ export class BatchWriter {
     }
   }
 
-  private async write({ entries, rows, positions, latest, malformed }: Batch): Promise<void> {
-    const inserted = await this.db.transaction().execute(async (trx) => {
-      const n = await insertMessages(trx, rows);
+  /**
+   * One transaction. Rows go by COPY unless some may be there already (a batch replayed after a
+   * crash or claimed from a dead consumer): then by an insert that skips them.
+   */
+  private async write({ entries, rows, positions, latest, malformed }: Batch, how: 'copy' | 'insert'): Promise<void> {
+    const inserted = await copyTransaction(this.db, async (trx, copy) => {
+      const n = how === 'copy' ? await copyMessages(trx, copy, rows) : await insertMessages(trx, rows);
       await touchRooms(trx, latest);
       await applyPositionMarks(trx, positions);
       return n;
