@@ -1,7 +1,7 @@
 import { mastersOf, type RedisClient } from './connect.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { eventAroundSeq } from '@parley/protocol';
+import { eventAroundSeq, type UserPresence } from '@parley/protocol';
 import { positionField, type Keys } from './keys.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
@@ -12,7 +12,7 @@ const shared = ['membership', 'server'].map((f) => readFileSync(new URL(`lib/${f
  * Each script's keys and arguments by name, in the order Redis receives them: the one place where
  * names meet positions. The script reads them as `KEY.name` and `ARG.name`, which become `KEYS[i]`
  * and `ARGV[i]` in its text (no table built per call); arguments past the named ones (`rest`) start
- * at `ARGV[ARG_REST]`.
+ * at `ARGV[ARG_REST]`, and keys past the named ones at `KEYS[KEY_REST]`.
  */
 const definitions = {
   roomAppend: {
@@ -45,6 +45,7 @@ const definitions = {
   userPositionsFill: { file: 'user-positions-fill', keys: ['positions'], args: [], rest: true },
   roomReconcile: { file: 'room-reconcile', keys: ['meta', 'log', 'incarnation'], args: ['persisted'] },
   partitionMaster: { file: 'partition-master', keys: ['incarnation'], args: [] },
+  presenceLeave: { file: 'presence-leave', keys: ['node', 'lastSeen', 'nodes'], args: ['user', 'self', 'state', 'now', 'liveSince'], rest: true },
 } as const satisfies Record<string, { file: string; keys: readonly string[]; args: readonly string[]; rest?: boolean }>;
 
 type Definitions = typeof definitions;
@@ -62,7 +63,8 @@ function boundBody(name: ScriptName): string {
   return readFileSync(new URL(`${def.file}.lua`, scriptDir), 'utf8')
     .replace(/\bKEY\.([A-Za-z]\w*)/g, position(def.keys, 'KEYS'))
     .replace(/\bARG\.([A-Za-z]\w*)/g, position(def.args, 'ARGV'))
-    .replace(/\bARG_REST\b/g, String(def.args.length + 1));
+    .replace(/\bARG_REST\b/g, String(def.args.length + 1))
+    .replace(/\bKEY_REST\b/g, String(def.keys.length + 1));
 }
 
 /**
@@ -128,6 +130,7 @@ export function scriptCallKeys(keys: Keys) {
       incarnation: keys.partitionIncarnation(keys.partitionOf(roomId)),
     }),
     partitionMaster: (partition: number) => ({ incarnation: keys.partitionIncarnation(partition) }),
+    presenceLeave: (nodeId: string) => ({ node: keys.presenceNode(nodeId), lastSeen: keys.presenceLastSeen(), nodes: keys.presenceNodes() }),
   } satisfies { [N in ScriptName]: (...args: never[]) => Named<Definitions[N]['keys'], string> };
 }
 
@@ -140,14 +143,15 @@ export function createScripts(redis: RedisClient, keys: Keys) {
   const { functionNames } = scriptLibrary();
   const callKeys = scriptCallKeys(keys);
   let loading: Promise<void> | undefined;
-  /** Calls a script with its keys and arguments by name; `rest` follows the named arguments. */
+  /** Calls a script with its keys and arguments by name; `rest` follows the named arguments, `restKeys` the named keys. */
   async function run<N extends ScriptName>(
     name: N,
     k: Named<Definitions[N]['keys'], string>,
     a: Named<Definitions[N]['args'], string | number>,
     rest: (string | number)[] = [],
+    restKeys: string[] = [],
   ): Promise<unknown> {
-    const keyList = scriptKeys(name, k);
+    const keyList = [...scriptKeys(name, k), ...restKeys];
     const args = [functionNames[name], keyList.length, ...keyList, ...definitions[name].args.map((n) => (a as Record<string, string | number>)[n]!), ...rest];
     try {
       return await redis.fcall(...(args as [string, number, ...(string | number)[]]));
@@ -250,6 +254,31 @@ export function createScripts(redis: RedisClient, keys: Keys) {
 
     async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {
       return (await run('roomPersisted', callKeys.roomPersisted(roomId), { persisted: persistedSeq, logWindow })) as number;
+    },
+
+    /**
+     * The user is away on gateway `self`, or has no socket left on it: recorded, and their presence
+     * over the live gateways returned (presence-leave.lua). `others`: the other gateways the caller
+     * knows of; when a live one is missing, nothing is done and the live gateways are returned.
+     */
+    async presenceLeave(
+      self: string,
+      userId: string,
+      state: 'away' | 'gone',
+      liveSince: number,
+      others: string[],
+    ): Promise<{ status: 'OK'; presence: UserPresence } | { status: 'NODES'; live: string[] }> {
+      const reply = (await run(
+        'presenceLeave',
+        callKeys.presenceLeave(self),
+        { user: userId, self, state, now: Date.now(), liveSince },
+        others,
+        others.map((node) => keys.presenceNode(node)),
+      )) as string[];
+      const [status, ...rest] = reply;
+      if (status === 'NODES') return { status, live: rest };
+      const [presence, seen] = rest as ['online' | 'away' | 'offline', string];
+      return { status: 'OK', presence: { user_id: userId, state: presence, last_seen: seen === '' ? null : new Date(Number(seen)).toISOString() } };
     },
   };
 }

@@ -31,6 +31,8 @@ t.test('every script call declares keys of one slot, and its channel lies in tha
       calls.push(['positionRaise', scriptKeys('positionRaise', call.positionRaise(user)), keys.userChannel(user)]);
       calls.push(['userPositionsFill', scriptKeys('userPositionsFill', call.userPositionsFill(user))]);
     }
+    // presence-leave reads the other gateways' hashes it is given.
+    calls.push(['presenceLeave', [...scriptKeys('presenceLeave', call.presenceLeave('n1')), keys.presenceNode('n2'), keys.presenceNode('n3')]]);
     // Presence is read in one pipeline over the global keys.
     calls.push([
       'global',

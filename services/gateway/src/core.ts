@@ -78,7 +78,7 @@ export class GatewayCore implements CoreParts {
     );
     recovery.onMastersChanged((partitions) => this.roomHub.catchUpPartitions(partitions));
     this.userHub = new UserHub(this.channels, redis, keys, log);
-    this.presence = new Presence(redis, db, keys, config.nodeId, config.presenceTtlMs, log);
+    this.presence = new Presence(redis, scripts, db, keys, config.nodeId, config.presenceTtlMs, log);
   }
 
   /** Once the gateway is ready: the node's presence heartbeat begins. */

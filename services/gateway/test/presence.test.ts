@@ -156,3 +156,27 @@ t.test('many members coming online at once reach a room in a few frames, each me
   }
   t.ok(frames.length < others.length, `${others.length} members came online, told in ${frames.length} frames`);
 });
+
+t.test('a gateway that started after another last looked is counted when a user leaves that other one', async (t) => {
+  // The longest TTL: gateway A looks at the live gateways when it starts, before B exists, and not again for 10 s.
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0, env: { PRESENCE_TTL_SECONDS: '30' } });
+  const gwA = await inProcessGateway(t, stack, 'gwA');
+  const gwB = await inProcessGateway(t, stack, 'gwB');
+  const room = await stack.createGroup('alice', ['bob'], gwA);
+  const { client: alice } = await TestClient.open(gwA.wsUrl, stack.token('alice'));
+  t.teardown(() => alice.close());
+  const { client: bobOnA } = await TestClient.open(gwA.wsUrl, stack.token('bob'));
+  const { client: bobOnB } = await TestClient.open(gwB.wsUrl, stack.token('bob'));
+  // Each gateway tells the room of bob coming online there.
+  const online = (f: ServerFrameOf<'presence'>) => f.chat_id === room && said(f, 'bob', 'online') !== undefined;
+  await alice.next('presence', (f) => online(f) && alice.frames.filter((g) => g.type === 'presence' && online(g)).indexOf(f) === 1);
+
+  // Each gateway tells the rooms what it finds when bob leaves it.
+  const about = (after: number) => alice.next('presence', (f) => alice.frames.indexOf(f) >= after && f.users.some((u) => u.user_id === 'bob'));
+  let after = alice.frames.length;
+  await bobOnA.close();
+  t.ok(said(await about(after), 'bob', 'online'), 'bob leaves A while on B: still online');
+  after = alice.frames.length;
+  await bobOnB.close();
+  t.ok(said(await about(after), 'bob', 'offline'), 'bob leaves B too: offline');
+});

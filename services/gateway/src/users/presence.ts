@@ -1,7 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { roomIdsOfUser, type Database, type Kysely } from '@parley/db';
 import { encodeRoomSignal, type UserPresence } from '@parley/protocol';
-import { liveNodes, readPresence, type Keys, type RedisClient } from '@parley/redis';
+import { liveNodes, readPresence, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 
 type LocalState = 'online' | 'away';
 
@@ -10,6 +10,9 @@ interface LocalCounts {
   online: number;
   away: number;
 }
+
+/** Calls of presence-leave before giving up, each with the live gateways the last one found. */
+const MAX_LEAVE_ATTEMPTS = 5;
 
 /** How long a gateway gathers presence changes before telling each room of them in one frame. */
 const ANNOUNCE_BATCH_MS = 250;
@@ -32,9 +35,12 @@ export class Presence {
   private pending = new Map<number, Map<string, UserPresence>>();
   private flushTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** The other live gateways, as of the last heartbeat (or the last leave that found one more). */
+  private others: string[] = [];
 
   constructor(
     private readonly redis: RedisClient,
+    private readonly scripts: Scripts,
     private readonly db: Kysely<Database>,
     private readonly keys: Keys,
     private readonly nodeId: string,
@@ -80,12 +86,23 @@ export class Presence {
     else this.local.delete(userId);
     const after = aggregate(counts);
     if (before === after) return;
-    const node = this.keys.presenceNode(this.nodeId);
-    if (after) await this.redis.hset(node, userId, after);
-    else await this.redis.multi().hdel(node, userId).hset(this.keys.presenceLastSeen(), userId, Date.now()).exec();
     // Online here is online: only away or gone here needs the other gateways' word.
-    const [now] = after === 'online' ? [{ user_id: userId, state: after, last_seen: null }] : await this.lookup([userId]);
-    await this.announce(now!, roomIds);
+    if (after === 'online') await this.redis.hset(this.keys.presenceNode(this.nodeId), userId, after);
+    const now: UserPresence = after === 'online' ? { user_id: userId, state: after, last_seen: null } : await this.leave(userId, after ?? 'gone');
+    await this.announce(now, roomIds);
+  }
+
+  /**
+   * Records the user away here, or gone from here, and reads their presence over the live gateways,
+   * in one script call; again with the live gateways' list when one had started unknown to this one.
+   */
+  private async leave(userId: string, state: 'away' | 'gone'): Promise<UserPresence> {
+    for (let attempt = 1; ; attempt++) {
+      const left = await this.scripts.presenceLeave(this.nodeId, userId, state, Date.now() - this.ttlMs, this.others);
+      if (left.status === 'OK') return left.presence;
+      this.others = left.live.filter((node) => node !== this.nodeId);
+      if (attempt === MAX_LEAVE_ATTEMPTS) throw new Error(`presence of ${userId} not recorded: gateways kept starting meanwhile`);
+    }
   }
 
   /** Each user's presence, aggregated over the live nodes. */
@@ -147,6 +164,7 @@ export class Presence {
       .hset(this.keys.nodeSockets(), this.nodeId, sockets)
       .exec();
     await this.reap(now);
+    this.others = (await liveNodes(this.redis, this.keys, this.ttlMs)).filter((other) => other !== this.nodeId);
   }
 
   private async reap(now: number): Promise<void> {
