@@ -70,8 +70,12 @@ export class RoomHub {
     clearInterval(this.probeTimer);
   }
 
-  /** Adds a listener; resolves once every later event of the room is sure to reach it. */
-  async join(roomId: number, listener: RoomListener): Promise<void> {
+  /**
+   * Adds a listener; resolves once every later event of the room is sure to reach it. When this
+   * join subscribed the node to the room, with the head it read then: every event after it reaches
+   * the listener (a listener that comes later reads the head itself).
+   */
+  async join(roomId: number, listener: RoomListener): Promise<number | undefined> {
     let state = this.rooms.get(roomId);
     if (!state) {
       const listeners = new Set<RoomListener>();
@@ -93,11 +97,13 @@ export class RoomHub {
         this.leave(roomId, listener);
         throw err;
       }
-      state.gate.skipTo(await this.events.head(roomId));
-      return;
+      const head = await this.events.head(roomId);
+      state.gate.skipTo(head);
+      return head;
     }
     state.listeners.add(listener);
     await state.subscribed;
+    return undefined;
   }
 
   leave(roomId: number, listener: RoomListener): void {

@@ -159,14 +159,15 @@ export class Connection implements RoomListener, UserListener {
     const gate: RoomGate = new DeliveryGate(lastSeq, this.writeEvent);
     gate.hold();
     this.rooms.set(roomId, gate);
+    let subscribedAt: number | undefined;
     try {
-      await this.core.roomHub.join(roomId, this);
+      subscribedAt = await this.core.roomHub.join(roomId, this);
     } catch (err) {
       this.rooms.delete(roomId);
       throw err;
     }
     if (this.closed) return;
-    const head = await this.core.roomEvents.head(roomId);
+    const head = subscribedAt ?? (await this.core.roomEvents.head(roomId));
     if (head - lastSeq > this.core.config.resumeMaxEvents) {
       // The skipped range may hold the end of this membership: ask the members cache, which a
       // membership change updates in the same step as it appends its system message.
