@@ -66,3 +66,23 @@ t.test("hello caches its rooms' members: a room's first message needs no Postgre
     t.match(await bob.next('message'), { chat_id: room, seq: 1, content: 'first' }, 'and delivered');
   });
 });
+
+t.test('a gateway asks about a room’s member set once a minute at most, and a set dropped meanwhile is filled when needed', async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const [gateway] = await inProcessGateways(t, stack, 1);
+  const room = (await createGroupRoom(stack.db, 'alice', { name: 'warm', isPublic: false, memberIds: ['bob', 'carol'] })).id;
+  const pttlCalls = async () => (await stack.commandCalls()).get('pttl') ?? 0;
+  const { client: alice } = await TestClient.open(gateway!.wsUrl, stack.token('alice'));
+  t.teardown(() => alice.close());
+  const before = await pttlCalls();
+  const { client: bob } = await TestClient.open(gateway!.wsUrl, stack.token('bob'));
+  const { client: carol } = await TestClient.open(gateway!.wsUrl, stack.token('carol'));
+  t.teardown(() => Promise.all([bob.close(), carol.close()]));
+  t.equal(await pttlCalls(), before, "the next hellos do not ask about the room's member set again");
+
+  // The set dropped (as Redis losing it would): the gateway still takes it as cached, and the first
+  // message fills it.
+  await stack.redis.del(stack.keys.roomMembers(room));
+  t.match(await bob.sendMessage(room, 'still a member', 'c1'), { type: 'ack', seq: 1 });
+  t.match(await carol.next('message'), { chat_id: room, seq: 1 });
+});

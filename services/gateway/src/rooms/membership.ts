@@ -5,6 +5,11 @@ import { readThrough } from './read-through.js';
 /** Room types remembered per gateway (a room's type never changes). */
 const ROOM_TYPES_MAX = 10_000;
 
+/** How long a gateway takes a room's member set, once seen cached, to stay so without asking again (at most its TTL). */
+const WARM_MEMO_MS = 60_000;
+/** Rooms whose member sets a gateway remembers as cached. */
+const WARM_MEMO_MAX = 10_000;
+
 /**
  * Room membership as every frame checks it: a Redis set cached from Postgres. A change commits to
  * Postgres first, then appends its system message, which bumps the generation and drops the set in
@@ -13,6 +18,8 @@ const ROOM_TYPES_MAX = 10_000;
  */
 export class Membership {
   private readonly roomTypes = new Map<number, 'direct' | 'group'>();
+  /** Rooms whose member sets were cached when last looked at, until when that is taken to hold. */
+  private readonly warmUntil = new Map<number, number>();
 
   constructor(
     private readonly redis: RedisClient,
@@ -59,12 +66,29 @@ export class Membership {
 
   /**
    * Caches the member sets of those of the rooms not cached (a connection's rooms at hello), so that
-   * their first messages find them: a room's first message otherwise waits for the fill.
+   * their first messages find them: a room's first message otherwise waits for the fill. A set seen
+   * cached is not asked about again on this gateway for a minute (or its remaining TTL): a hint
+   * only, for a set dropped meanwhile (a membership change) is filled by the next check of it, as
+   * without warming.
    */
-  async warm(roomIds: number[]): Promise<void> {
-    const cached = await Promise.all(roomIds.map((id) => this.redis.exists(this.keys.roomMembers(id))));
-    const cold = roomIds.filter((_, i) => cached[i] === 0);
-    if (cold.length > 0) await this.fill(cold);
+  async warm(roomIds: number[], now = Date.now()): Promise<void> {
+    const unknown = roomIds.filter((id) => (this.warmUntil.get(id) ?? 0) <= now);
+    const ttls = await Promise.all(unknown.map((id) => this.redis.pttl(this.keys.roomMembers(id))));
+    const cold: number[] = [];
+    unknown.forEach((id, i) => {
+      const ttl = ttls[i]!; // ms; -2: no such key, -1: no TTL
+      if (ttl === -2) cold.push(id);
+      else this.remember(id, now + (ttl > 0 ? Math.min(ttl, WARM_MEMO_MS) : WARM_MEMO_MS));
+    });
+    if (cold.length === 0) return;
+    await this.fill(cold);
+    for (const id of cold) this.remember(id, now + Math.min(this.ttlSeconds * 1000, WARM_MEMO_MS));
+  }
+
+  private remember(roomId: number, until: number): void {
+    this.warmUntil.delete(roomId);
+    if (this.warmUntil.size >= WARM_MEMO_MAX) this.warmUntil.delete(this.warmUntil.keys().next().value!);
+    this.warmUntil.set(roomId, until);
   }
 
   /**
