@@ -2,7 +2,7 @@ import { mastersOf, type RedisClient } from './connect.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { eventAroundSeq, type UserPresence } from '@parley/protocol';
-import { positionField, type Keys } from './keys.js';
+import { PERSISTER_GROUP, positionField, type Keys } from './keys.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
 /** What the scripts share: defined once at the top of the library. */
@@ -45,6 +45,7 @@ const definitions = {
   userPositionsFill: { file: 'user-positions-fill', keys: ['positions'], args: [], rest: true },
   roomReconcile: { file: 'room-reconcile', keys: ['meta', 'log', 'incarnation'], args: ['persisted'] },
   partitionMaster: { file: 'partition-master', keys: ['incarnation'], args: [] },
+  streamAck: { file: 'stream-ack', keys: ['stream'], args: ['group'], rest: true },
   presenceLeave: { file: 'presence-leave', keys: ['node', 'lastSeen', 'nodes'], args: ['user', 'self', 'state', 'now', 'liveSince'], rest: true },
 } as const satisfies Record<string, { file: string; keys: readonly string[]; args: readonly string[]; rest?: boolean }>;
 
@@ -130,6 +131,7 @@ export function scriptCallKeys(keys: Keys) {
       incarnation: keys.partitionIncarnation(keys.partitionOf(roomId)),
     }),
     partitionMaster: (partition: number) => ({ incarnation: keys.partitionIncarnation(partition) }),
+    streamAck: (partition: number) => ({ stream: keys.eventStream(partition) }),
     presenceLeave: (nodeId: string) => ({ node: keys.presenceNode(nodeId), lastSeen: keys.presenceLastSeen(), nodes: keys.presenceNodes() }),
   } satisfies { [N in ScriptName]: (...args: never[]) => Named<Definitions[N]['keys'], string> };
 }
@@ -254,6 +256,11 @@ export function createScripts(redis: RedisClient, keys: Keys) {
 
     async roomPersisted(roomId: number, persistedSeq: number, logWindow: number): Promise<number> {
       return (await run('roomPersisted', callKeys.roomPersisted(roomId), { persisted: persistedSeq, logWindow })) as number;
+    },
+
+    /** Acknowledges and deletes entries of a partition's event stream (the persisters'); returns how many were deleted. */
+    async streamAck(partition: number, ids: string[]): Promise<number> {
+      return (await run('streamAck', callKeys.streamAck(partition), { group: PERSISTER_GROUP }, ids)) as number;
     },
 
     /**

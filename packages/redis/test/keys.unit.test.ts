@@ -15,6 +15,7 @@ t.test('every script call declares keys of one slot, and its channel lies in tha
       calls.push(['roomPersisted', scriptKeys('roomPersisted', call.roomPersisted(room))]);
       calls.push(['positionMark', scriptKeys('positionMark', call.positionMark(room)), keys.roomChannel(room)]);
       calls.push(['roomReconcile', scriptKeys('roomReconcile', call.roomReconcile(room))]);
+      calls.push(['streamAck', scriptKeys('streamAck', call.streamAck(keys.partitionOf(room)))]);
       // The persister acks and dead-letters in one MULTI per partition; the CLI's retry moves a letter back in one.
       calls.push(['room dead seqs', [keys.roomMeta(room), keys.roomDeadSeqs(room)]]);
       calls.push([

@@ -49,8 +49,9 @@ const db = createDb({
 const followers: AfterCommit[] = [];
 if (config.search) followers.push(new SearchIndexer(db, config.search));
 if (config.webhook) followers.push(new Notifier(config.webhook, redis, db, keys, log));
-const streams = new StreamReader(config, reader, redis, keys, metrics, log);
-const watermarks = new Watermarks(config, redis, db, keys, createScripts(redis, keys), followers, log);
+const scripts = createScripts(redis, keys);
+const streams = new StreamReader(config, reader, redis, scripts, keys, metrics, log);
+const watermarks = new Watermarks(config, redis, db, keys, scripts, followers, log);
 const writer = new BatchWriter(db, streams, watermarks, followers, metrics, log);
 const persister = new Persister({ config, streams, writer, watermarks, followers, metrics, log });
 

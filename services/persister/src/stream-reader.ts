@@ -1,6 +1,6 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import { masterOfKey, PERSISTER_GROUP, partitionNumbers, waitForReplicas, type Keys, type RedisClient } from '@parley/redis';
+import { masterOfKey, PERSISTER_GROUP, partitionNumbers, waitForReplicas, type Keys, type RedisClient, type Scripts } from '@parley/redis';
 import type { PersisterConfig } from './config.js';
 import type { PersisterMetrics } from './metrics.js';
 import { roomSeqOf, type StreamEntry } from './stream-entry.js';
@@ -29,6 +29,7 @@ export class StreamReader {
     /** For blocking reads only. */
     private readonly blocking: RedisClient,
     private readonly redis: RedisClient,
+    private readonly scripts: Scripts,
     private readonly keys: Keys,
     private readonly metrics: PersisterMetrics,
     private readonly log: Logger,
@@ -174,7 +175,7 @@ export class StreamReader {
     return claimed;
   }
 
-  /** Acks and deletes the entries, in one MULTI per partition (its stream is one key). */
+  /** Acks and deletes the entries: one call of stream-ack.lua per partition (its stream is one key). */
   async ack(entries: readonly PartitionEntry[]): Promise<void> {
     const byPartition = new Map<number, string[]>();
     for (const { partition, entry } of entries) {
@@ -182,15 +183,7 @@ export class StreamReader {
       if (ids) ids.push(entry[0]);
       else byPartition.set(partition, [entry[0]]);
     }
-    await Promise.all(
-      [...byPartition].map(([p, ids]) =>
-        this.redis
-          .multi()
-          .xack(this.keys.eventStream(p), PERSISTER_GROUP, ...ids)
-          .xdel(this.keys.eventStream(p), ...ids)
-          .exec(),
-      ),
-    );
+    await Promise.all([...byPartition].map(([p, ids]) => this.scripts.streamAck(p, ids)));
   }
 
   /**
