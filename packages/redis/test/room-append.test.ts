@@ -1,11 +1,12 @@
 import t from 'tap';
 import { Redis } from 'ioredis';
-import { createKeys, createScripts, scriptLibrary, type AppendInput } from '@parley/redis';
+import { createKeys, createScripts, PERSISTER_GROUP, scriptLibrary, type AppendInput } from '@parley/redis';
 import { startRedis } from '@parley/testkit';
 
 // room-append.lua's own answers, on a real server: the head and the own read mark it writes, and
 // the fence that keeps a server the partition was not reconciled on from handing out seqs; and
-// room-reconcile.lua's floor, which that fence relies on.
+// room-reconcile.lua's floor, which that fence relies on; and stream-ack.lua, a persister's entries
+// acknowledged and deleted in one call.
 const server = await startRedis();
 t.teardown(() => server.stop());
 const redis = new Redis(server.url);
@@ -97,4 +98,19 @@ t.test('a second reconciliation on the same server leaves the floor where the fi
   // A gateway that began reconciling before the record was written comes to the room now.
   t.equal(await scripts.roomReconcile(room, 40), 53, 'the head now');
   t.equal(await redis.hget(meta, 'floor'), '50', 'the floor stays below the seqs this server handed out');
+});
+
+t.test('entries read by a consumer are acked and deleted, more than Lua unpacks at once (8,000); others stay', async (t) => {
+  const stream = keys.eventStream(3);
+  await redis.xgroup('CREATE', stream, PERSISTER_GROUP, '0', 'MKSTREAM');
+  const pipeline = redis.pipeline();
+  for (let i = 0; i < 8600; i++) pipeline.xadd(stream, '*', 'r', 1, 's', i + 1, 'e', '{}');
+  await pipeline.exec();
+  const reply = (await redis.xreadgroup('GROUP', PERSISTER_GROUP, 'p1', 'COUNT', 8500, 'STREAMS', stream, '>')) as Array<[string, Array<[string, string[]]>]>;
+  const ids = reply[0]![1].map(([id]) => id);
+  t.equal(ids.length, 8500);
+  t.equal(await scripts.streamAck(3, ids), 8500, 'all deleted');
+  t.equal(await redis.xlen(stream), 100, 'the entries not read are still there');
+  t.match(await redis.xpending(stream, PERSISTER_GROUP), [0], 'nothing pending');
+  t.equal(await scripts.streamAck(3, [ids[0]!]), 0, 'an entry acked twice changes nothing');
 });
