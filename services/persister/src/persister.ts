@@ -52,19 +52,17 @@ export class Persister {
     // The next read is read and parsed while the current one is written, so that Redis and the
     // persister's own work overlap Postgres'. Prefetched entries are pending for this consumer like
     // any read ones: a crash leaves them to be claimed, and a stop writes them before exiting.
-    let prefetch: Promise<Batch[]> | undefined;
+    let prefetch: Promise<{ batches: Batch[]; more: boolean }> | undefined;
     while (!this.stopping || prefetch) {
       try {
-        const batches = await (prefetch ?? this.read());
+        const { batches, more } = await (prefetch ?? this.read());
         prefetch = undefined;
-        const read = batches.reduce((n, b) => n + b.entries.length, 0);
-        const full = read >= config.batchSize;
-        if (full && !this.stopping && !streams.readingOwnPending) prefetch = this.read();
+        if (more && !this.stopping && !streams.readingOwnPending) prefetch = this.read();
         await this.persist(batches);
-        // A short batch means the stream is nearly drained: let entries gather before the next
+        // A short read means the streams are nearly drained: let entries gather before the next
         // read, since every batch costs a transaction and round trips whatever its size. Acks do
         // not wait for this; only the rows' arrival in Postgres does.
-        if (!full && read > 0 && !this.stopping) await delay(config.lingerMs);
+        if (!more && batches.length > 0 && !this.stopping) await delay(config.lingerMs);
         if (streams.claimDue()) await this.persist(this.batches(await streams.claim()));
         if (watermarks.due()) await watermarks.advance();
         this.failures = 0;
@@ -86,9 +84,10 @@ export class Persister {
     }
   }
 
-  /** The next entries, parsed, in batches of at most PERSISTER_BATCH_SIZE. */
-  private async read(): Promise<Batch[]> {
-    return this.batches(await this.parts.streams.read());
+  /** The next entries, parsed, in batches of at most PERSISTER_BATCH_SIZE; `more` when the streams may hold more. */
+  private async read(): Promise<{ batches: Batch[]; more: boolean }> {
+    const { entries, more } = await this.parts.streams.read();
+    return { batches: this.batches(entries), more };
   }
 
   private batches(entries: PartitionEntry[]): Batch[] {

@@ -23,6 +23,12 @@ export class StreamReader {
   /** Each partition's XAUTOCLAIM cursor. */
   private readonly claimCursors: string[];
   private stopping = false;
+  /**
+   * Entries asked of each partition per read: a batch shared among the partitions that had entries
+   * at the last read, so that a read brings about one batch, which the persister parses while the
+   * last one is written (a read of a batch from each of many partitions held it for its decoding).
+   */
+  private perPartition: number;
 
   constructor(
     private readonly config: PersisterConfig,
@@ -35,6 +41,7 @@ export class StreamReader {
     private readonly log: Logger,
   ) {
     this.claimCursors = partitionNumbers(keys).map(() => '0-0');
+    this.perPartition = config.batchSize;
   }
 
   /** Creates each partition's stream and consumer group, unless they exist. */
@@ -67,30 +74,34 @@ export class StreamReader {
 
   /**
    * The next entries of every partition: this consumer's own pending ones (id 0) while there may be
-   * some, else new ones. COUNT holds per stream, so a read may bring more than a batch.
+   * some, else new ones; `more` when a partition may hold more than it gave.
    */
-  async read(): Promise<PartitionEntry[]> {
+  async read(): Promise<{ entries: PartitionEntry[]; more: boolean }> {
     const from = this.ownPending ? '0' : '>';
-    const read = this.blocking.isCluster ? await this.readEach(from) : await this.readAll(from);
+    const count = this.perPartition;
+    const read = this.blocking.isCluster ? await this.readEach(from, count) : await this.readAll(from, count);
+    const busy = read.filter((r) => r.entries.length > 0);
     await this.onReplicas(
       this.blocking,
-      read.filter((r) => r.entries.length > 0).map((r) => r.partition),
+      busy.map((r) => r.partition),
     );
-    if (from === '0' && read.every((r) => r.entries.length < this.config.batchSize)) this.ownPending = false;
-    return read.flatMap(({ partition, entries }) => entries.map((entry) => ({ partition, entry })));
+    const more = read.some((r) => r.entries.length >= count);
+    if (from === '0' && !more) this.ownPending = false;
+    if (busy.length > 0) this.perPartition = Math.ceil(this.config.batchSize / busy.length);
+    return { entries: read.flatMap(({ partition, entries }) => entries.map((entry) => ({ partition, entry }))), more };
   }
 
   /** One XREADGROUP over every partition's stream, waiting up to PERSISTER_BLOCK_MS for new entries in any. */
-  private async readAll(from: '0' | '>'): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
-    const { batchSize, blockMs, consumer } = this.config;
+  private async readAll(from: '0' | '>', count: number): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
+    const { blockMs, consumer } = this.config;
     const streams = partitionNumbers(this.keys).map((p) => this.keys.eventStream(p));
     const ids = streams.map(() => from);
     // The command's own method, not call(): over RESP3 its reply is a map, which only the method
     // turns back into the [[stream, entries]] shape.
     const reply = (
       from === '>'
-        ? await this.blocking.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)
-        : await this.blocking.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', batchSize, 'STREAMS', ...streams, ...ids)
+        ? await this.blocking.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', count, 'BLOCK', blockMs, 'STREAMS', ...streams, ...ids)
+        : await this.blocking.xreadgroup('GROUP', PERSISTER_GROUP, consumer, 'COUNT', count, 'STREAMS', ...streams, ...ids)
     ) as [string, StreamEntry[]][] | null;
     const partitionOf = new Map(streams.map((stream, p) => [stream, p]));
     return (reply ?? []).map(([stream, entries]) => ({ partition: partitionOf.get(stream)!, entries }));
@@ -101,8 +112,8 @@ export class StreamReader {
    * node's connection: one read per partition instead, all sent together, and when every stream
    * is empty a pause of PERSISTER_LINGER_MS (at least 10 ms) before the next round.
    */
-  private async readEach(from: '0' | '>'): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
-    const { batchSize, consumer } = this.config;
+  private async readEach(from: '0' | '>', count: number): Promise<Array<{ partition: number; entries: StreamEntry[] }>> {
+    const { consumer } = this.config;
     const read = await Promise.all(
       partitionNumbers(this.keys).map(async (partition) => {
         const reply = (await this.blocking.xreadgroup(
@@ -110,7 +121,7 @@ export class StreamReader {
           PERSISTER_GROUP,
           consumer,
           'COUNT',
-          batchSize,
+          count,
           'STREAMS',
           this.keys.eventStream(partition),
           from,
