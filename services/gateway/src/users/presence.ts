@@ -163,15 +163,22 @@ export class Presence {
       .zadd(this.keys.presenceNodes(), now, this.nodeId)
       .hset(this.keys.nodeSockets(), this.nodeId, sockets)
       .exec();
-    await this.reap(now);
-    this.others = (await liveNodes(this.redis, this.keys, this.ttlMs)).filter((other) => other !== this.nodeId);
+    // One read of the node set: the live ones for presence-leave's keys, the dead ones to reap.
+    const stamped = await this.redis.zrangebyscore(this.keys.presenceNodes(), '-inf', '+inf', 'WITHSCORES');
+    const cutoff = now - this.ttlMs;
+    const others: string[] = [];
+    const dead: Array<[node: string, lastBeat: number]> = [];
+    for (let i = 0; i < stamped.length; i += 2) {
+      const [node, beat] = [stamped[i]!, Number(stamped[i + 1])];
+      if (beat >= cutoff && node !== this.nodeId) others.push(node);
+      if (beat <= cutoff) dead.push([node, beat]);
+    }
+    this.others = others;
+    await this.reap(dead);
   }
 
-  private async reap(now: number): Promise<void> {
-    const dead = await this.redis.zrangebyscore(this.keys.presenceNodes(), '-inf', now - this.ttlMs, 'WITHSCORES');
-    for (let i = 0; i < dead.length; i += 2) {
-      const node = dead[i]!;
-      const lastBeat = Number(dead[i + 1]);
+  private async reap(dead: Array<[node: string, lastBeat: number]>): Promise<void> {
+    for (const [node, lastBeat] of dead) {
       // One gateway wins each dead node.
       if (node === this.nodeId || (await this.redis.zrem(this.keys.presenceNodes(), node)) !== 1) continue;
       const users = await this.redis.hkeys(this.keys.presenceNode(node));
