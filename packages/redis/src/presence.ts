@@ -24,8 +24,11 @@ export async function readPresence(redis: RedisClient, keys: Keys, ttlMs: number
   const lastSeen = replies.pop()!;
   return userIds.map((user_id, i) => {
     const states = replies.map((r) => r[i]);
-    const state: UserPresence['state'] = states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline';
-    const seen = lastSeen[i];
-    return { user_id, state, last_seen: state === 'online' || !seen ? null : new Date(Number(seen)).toISOString() };
+    return presenceOf(user_id, states.includes('online') ? 'online' : states.includes('away') ? 'away' : 'offline', lastSeen[i]);
   });
+}
+
+/** A user's presence as told to clients: when last seen (ms, as Redis holds it) only if not online and known. */
+export function presenceOf(user_id: string, state: UserPresence['state'], seen: string | null | undefined): UserPresence {
+  return { user_id, state, last_seen: state === 'online' || !seen ? null : new Date(Number(seen)).toISOString() };
 }

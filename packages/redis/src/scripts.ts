@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { eventAroundSeq, type UserPresence } from '@parley/protocol';
 import { PERSISTER_GROUP, positionField, type Keys } from './keys.js';
+import { presenceOf } from './presence.js';
 
 const scriptDir = new URL('../scripts/', import.meta.url);
 /** What the scripts share: defined once at the top of the library. */
@@ -284,8 +285,8 @@ export function createScripts(redis: RedisClient, keys: Keys) {
       )) as string[];
       const [status, ...rest] = reply;
       if (status === 'NODES') return { status, live: rest };
-      const [presence, seen] = rest as ['online' | 'away' | 'offline', string];
-      return { status: 'OK', presence: { user_id: userId, state: presence, last_seen: seen === '' ? null : new Date(Number(seen)).toISOString() } };
+      const [now, seen] = rest as [UserPresence['state'], string];
+      return { status: 'OK', presence: presenceOf(userId, now, seen) };
     },
   };
 }
