@@ -1,4 +1,4 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { CopyIn } from './connect.js';
 import type { Database, MessageRow, NewMessage } from './database.js';
 
@@ -45,7 +45,7 @@ export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): 
       returning room_id, seq, kind),
     probed as (
       select i.room_id, i.seq,
-        i.kind = 'message' and exists (select 1 from messages c where c.room_id = i.room_id and c.target_seq = i.seq and c.kind <> 'message') as changed
+        i.kind = 'message' and ${changedBefore(sql.ref('i.room_id'), sql.ref('i.seq'))} as changed
       from ins i)
     select count(*)::int as inserted,
       coalesce(array_agg(room_id) filter (where changed), '{}') as rooms, coalesce(array_agg(seq) filter (where changed), '{}') as seqs
@@ -55,6 +55,11 @@ export async function insertMessages(db: Kysely<Database>, rows: NewMessage[]): 
   for (let i = 0; i < rooms.length; i++) targets.push({ room_id: Number(rooms[i]), seq: Number(seqs[i]) });
   await applyMessageChanges(db, targets);
   return inserted;
+}
+
+/** Whether the message at (`room`, `seq`) has edits or deletions in Postgres already: then it must be folded. */
+function changedBefore(room: RawBuilder<unknown>, seq: RawBuilder<unknown>) {
+  return sql<boolean>`exists (select 1 from messages c where c.room_id = ${room} and c.target_seq = ${seq} and c.kind <> 'message')`;
 }
 
 /** The messages a batch's edits and deletions change. */
@@ -90,7 +95,7 @@ export async function copyMessages(trx: Kysely<Database>, copy: CopyIn, rows: Ne
   if (fresh.length > 0) {
     const changed = await sql<{ room_id: number; seq: number }>`
       select t.room_id, t.seq from unnest(${fresh.map((r) => r.room_id)}::bigint[], ${fresh.map((r) => r.seq)}::bigint[]) as t(room_id, seq)
-      where exists (select 1 from messages c where c.room_id = t.room_id and c.target_seq = t.seq and c.kind <> 'message')`.execute(trx);
+      where ${changedBefore(sql.ref('t.room_id'), sql.ref('t.seq'))}`.execute(trx);
     targets.push(...changed.rows);
   }
   await applyMessageChanges(trx, targets);
