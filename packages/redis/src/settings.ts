@@ -17,8 +17,9 @@ export const RedisEnv = {
   /**
    * Replicas an event must reach before it is acked (WAIT after the append), and before a
    * persister writes it to Postgres (WAIT after reading it: an event on a master cut off from its
-   * replicas, never acked, is not persisted). 0 acks once the master has it, and a failover may
-   * lose what its replica had not yet received. Fewer in REDIS_WAIT_TIMEOUT_MS: the send gets
+   * replicas, never acked, is not persisted): every replica the master has online, and at least
+   * this many (any of them may be the one promoted). 0 acks once the master has it, and a failover
+   * may lose what its replica had not yet received. Fewer in REDIS_WAIT_TIMEOUT_MS: the send gets
    * SERVICE_UNAVAILABLE, and the resend with the same client_id is DUPLICATE if the event survived;
    * the persister reads again later.
    */

@@ -35,8 +35,8 @@ export interface RedisCluster {
    * `asking` (by port; every node unless given: across a network partition, the sides disagree).
    */
   masterOf(slot: number, asking?: number[]): Promise<number>;
-  /** The port of a replica of the master on `port`. */
-  replicaOf(port: number): Promise<number>;
+  /** The ports of the replicas of the master on `port`, as that node knows them. */
+  replicasOf(port: number): Promise<number[]>;
   /** Starts a node again, on its port and data directory (its AOF and nodes.conf): a killed master comes back as a replica. */
   restart(port: number): Promise<void>;
   stop(): Promise<void>;
@@ -112,12 +112,12 @@ async function startOnce(options: RedisClusterOptions): Promise<RedisCluster> {
       }
       throw new Error(`no node names a master of slot ${slot}`);
     },
-    async replicaOf(port: number) {
+    async replicasOf(port: number) {
       const rows = await table(port);
       const master = rows.find((r) => portOf(r.address) === port)!;
-      const replica = rows.find((r) => r.flags.includes('slave') && r.master === master.id);
-      if (!replica) throw new Error(`no replica of :${port}`);
-      return portOf(replica.address);
+      const replicas = rows.filter((r) => r.flags.includes('slave') && r.master === master.id).map((r) => portOf(r.address));
+      if (replicas.length === 0) throw new Error(`no replica of :${port}`);
+      return replicas;
     },
     async restart(port: number) {
       const node = nodes.find((n) => n.port === port);

@@ -43,7 +43,7 @@ export class GatewayMetrics {
   });
   readonly replicaWaitTimeouts = new Counter({
     name: 'parley_replica_wait_timeouts_total',
-    help: 'Appends refused because fewer than REDIS_WAIT_REPLICAS replicas had them in REDIS_WAIT_TIMEOUT_MS',
+    help: 'Appends refused because not every online replica (at least REDIS_WAIT_REPLICAS) had them in REDIS_WAIT_TIMEOUT_MS',
     registers: [this.registry],
   });
   readonly relayProbeGaps = new Counter({

@@ -66,7 +66,7 @@ export interface PersisterConfig {
   claimIntervalMs: number;
   watermarkIntervalMs: number;
   roomLogWindow: number;
-  /** Replicas an entry must be on before it is written to Postgres (REDIS_WAIT_REPLICAS). */
+  /** Replicas an entry must be on before it is written to Postgres (REDIS_WAIT_REPLICAS): every online one, at least this many. */
   redisWait: { replicas: number; timeoutMs: number };
   search: SearchIndexerConfig | undefined;
   metrics: { host: string; port: number } | undefined;

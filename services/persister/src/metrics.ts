@@ -24,7 +24,7 @@ export class PersisterMetrics {
   readonly failures = new Counter({ name: 'parley_persister_failures_total', help: 'Batches that failed and were retried', registers: [this.registry] });
   readonly replicaWaitTimeouts = new Counter({
     name: 'parley_persister_replica_wait_timeouts_total',
-    help: 'Reads not persisted because fewer than REDIS_WAIT_REPLICAS replicas had them in REDIS_WAIT_TIMEOUT_MS',
+    help: 'Reads not persisted because not every online replica (at least REDIS_WAIT_REPLICAS) had them in REDIS_WAIT_TIMEOUT_MS',
     registers: [this.registry],
   });
   readonly deadLetters = new Counter({

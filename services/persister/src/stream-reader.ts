@@ -135,7 +135,7 @@ export class StreamReader {
 
   /**
    * With REDIS_WAIT_REPLICAS, what was just read from `partitions` on `connection` is written to
-   * Postgres only once that many replicas have it (WAIT, on the connection that read it, covers
+   * Postgres only once every replica online, and at least that many, have it (WAIT, on the connection that read it, covers
    * everything its master had written by then). A master cut off from its replicas by a network
    * partition holds appends that were never acked and that the promoted replica on the other side
    * never got: persisted, they would come back beside the resends the other side stores. Fewer in
@@ -147,10 +147,10 @@ export class StreamReader {
     // One WAIT per master: partitions on the same master share its replication offset.
     const byMaster = new Map(partitions.map((p) => [masterOfKey(connection, this.keys.eventStream(p)), p]));
     for (const p of byMaster.values()) {
-      const reached = await waitForReplicas(connection, this.keys.eventStream(p), replicas, timeoutMs);
-      if (reached < replicas) {
+      const { reached, wanted } = await waitForReplicas(connection, this.keys.eventStream(p), replicas, timeoutMs);
+      if (reached < wanted) {
         this.metrics.replicaWaitTimeouts.inc();
-        throw new Error(`entries of partition ${p} are on ${reached} of ${replicas} replica(s) after ${timeoutMs} ms: not persisted yet`);
+        throw new Error(`entries of partition ${p} are on ${reached} of ${wanted} replica(s) after ${timeoutMs} ms: not persisted yet`);
       }
     }
   }

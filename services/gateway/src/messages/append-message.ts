@@ -98,9 +98,12 @@ async function appendWithFills(core: GatewayCore, input: AppendInput): Promise<S
   // An ack that is to survive a failover waits for the replicas (a duplicate too: its original may
   // have been acked by nobody). WAIT covers this connection's writes, later ones included.
   const { replicas, timeoutMs } = core.config.redisWait;
-  if (replicas > 0 && (await waitForReplicas(core.redis, core.keys.roomMeta(input.roomId), replicas, timeoutMs)) < replicas) {
-    core.metrics.replicaWaitTimeouts.inc();
-    throw new ParleyError('SERVICE_UNAVAILABLE', `the message is not yet on ${replicas} replica(s); resend it with the same client_id`);
+  if (replicas > 0) {
+    const { reached, wanted } = await waitForReplicas(core.redis, core.keys.roomMeta(input.roomId), replicas, timeoutMs);
+    if (reached < wanted) {
+      core.metrics.replicaWaitTimeouts.inc();
+      throw new ParleyError('SERVICE_UNAVAILABLE', `the message is on ${reached} of ${wanted} replica(s); resend it with the same client_id`);
+    }
   }
   return {
     client_id: input.clientId,

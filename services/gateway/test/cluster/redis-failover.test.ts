@@ -19,7 +19,7 @@ async function failover(
   const slot = slotOf(stack.keys.roomMeta(room));
   const victim = await stack.redisCluster.masterOf(slot);
   const node = stack.redisCluster.nodes.find((n) => n.port === victim)!;
-  const replicaPort = await stack.redisCluster.replicaOf(victim);
+  const [replicaPort] = await stack.redisCluster.replicasOf(victim);
   const replica = stack.redisCluster.nodes.find((n) => n.port === replicaPort)!;
   replica.child.proc.kill('SIGSTOP');
   await stack.redisCluster.cli(victim, 'CLIENT', 'KILL', 'TYPE', 'replica');
