@@ -48,8 +48,8 @@ t.test('conversation list by last activity, room discovery, room detail and part
   );
   t.match(
     visible.body.chats[0],
-    { is_member: false, is_admin: false, member_count: 2, head_seq: 1, last_message: null },
-    'no message is shown to a non-member',
+    { is_member: false, is_admin: false, member_count: 2, head_seq: 1, last_message: { seq: 1, content: 'hello lobby' } },
+    "a public room's last message is shown to anyone signed in (seed 003)",
   );
   const mine = (await stack.http(gwC, 'POST', '/api/chats', carol, { type: 'group', name: 'carol only', is_public: false })).body.id as number;
   const visible2 = await stack.http(gwC, 'GET', '/api/chats?scope=visible', carol);
@@ -60,7 +60,7 @@ t.test('conversation list by last activity, room discovery, room detail and part
     'mine lists only her rooms',
   );
 
-  // Detail: members with role and read position; messages for members only.
+  // Detail: members with role and read position; messages for members, and for anyone in a public room.
   const detail = await stack.http(gwB, 'GET', `/api/chats/${lobby}`, bob);
   t.match(detail, { status: 200, body: { id: lobby, name: 'lobby', is_member: true, is_admin: false, head_seq: 1 } });
   t.match(detail.body.members, [
@@ -69,14 +69,18 @@ t.test('conversation list by last activity, room discovery, room detail and part
   ]);
   t.match(detail.body.latest_messages, [{ seq: 1, content: 'hello lobby' }]);
   const asVisitor = await stack.http(gwC, 'GET', `/api/chats/${lobby}`, carol);
-  t.match(asVisitor, { status: 200, body: { is_member: false, latest_messages: [], last_message: null } }, 'a public room shows visitors no messages');
+  t.match(
+    asVisitor,
+    { status: 200, body: { is_member: false, latest_messages: [{ seq: 1, content: 'hello lobby' }], last_message: { seq: 1 } } },
+    'a public room shows visitors its latest messages before they join (seed 003)',
+  );
   t.equal(asVisitor.body.members.length, 2);
   t.match(await stack.http(gwC, 'GET', `/api/chats/${staff}`, carol), { status: 403, body: { code: 'ROOM_NOT_MEMBER' } });
   t.match(await stack.http(gwC, 'GET', '/api/chats/424242', carol), { status: 404, body: { code: 'ROOM_NOT_FOUND' } });
   t.match(
     await stack.http(gwC, 'GET', `/api/chats/${staff}`, stack.token('root', { claims: { role: 'admin' } })),
-    { status: 200, body: { is_member: false } },
-    'a global admin sees any room',
+    { status: 200, body: { is_member: false, latest_messages: [], last_message: null } },
+    "a global admin sees any room, a private one's messages not",
   );
 
   // Participants, paged.

@@ -44,6 +44,15 @@ export function chatOf(room: RoomRow, role: 'admin' | 'member' | null | undefine
   };
 }
 
+/**
+ * Whether a caller with this role sees a room's latest messages (its detail, its last message):
+ * members do, and in a public room every signed-in user, who may read before joining (seed 003).
+ * History beyond them, sending and files stay with members.
+ */
+function messagesReadable(room: RoomRow, role: 'admin' | 'member' | null | undefined): boolean {
+  return Boolean(role) || room.is_public;
+}
+
 /** /api/chats: the caller's rooms; creating, joining, leaving and deleting rooms. */
 const chats: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
@@ -52,14 +61,13 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const { scope, limit, skip } = request.query;
     const list = scope === 'visible' ? listVisibleRooms : listRoomsOfUser;
     const rows = await list(app.db, request.caller.id, limit, skip);
-    // Messages, the last one included, are for members only.
     const heads = await app.core.roomEvents.heads(rows.map((r) => r.id));
-    const mine = rows.flatMap((r, i) => (r.role ? [{ id: r.id, head: heads[i]! }] : []));
+    const readable = rows.flatMap((r, i) => (messagesReadable(r, r.role) ? [{ id: r.id, head: heads[i]! }] : []));
     const latest = await app.core.roomEvents.latest(
-      mine.map((r) => r.id),
-      mine.map((r) => r.head),
+      readable.map((r) => r.id),
+      readable.map((r) => r.head),
     );
-    const lastOf = new Map(mine.map((r, i) => [r.id, latest[i]!]));
+    const lastOf = new Map(readable.map((r, i) => [r.id, latest[i]!]));
     return { chats: rows.map((r, i) => chatOf(r, r.role, heads[i]!, lastOf.get(r.id) ?? null)) };
   });
 
@@ -68,8 +76,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     requireVisible(access, request.caller);
     const { room, role } = access;
     const [head, members] = await Promise.all([app.core.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
-    // Messages are for members only; a public room's other visitors see its metadata and members.
-    const events = role ? await app.core.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
+    const events = messagesReadable(room, role) ? await app.core.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
     const messages = events
       .filter((e) => isMessageEvent(e.event))
       .map((e) => messageOfEvent(e.event))
