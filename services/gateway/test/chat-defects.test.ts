@@ -1,4 +1,4 @@
-// The /chat page's defects of issue 23, each as a user meets it, in Chromium against two gateways.
+// The /chat page's defects of issues 23 and 40, each as a user meets it, in Chromium against two gateways.
 import t, { type Test } from 'tap';
 import type { Browser, Page } from 'playwright-core';
 import { Stack, upload } from '@parley/testkit';
@@ -284,4 +284,23 @@ browserTest('12. a direct chat with myself says why it cannot be; 13. others see
   const mine = a.locator('#messages li', { hasText: 'hello from Bob' });
   await mine.waitFor();
   t.equal(await mine.locator('.who').textContent(), 'Bob Builder', 'the sender by name, not by id');
+});
+
+browserTest('issue 40, 1. the room list shows no deleted text, and an edited message as it reads now', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  const chat = await stack.createGroup(alice!, [bob!]);
+  const b = await pageOf(gwB, bob!);
+  const secret = await post(gwA, alice!, chat, 'my door code is 4711');
+  await b.locator(`#rooms li[data-room="${chat}"] .preview:text("door code is 4711")`).waitFor();
+  const deleted = await api(gwA, alice!, 'DELETE', `/api/chats/${chat}/messages/${secret}`);
+  t.equal(deleted.status, 201);
+  await b.locator(`#rooms li[data-room="${chat}"] .preview:text("Message deleted")`).waitFor();
+  t.notMatch(await b.locator('#rooms').textContent(), /4711/, 'the deleted text is gone from the room list');
+
+  const typo = await post(gwA, alice!, chat, 'meet at 5');
+  await b.locator(`#rooms li[data-room="${chat}"] .preview:text("meet at 5")`).waitFor();
+  const edited = await api(gwA, alice!, 'PATCH', `/api/chats/${chat}/messages/${typo}`, { client_id: `t-${++serial}`, content: 'meet at 6' });
+  t.equal(edited.status, 201);
+  await b.locator(`#rooms li[data-room="${chat}"] .preview:text("meet at 6")`).waitFor();
+  t.pass('the edit reached the preview without a reload');
 });

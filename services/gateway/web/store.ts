@@ -16,7 +16,7 @@ export interface Room {
   /** When the room last had a message (or was created): the list's order. */
   activity: string;
   /** The newest message, for the list's preview. */
-  last: Pick<Message, 'sender_id' | 'content' | 'message_type' | 'created_at' | 'deleted_at'> | undefined;
+  last: Message | undefined;
 }
 
 /** The open conversation: its room, its messages oldest first, and where paging back goes on. */
@@ -428,8 +428,12 @@ function bumpHead(roomId: number, seq: number): void {
   withRoom(roomId, (room) => ({ ...room, head: Math.max(room.head, seq) }));
 }
 
+/** An edit or deletion of a message: in the open thread, and in the room list's preview if it is the room's last. */
 function patchMessage(roomId: number, seq: number, change: (m: Message) => Message): void {
-  withThread(roomId, (t) => ({ ...t, messages: t.messages.map((m) => (m.seq === seq ? change(m) : m)) }));
+  batch(() => {
+    withRoom(roomId, (room) => (room.last?.seq === seq ? { ...room, last: change(room.last) } : room));
+    withThread(roomId, (t) => ({ ...t, messages: t.messages.map((m) => (m.seq === seq ? change(m) : m)) }));
+  });
 }
 
 /** How a system message changes a room's member count. */
