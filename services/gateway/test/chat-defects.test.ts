@@ -304,3 +304,23 @@ browserTest('issue 40, 1. the room list shows no deleted text, and an edited mes
   await b.locator(`#rooms li[data-room="${chat}"] .preview:text("meet at 6")`).waitFor();
   t.pass('the edit reached the preview without a reload');
 });
+
+browserTest('issue 40, 2. a group made in the page is private unless asked, and the page says which', async (t, pageOf) => {
+  const [alice, carol] = users('alice', 'carol');
+  const a = await pageOf(gwA, alice!);
+  const create = async (name: string, isPublic: boolean) => {
+    await a.fill('#new-group input[name=value]', name);
+    if (isPublic) await a.check('#new-group input[name=public]');
+    await a.click('#new-group button');
+    await a.waitForSelector(`#room-title:text("${name}")`);
+    return a.textContent('#room-sub');
+  };
+  const secret = `Plans ${serial}`;
+  t.match(await create(secret, false), /^private group · 1 member/, 'private by default, and it says so');
+  const open = `Open house ${serial}`;
+  t.match(await create(open, true), /^public group · 1 member/, 'public when asked');
+  const visible = await api(gwB, carol!, 'GET', '/api/chats?scope=visible&limit=100');
+  const names = visible.body.chats.map((c: { name: string }) => c.name);
+  t.ok(names.includes(open), 'others find the public one');
+  t.notOk(names.includes(secret), 'and not the private one');
+});

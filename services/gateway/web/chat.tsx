@@ -1,6 +1,6 @@
 // The /chat page: a chat client on @parley/client, in Preact components over the signals of
 // store.ts. Every string from the server is rendered as text (JSX children), never as HTML.
-import { Fragment, render } from 'preact';
+import { Fragment, render, type ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { signal, useSignal, useSignalEffect } from '@preact/signals';
 import type { Attachment, Message } from '@parley/protocol';
@@ -129,20 +129,29 @@ function SignIn() {
 }
 
 /** A one-field form that runs an action and shows what it throws. */
-function InlineForm(props: { id: string; placeholder: string; title: string; maxLength: number; action: (value: string) => Promise<void> }) {
+/** A one-line form: a text field, the `children` (options beside it), and a button. */
+function InlineForm(props: {
+  id: string;
+  placeholder: string;
+  title: string;
+  maxLength: number;
+  action: (value: string, form: HTMLFormElement) => Promise<void>;
+  children?: ComponentChildren;
+}) {
   const submit = (event: Event) => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
     const value = field(form, 'value');
     if (!value) return;
     store.attempt(async () => {
-      await props.action(value);
+      await props.action(value, form);
       form.reset();
     });
   };
   return (
     <form id={props.id} class="inline" onSubmit={submit}>
       <input name="value" placeholder={props.placeholder} aria-label={props.placeholder} required maxLength={props.maxLength} />
+      {props.children}
       <button title={props.title} aria-label={props.title}>
         +
       </button>
@@ -216,7 +225,17 @@ function Sidebar() {
         </span>
       </header>
       <InlineForm id="new-direct" placeholder="Chat with user id…" title="Start a direct chat" maxLength={128} action={store.createDirect} />
-      <InlineForm id="new-group" placeholder="New group name…" title="Create a group" maxLength={100} action={store.createGroup} />
+      <InlineForm
+        id="new-group"
+        placeholder="New group name…"
+        title="Create a group"
+        maxLength={100}
+        action={(name, form) => store.createGroup(name, new FormData(form).has('public'))}
+      >
+        <label class="option" title="Anyone can find and join a public group; a private one only by invitation">
+          <input type="checkbox" name="public" /> public
+        </label>
+      </InlineForm>
       <nav aria-label="Rooms">
         <RoomList />
       </nav>
@@ -552,7 +571,13 @@ function Conversation() {
         )}
         <h2 id="room-title">{room ? store.roomTitle(room) : 'Pick a conversation'}</h2>
         <span id="room-sub" class="muted">
-          {room ? (room.type === 'direct' ? (room.peer ? presenceText(room.peer) : 'direct chat') : `group · ${plural(room.memberCount, 'member')}`) : ''}
+          {room
+            ? room.type === 'direct'
+              ? room.peer
+                ? presenceText(room.peer)
+                : 'direct chat'
+              : `${room.isPublic ? 'public' : 'private'} group · ${plural(room.memberCount, 'member')}`
+            : ''}
         </span>
         {room?.type === 'group' && (
           <>

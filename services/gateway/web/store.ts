@@ -13,6 +13,8 @@ export interface Room {
   read: number;
   memberCount: number;
   isAdmin: boolean;
+  /** A group anyone can find and join; private groups take members by invitation. */
+  isPublic: boolean;
   /** When the room last had a message (or was created): the list's order. */
   activity: string;
   /** The newest message, for the list's preview. */
@@ -259,6 +261,7 @@ async function loadRooms(): Promise<void> {
       read: Math.max(reads.get(chat.id) ?? 0, known?.read ?? 0),
       memberCount: chat.member_count,
       isAdmin: chat.is_admin,
+      isPublic: chat.is_public,
       activity,
       last: known?.last && chat.last_message && known.last.created_at > chat.last_message.created_at ? known.last : (chat.last_message ?? known?.last),
     });
@@ -537,8 +540,9 @@ export async function createDirect(user: string): Promise<void> {
   await openRoom(chat.id);
 }
 
-export async function createGroup(name: string): Promise<void> {
-  const chat = await client.request<Chat>('POST', '/api/chats', { type: 'group', name });
+/** A new group, private unless asked otherwise: a public one anyone can find and join. */
+export async function createGroup(name: string, isPublic: boolean): Promise<void> {
+  const chat = await client.request<Chat>('POST', '/api/chats', { type: 'group', name, is_public: isPublic });
   await loadRooms();
   await openRoom(chat.id);
 }
