@@ -180,7 +180,11 @@ function start(session: Session): void {
     return current.token;
   };
   client = new ParleyClient({ url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`, token });
-  client.on('state', (state) => (connection.value = state));
+  client.on('state', (state) => {
+    connection.value = state;
+    // Without a WebSocket there is no welcome: the rooms are loaded when the polling starts.
+    if (state === 'polling') attempt(loadRooms);
+  });
   client.on('welcome', (w) => {
     gateway.value = w.node_id;
     attempt(loadRooms);
