@@ -355,3 +355,27 @@ browserTest('issue 40, 3. with WebSockets blocked the page polls: rooms listed, 
   await a.locator('#messages li', { hasText: 'before the reload' }).waitFor();
   t.equal(await a.getAttribute('#messages', 'data-room'), String(kept), 'the room open before the reload is open again');
 });
+
+browserTest("issue 40, 4. on a phone, Back returns from a conversation to the room list, and the page's own back button is the same", async (t, pageOf) => {
+  const [alice, bob, carol] = users('alice', 'bob', 'carol');
+  const toBob = await direct(alice!, bob!);
+  const toCarol = await direct(alice!, carol!);
+  const a = await pageOf(gwA, alice!, 'Alice', { width: 390, height: 740 });
+  const view = () => a.getAttribute('#app', 'data-view');
+  const chat = a.url();
+  await room(a, bob!).click();
+  await a.locator('#app[data-view="conversation"]').waitFor();
+  await a.goBack();
+  await a.locator('#app[data-view="rooms"]').waitFor();
+  t.equal(a.url(), chat, 'Back stayed on the page, at the room list');
+
+  await room(a, bob!).click();
+  await a.locator(`#messages[data-room="${toBob}"]`).waitFor();
+  await a.click('.room-header .back');
+  await a.locator('#app[data-view="rooms"]').waitFor();
+  await room(a, carol!).click();
+  await a.locator(`#messages[data-room="${toCarol}"]`).waitFor();
+  await a.goBack();
+  await a.locator('#app[data-view="rooms"]').waitFor();
+  t.equal(await view(), 'rooms', 'after the back button, Back from the next room opened is the list again');
+});

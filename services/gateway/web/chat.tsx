@@ -565,7 +565,7 @@ function Conversation() {
     >
       <header class="room-header">
         {room && (
-          <button class="back quiet" aria-label="Back to the conversations" onClick={store.closeRoom}>
+          <button class="back quiet" aria-label="Back to the conversations" onClick={store.back}>
             ←
           </button>
         )}

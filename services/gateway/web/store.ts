@@ -333,6 +333,10 @@ let opening = 0;
 export async function openRoom(id: number): Promise<void> {
   const ticket = ++opening;
   localStorage.setItem(roomKey(me.value!.id), String(id));
+  // An open conversation is a history entry of its own, so that Back (a phone's gesture too)
+  // returns to the room list instead of leaving the page; switching rooms replaces it.
+  if (openInHistory() === undefined) history.pushState({ room: id }, '');
+  else history.replaceState({ room: id }, '');
   batch(() => {
     activeId.value = id;
     typing.value = new Map();
@@ -406,9 +410,26 @@ export async function loadOlder(): Promise<boolean> {
   return page.messages.length > 0;
 }
 
+/** The room the current history entry was opened for (undefined: the room list's entry). */
+const openInHistory = () => (history.state as { room?: number } | null)?.room;
+
+/** The conversation's back button: the history entry goes as Back would take it. */
+export function back(): void {
+  if (openInHistory() === undefined) closeRoom();
+  else history.back();
+}
+
+window.addEventListener('popstate', () => {
+  const room = openInHistory();
+  if (room === undefined) {
+    if (activeId.value !== undefined) closeRoom();
+  } else if (room !== activeId.value && rooms.value.has(room)) attempt(() => openRoom(room));
+});
+
 /** Back to the room list (on a phone, the list's screen). */
 export function closeRoom(): void {
   if (me.value) localStorage.removeItem(roomKey(me.value.id));
+  if (openInHistory() !== undefined) history.replaceState(null, '');
   batch(() => {
     opening++;
     activeId.value = undefined;
