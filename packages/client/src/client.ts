@@ -51,10 +51,12 @@ export interface ClientOptions {
   resume?: Record<number, number>;
   /** History page size used to catch up after `resume_too_far`. */
   historyPageSize?: number;
-  /** How long a ping may wait for its pong before the connection is taken for dead. */
+  /** How long a ping may wait for its pong before the connection is taken for dead (and dropped, not closed). */
   pongTimeoutMs?: number;
   /** How often the client pings an idle connection. */
   pingIntervalMs?: number;
+  /** How long a send may wait with nothing at all heard from the server before the client pings at once. */
+  ackProbeMs?: number;
   /** Consecutive WebSocket attempts that never open before the client falls back to polling. */
   fallbackAfterFailures?: number;
   /** How often rooms are polled in the fallback. */
@@ -123,6 +125,11 @@ export class ParleyClient {
   private reconnectTimer: ReturnType<typeof setTimeout> | undefined;
   private pingTimer: ReturnType<typeof setInterval> | undefined;
   private pongDeadline: ReturnType<typeof setTimeout> | undefined;
+  private ackProbe: ReturnType<typeof setTimeout> | undefined;
+  /** When the server was last heard from on the current socket. */
+  private heardAt = 0;
+  /** Whether the current socket ever opened. */
+  private socketOpened = false;
   private refreshTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new Map<keyof ClientEvents, Set<Listener<never>>>();
   /** The welcome's epoch (which Redis the seqs come from), told back on resume. */
@@ -146,7 +153,14 @@ export class ParleyClient {
   private readonly options: Required<
     Pick<
       ClientOptions,
-      'maxPendingSends' | 'historyPageSize' | 'pongTimeoutMs' | 'pingIntervalMs' | 'fallbackAfterFailures' | 'pollIntervalMs' | 'tokenRefreshMarginMs'
+      | 'maxPendingSends'
+      | 'historyPageSize'
+      | 'pongTimeoutMs'
+      | 'pingIntervalMs'
+      | 'ackProbeMs'
+      | 'fallbackAfterFailures'
+      | 'pollIntervalMs'
+      | 'tokenRefreshMarginMs'
     >
   > &
     ClientOptions;
@@ -157,6 +171,7 @@ export class ParleyClient {
       historyPageSize: 100,
       pongTimeoutMs: 10_000,
       pingIntervalMs: 25_000,
+      ackProbeMs: 3000,
       fallbackAfterFailures: 3,
       pollIntervalMs: 2000,
       tokenRefreshMarginMs: 60_000,
@@ -301,9 +316,9 @@ export class ParleyClient {
       return this.scheduleReconnect();
     }
     this.socket = socket;
-    let opened = false;
+    this.socketOpened = false;
     socket.onopen = () => {
-      opened = true;
+      this.socketOpened = true;
       this.failedOpens = 0;
       const resume = Object.entries(this.rooms.positions())
         .slice(0, 2000)
@@ -317,14 +332,28 @@ export class ParleyClient {
     };
     socket.onerror = () => undefined; // onclose follows
     socket.onclose = () => {
-      if (this.socket !== socket) return;
-      this.socket = undefined;
-      this.stopSocketTimers();
-      // Unanswered sends go again on the next socket.
-      for (const p of this.pending.values()) p.sent = false;
-      if (!opened && ++this.failedOpens >= this.options.fallbackAfterFailures && this.state !== 'polling') this.startPolling();
-      this.scheduleReconnect();
+      if (this.socket === socket) this.lose();
     };
+  }
+
+  /** The socket is gone (closed, or taken for dead): unanswered sends go again on the next one. */
+  private lose(): void {
+    this.socket = undefined;
+    this.stopSocketTimers();
+    for (const p of this.pending.values()) p.sent = false;
+    if (!this.socketOpened && ++this.failedOpens >= this.options.fallbackAfterFailures && this.state !== 'polling') this.startPolling();
+    this.scheduleReconnect();
+  }
+
+  /**
+   * A ping went unanswered: the connection is taken for dead at once. On a network that is gone
+   * (a half-open connection) a close handshake never ends and no close event comes, so the socket
+   * is dropped, its close only started, and its late events are ignored.
+   */
+  private drop(socket: SocketLike): void {
+    if (this.socket !== socket) return;
+    this.lose();
+    socket.close(4000, 'no pong');
   }
 
   private scheduleReconnect(): void {
@@ -450,6 +479,18 @@ export class ParleyClient {
   private transmit(p: PendingSend): void {
     p.sent = this.socket?.readyState === OPEN;
     this.write(p.frame);
+    if (p.sent) this.armAckProbe();
+  }
+
+  /** A send in flight and nothing heard for ackProbeMs: the connection is checked at once. */
+  private armAckProbe(after = this.options.ackProbeMs): void {
+    this.ackProbe ??= setTimeout(() => {
+      this.ackProbe = undefined;
+      if (![...this.pending.values()].some((p) => p.sent)) return;
+      const quiet = Date.now() - this.heardAt;
+      if (quiet >= this.options.ackProbeMs) this.ping();
+      else this.armAckProbe(this.options.ackProbeMs - quiet);
+    }, after);
   }
 
   /** Paced sending: the oldest waiting send goes, unless one is still unanswered; none left ends it. */
@@ -469,15 +510,22 @@ export class ParleyClient {
     if (this.state === 'open') this.write(frame);
   }
 
-  /** Pings a quiet connection; one whose pong does not come is closed, and reconnected. */
+  /**
+   * Something came from the server: the connection lives. A quiet one is pinged, and so is one
+   * with a send in flight that stays quiet for ackProbeMs; one whose pong does not come is dropped.
+   */
   private armHeartbeat(): void {
     clearTimeout(this.pongDeadline);
     this.pongDeadline = undefined;
-    if (this.pingTimer) return;
-    this.pingTimer = setInterval(() => {
-      this.write({ type: 'ping' });
-      this.pongDeadline ??= setTimeout(() => this.socket?.close(4000, 'no pong'), this.options.pongTimeoutMs);
-    }, this.options.pingIntervalMs);
+    this.heardAt = Date.now();
+    this.pingTimer ??= setInterval(() => this.ping(), this.options.pingIntervalMs);
+  }
+
+  private ping(): void {
+    const socket = this.socket;
+    if (!socket || socket.readyState !== OPEN) return;
+    this.write({ type: 'ping' });
+    this.pongDeadline ??= setTimeout(() => this.drop(socket), this.options.pongTimeoutMs);
   }
 
   /** Asks for a fresh token before `expiresAt` and sends it over this socket (when the token option is a function). */
@@ -505,8 +553,10 @@ export class ParleyClient {
     clearTimeout(this.refreshTimer);
     clearInterval(this.pingTimer);
     clearTimeout(this.pongDeadline);
+    clearTimeout(this.ackProbe);
     this.pingTimer = undefined;
     this.pongDeadline = undefined;
+    this.ackProbe = undefined;
   }
 
   private setState(state: ConnectionState): void {

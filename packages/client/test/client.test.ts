@@ -1,5 +1,5 @@
 import { createHook } from 'node:async_hooks';
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
@@ -374,4 +374,78 @@ t.test('a closed client hears nothing more from its old socket, and keeps no tim
   await new Promise((resolve) => setImmediate(resolve)); // destroy hooks are emitted in a batch, after the current tick
   hook.disable();
   t.same([...armed], [], 'no heartbeat or refresh timer is left running');
+});
+
+/**
+ * A `ws` socket behind a network the test can cut: once cut, nothing passes either way, the socket
+ * still says it is open, and its close never ends (no close event), as on a network that is gone.
+ */
+function cuttableNetwork(t: Test) {
+  const sockets: Array<{ ws: WebSocket; cut: boolean }> = [];
+  t.teardown(() => sockets.forEach((s) => s.ws.terminate()));
+  class OverNetwork implements SocketLike {
+    onopen: SocketLike['onopen'] = null;
+    onmessage: SocketLike['onmessage'] = null;
+    onclose: SocketLike['onclose'] = null;
+    onerror: SocketLike['onerror'] = null;
+    private readonly link: { ws: WebSocket; cut: boolean };
+    constructor(url: string) {
+      const link = { ws: new WebSocket(url), cut: false };
+      this.link = link;
+      sockets.push(link);
+      link.ws.onopen = (e) => link.cut || this.onopen?.(e);
+      link.ws.onmessage = (e) => link.cut || this.onmessage?.(e);
+      link.ws.onclose = (e) => link.cut || this.onclose?.(e);
+      link.ws.onerror = (e) => link.cut || this.onerror?.(e);
+    }
+    get readyState(): number {
+      return this.link.ws.readyState;
+    }
+    send(data: string): void {
+      if (!this.link.cut) this.link.ws.send(data);
+    }
+    close(code?: number, reason?: string): void {
+      if (!this.link.cut) this.link.ws.close(code, reason);
+    }
+  }
+  return { OverNetwork, cut: () => sockets.forEach((s) => (s.cut = true)) };
+}
+
+t.test('a half-open connection (the network gone, no close event coming) is noticed in seconds, idle or on a send', async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const gw = await inProcessGateway(t, stack);
+  const room = await stack.createGroup('alice', ['bob'], gw);
+  const connected = async (options: { pingIntervalMs: number; pongTimeoutMs: number; ackProbeMs?: number }) => {
+    const network = cuttableNetwork(t);
+    const client = new ParleyClient({
+      url: gw.wsUrl,
+      token: () => stack.token('alice'),
+      WebSocket: network.OverNetwork,
+      reconnect: { initialDelayMs: 50, maxDelayMs: 200 },
+      ...options,
+    });
+    t.teardown(() => client.close());
+    const states: string[] = [];
+    client.on('state', (s) => states.push(s));
+    let welcomes = 0;
+    client.on('welcome', () => welcomes++);
+    client.connect();
+    await eventually(() => welcomes === 1, 10_000, 'welcomed');
+    return { client, network, states, welcomed: () => welcomes };
+  };
+
+  // Idle: the ping's pong never comes; the socket is dropped, not waited for, and a new one opens.
+  const idle = await connected({ pingIntervalMs: 200, pongTimeoutMs: 300 });
+  idle.network.cut();
+  await eventually(() => idle.states.includes('reconnecting'), 10_000, 'an idle half-open connection taken for dead after a missed pong');
+  await eventually(() => idle.welcomed() === 2, 10_000, 'connected again');
+
+  // A send with nothing heard back for ackProbeMs pings at once, long before the next ping is due.
+  const busy = await connected({ pingIntervalMs: 600_000, pongTimeoutMs: 300, ackProbeMs: 300 });
+  busy.network.cut();
+  let ack: Awaited<ReturnType<ParleyClient['send']>> | undefined;
+  void busy.client.send(room, 'sent into a dead network', { clientId: 'half-open-1' }).then((a) => (ack = a));
+  await eventually(() => ack, 15_000, 'the send acked on a new connection');
+  t.same(busy.states.slice(-2), ['reconnecting', 'open'], 'the user is told (reconnecting), then connected again');
+  t.match(ack, { chat_id: room, client_id: 'half-open-1', seq: 1 }, 'the send acked on the new connection');
 });
