@@ -379,3 +379,49 @@ browserTest("issue 40, 4. on a phone, Back returns from a conversation to the ro
   await a.locator('#app[data-view="rooms"]').waitFor();
   t.equal(await view(), 'rooms', 'after the back button, Back from the next room opened is the list again');
 });
+
+browserTest('issue 40, 5. a half-open connection is noticed within seconds of a send, the user told, and the message goes', async (t, pageOf) => {
+  const { a, b } = await conversation(pageOf);
+  // From the reload on, the page's sockets run over a network the test can cut: nothing passes,
+  // the socket still says open, and a close never ends (as when Wi-Fi is gone).
+  await a.context().addInitScript({
+    content: `{
+      const Native = window.WebSocket;
+      const links = [];
+      window.cutNetwork = () => links.forEach((l) => (l.cut = true));
+      window.WebSocket = class {
+        constructor(url) {
+          const link = { ws: new Native(url), cut: false };
+          links.push(link);
+          this.link = link;
+          this.onopen = this.onmessage = this.onclose = this.onerror = null;
+          for (const e of ['open', 'message', 'close', 'error']) link.ws['on' + e] = (ev) => link.cut || this['on' + e]?.(ev);
+        }
+        get readyState() { return this.link.ws.readyState; }
+        send(data) { if (!this.link.cut) this.link.ws.send(data); }
+        close(code, reason) { if (!this.link.cut) this.link.ws.close(code, reason); }
+      };
+    }`,
+  });
+  await a.reload();
+  await a.locator('#conn[data-state="open"]').waitFor();
+  await a.locator('#composer').waitFor();
+  // What the connection indicator says, each change with its time (the reconnect itself is quick).
+  await a.evaluate(() => {
+    const shown: Array<{ state: string | null; at: number }> = [];
+    (window as unknown as { shown: typeof shown }).shown = shown;
+    const conn = document.querySelector('#conn')!;
+    new MutationObserver(() => shown.push({ state: conn.getAttribute('data-state'), at: Date.now() })).observe(conn, { attributes: true });
+    (window as unknown as { cutNetwork: () => void }).cutNetwork();
+  });
+  const sentAt = Date.now();
+  await a.fill('#text', 'into the dead network');
+  await a.press('#text', 'Enter');
+  await b.locator('#messages li[data-seq] .body', { hasText: 'into the dead network' }).waitFor({ timeout: 30_000 });
+  await a.locator('#messages li[data-seq] .body', { hasText: 'into the dead network' }).waitFor();
+  const shown = await a.evaluate(() => (window as unknown as { shown: Array<{ state: string; at: number }> }).shown);
+  const told = shown.find((s) => s.state === 'reconnecting');
+  t.ok(told, `the page said it was reconnecting (${shown.map((s) => s.state).join(' → ')})`);
+  t.ok(told && told.at - sentAt < 20_000, `${(((told?.at ?? NaN) - sentAt) / 1000).toFixed(1)} s after the send (< 20 s)`);
+  t.pass('sent on the new connection, and the other side has it');
+});
