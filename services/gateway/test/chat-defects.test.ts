@@ -425,3 +425,33 @@ browserTest('issue 40, 5. a half-open connection is noticed within seconds of a 
   t.ok(told && told.at - sentAt < 20_000, `${(((told?.at ?? NaN) - sentAt) / 1000).toFixed(1)} s after the send (< 20 s)`);
   t.pass('sent on the new connection, and the other side has it');
 });
+
+browserTest('issue 40, 6. promoted, the admin controls come at once; the "New messages" divider sits at the first unread past a page', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  const chat = await stack.createGroup(alice!, [bob!]);
+  // More unread than a page of history (50), sent no faster than the rate limit lets through.
+  for (let i = 1; i <= 70; i++) {
+    for (;;) {
+      const res = await api(gwA, alice!, 'POST', `/api/chats/${chat}/messages`, {
+        client_id: `backlog-${serial}-${i}`,
+        message_type: 'text',
+        content: `backlog ${i}`,
+      });
+      if (res.status === 201) break;
+      if (res.status !== 429) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
+      await new Promise((resolve) => setTimeout(resolve, res.body.retry_after_ms as number));
+    }
+  }
+  const b = await pageOf(gwB, bob!);
+  await room(b, `backlog 70`).click();
+  await b.locator('#messages li.divider.unread').waitFor();
+  t.equal(await b.locator('#messages li.divider.unread + li .body').textContent(), 'backlog 1', 'the divider sits before the first unread message');
+
+  await b.click('.members-toggle');
+  await b.locator('#members li', { hasText: alice! }).waitFor();
+  t.equal(await b.locator('#add-member').count(), 0, 'a member has no admin controls');
+  const promoted = await api(gwA, alice!, 'PATCH', `/api/chats/${chat}/participants/${bob}`, { role: 'admin' });
+  t.equal(promoted.status, 200);
+  await b.locator('#add-member').waitFor();
+  t.pass('promoted: the admin controls without a reload');
+});

@@ -414,7 +414,7 @@ function Messages({ t }: { t: store.Thread }) {
         return (
           <Fragment key={m.seq}>
             {newDay && <li class="divider day">{dayLabel(m.created_at)}</li>}
-            {firstNew && <li class="divider unread">New messages</li>}
+            {firstNew && <li class="divider unread">{t.unreadAbove ? 'New messages (more above)' : 'New messages'}</li>}
             <MessageItem m={m} status={marks.get(m.seq)} />
           </Fragment>
         );

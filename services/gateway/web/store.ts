@@ -33,6 +33,8 @@ export interface Thread {
   delivered: number;
   /** The first message I had not read when I opened the room (0: none): the "new messages" divider goes before it. */
   firstUnread: number;
+  /** Unread messages lie beyond what opening the room loaded (more than UNREAD_REACH): the divider says so at the top. */
+  unreadAbove: boolean;
   /** The room's members with their roles (groups), asked for when the member list is shown. */
   members: readonly Participant[] | undefined;
 }
@@ -325,6 +327,8 @@ async function resolveNames(ids: Iterable<string | null>): Promise<void> {
 }
 
 let opening = 0;
+/** How many seqs back from the head opening a room loads to find where its unread messages start. */
+const UNREAD_REACH = 500;
 
 /**
  * Opens a room: its header at once, its messages when they come. A room opened after it wins: the
@@ -348,6 +352,7 @@ export async function openRoom(id: number): Promise<void> {
       readBy: new Map(),
       delivered: 0,
       firstUnread: 0,
+      unreadAbove: false,
       members: undefined,
     };
   });
@@ -370,29 +375,36 @@ export async function openRoom(id: number): Promise<void> {
     if (ticket !== opening) return;
     if (status.status !== 'sent') delivered = mine.seq;
   }
+  // More unread than the first page: older pages too, so that the divider sits where they start.
+  const readAtOpen = room?.read ?? 0;
+  const pages = [page.messages];
+  let olderCursor = page.next_before ?? 0;
+  while (olderCursor > readAtOpen + 1 && page.head_seq - olderCursor < UNREAD_REACH) {
+    const older = await client.history(id, { before: olderCursor, limit: 100 });
+    if (ticket !== opening) return;
+    pages.push(older.messages);
+    olderCursor = older.next_before ?? 0;
+  }
   // Live messages that came while the page loaded are kept: history may or may not hold them.
   const live = thread.value?.roomId === id ? thread.value.messages : [];
-  const loaded = [...page.messages].reverse();
+  const loaded = pages.flat().reverse();
   const newest = loaded.at(-1)?.seq ?? 0;
-  const readAtOpen = room?.read ?? 0;
   const firstUnread = loaded.find((m) => m.seq > readAtOpen && m.sender_id !== me.value?.id && m.message_type !== 'system')?.seq ?? 0;
   thread.value = {
     roomId: id,
     loading: false,
     messages: [...loaded, ...live.filter((m) => m.seq > newest)],
-    olderCursor: page.next_before ?? 0,
+    olderCursor,
     readBy,
     delivered,
     firstUnread,
+    unreadAbove: firstUnread !== 0 && olderCursor > readAtOpen + 1,
     members: undefined,
   };
   if (room?.type === 'direct' && page.head_seq > 0) client.markReceived(id, page.head_seq);
   // Up to the newest event, whatever this page believed the head to be.
   if (!document.hidden) client.markRead(id);
-  await resolveNames([
-    ...page.messages.flatMap((m) => [m.sender_id, m.system?.user_id ?? null, m.system?.actor_id ?? null]),
-    ...detail.members.map((m) => m.user_id),
-  ]);
+  await resolveNames([...loaded.flatMap((m) => [m.sender_id, m.system?.user_id ?? null, m.system?.actor_id ?? null]), ...detail.members.map((m) => m.user_id)]);
 }
 
 export async function loadOlder(): Promise<boolean> {
@@ -485,6 +497,8 @@ function onMessage(m: Message & { type: 'message' }): void {
       activity: m.created_at > r.activity ? m.created_at : r.activity,
       last: message,
       memberCount: r.memberCount + membersChange(m.system?.event),
+      // Promoted or demoted: the admin controls come or go at once.
+      isAdmin: about && m.system?.event === 'member_promoted' ? true : about && m.system?.event === 'member_demoted' ? false : r.isAdmin,
     }));
     withThread(m.chat_id, (t) => (t.messages.some((x) => x.seq === m.seq) ? t : { ...t, messages: [...t.messages, message] }));
     // A membership change: the member list, when shown, is asked for again.
