@@ -221,3 +221,30 @@ export async function countMessages(db: Kysely<Database>, roomId?: number): Prom
   const row = await q.executeTakeFirstOrThrow();
   return Number(row.n);
 }
+
+/** A room's seqs after `after` up to `upTo`, of which `deleted` are deleted (a deletion not yet written here, say). */
+export interface UnreadRange {
+  room_id: number;
+  after: number;
+  upTo: number;
+  deleted: number[];
+}
+
+/**
+ * For each range, the messages in it that count as unread for `userId`: messages (not their edits
+ * or deletions, not system messages) that are not deleted, sent by someone else. One statement
+ * for every range; rooms with none are absent.
+ */
+export async function countUnread(db: Kysely<Database>, userId: string, ranges: UnreadRange[]): Promise<Map<number, number>> {
+  if (ranges.length === 0) return new Map();
+  const deleted = ranges.flatMap((r) => r.deleted.map((seq) => ({ room_id: r.room_id, seq })));
+  const { rows } = await sql<{ room_id: string; n: string }>`
+    with r(room_id, after, up_to) as (
+      select * from unnest(${ranges.map((r) => r.room_id)}::bigint[], ${ranges.map((r) => r.after)}::bigint[], ${ranges.map((r) => r.upTo)}::bigint[])),
+    deleted(room_id, seq) as (select * from unnest(${deleted.map((d) => d.room_id)}::bigint[], ${deleted.map((d) => d.seq)}::bigint[]))
+    select r.room_id, count(*) as n from r join messages m on m.room_id = r.room_id and m.seq > r.after and m.seq <= r.up_to
+    where m.kind = 'message' and m.type <> 'system' and m.deleted_at is null and m.sender_id is distinct from ${userId}
+      and not exists (select 1 from deleted d where d.room_id = m.room_id and d.seq = m.seq)
+    group by r.room_id`.execute(db);
+  return new Map(rows.map((row) => [Number(row.room_id), Number(row.n)]));
+}

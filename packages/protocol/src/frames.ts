@@ -110,7 +110,7 @@ export const WelcomeFrame = Type.Object({
   type: Type.Literal('welcome'),
   user_id: UserId,
   node_id: Type.String(),
-  /** Each room with its head seq and the user's read position: unread = head_seq − last_read_seq. */
+  /** Each room with its head seq and the user's read position (unread counts: GET /api/unread-count, read_state). */
   chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq })),
   /** When the connection's token expires: send `refresh_token` before then. */
   token_expires_at: Type.String({ format: 'date-time' }),

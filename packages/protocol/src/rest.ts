@@ -144,7 +144,7 @@ export const SendMessageResult = Type.Omit(AckFrame, ['type']);
 export const MarkReadBody = Type.Pick(MarkReadFrame, ['seq'], { additionalProperties: false });
 /** The room's read state after a mark, as the `read_state` frame carries it. */
 export const ReadState = Type.Omit(ReadStateFrame, ['type']);
-/** Unread counts: per room, head_seq − last_read_seq; and their sum. */
+/** Unread counts: per room, the messages of others after last_read_seq still there (no system messages, edits or deletions); and their sum. */
 export const UnreadCount = Type.Object({
   total_unread: Type.Integer({ minimum: 0 }),
   chats: Type.Array(Type.Object({ chat_id: ChatId, head_seq: Seq, last_read_seq: Seq, unread: Type.Integer({ minimum: 0 }) })),

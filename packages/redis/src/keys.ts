@@ -120,6 +120,12 @@ export function changeField(kind: MessageChange['kind'], messageSeq: number): st
   return `${kind}:${messageSeq}`;
 }
 
+/** The messages deleted, from the field names of a room's changes hash (HKEYS). */
+export function deletedSeqsOf(fields: string[]): number[] {
+  const prefix = changeField('delete', 0).slice(0, -1);
+  return fields.filter((f) => f.startsWith(prefix)).map((f) => Number(f.slice(prefix.length)));
+}
+
 /** The changes-hash fields of these messages, to HMGET: each one's latest edit, then its deletion. */
 export function changeFieldsOf(seqs: number[]): string[] {
   return seqs.flatMap((seq) => [changeField('edit', seq), changeField('delete', seq)]);

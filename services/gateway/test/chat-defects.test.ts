@@ -455,3 +455,25 @@ browserTest('issue 40, 6. promoted, the admin controls come at once; the "New me
   await b.locator('#add-member').waitFor();
   t.pass('promoted: the admin controls without a reload');
 });
+
+browserTest('issue 40: unread badges and the title count messages, not edits or deletions', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  const chat = await stack.createGroup(bob!, [alice!]);
+  const a = await pageOf(gwA, alice!);
+  const badge = a.locator(`#rooms li[data-room="${chat}"] .badge`);
+  const first = await post(gwB, bob!, chat, 'first');
+  await post(gwB, bob!, chat, 'second');
+  await a.locator(`#rooms li[data-room="${chat}"] .badge:text-is("2")`).waitFor();
+  const edited = await api(gwB, bob!, 'PATCH', `/api/chats/${chat}/messages/${first}`, { client_id: `t-${++serial}`, content: 'first, edited' });
+  t.equal(edited.status, 201);
+  // The room's events come in order: once the third message is shown, the edit before it was handled.
+  await post(gwB, bob!, chat, 'third');
+  await a.locator(`#rooms li[data-room="${chat}"] .preview:text("third")`).waitFor();
+  await settled(a);
+  t.equal(await badge.textContent(), '3', 'an edit is not a new message');
+  const deleted = await api(gwB, bob!, 'DELETE', `/api/chats/${chat}/messages/${first}`);
+  t.equal(deleted.status, 201);
+  await a.locator(`#rooms li[data-room="${chat}"] .badge:text-is("2")`).waitFor();
+  await a.waitForFunction(() => document.title === '(2) Parley');
+  t.pass('a deleted message no longer counts, in the badge and the title');
+});

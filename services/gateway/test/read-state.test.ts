@@ -9,7 +9,7 @@ interface Unread {
   chats: Array<{ chat_id: number; head_seq: number; last_read_seq: number; unread: number }>;
 }
 
-t.test('unread counts are head − read position on every gateway, pushed on every change, with receipts to the room', async (t) => {
+t.test('unread counts follow the read position on every gateway, pushed on every change, with receipts to the room', async (t) => {
   const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
   const gateways = await inProcessGateways(t, stack, 3);
   const [gwA, gwB, gwC] = gateways as [Gateway, Gateway, Gateway];
@@ -315,3 +315,75 @@ t.test('in a direct room the sender sees sent, then delivered, then read, across
     'delivered and read positions persisted',
   );
 });
+
+t.test(
+  'unread counts count messages: never edits, deletions, recalls or system messages; exact with concurrent senders, from the log and from Postgres',
+  async (t) => {
+    // ROOM_LOG_WINDOW 0: once persisted, a room's events leave the Redis log, and counts come from Postgres.
+    const stack = await Stack.start(t, { gateways: 0, persisters: 1, env: { ROOM_LOG_WINDOW: '0' } });
+    const [gwA, gwB] = (await inProcessGateways(t, stack, 2)) as [Gateway, Gateway];
+    const token = (user: string) => stack.token(user);
+    const room = await stack.createGroup('alice', ['bob', 'carol'], gwA);
+    let serial = 0;
+    const send = async (gw: Gateway, user: string) => {
+      const res = await stack.http(gw, 'POST', `/api/chats/${room}/messages`, token(user), {
+        client_id: `u${++serial}`,
+        message_type: 'text',
+        content: `${user} ${serial}`,
+      });
+      if (res.status !== 201) throw new Error(`send: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.seq as number;
+    };
+    const change = async (gw: Gateway, user: string, method: string, path: string, body?: unknown) => {
+      const res = await stack.http(gw, method, `/api/chats/${room}/messages/${path}`, token(user), body);
+      if (res.status !== 201) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+    };
+    const unreadOf = async (user: string, gw: Gateway) => {
+      const { body } = await stack.http<Unread>(gw, 'GET', '/api/unread-count', token(user));
+      return body.chats.find((c) => c.chat_id === room)!.unread;
+    };
+    const persisted = () => eventually(async () => (await stack.pendingCount()) === 0 && (await stack.streamLength()) === 0, 20_000, 'persisted');
+
+    const recalled = await send(gwA, 'bob');
+    t.equal(await unreadOf('alice', gwB), 1, 'one message: 1');
+    await change(gwA, 'bob', 'POST', `${recalled}/recall`);
+    t.equal(await unreadOf('alice', gwB), 0, 'the same message recalled: 0 (the recall is not a message, and the message is gone)');
+    const edited = await send(gwB, 'bob');
+    await change(gwA, 'bob', 'PATCH', `${edited}`, { client_id: `u${++serial}`, content: 'edited once' });
+    await change(gwB, 'bob', 'PATCH', `${edited}`, { client_id: `u${++serial}`, content: 'edited twice' });
+    t.equal(await unreadOf('alice', gwA), 1, 'one message edited twice: 1');
+    t.equal((await stack.http(gwA, 'POST', `/api/chats/${room}/participants`, token('alice'), { user_id: 'dave' })).status, 201);
+    t.equal(await unreadOf('alice', gwB), 1, 'a member added (a system message): still 1');
+    await persisted();
+    t.equal(await unreadOf('alice', gwB), 1, 'the same from Postgres');
+    await change(gwA, 'bob', 'DELETE', `${edited}`);
+    t.equal(await unreadOf('alice', gwA), 0, 'deleted after Postgres had the message: 0');
+    await persisted();
+    t.equal(await unreadOf('alice', gwA), 0, 'and once Postgres has the deletion');
+
+    // Bob and carol send at once from both gateways, each deleting or editing some of theirs.
+    const live = new Map<number, string>();
+    await Promise.all(
+      (['bob', 'carol'] as const).map(async (user, u) => {
+        for (let i = 0; i < 12; i++) {
+          const gw = (i + u) % 2 ? gwA : gwB;
+          const seq = await send(gw, user);
+          live.set(seq, user);
+          if (i % 3 === 0) {
+            await change(gw, user, 'DELETE', `${seq}`);
+            live.delete(seq);
+          } else if (i % 3 === 1) await change(gw, user, 'PATCH', `${seq}`, { client_id: `u${++serial}`, content: 'changed' });
+        }
+      }),
+    );
+    const othersAfter = (user: string, after: number) => [...live].filter(([seq, sender]) => seq > after && sender !== user).length;
+    const lastOwn = (user: string) => Math.max(0, ...[...live].filter(([, sender]) => sender === user).map(([seq]) => seq));
+    t.equal(await unreadOf('alice', gwA), othersAfter('alice', 0), `alice: the ${othersAfter('alice', 0)} live messages, from the log`);
+    t.equal(await unreadOf('carol', gwB), othersAfter('carol', lastOwn('carol')), "carol: bob's live messages after her own last one");
+    await persisted();
+    t.equal(await unreadOf('alice', gwB), othersAfter('alice', 0), 'the same from Postgres');
+    const middle = [...live.keys()].sort((a, b) => a - b)[4]!;
+    const marked = await stack.http<{ unread: number; total_unread: number }>(gwB, 'PUT', `/api/chats/${room}/read`, token('alice'), { seq: middle });
+    t.match(marked.body, { unread: othersAfter('alice', middle) }, 'read up to a middle message: what is live after it');
+  },
+);

@@ -163,7 +163,7 @@ function RoomList() {
   return (
     <ul id="rooms" class="rooms" aria-label="Conversations">
       {store.roomList.value.map((room) => {
-        const unread = room.head - room.read;
+        const unread = room.unread;
         const state = room.peer ? (store.presence.value.get(room.peer)?.state ?? 'offline') : undefined;
         return (
           <li key={room.id} data-room={room.id} class={room.id === store.activeId.value ? 'active' : ''}>

@@ -11,6 +11,8 @@ export interface Room {
   peer: string | undefined;
   head: number;
   read: number;
+  /** Messages of others after `read` that are still there (the server's count, kept current by the events). */
+  unread: number;
   memberCount: number;
   isAdmin: boolean;
   /** A group anyone can find and join; private groups take members by invitation. */
@@ -71,7 +73,7 @@ export const typing = signal<ReadonlyMap<string, number>>(new Map());
 export const directory = signal<readonly Chat[]>([]);
 
 /** Unread messages over all my rooms (the tab's title shows it). */
-export const totalUnread = computed(() => [...rooms.value.values()].reduce((sum, r) => sum + Math.max(0, r.head - r.read), 0));
+export const totalUnread = computed(() => [...rooms.value.values()].reduce((sum, r) => sum + r.unread, 0));
 export const activeRoom = computed(() => (activeId.value === undefined ? undefined : rooms.value.get(activeId.value)));
 export const roomList = computed(() => [...rooms.value.values()].sort((a, b) => b.activity.localeCompare(a.activity)));
 
@@ -199,12 +201,14 @@ function start(session: Session): void {
   });
   client.on('message_deleted', (e) => {
     bumpHead(e.chat_id, e.seq);
+    // Whose it was, the deletion does not say: if it may have been counted unread, the count is asked for again.
+    if (e.message_seq > (rooms.value.get(e.chat_id)?.read ?? Infinity)) recountUnread();
     patchMessage(e.chat_id, e.message_seq, (m) => {
       const { attachment: _gone, ...rest } = m;
       return { ...rest, content: '', deleted_at: e.created_at, deleted_by: e.sender_id, recalled: e.recalled };
     });
   });
-  client.on('read_state', (r) => withRoom(r.chat_id, (room) => ({ ...room, read: Math.max(room.read, r.last_read_seq) })));
+  client.on('read_state', (r) => withRoom(r.chat_id, (room) => (r.last_read_seq >= room.read ? { ...room, read: r.last_read_seq, unread: r.unread } : room)));
   client.on('read_receipt', (r) => {
     if (r.user_id === me.value?.id) return;
     withThread(r.chat_id, (t) => ({ ...t, readBy: new Map(t.readBy).set(r.user_id, Math.max(t.readBy.get(r.user_id) ?? 0, r.seq)) }));
@@ -245,7 +249,7 @@ async function loadRooms(): Promise<void> {
     client.request<UnreadCount>('GET', '/api/unread-count'),
     client.request<{ users: Array<UserPresence & { name: string | null }> }>('GET', '/api/users'),
   ]);
-  const reads = new Map(unread.chats.map((c) => [c.chat_id, c.last_read_seq]));
+  const reads = new Map(unread.chats.map((c) => [c.chat_id, c]));
   const next = new Map<number, Room>();
   for (const chat of chats) {
     const known = rooms.value.get(chat.id);
@@ -264,7 +268,8 @@ async function loadRooms(): Promise<void> {
       name: chat.name,
       peer,
       head: Math.max(chat.head_seq, known?.head ?? 0),
-      read: Math.max(reads.get(chat.id) ?? 0, known?.read ?? 0),
+      read: Math.max(reads.get(chat.id)?.last_read_seq ?? 0, known?.read ?? 0),
+      unread: reads.get(chat.id)?.unread ?? 0,
       memberCount: chat.member_count,
       isAdmin: chat.is_admin,
       isPublic: chat.is_public,
@@ -282,6 +287,7 @@ async function loadRooms(): Promise<void> {
           ...room,
           head: Math.max(room.head, now.head),
           read: Math.max(room.read, now.read),
+          unread: now.read > room.read ? now.unread : room.unread,
           activity: now.activity > room.activity ? now.activity : room.activity,
         });
     }
@@ -464,6 +470,22 @@ function forget(id: number, why: string): void {
   attempt(loadDirectory);
 }
 
+let recounting: ReturnType<typeof setTimeout> | undefined;
+
+/** Asks for the unread counts again, once for a burst of calls. */
+function recountUnread(): void {
+  recounting ??= setTimeout(() => {
+    recounting = undefined;
+    attempt(async () => {
+      const counts = await client.request<UnreadCount>('GET', '/api/unread-count');
+      batch(() => {
+        for (const c of counts.chats)
+          withRoom(c.chat_id, (room) => (c.last_read_seq >= room.read ? { ...room, read: c.last_read_seq, unread: c.unread } : room));
+      });
+    });
+  }, 200);
+}
+
 function bumpHead(roomId: number, seq: number): void {
   withRoom(roomId, (room) => ({ ...room, head: Math.max(room.head, seq) }));
 }
@@ -494,6 +516,7 @@ function onMessage(m: Message & { type: 'message' }): void {
       ...r,
       head: Math.max(r.head, m.seq),
       read: mine ? Math.max(r.read, m.seq) : r.read,
+      unread: mine ? 0 : r.unread + (m.seq > r.read && !m.system ? 1 : 0),
       activity: m.created_at > r.activity ? m.created_at : r.activity,
       last: message,
       memberCount: r.memberCount + membersChange(m.system?.event),

@@ -37,15 +37,16 @@ async function positionFields(core: GatewayCore, userId: string, fields: string[
   );
 }
 
-/** Unread counts of every room of the user: head − read position, and their sum. */
+/**
+ * Unread counts of every room of the user, and their sum: the messages of others after the read
+ * position, not counting system messages, edits, deletions, nor deleted or recalled messages.
+ */
 export async function unreadCounts(core: GatewayCore, userId: string): Promise<Static<typeof UnreadCount>> {
   const roomIds = await roomIdsOfUser(core.db, userId);
   const { heads, reads } = await headsAndReads(core, userId, roomIds);
-  const chats = roomIds.map((chat_id, i) => {
-    const head = heads[i]!;
-    const read = Math.min(reads[i]!, head);
-    return { chat_id, head_seq: head, last_read_seq: read, unread: head - read };
-  });
+  const positions = roomIds.map((roomId, i) => ({ roomId, after: Math.min(reads[i]!, heads[i]!), head: heads[i]! }));
+  const unread = await core.roomEvents.unreadMessages(userId, positions);
+  const chats = positions.map(({ roomId, after, head }, i) => ({ chat_id: roomId, head_seq: head, last_read_seq: after, unread: unread[i]! }));
   return { total_unread: chats.reduce((sum, c) => sum + c.unread, 0), chats };
 }
 
@@ -65,8 +66,12 @@ export async function markRead(
   const byRoom = new Map(counts.chats.map((c) => [c.chat_id, c]));
   const states = marks.map(({ roomId }, i) => {
     const now = byRoom.get(roomId);
-    const last_read_seq = Math.max(moved[i]!.position, now?.last_read_seq ?? 0);
-    return { chat_id: roomId, last_read_seq, unread: now ? Math.max(0, now.head_seq - last_read_seq) : 0, total_unread: counts.total_unread };
+    return {
+      chat_id: roomId,
+      last_read_seq: Math.max(moved[i]!.position, now?.last_read_seq ?? 0),
+      unread: now?.unread ?? 0,
+      total_unread: counts.total_unread,
+    };
   });
   await Promise.all(states.filter((_, i) => moved[i]!.moved).map((state) => core.userHub.publish(userId, { type: 'read_state', ...state })));
   return states.map((state, i) => ({ state, moved: moved[i]!.moved }));

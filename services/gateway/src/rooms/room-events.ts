@@ -1,5 +1,5 @@
-import { latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow } from '@parley/db';
-import { changeFieldsOf, changesOfFields, type Keys, type RedisClient } from '@parley/redis';
+import { countUnread, latestMessageRows, messagesInRange, persistedHeads, type Database, type Kysely, type MessageRow, type UnreadRange } from '@parley/db';
+import { changeFieldsOf, changesOfFields, deletedSeqsOf, type Keys, type RedisClient } from '@parley/redis';
 import {
   changeTargetOf,
   encodeChangeEventBody,
@@ -126,6 +126,39 @@ export class RoomEvents {
     return toSeq < fromSeq ? [] : (await messagesInRange(this.db, roomId, fromSeq, toSeq)).map(eventOfRow);
   }
 
+  /**
+   * How many messages of each room count as unread for `userId` after `after` (the read position)
+   * up to `head`: messages of others, not system messages, edits or deletions, and not deleted or
+   * recalled. The room log holds the newest events, Postgres the ones before its first entry (the
+   * log is trimmed only after Postgres has them); a deletion not yet in Postgres is in the room's
+   * changes hash, and counts for both. Nothing is read for a room with nothing after `after`.
+   */
+  async unreadMessages(userId: string, rooms: Array<{ roomId: number; after: number; head: number }>): Promise<number[]> {
+    const counts = new Map<number, number>();
+    const ranges: UnreadRange[] = [];
+    await Promise.all(
+      rooms
+        .filter((r) => r.head > r.after)
+        .map(async ({ roomId, after, head }) => {
+          const [[logErr, entries], [changesErr, changed]] = (await this.redis
+            .pipeline()
+            .xrange(this.keys.roomLog(roomId), `${after + 1}-0`, `${head}-0`)
+            .hkeys(this.keys.roomChanges(roomId))
+            .exec())! as [[Error | null, Array<[string, string[]]>], [Error | null, string[]]];
+          if (logErr) throw logErr;
+          if (changesErr) throw changesErr;
+          const deleted = deletedSeqsOf(changed);
+          const gone = new Set(deleted);
+          const fromLog = entries.map(([id, fields]) => ({ seq: Number(id.slice(0, id.indexOf('-'))), event: fields[1]! }));
+          counts.set(roomId, fromLog.filter((e) => !gone.has(e.seq) && countsAsUnread(e.event, userId)).length);
+          const firstInLog = fromLog[0]?.seq ?? (await this.firstLogSeq(roomId, head));
+          if (firstInLog > after + 1) ranges.push({ room_id: roomId, after, upTo: Math.min(head, firstInLog - 1), deleted });
+        }),
+    );
+    const persisted = await countUnread(this.db, userId, ranges);
+    return rooms.map((r) => (counts.get(r.roomId) ?? 0) + (persisted.get(r.roomId) ?? 0));
+  }
+
   /** The newest message of each room (whose head seqs are given), or null for a room with none. */
   async latest(roomIds: number[], heads: number[]): Promise<Array<Message | null>> {
     // The newest message is the head event unless edits or deletions followed it: look back a little.
@@ -169,6 +202,13 @@ export class RoomEvents {
     const [first] = await this.redis.xrange(this.keys.roomLog(roomId), '-', '+', 'COUNT', 1);
     return first ? Number(first[0].slice(0, first[0].indexOf('-'))) : toSeq + 1;
   }
+}
+
+/** A message event from someone other than `userId`, not a system message, as appended. */
+function countsAsUnread(event: string, userId: string): boolean {
+  if (!isMessageEvent(event)) return false;
+  const m = messageOfEvent(event);
+  return m.message_type !== 'system' && m.sender_id !== userId;
 }
 
 /** A pipeline's replies, throwing the first error. */
