@@ -81,17 +81,20 @@ const sharedRoom = (selectFrom: ExpressionBuilder<Database & { u: Database['user
     .where('me.user_id', '=', userId)
     .whereRef('other.user_id', '=', 'u.id');
 
-/** The users who share at least one room with `userId`, by id, with their profiles. */
-export async function contactsOf(db: Kysely<Database>, userId: string, limit: number, skip: number) {
-  return db
-    .selectFrom('users as u')
-    .select(['u.id', 'u.name', 'u.avatar'])
-    .where('u.id', '<>', userId)
-    .where(({ exists, selectFrom }) => exists(sharedRoom(selectFrom, userId)))
-    .orderBy('u.id')
-    .limit(limit)
-    .offset(skip)
-    .execute();
+/**
+ * Users by id, with their profiles: those who share at least one room with `sharingWith` (not
+ * themself), or everyone without it; with `q`, only those whose id or name starts with it
+ * (case-insensitive for names).
+ */
+export async function listUsers(db: Kysely<Database>, options: { sharingWith?: string; q?: string; limit: number; skip: number }) {
+  const { sharingWith, q, limit, skip } = options;
+  let query = db.selectFrom('users as u').select(['u.id', 'u.name', 'u.avatar']);
+  if (sharingWith !== undefined) query = query.where('u.id', '<>', sharingWith).where(({ exists, selectFrom }) => exists(sharedRoom(selectFrom, sharingWith)));
+  if (q !== undefined) {
+    const prefix = `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    query = query.where((eb) => eb.or([eb('u.id', 'like', prefix), eb('u.name', 'ilike', prefix)]));
+  }
+  return query.orderBy('u.id').limit(limit).offset(skip).execute();
 }
 
 /**

@@ -24,6 +24,7 @@ export const errors = {
   FRAME_INVALID: { status: 400, message: 'The frame does not match its schema' },
   FRAME_HELLO_REQUIRED: { status: 400, message: 'The first frame must be hello' },
   FRAME_HELLO_REPEATED: { status: 400, message: 'hello was already received on this connection' },
+  ADMIN_REQUIRED: { status: 403, message: 'Only a global admin may do this' },
   ROOM_NOT_FOUND: { status: 404, message: 'No such room' },
   ROOM_NOT_MEMBER: { status: 403, message: 'You are not a member of this room' },
   ROOM_NOT_ADMIN: { status: 403, message: 'Only a room admin may do this' },

@@ -163,11 +163,17 @@ export const Contact = Type.Composite([
   Type.Object({ name: Type.Union([Type.String(), Type.Null()]), avatar: Type.Union([Type.String(), Type.Null()]) }),
   UserPresence,
 ]);
+const directoryPage = {
+  skip: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
+  limit: Type.Integer({ minimum: 1, maximum: 200, default: 100 }),
+  /** Only users whose id or name starts with this (case-insensitive for names). */
+  q: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+};
+/** Every user (the service's directory, GET /api/service/users). */
+export const DirectoryQuery = Type.Object(directoryPage, { additionalProperties: false });
+/** `scope=all`: every user, for global admins (a back office); by default those the caller shares a room with. */
 export const ContactListQuery = Type.Object(
-  {
-    skip: Type.Integer({ minimum: 0, maximum: 100_000, default: 0 }),
-    limit: Type.Integer({ minimum: 1, maximum: 200, default: 100 }),
-  },
+  { ...directoryPage, scope: Type.Union([Type.Literal('contacts'), Type.Literal('all')], { default: 'contacts' }) },
   { additionalProperties: false },
 );
 export const ContactList = Type.Object({ users: Type.Array(Contact) });

@@ -113,6 +113,7 @@ t.test('every code in the catalogue is driven by a request, with the status docs
       await c.next('welcome');
       return frameError(c, (again) => again.send({ type: 'hello' }));
     },
+    ADMIN_REQUIRED: () => rest('GET', '/api/users?scope=all', 'alice'),
     ROOM_NOT_FOUND: () => rest('GET', '/api/chats/999999', 'alice'),
     ROOM_NOT_MEMBER: () => rest('GET', `/api/chats/${room}/messages`, 'carol'),
     ROOM_NOT_ADMIN: () => rest('POST', `/api/chats/${room}/participants`, 'bob', { user_id: 'dave' }),

@@ -94,3 +94,38 @@ t.test('an avatar a browser would run is never stored or served: refused by the 
   t.equal((await stack.http(gw, 'GET', '/api/chats', grace)).status, 200);
   t.match(await profile('grace'), { user_id: 'grace', avatar: null }, 'a new user with a bad avatar claim has none');
 });
+
+t.test('the directory: every user with profile and presence, for the service and global admins; users see only whom they share a room with', async (t) => {
+  const stack = await Stack.start(t, { gateways: 0, persisters: 0 });
+  const [gwA, gwB] = (await inProcessGateways(t, stack, 2)) as [Gateway, Gateway];
+  const svc = TEST_SERVICE_TOKEN;
+  await stack.createGroup('alice', ['bob'], gwA);
+  await stack.createGroup('carol', ['dave'], gwA);
+  // Named by the customer's backend before ever connecting.
+  t.equal((await stack.http(gwA, 'PUT', '/api/service/users/erin', svc, { name: 'Erin Example' })).status, 204);
+  t.equal((await stack.http(gwB, 'PUT', '/api/service/users/e_1', svc, { name: 'Underscore' })).status, 204);
+  const ids = (res: { body: { users: Array<{ user_id: string }> } }) => res.body.users.map((u) => u.user_id);
+
+  const all = await stack.http(gwB, 'GET', '/api/service/users', svc);
+  t.same(ids(all), ['alice', 'bob', 'carol', 'dave', 'e_1', 'erin'], 'the service lists every user, by id');
+  t.match(
+    all.body.users.find((u: { user_id: string }) => u.user_id === 'erin'),
+    { name: 'Erin Example', avatar: null, state: 'offline' },
+    'with the name the backend set, before any connection',
+  );
+  t.same(ids(await stack.http(gwB, 'GET', '/api/service/users?limit=2&skip=1', svc)), ['bob', 'carol'], 'paged');
+  t.same(ids(await stack.http(gwA, 'GET', '/api/service/users?q=ERIN', svc)), ['erin'], 'q: names start with it, case-insensitively');
+  t.same(ids(await stack.http(gwA, 'GET', '/api/service/users?q=e_', svc)), ['e_1'], 'q: _ is literal (not any character)');
+  t.same(ids(await stack.http(gwA, 'GET', `/api/service/users?q=${encodeURIComponent('%')}`, svc)), [], 'q: % is literal');
+  t.match(await stack.http(gwA, 'GET', '/api/service/users?limit=201', svc), { status: 400, body: { code: 'REQUEST_INVALID' } });
+  t.match(await stack.http(gwA, 'GET', '/api/service/users', stack.token('alice')), { status: 401 }, 'not with a user token');
+
+  const root = stack.token('root', { claims: { role: 'admin' } });
+  t.same(ids(await stack.http(gwA, 'GET', '/api/users?scope=all&q=d', root)), ['dave'], 'a global admin: scope=all');
+  t.match(
+    await stack.http(gwA, 'GET', '/api/users?scope=all', stack.token('alice')),
+    { status: 403, body: { code: 'ADMIN_REQUIRED' } },
+    'others may not list everyone',
+  );
+  t.same(ids(await stack.http(gwB, 'GET', '/api/users', stack.token('alice'))), ['bob'], 'a user sees whom they share a room with');
+});

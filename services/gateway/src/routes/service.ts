@@ -14,6 +14,8 @@ import {
   ServiceProfileBody,
   ServiceRevokeTokenBody,
   ServiceUserParams,
+  ContactList,
+  DirectoryQuery,
   UpdateParticipantBody,
 } from '@parley/protocol';
 import { createDirectRoom, createGroupRoom, findRoom, findRoomMember, setProfile } from '@parley/db';
@@ -24,6 +26,7 @@ import { chatOf } from './chats.js';
 import { revokeToken } from '../users/revocations.js';
 import { avatarRule, avatarUrlOf } from '../users/avatar-url.js';
 import { participantOf } from './participants.js';
+import { directory } from './users.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 404: ErrorBody, 503: ErrorBody };
 
@@ -117,6 +120,11 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
         appendMessage(app.core, { roomId: id, senderId: null, clientId, messageType: 'system', content, system: { event: 'notice' } }, 'system'),
       );
     },
+  );
+
+  /** Every user with their profile and presence, by id (a back office's directory, seed 001's GET /api/chat/users). */
+  app.get('/api/service/users', { schema: { querystring: DirectoryQuery, response: { 200: ContactList, ...errorResponses } } }, async (request) =>
+    directory(app, request.query),
   );
 
   /** Sets a user's display name and avatar, as every client then resolves them (POST /api/users/profiles). */

@@ -1,4 +1,6 @@
+import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { Static } from '@sinclair/typebox';
 import {
   ChatParams,
   ContactList,
@@ -11,7 +13,7 @@ import {
   RoomOnline,
   UserStats,
 } from '@parley/protocol';
-import { contactsOf, listRoomMembers, messageCountsOf, visibleProfiles } from '@parley/db';
+import { listRoomMembers, listUsers, messageCountsOf, visibleProfiles } from '@parley/db';
 import { unreadCounts } from '../rooms/read-state.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
@@ -21,14 +23,21 @@ const ONLINE_CONTACTS_MAX = 1000;
 /** Members of a room looked up for its online list. */
 const ROOM_ONLINE_MAX = 1000;
 
-/** People and their presence (seeds 000 and 001): only users the caller shares a room with; the caller's stats. */
+/** Users with their profiles and presence, as GET /api/users and GET /api/service/users list them. */
+export async function directory(app: FastifyInstance, options: Parameters<typeof listUsers>[1]): Promise<Static<typeof ContactList>> {
+  const rows = await listUsers(app.db, options);
+  const presence = await app.core.presence.lookup(rows.map((r) => r.id));
+  return { users: rows.map((r, i) => ({ ...presence[i]!, name: r.name, avatar: r.avatar })) };
+}
+
+/** People and their presence (seeds 000 and 001): users the caller shares a room with (global admins: everyone); the caller's stats. */
 const users: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
 
   app.get('/api/users', { schema: { querystring: ContactListQuery, response: { 200: ContactList, ...errorResponses } } }, async (request) => {
-    const rows = await contactsOf(app.db, request.caller.id, request.query.limit, request.query.skip);
-    const presence = await app.core.presence.lookup(rows.map((r) => r.id));
-    return { users: rows.map((r, i) => ({ ...presence[i]!, name: r.name, avatar: r.avatar })) };
+    const { scope, q, limit, skip } = request.query;
+    if (scope === 'all' && !request.caller.isAdmin) throw new ParleyError('ADMIN_REQUIRED', 'Only a global admin may list every user (scope=all)');
+    return directory(app, { sharingWith: scope === 'all' ? undefined : request.caller.id, q, limit, skip });
   });
 
   app.post('/api/users/profiles', { schema: { body: ProfileLookupBody, response: { 200: ProfileList, ...errorResponses } } }, async (request) => {
@@ -37,7 +46,10 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   });
 
   app.get('/api/users/online', { schema: { response: { 200: OnlineUsers, ...errorResponses } } }, async (request) => {
-    const [online, contacts] = await Promise.all([app.core.presence.onlineUsers(), contactsOf(app.db, request.caller.id, ONLINE_CONTACTS_MAX, 0)]);
+    const [online, contacts] = await Promise.all([
+      app.core.presence.onlineUsers(),
+      listUsers(app.db, { sharingWith: request.caller.id, limit: ONLINE_CONTACTS_MAX, skip: 0 }),
+    ]);
     const presence = await app.core.presence.lookup(contacts.map((c) => c.id));
     return { online_count: online.length, users: presence.filter((p) => p.state !== 'offline') };
   });
