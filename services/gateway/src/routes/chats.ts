@@ -14,8 +14,8 @@ import {
   ParleyError,
   type Message,
 } from '@parley/protocol';
-import { addRoomMember, createDirectRoom, createGroupRoom, listRoomMembers, listRoomsOfUser, listVisibleRooms, type RoomRow } from '@parley/db';
-import { announce, removeMember, removeRoom, requireCreator, requireVisible, roomAccess, tellAdded } from '../rooms/membership-changes.js';
+import { listRoomMembers, listRoomsOfUser, listVisibleRooms, type RoomRow } from '@parley/db';
+import { createGroup, join, openDirect, remove, removeRoom, requireRight, roomAccess } from '../rooms/room-commands.js';
 import { participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
@@ -73,7 +73,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get('/api/chats/:id', { schema: { params: ChatParams, response: { 200: ChatDetail, ...errorResponses } } }, async (request) => {
     const access = await roomAccess(app.core, request.params.id, request.caller);
-    requireVisible(access, request.caller);
+    requireRight('view', access, request.caller);
     const { room, role } = access;
     const [head, members] = await Promise.all([app.core.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
     const events = messagesReadable(room, role) ? await app.core.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
@@ -89,28 +89,18 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     const body = request.body;
     if (body.type === 'direct') {
       if (body.user_id === me) throw new ParleyError('ROOM_DIRECT_SELF');
-      const { room, created } = await createDirectRoom(app.db, me, body.user_id);
-      if (created) await tellAdded(app.core, room.id, [me, body.user_id]);
+      const { room, created } = await openDirect(app.core, me, body.user_id);
       const head = await app.core.roomEvents.head(room.id);
       const [last] = await app.core.roomEvents.latest([room.id], [head]);
       return reply.status(created ? 201 : 200).send(chatOf(room, 'member', head, last ?? null));
     }
     if (body.is_official && !request.caller.isAdmin) throw new ParleyError('ROOM_OFFICIAL_FORBIDDEN');
-    const memberIds = body.member_ids ?? [];
-    const room = await createGroupRoom(app.db, me, {
-      name: body.name,
-      description: body.description,
-      isPublic: body.is_public ?? true,
-      isOfficial: body.is_official ?? false,
-      memberIds,
-    });
-    await tellAdded(app.core, room.id, [me, ...memberIds.filter((id) => id !== me)]);
-    return reply.status(201).send(chatOf(room, 'admin', 0, null));
+    return reply.status(201).send(chatOf(await createGroup(app.core, me, body), 'admin', 0, null));
   });
 
   app.delete('/api/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
     const access = await roomAccess(app.core, request.params.id, request.caller);
-    requireCreator(access, request.caller);
+    requireRight('own', access, request.caller);
     await removeRoom(app.core, access.room.id, request.caller.id);
     return reply.status(204).send(null);
   });
@@ -119,22 +109,13 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     '/api/chats/:id/join',
     { schema: { params: ChatParams, response: { 200: Participant, 201: Participant, ...errorResponses } } },
     async (request, reply) => {
-      const { room, role } = await roomAccess(app.core, request.params.id, request.caller);
-      if (!role) {
-        if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
-        if (!room.is_public) throw new ParleyError('ROOM_PRIVATE');
-      }
-      const { member, added } = await addRoomMember(app.db, room.id, request.caller.id, 'member');
-      if (added) await announce(app.core, room.id, { event: 'member_joined', user_id: request.caller.id }, request.caller.id);
+      const { member, added } = await join(app.core, await roomAccess(app.core, request.params.id, request.caller), request.caller);
       return reply.status(added ? 201 : 200).send(participantOf(member));
     },
   );
 
   app.post('/api/chats/:id/leave', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
-    const { room, role } = await roomAccess(app.core, request.params.id, request.caller);
-    if (!role) throw new ParleyError('ROOM_NOT_MEMBER');
-    if (room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
-    await removeMember(app.core, room.id, request.caller.id, request.caller.id);
+    await remove(app.core, await roomAccess(app.core, request.params.id, request.caller), request.caller, request.caller.id);
     return reply.status(204).send(null);
   });
 };

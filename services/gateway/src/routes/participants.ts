@@ -13,9 +13,9 @@ import {
   ParleyError,
   UpdateParticipantBody,
 } from '@parley/protocol';
-import { findRoomMember, listRoomMembers, setMuted, type Database } from '@parley/db';
+import { listRoomMembers, setMuted, type Database } from '@parley/db';
 import type { Selectable } from 'kysely';
-import { addMember, changeRole, removeMember, requireCreator, requireRoomAdmin, requireVisible, roomAccess } from '../rooms/membership-changes.js';
+import { addMember, remove, requireRight, roomAccess, setRole } from '../rooms/room-commands.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -32,7 +32,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ChatParams, querystring: ParticipantListQuery, response: { 200: ParticipantList, ...errorResponses } } },
     async (request) => {
       const access = await roomAccess(app.core, request.params.id, request.caller);
-      requireVisible(access, request.caller);
+      requireRight('view', access, request.caller);
       const rows = await listRoomMembers(app.db, access.room.id, request.query.limit, request.query.skip);
       return { participants: rows.map(participantOf) };
     },
@@ -43,7 +43,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ChatParams, body: AddParticipantBody, response: { 201: Participant, 200: Participant, ...errorResponses } } },
     async (request, reply) => {
       const access = await roomAccess(app.core, request.params.id, request.caller);
-      requireRoomAdmin(access, request.caller);
+      requireRight('manage', access, request.caller);
       const { member, added } = await addMember(app.core, access.room.id, request.body.user_id, request.caller.id);
       return reply.status(added ? 201 : 200).send(participantOf(member));
     },
@@ -55,11 +55,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { id: roomId, user_id: userId } = request.params;
       const access = await roomAccess(app.core, roomId, request.caller);
-      requireRoomAdmin(access, request.caller);
-      const member = await findRoomMember(app.db, roomId, userId);
-      if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      if (member.role === 'admin' && request.body.role === 'member') requireCreator(access, request.caller);
-      return participantOf(await changeRole(app.core, member, request.body.role, request.caller.id));
+      return participantOf(await setRole(app.core, access, request.caller, userId, request.body.role));
     },
   );
 
@@ -68,16 +64,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { id: roomId, user_id: userId } = request.params;
-      const access = await roomAccess(app.core, roomId, request.caller);
-      // Removing oneself is leaving, which any member may; removing another takes a room admin.
-      const self = userId === request.caller.id;
-      if (!self) requireRoomAdmin(access, request.caller);
-      else if (!access.role) throw new ParleyError('ROOM_NOT_MEMBER');
-      else if (access.room.type === 'direct') throw new ParleyError('ROOM_DIRECT_MEMBERS');
-      const member = await findRoomMember(app.db, roomId, userId);
-      if (!member) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-      if (member.role === 'admin' && !self) requireCreator(access, request.caller);
-      await removeMember(app.core, roomId, userId, request.caller.id);
+      await remove(app.core, await roomAccess(app.core, roomId, request.caller), request.caller, userId);
       return reply.status(204).send(null);
     },
   );

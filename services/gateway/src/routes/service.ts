@@ -18,10 +18,10 @@ import {
   DirectoryQuery,
   UpdateParticipantBody,
 } from '@parley/protocol';
-import { createDirectRoom, createGroupRoom, findRoom, findRoomMember, setProfile } from '@parley/db';
+import { findRoom, setProfile } from '@parley/db';
 import { appendMessage } from '../messages/append-message.js';
 import { replyAck } from '../plugins/send-deadline.js';
-import { addMember, changeRole, removeMember, removeRoom, tellAdded } from '../rooms/membership-changes.js';
+import { addMember, changeRole, createGroup, memberOf, openDirect, removeMember, removeRoom } from '../rooms/room-commands.js';
 import { chatOf } from './chats.js';
 import { revokeToken } from '../users/revocations.js';
 import { avatarRule, avatarUrlOf } from '../users/avatar-url.js';
@@ -45,30 +45,14 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     return found;
   }
 
-  async function member(roomId: number, userId: string) {
-    const found = await findRoomMember(app.db, roomId, userId);
-    if (!found) throw new ParleyError('ROOM_MEMBER_NOT_FOUND');
-    return found;
-  }
-
   app.post('/api/service/chats', { schema: { body: ServiceCreateChatBody, response: { 200: Chat, 201: Chat, ...errorResponses } } }, async (request, reply) => {
     const body = request.body;
     if (body.type === 'direct') {
       const [a, b] = body.user_ids as [string, string];
-      const { room: created, created: isNew } = await createDirectRoom(app.db, a, b);
-      if (isNew) await tellAdded(app.core, created.id, [a, b]);
+      const { room: created, created: isNew } = await openDirect(app.core, a, b);
       return reply.status(isNew ? 201 : 200).send(chatOf(created, null, await app.core.roomEvents.head(created.id), null));
     }
-    const memberIds = body.member_ids ?? [];
-    const created = await createGroupRoom(app.db, body.created_by, {
-      name: body.name,
-      description: body.description,
-      isPublic: body.is_public ?? true,
-      isOfficial: body.is_official ?? false,
-      memberIds,
-    });
-    await tellAdded(app.core, created.id, [body.created_by, ...memberIds.filter((id) => id !== body.created_by)]);
-    return reply.status(201).send(chatOf(created, null, 0, null));
+    return reply.status(201).send(chatOf(await createGroup(app.core, body.created_by, body), null, 0, null));
   });
 
   app.delete('/api/service/chats/:id', { schema: { params: ChatParams, response: { 204: Type.Null(), ...errorResponses } } }, async (request, reply) => {
@@ -91,7 +75,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, body: UpdateParticipantBody, response: { 200: Participant, ...errorResponses } } },
     async (request) => {
       const { id } = await room(request.params.id, { group: true });
-      return participantOf(await changeRole(app.core, await member(id, request.params.user_id), request.body.role, null));
+      return participantOf(await changeRole(app.core, await memberOf(app.core, id, request.params.user_id), request.body.role, null));
     },
   );
 
@@ -100,7 +84,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
     { schema: { params: ParticipantParams, response: { 204: Type.Null(), ...errorResponses } } },
     async (request, reply) => {
       const { id } = await room(request.params.id, { group: true });
-      await removeMember(app.core, id, (await member(id, request.params.user_id)).user_id, null);
+      await removeMember(app.core, id, (await memberOf(app.core, id, request.params.user_id)).user_id, null);
       return reply.status(204).send(null);
     },
   );
