@@ -10,3 +10,4 @@ export * from './well-formed.js';
 export * from './message-state.js';
 export * from './delivery-gate.js';
 export * from './sizes.js';
+export * from './system-text.js';

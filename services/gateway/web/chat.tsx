@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { signal, useSignal, useSignalEffect } from '@preact/signals';
 import type { Attachment, Message } from '@parley/protocol';
 import { formatBytes } from '@parley/protocol/sizes';
+import { systemText } from '@parley/protocol/system-text';
 import { LinkifyIt } from 'linkify-it';
 import * as store from './store.js';
 
@@ -39,25 +40,7 @@ function preview(room: store.Room): string {
 /** A system message with people by name (the server's `content` names them by id). */
 function systemLine(m: Message): string {
   const s = m.system;
-  if (!s || s.event === 'notice') return m.content;
-  const who = store.displayName(s.user_id);
-  const by = s.actor_id ? store.displayName(s.actor_id) : 'The service';
-  switch (s.event) {
-    case 'member_joined':
-      return `${who} joined`;
-    case 'member_added':
-      return `${by} added ${who}`;
-    case 'member_left':
-      return `${who} left`;
-    case 'member_removed':
-      return `${by} removed ${who}`;
-    case 'member_promoted':
-      return `${by} made ${who} an admin`;
-    case 'member_demoted':
-      return `${by} made ${who} a member`;
-    case 'room_deleted':
-      return `${by} deleted the room`;
-  }
+  return !s || s.event === 'notice' ? m.content : systemText({ ...s, event: s.event }, store.displayName);
 }
 
 /** A user's presence as a header says it. */

@@ -8,9 +8,10 @@ import {
   type ClientFrameOf,
   type ForwardedFrom,
   type MessageType,
+  type MembershipSystemInfo,
   type SendMessageResult,
-  type SystemEventName,
   type SystemInfo,
+  systemText,
 } from '@parley/protocol';
 import { waitForReplicas, type AppendInput, type AppendMode } from '@parley/redis';
 import { visibleFile } from '@parley/db';
@@ -120,9 +121,7 @@ async function appendWithFills(core: GatewayCore, input: AppendInput): Promise<S
  * members are dropped in the same script step, so the change takes effect at this message's seq:
  * a removed member can send nothing after it and receives nothing after it.
  */
-export type MembershipEvent = SystemInfo & { event: Exclude<SystemEventName, 'notice'> };
-
-export function appendMembershipEvent(core: GatewayCore, roomId: number, system: MembershipEvent, actorId: string | null) {
+export function appendMembershipEvent(core: GatewayCore, roomId: number, system: MembershipSystemInfo, actorId: string | null) {
   return appendMessage(
     core,
     {
@@ -135,24 +134,4 @@ export function appendMembershipEvent(core: GatewayCore, roomId: number, system:
     },
     'bump',
   );
-}
-
-/** The fallback text of a system message, for clients that do not render `system` themselves. */
-function systemText({ event, user_id: user, actor_id: actor }: MembershipEvent): string {
-  switch (event) {
-    case 'member_joined':
-      return `${user} joined`;
-    case 'member_added':
-      return `${actor ?? 'The service'} added ${user}`;
-    case 'member_left':
-      return `${user} left`;
-    case 'member_removed':
-      return `${actor ?? 'The service'} removed ${user}`;
-    case 'member_promoted':
-      return `${actor ?? 'The service'} made ${user} an admin`;
-    case 'member_demoted':
-      return `${actor ?? 'The service'} made ${user} a member`;
-    case 'room_deleted':
-      return `${actor ?? 'The service'} deleted the room`;
-  }
 }

@@ -19,9 +19,9 @@ import {
   type RoomRow,
 } from '@parley/db';
 import type { Selectable } from 'kysely';
-import { ParleyError, type ErrorCode } from '@parley/protocol';
+import { ParleyError, type ErrorCode, type MembershipSystemInfo } from '@parley/protocol';
 import type { Caller } from '../plugins/auth.js';
-import { appendMembershipEvent, type MembershipEvent } from '../messages/append-message.js';
+import { appendMembershipEvent } from '../messages/append-message.js';
 import { markRead } from './read-state.js';
 
 export interface RoomAccess {
@@ -194,7 +194,7 @@ const actorOf = (actorId: string | null) => (actorId === null ? {} : { actor_id:
  * who joined or was added is then told on every gateway to start receiving the room from just before
  * the announcement, so their sockets get it too.
  */
-export async function announce(core: GatewayCore, roomId: number, system: MembershipEvent, actorId: string | null): Promise<void> {
+export async function announce(core: GatewayCore, roomId: number, system: MembershipSystemInfo, actorId: string | null): Promise<void> {
   const { seq } = await appendMembershipEvent(core, roomId, system, actorId);
   if ((system.event === 'member_joined' || system.event === 'member_added') && system.user_id) {
     await core.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });
