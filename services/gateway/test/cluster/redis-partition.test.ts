@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { ChatLoad, eventually, Stack } from '@parley/testkit';
@@ -25,15 +25,11 @@ async function cutOff(a: string, others: string[]): Promise<() => Promise<void>>
 }
 
 /**
- * Issue 38: the fault Redis Cluster's documentation warns of. A master is cut off from its
- * replicas and the other masters (each node on a loopback address of its own, the links between
- * them dropped), while the gateways still reach it: the minority side. With REDIS_WAIT_REPLICAS=1
- * it acks nothing from the cut on (WAIT finds no replica), and with `min-replicas-to-write 1` it
- * refuses writes outright within `min-replicas-max-lag`; on the majority side its replica is
- * promoted and takes the rooms' writes. When the partition heals, the old master rejoins as a
- * replica. Nothing acked is lost, and no seq is handed out twice (the checker's duplicates).
+ * A Redis Cluster of 3 masters with 2 replicas each, every node on an address of its own,
+ * `min-replicas-to-write 1` and acks waiting for replicas (REDIS_WAIT_REPLICAS=1), under load in 6
+ * rooms; the master of the first room's slot is the one the tests cut off.
  */
-t.test('a master cut off by a network partition: the minority stops acking, the majority promotes, the old master rejoins; 0 acked lost', async (t) => {
+async function underLoad(t: Test) {
   const stack = await Stack.start(t, {
     redis: 'cluster',
     redisReplicas: 2,
@@ -43,10 +39,22 @@ t.test('a master cut off by a network partition: the minority stops acking, the 
     persisters: 1,
     env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000' },
   });
-  const cluster = stack.redisCluster;
   const { load, rooms } = await ChatLoad.inRooms(t, stack, ['p0', 'p1', 'p2', 'p3'], 6);
   const slot = slotOf(stack.keys.roomMeta(rooms[0]!));
-  const victimPort = await cluster.masterOf(slot);
+  return { stack, cluster: stack.redisCluster, load, rooms, slot, victimPort: await stack.redisCluster.masterOf(slot) };
+}
+
+/**
+ * Issue 38: the fault Redis Cluster's documentation warns of. A master is cut off from its
+ * replicas and the other masters (each node on a loopback address of its own, the links between
+ * them dropped), while the gateways still reach it: the minority side. With REDIS_WAIT_REPLICAS=1
+ * it acks nothing from the cut on (WAIT finds no replica), and with `min-replicas-to-write 1` it
+ * refuses writes outright within `min-replicas-max-lag`; on the majority side its replica is
+ * promoted and takes the rooms' writes. When the partition heals, the old master rejoins as a
+ * replica. Nothing acked is lost, and no seq is handed out twice (the checker's duplicates).
+ */
+t.test('a master cut off by a network partition: the minority stops acking, the majority promotes, the old master rejoins; 0 acked lost', async (t) => {
+  const { stack, cluster, load, rooms, slot, victimPort } = await underLoad(t);
   const old = cluster.nodes.find((n) => n.port === victimPort)!;
   const majority = cluster.nodes.filter((n) => n !== old);
   const onVictim: number[] = [];
@@ -99,19 +107,7 @@ t.test('a master cut off by a network partition: the minority stops acking, the 
  * meanwhile, so that it cannot rescue what the gateways acked by writing it to Postgres first.
  */
 t.test('a replica cut off first, then its master: the replica without the last writes is promoted; 0 acked lost', async (t) => {
-  const stack = await Stack.start(t, {
-    redis: 'cluster',
-    redisReplicas: 2,
-    redisOwnAddresses: true,
-    redisArgs: ['--min-replicas-to-write', '1'],
-    gateways: 2,
-    persisters: 1,
-    env: { REDIS_WAIT_REPLICAS: '1', REDIS_WAIT_TIMEOUT_MS: '1000' },
-  });
-  const cluster = stack.redisCluster;
-  const { load, rooms } = await ChatLoad.inRooms(t, stack, ['p0', 'p1', 'p2', 'p3'], 6);
-  const slot = slotOf(stack.keys.roomMeta(rooms[0]!));
-  const victimPort = await cluster.masterOf(slot);
+  const { stack, cluster, load, rooms, slot, victimPort } = await underLoad(t);
   const nodeOn = (port: number) => cluster.nodes.find((n) => n.port === port)!;
   const old = nodeOn(victimPort);
   const [behind, ahead] = (await cluster.replicasOf(victimPort)).map(nodeOn);
