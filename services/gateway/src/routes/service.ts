@@ -108,7 +108,7 @@ const service: FastifyPluginAsyncTypebox = async (app) => {
 
   /** Every user with their profile and presence, by id (a back office's directory, seed 001's GET /api/chat/users). */
   app.get('/api/service/users', { schema: { querystring: DirectoryQuery, response: { 200: ContactList, ...errorResponses } } }, async (request) =>
-    directory(app, request.query),
+    directory(app.core, request.query),
   );
 
   /** Sets a user's display name and avatar, as every client then resolves them (POST /api/users/profiles). */

@@ -1,4 +1,3 @@
-import type { FastifyInstance } from 'fastify';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { Static } from '@sinclair/typebox';
 import {
@@ -14,6 +13,7 @@ import {
   UserStats,
 } from '@parley/protocol';
 import { listRoomMembers, listUsers, messageCountsOf, visibleProfiles } from '@parley/db';
+import type { GatewayCore } from '../core.js';
 import { unreadCounts } from '../rooms/read-state.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody };
@@ -24,9 +24,9 @@ const ONLINE_CONTACTS_MAX = 1000;
 const ROOM_ONLINE_MAX = 1000;
 
 /** Users with their profiles and presence, as GET /api/users and GET /api/service/users list them. */
-export async function directory(app: FastifyInstance, options: Parameters<typeof listUsers>[1]): Promise<Static<typeof ContactList>> {
-  const rows = await listUsers(app.db, options);
-  const presence = await app.core.presence.lookup(rows.map((r) => r.id));
+export async function directory(core: GatewayCore, options: Parameters<typeof listUsers>[1]): Promise<Static<typeof ContactList>> {
+  const rows = await listUsers(core.db, options);
+  const presence = await core.presence.lookup(rows.map((r) => r.id));
   return { users: rows.map((r, i) => ({ ...presence[i]!, name: r.name, avatar: r.avatar })) };
 }
 
@@ -37,7 +37,7 @@ const users: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/api/users', { schema: { querystring: ContactListQuery, response: { 200: ContactList, ...errorResponses } } }, async (request) => {
     const { scope, q, limit, skip } = request.query;
     if (scope === 'all' && !request.caller.isAdmin) throw new ParleyError('ADMIN_REQUIRED', 'Only a global admin may list every user (scope=all)');
-    return directory(app, { sharingWith: scope === 'all' ? undefined : request.caller.id, q, limit, skip });
+    return directory(app.core, { sharingWith: scope === 'all' ? undefined : request.caller.id, q, limit, skip });
   });
 
   app.post('/api/users/profiles', { schema: { body: ProfileLookupBody, response: { 200: ProfileList, ...errorResponses } } }, async (request) => {
