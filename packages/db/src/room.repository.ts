@@ -220,8 +220,19 @@ export async function listVisibleRooms(db: Kysely<Database>, userId: string, lim
 }
 
 /** A room's members, oldest first. */
+/** A room's members, oldest first, each with their profile (name and avatar, null where none). */
 export async function listRoomMembers(db: Kysely<Database>, roomId: number, limit: number, skip: number) {
-  return db.selectFrom('room_members').selectAll().where('room_id', '=', roomId).orderBy('joined_at').orderBy('user_id').limit(limit).offset(skip).execute();
+  return db
+    .selectFrom('room_members as m')
+    .leftJoin('users as u', 'u.id', 'm.user_id')
+    .selectAll('m')
+    .select(['u.name', 'u.avatar'])
+    .where('m.room_id', '=', roomId)
+    .orderBy('m.joined_at')
+    .orderBy('m.user_id')
+    .limit(limit)
+    .offset(skip)
+    .execute();
 }
 
 /** Moves each room's last activity forward to the time of its newest persisted message. */

@@ -83,12 +83,13 @@ const sharedRoom = (selectFrom: ExpressionBuilder<Database & { u: Database['user
 
 /**
  * Users by id, with their profiles: those who share at least one room with `sharingWith` (not
- * themself), or everyone without it; with `q`, only those whose id or name starts with it
- * (case-insensitive for names).
+ * themself), or everyone without it; with `ids`, only those; with `q`, only those whose id or name
+ * starts with it (case-insensitive for names).
  */
-export async function listUsers(db: Kysely<Database>, options: { sharingWith?: string; q?: string; limit: number; skip: number }) {
-  const { sharingWith, q, limit, skip } = options;
+export async function listUsers(db: Kysely<Database>, options: { sharingWith?: string; q?: string; ids?: string[]; limit: number; skip: number }) {
+  const { sharingWith, q, ids, limit, skip } = options;
   let query = db.selectFrom('users as u').select(['u.id', 'u.name', 'u.avatar']);
+  if (ids !== undefined) query = query.where('u.id', 'in', ids);
   if (sharingWith !== undefined) query = query.where('u.id', '<>', sharingWith).where(({ exists, selectFrom }) => exists(sharedRoom(selectFrom, sharingWith)));
   if (q !== undefined) {
     const prefix = `${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;

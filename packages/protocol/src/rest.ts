@@ -73,6 +73,8 @@ export const AddParticipantBody = Type.Object({ user_id: UserId }, { additionalP
 export const ParticipantParams = Type.Object({ id: ChatId, user_id: UserId });
 /** A room admin promotes; demoting an admin belongs to the creator and global admins. */
 export const UpdateParticipantBody = Type.Object({ role: MemberRole }, { additionalProperties: false });
+/** A user's display name and avatar (from their token's claims or the service), null where none was given. */
+export const Profile = Type.Object({ user_id: UserId, name: Type.Union([Type.String(), Type.Null()]), avatar: Type.Union([Type.String(), Type.Null()]) });
 export const Participant = Type.Object({
   chat_id: ChatId,
   user_id: UserId,
@@ -89,10 +91,19 @@ export const ParticipantListQuery = Type.Object(
   },
   { additionalProperties: false },
 );
-export const ParticipantList = Type.Object({ participants: Type.Array(Participant) });
+/** A member as a room's lists show them: with their name and avatar (seed 003's members carry the user). */
+export const Member = Type.Composite([Participant, Type.Omit(Profile, ['user_id'])]);
+export const ParticipantList = Type.Object({ participants: Type.Array(Member) });
 
-/** A room with its first members (up to 100, oldest first) and, for members, its latest messages (newest first). */
-export const ChatDetail = Type.Composite([Chat, Type.Object({ members: Type.Array(Participant), latest_messages: Type.Array(Message) })]);
+/**
+ * A room with its owner's profile (`creator`: who `created_by` names, null if no user by that id),
+ * its first members (up to 100, oldest first) with theirs, and its latest messages (newest first;
+ * for members, and for everyone in a public room).
+ */
+export const ChatDetail = Type.Composite([
+  Chat,
+  Type.Object({ creator: Type.Union([Profile, Type.Null()]), members: Type.Array(Member), latest_messages: Type.Array(Message) }),
+]);
 export type ChatDetail = Static<typeof ChatDetail>;
 
 /**
@@ -207,7 +218,6 @@ export const SearchQuery = Type.Object(
   { additionalProperties: false },
 );
 /** A user's display name and avatar URL: from their token's claims, or set by the service API. */
-export const Profile = Type.Object({ user_id: UserId, name: Type.Union([Type.String(), Type.Null()]), avatar: Type.Union([Type.String(), Type.Null()]) });
 /**
  * Profiles by id, in one call: the caller's own, those of users who share a room with the caller,
  * and those of anyone who wrote in one of the caller's rooms (a member who left, say). Ids the

@@ -1,12 +1,12 @@
 import t from 'tap';
-import { eventually, Stack } from '@parley/testkit';
+import { eventually, Stack, TEST_SERVICE_TOKEN } from '@parley/testkit';
 import { inProcessGateways } from './in-process.js';
 
 t.test('conversation list by last activity, room discovery, room detail and participants', async (t) => {
   const stack = await Stack.start(t, { gateways: 0, persisters: 1 });
   const gateways = await inProcessGateways(t, stack, 3);
   const [gwA, gwB, gwC] = gateways as [NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>, NonNullable<(typeof gateways)[0]>];
-  const alice = stack.token('alice');
+  const alice = stack.token('alice', { claims: { name: 'Alice A.', avatar: 'https://img.example/alice.png' } });
   const bob = stack.token('bob');
   const carol = stack.token('carol');
   const send = (gw: typeof gwA, token: string, room: number, content: string, id: string) =>
@@ -64,9 +64,24 @@ t.test('conversation list by last activity, room discovery, room detail and part
   const detail = await stack.http(gwB, 'GET', `/api/chats/${lobby}`, bob);
   t.match(detail, { status: 200, body: { id: lobby, name: 'lobby', is_member: true, is_admin: false, head_seq: 1 } });
   t.match(detail.body.members, [
-    { user_id: 'alice', role: 'admin', last_read_seq: 0 },
-    { user_id: 'bob', role: 'member' },
+    { user_id: 'alice', role: 'admin', last_read_seq: 0, name: 'Alice A.', avatar: 'https://img.example/alice.png' },
+    { user_id: 'bob', role: 'member', name: null, avatar: null },
   ]);
+  t.same(detail.body.creator, { user_id: 'alice', name: 'Alice A.', avatar: 'https://img.example/alice.png' }, 'the owner named, with avatar (seed 003)');
+  t.match(
+    (await stack.http(gwC, 'GET', `/api/chats/${lobby}/participants`, carol)).body.participants,
+    [
+      { user_id: 'alice', name: 'Alice A.' },
+      { user_id: 'bob', name: null },
+    ],
+    'the participant list names them too',
+  );
+  t.equal((await stack.http(gwA, 'PUT', '/api/service/users/bob', TEST_SERVICE_TOKEN, { name: 'Bobby' })).status, 204);
+  t.match(
+    (await stack.http(gwB, 'GET', `/api/chats/${lobby}`, carol)).body.members,
+    [{ user_id: 'alice' }, { user_id: 'bob', name: 'Bobby' }],
+    'after a profile change, the new name',
+  );
   t.match(detail.body.latest_messages, [{ seq: 1, content: 'hello lobby' }]);
   const asVisitor = await stack.http(gwC, 'GET', `/api/chats/${lobby}`, carol);
   t.match(

@@ -333,6 +333,12 @@ export async function openRoom(id: number): Promise<void> {
   if (room?.type === 'direct' && page.head_seq > 0) client.markReceived(id, page.head_seq);
   // Up to the newest event, whatever this page believed the head to be.
   if (!document.hidden) client.markRead(id);
+  // The detail names its members: no need to ask for theirs.
+  const named = detail.members.filter((m) => m.name !== null);
+  if (named.length > 0) {
+    names.value = new Map([...names.value, ...named.map((m) => [m.user_id, m.name!] as const)]);
+    for (const m of named) asked.add(m.user_id);
+  }
   await resolveNames([...loaded.flatMap((m) => [m.sender_id, m.system?.user_id ?? null, m.system?.actor_id ?? null]), ...detail.members.map((m) => m.user_id)]);
 }
 

@@ -14,9 +14,9 @@ import {
   ParleyError,
   type Message,
 } from '@parley/protocol';
-import { listRoomMembers, listRoomsOfUser, listVisibleRooms, type RoomRow } from '@parley/db';
+import { listRoomMembers, listRoomsOfUser, listUsers, listVisibleRooms, type RoomRow } from '@parley/db';
 import { createGroup, join, openDirect, remove, removeRoom, requireRight, roomAccess } from '../rooms/room-commands.js';
-import { participantOf } from './participants.js';
+import { memberOf, participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -76,12 +76,22 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     requireRight('view', access, request.caller);
     const { room, role } = access;
     const [head, members] = await Promise.all([app.core.roomEvents.head(room.id), listRoomMembers(app.db, room.id, DETAIL_MEMBERS, 0)]);
+    // The owner is an admin member while the group has members: among the first listed as a rule, else asked for.
+    const owner = members.find((m) => m.user_id === room.created_by);
+    const creator = owner
+      ? { user_id: owner.user_id, name: owner.name, avatar: owner.avatar }
+      : ((await listUsers(app.db, { ids: [room.created_by], limit: 1, skip: 0 })).map((u) => ({ user_id: u.id, name: u.name, avatar: u.avatar }))[0] ?? null);
     const events = messagesReadable(room, role) ? await app.core.roomEvents.range(room.id, Math.max(1, head - DETAIL_MESSAGES + 1), head) : [];
     const messages = events
       .filter((e) => isMessageEvent(e.event))
       .map((e) => messageOfEvent(e.event))
       .reverse();
-    return { ...chatOf(room, role, head, messages[0] ?? null), members: members.map(participantOf), latest_messages: messages };
+    return {
+      ...chatOf(room, role, head, messages[0] ?? null),
+      creator,
+      members: members.map(memberOf),
+      latest_messages: messages,
+    };
   });
 
   app.post('/api/chats', { schema: { body: CreateChatBody, response: { 200: Chat, 201: Chat, ...errorResponses } } }, async (request, reply) => {

@@ -4,6 +4,7 @@ import {
   AddParticipantBody,
   ChatParams,
   ErrorBody,
+  Member,
   MuteBody,
   MuteState,
   Participant,
@@ -23,6 +24,11 @@ export function participantOf(m: Selectable<Database['room_members']>): Static<t
   return { chat_id: m.room_id, user_id: m.user_id, role: m.role, joined_at: m.joined_at.toISOString(), last_read_seq: m.last_read_seq };
 }
 
+/** A member as a room's lists show them, with their profile (listRoomMembers' rows). */
+export function memberOf(m: Awaited<ReturnType<typeof listRoomMembers>>[number]): Static<typeof Member> {
+  return { ...participantOf(m), name: m.name, avatar: m.avatar };
+}
+
 /** /api/chats/:id/participants: who is in a room; a room admin adds, promotes and removes members; a member mutes. */
 const participants: FastifyPluginAsyncTypebox = async (app) => {
   app.addHook('preValidation', app.authenticate);
@@ -34,7 +40,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const access = await roomAccess(app.core, request.params.id, request.caller);
       requireRight('view', access, request.caller);
       const rows = await listRoomMembers(app.db, access.room.id, request.query.limit, request.query.skip);
-      return { participants: rows.map(participantOf) };
+      return { participants: rows.map(memberOf) };
     },
   );
 
