@@ -478,3 +478,26 @@ browserTest('issue 40: unread badges and the title count messages, not edits or 
   await a.waitForFunction(() => document.title === '(2) Parley');
   t.pass('a deleted message no longer counts, in the badge and the title');
 });
+
+browserTest('an edit that comes while the room is loading is not lost under the history read before it', async (t, pageOf) => {
+  const [alice, bob] = users('alice', 'bob');
+  const chat = await stack.createGroup(alice!, [bob!]);
+  const seq = await post(gwA, alice!, chat, 'a typo hree');
+  const b = await pageOf(gwB, bob!);
+  await b.locator(`#rooms li[data-room="${chat}"] .preview:text("a typo hree")`).waitFor();
+  // Bob's history of the room is read at once but answered only after the edit has reached his page.
+  let release!: () => void;
+  const edited = new Promise<void>((resolve) => (release = resolve));
+  await b.route(new RegExp(`/api/chats/${chat}/messages(\\?|$)`), async (route) => {
+    const response = await route.fetch();
+    await edited;
+    await route.fulfill({ response });
+  });
+  await b.locator(`#rooms li[data-room="${chat}"] button`).click();
+  const res = await api(gwA, alice!, 'PATCH', `/api/chats/${chat}/messages/${seq}`, { client_id: `t-${++serial}`, content: 'no typo here' });
+  t.equal(res.status, 201);
+  await b.locator(`#rooms li[data-room="${chat}"] .preview:text("no typo here")`).waitFor();
+  release();
+  await b.locator('#messages li[data-seq] .meta', { hasText: 'edited' }).waitFor();
+  t.same(await bodies(b), ['no typo here'], 'the message as edited, not as history read it');
+});

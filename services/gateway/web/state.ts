@@ -39,6 +39,11 @@ export interface Thread {
   unreadAbove: boolean;
   /** The room's members with their roles (groups), asked for when the member list is shown. */
   members: readonly Participant[] | undefined;
+  /**
+   * Edits and deletions that came while the room was loading: applied again to what history
+   * returned, which may have been read before them.
+   */
+  changedWhileLoading: ReadonlyArray<{ seq: number; change: (m: Message) => Message }>;
 }
 
 /** A message of mine on its way: shown until the room's event for it arrives. */

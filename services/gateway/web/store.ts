@@ -283,6 +283,7 @@ export async function openRoom(id: number): Promise<void> {
       firstUnread: 0,
       unreadAbove: false,
       members: undefined,
+      changedWhileLoading: [],
     };
   });
   let page, detail;
@@ -314,21 +315,28 @@ export async function openRoom(id: number): Promise<void> {
     pages.push(older.messages);
     olderCursor = older.next_before ?? 0;
   }
-  // Live messages that came while the page loaded are kept: history may or may not hold them.
+  // Live messages that came while the page loaded are kept: history may or may not hold them; and
+  // so are the edits and deletions that came meanwhile, whether history has them or not.
   const live = thread.value?.roomId === id ? thread.value.messages : [];
+  const changed = thread.value?.roomId === id ? thread.value.changedWhileLoading : [];
   const loaded = pages.flat().reverse();
   const newest = loaded.at(-1)?.seq ?? 0;
+  const messages = changed.reduce(
+    (all, { seq, change }) => all.map((m) => (m.seq === seq ? change(m) : m)),
+    [...loaded, ...live.filter((m) => m.seq > newest)],
+  );
   const firstUnread = loaded.find((m) => m.seq > readAtOpen && m.sender_id !== me.value?.id && m.message_type !== 'system')?.seq ?? 0;
   thread.value = {
     roomId: id,
     loading: false,
-    messages: [...loaded, ...live.filter((m) => m.seq > newest)],
+    messages,
     olderCursor,
     readBy,
     delivered,
     firstUnread,
     unreadAbove: firstUnread !== 0 && olderCursor > readAtOpen + 1,
     members: undefined,
+    changedWhileLoading: [],
   };
   if (room?.type === 'direct' && page.head_seq > 0) client.markReceived(id, page.head_seq);
   // Up to the newest event, whatever this page believed the head to be.
@@ -423,7 +431,11 @@ function bumpHead(roomId: number, seq: number): void {
 function patchMessage(roomId: number, seq: number, change: (m: Message) => Message): void {
   batch(() => {
     withRoom(roomId, (room) => (room.last?.seq === seq ? { ...room, last: change(room.last) } : room));
-    withThread(roomId, (t) => ({ ...t, messages: t.messages.map((m) => (m.seq === seq ? change(m) : m)) }));
+    withThread(roomId, (t) => ({
+      ...t,
+      messages: t.messages.map((m) => (m.seq === seq ? change(m) : m)),
+      changedWhileLoading: t.loading ? [...t.changedWhileLoading, { seq, change }] : t.changedWhileLoading,
+    }));
   });
 }
 
