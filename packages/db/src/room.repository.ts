@@ -219,7 +219,6 @@ export async function listVisibleRooms(db: Kysely<Database>, userId: string, lim
     .execute();
 }
 
-/** A room's members, oldest first. */
 /** A room's members, oldest first, each with their profile (name and avatar, null where none). */
 export async function listRoomMembers(db: Kysely<Database>, roomId: number, limit: number, skip: number) {
   return db

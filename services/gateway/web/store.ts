@@ -131,7 +131,7 @@ function start(session: Session): void {
       return { ...rest, content: '', deleted_at: e.created_at, deleted_by: e.sender_id, recalled: e.recalled };
     });
   });
-  client.on('read_state', (r) => withRoom(r.chat_id, (room) => (r.last_read_seq >= room.read ? { ...room, read: r.last_read_seq, unread: r.unread } : room)));
+  client.on('read_state', (r) => readStateOf(r.chat_id, r.last_read_seq, r.unread));
   client.on('read_receipt', (r) => {
     if (r.user_id === me.value?.id) return;
     withThread(r.chat_id, (t) => ({ ...t, readBy: new Map(t.readBy).set(r.user_id, Math.max(t.readBy.get(r.user_id) ?? 0, r.seq)) }));
@@ -407,6 +407,11 @@ function forget(id: number, why: string): void {
   attempt(loadDirectory);
 }
 
+/** The server's read position and unread count of a room, unless the page already knows a later position. */
+function readStateOf(roomId: number, lastRead: number, unread: number): void {
+  withRoom(roomId, (room) => (lastRead >= room.read ? { ...room, read: lastRead, unread } : room));
+}
+
 let recounting: ReturnType<typeof setTimeout> | undefined;
 
 /** Asks for the unread counts again, once for a burst of calls. */
@@ -416,8 +421,7 @@ function recountUnread(): void {
     attempt(async () => {
       const counts = await client.request<UnreadCount>('GET', '/api/unread-count');
       batch(() => {
-        for (const c of counts.chats)
-          withRoom(c.chat_id, (room) => (c.last_read_seq >= room.read ? { ...room, read: c.last_read_seq, unread: c.unread } : room));
+        for (const c of counts.chats) readStateOf(c.chat_id, c.last_read_seq, c.unread);
       });
     });
   }, 200);

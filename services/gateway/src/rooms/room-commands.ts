@@ -194,7 +194,7 @@ const actorOf = (actorId: string | null) => (actorId === null ? {} : { actor_id:
  * who joined or was added is then told on every gateway to start receiving the room from just before
  * the announcement, so their sockets get it too.
  */
-export async function announce(core: GatewayCore, roomId: number, system: MembershipSystemInfo, actorId: string | null): Promise<void> {
+async function announce(core: GatewayCore, roomId: number, system: MembershipSystemInfo, actorId: string | null): Promise<void> {
   const { seq } = await appendMembershipEvent(core, roomId, system, actorId);
   if ((system.event === 'member_joined' || system.event === 'member_added') && system.user_id) {
     await core.userHub.publish(system.user_id, { type: 'chat_added', chat_id: roomId, head_seq: seq - 1 });

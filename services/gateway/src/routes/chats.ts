@@ -16,7 +16,7 @@ import {
 } from '@parley/protocol';
 import { listRoomMembers, listRoomsOfUser, listUsers, listVisibleRooms, type RoomRow } from '@parley/db';
 import { createGroup, join, openDirect, remove, removeRoom, requireRight, roomAccess } from '../rooms/room-commands.js';
-import { memberOf, participantOf } from './participants.js';
+import { memberWithProfile, participantOf } from './participants.js';
 
 const errorResponses = { 400: ErrorBody, 401: ErrorBody, 403: ErrorBody, 404: ErrorBody };
 
@@ -89,7 +89,7 @@ const chats: FastifyPluginAsyncTypebox = async (app) => {
     return {
       ...chatOf(room, role, head, messages[0] ?? null),
       creator,
-      members: members.map(memberOf),
+      members: members.map(memberWithProfile),
       latest_messages: messages,
     };
   });

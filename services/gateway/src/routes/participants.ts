@@ -25,7 +25,7 @@ export function participantOf(m: Selectable<Database['room_members']>): Static<t
 }
 
 /** A member as a room's lists show them, with their profile (listRoomMembers' rows). */
-export function memberOf(m: Awaited<ReturnType<typeof listRoomMembers>>[number]): Static<typeof Member> {
+export function memberWithProfile(m: Awaited<ReturnType<typeof listRoomMembers>>[number]): Static<typeof Member> {
   return { ...participantOf(m), name: m.name, avatar: m.avatar };
 }
 
@@ -40,7 +40,7 @@ const participants: FastifyPluginAsyncTypebox = async (app) => {
       const access = await roomAccess(app.core, request.params.id, request.caller);
       requireRight('view', access, request.caller);
       const rows = await listRoomMembers(app.db, access.room.id, request.query.limit, request.query.skip);
-      return { participants: rows.map(memberOf) };
+      return { participants: rows.map(memberWithProfile) };
     },
   );
 
